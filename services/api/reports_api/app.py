@@ -1,0 +1,71 @@
+"""The app factory: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from reports_shared.errors import ReportsError
+from reports_shared.settings import redact_url
+
+from .async_reports import AsyncReportsController
+from .errors import EXCEPTION_HANDLERS
+from .health import HealthController
+from .settings import ApiSettings
+from .state import Services
+from .sync_reports import SyncReportsController
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: ApiSettings) -> Litestar:
+    """The api, wired to the services in ``settings``."""
+    services = Services.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            await asyncio.to_thread(services.objects.ensure_bucket)
+        except ReportsError as exc:
+            # Start anyway: /ready says what is missing, submissions get 503 until it is back.
+            log.warning("bucket_check_failed", error=str(exc))
+        log.info(
+            "api_ready",
+            redis=redact_url(settings.redis_url),
+            amqp=redact_url(settings.amqp_url),
+            s3=settings.s3_endpoint,
+            namespace=settings.namespace,
+        )
+        try:
+            yield
+        finally:
+            services.publisher.close()
+            await services.jobs.close()
+
+    prometheus = PrometheusConfig(app_name="async_reports_api", group_path=True)
+    return Litestar(
+        route_handlers=[
+            AsyncReportsController,
+            SyncReportsController,
+            HealthController,
+            PrometheusController,
+        ],
+        dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[prometheus.middleware],
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Async Reports",
+            version="0.1.0",
+            description="Turns large JSON datasets into downloadable reports, asynchronously.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+    )

@@ -1,0 +1,90 @@
+"""Serving a ZIP from storage: streamed, resumable (Range), safely named."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from litestar import Response
+from litestar.response import Stream
+from reports_shared.objectstore import ObjectReader, ObjectStore
+
+from .errors import ApiError
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class RangeNotSatisfiable(ApiError):
+    """The requested byte range lies outside the file."""
+
+    status = 416
+    title = "Rango no satisfacible"
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive (start, end) of a single-range ``Range`` header, None for the whole file."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None  # several ranges or another unit: RFC 9110 lets us send it all
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise RangeNotSatisfiable(
+            f"El rango solicitado no está dentro del archivo de {size} bytes."
+        )
+    return start, end
+
+
+def content_disposition(file_name: str) -> str:
+    """RFC 6266 attachment header: an ASCII fallback and the exact UTF-8 name."""
+    fallback = _SAFE_NAME.sub("_", file_name) or "reporte.zip"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+
+
+def _chunks(reader: ObjectReader) -> Iterator[bytes]:
+    try:
+        yield from reader.iter_chunks(256 * 1024)
+    finally:
+        reader.close()
+
+
+async def zip_response(
+    objects: ObjectStore,
+    key: str,
+    file_name: str,
+    range_header: str | None,
+    if_range: str | None,
+) -> Response[object] | Stream:
+    """The object at ``key`` as a download, whole (200) or a byte range of it (206)."""
+    info = await asyncio.to_thread(objects.stat, key)
+    etag = f'"{info.etag}"'
+    headers = {
+        "Content-Disposition": content_disposition(file_name),
+        "Cache-Control": "no-store",
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+    }
+    wanted = byte_range(range_header, info.size) if if_range in (None, etag) else None
+    if wanted is None:
+        start, length, status = 0, info.size, 200
+    else:
+        start, length, status = wanted[0], wanted[1] - wanted[0] + 1, 206
+        headers["Content-Range"] = f"bytes {wanted[0]}-{wanted[1]}/{info.size}"
+    headers["Content-Length"] = str(length)
+    if length == 0:
+        return Response(b"", status_code=status, headers=headers, media_type="application/zip")
+    reader = await asyncio.to_thread(objects.open, key, start, length)
+    return Stream(
+        _chunks(reader), status_code=status, headers=headers, media_type="application/zip"
+    )

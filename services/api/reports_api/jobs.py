@@ -1,0 +1,125 @@
+"""The job store seen from the api: async Redis, the same record layout and scripts."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from reports_shared import records
+from reports_shared.constants import JobStatus, Lane, Names
+from reports_shared.errors import JobStoreUnavailable
+from reports_shared.jobs import JobRecord
+from reports_shared.jobstore import secret_hash
+
+#: How long the report-type catalog read from Redis is trusted.
+CATALOG_TTL_SECONDS = 5.0
+
+
+class AsyncJobStore:
+    """Create and read job records; resolve tokens and idempotency keys."""
+
+    def __init__(self, client: aioredis.Redis, names: Names) -> None:
+        self.client = client
+        self.names = names
+        self._create = client.register_script(records.CREATE_SCRIPT)
+        self._delete = client.register_script(records.DELETE_SCRIPT)
+        self._catalog: dict[str, str] = {}
+        self._catalog_read_at = 0.0
+
+    @classmethod
+    def from_url(cls, url: str, names: Names) -> AsyncJobStore:
+        """A store on the Redis at ``url``."""
+        client = aioredis.Redis.from_url(
+            url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=15
+        )
+        return cls(client, names)
+
+    async def ping(self) -> None:
+        """Raise JobStoreUnavailable unless Redis answers."""
+        await self._do(self.client.ping())
+
+    async def create(self, record: JobRecord) -> None:
+        """Store a new record with its indexes."""
+        keys, args = records.create_call(self.names, record)
+        await self._do(self._create(keys=keys, args=args))
+
+    async def delete(self, job_id: str) -> None:
+        """Remove a record and its index entries (undo of a failed submission)."""
+        await self._do(self._delete(keys=records.delete_keys(self.names, job_id), args=[job_id]))
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        """The record of a job, or None."""
+        raw = await self._do(self.client.hgetall(self.names.job(job_id)))
+        return records.decode_record(raw)
+
+    async def get_many(self, job_ids: list[str]) -> list[JobRecord]:
+        """Records of several jobs, skipping those that are gone."""
+        if not job_ids:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hgetall(self.names.job(job_id))
+            answers = await self._do(pipe.execute())
+        return [r for r in map(records.decode_record, answers) if r is not None]
+
+    async def active_ids(self, limit: int = 1000) -> list[str]:
+        """Ids of queued and processing jobs, oldest first."""
+        members = await self._do(self.client.zrange(self.names.jobs_active, 0, limit - 1))
+        return [m.decode() for m in members]
+
+    async def queue_position(self, job_id: str, lane: Lane) -> int | None:
+        """1-based position of a queued job in its lane."""
+        rank = await self._do(self.client.zrank(self.names.jobs_queued(lane), job_id))
+        return None if rank is None else int(rank) + 1
+
+    async def job_for_token(self, token: str) -> str | None:
+        """The job a download token belongs to."""
+        value = await self._do(self.client.get(self.names.token(secret_hash(token))))
+        return None if value is None else value.decode()
+
+    async def job_for_idempotency_key(self, scope: str, key: str) -> str | None:
+        """The job created earlier with this idempotency key."""
+        value = await self._do(self.client.get(self.names.idempotency(secret_hash(scope + key))))
+        return None if value is None else value.decode()
+
+    async def remember_idempotency_key(self, scope: str, key: str, job_id: str, ttl: int) -> None:
+        """Tie an idempotency key to the job it created."""
+        name = self.names.idempotency(secret_hash(scope + key))
+        await self._do(self.client.set(name, job_id, ex=ttl, nx=True))
+
+    async def report_types(self) -> dict[str, str]:
+        """Report types the workers announced (name to description), cached briefly."""
+        now = time.monotonic()
+        if now - self._catalog_read_at > CATALOG_TTL_SECONDS or not self._catalog:
+            raw = await self._do(self.client.hgetall(self.names.report_types))
+            self._catalog = {k.decode(): v.decode() for k, v in raw.items()}
+            self._catalog_read_at = now
+        return self._catalog
+
+    async def wait_finished(
+        self, job_id: str, timeout: float, poll: float = 0.1
+    ) -> JobRecord | None:
+        """Poll a job until it is finished or ``timeout`` passes; its last record."""
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        record = await self.get(job_id)
+        while record is not None and record.status in {JobStatus.QUEUED, JobStatus.PROCESSING}:
+            if time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(poll)
+            record = await self.get(job_id)
+        return record
+
+    async def close(self) -> None:
+        """Close the connections."""
+        await self.client.aclose()
+
+    @staticmethod
+    async def _do(awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except RedisError as exc:
+            raise JobStoreUnavailable(str(exc)) from exc

@@ -1,0 +1,101 @@
+"""Checks datasets sent inline (queue-json, the synchronous endpoint) without building them."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import msgspec
+
+from .errors import Busy, InvalidPayload, InvalidRequest
+
+
+class JsonSubmission(msgspec.Struct, rename="camel", kw_only=True):
+    """Body of queue-json and of the synchronous endpoint (the seed's fields)."""
+
+    report_type: str | None = None
+    user_name: str | None = None
+    #: A string holding JSON (as in the seed), or the JSON array/object itself.
+    json_data: msgspec.Raw | None = None
+    is_large_dataset: bool | str | None = False
+    options: dict[str, str] | None = None
+
+
+_body_decoder = msgspec.json.Decoder(JsonSubmission)
+_string_decoder = msgspec.json.Decoder(str)
+# Raw elements: the JSON is fully checked but no record is built.
+_records_decoder = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, msgspec.Raw])
+_list_decoder = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+@dataclass(frozen=True, slots=True)
+class InlineDataset:
+    """A checked inline dataset: its bytes and how many records it holds."""
+
+    data: bytes
+    records: int
+
+
+def decode_body(body: bytes) -> JsonSubmission:
+    """The request body, or 400 saying what is wrong and where."""
+    if not body.strip():
+        raise InvalidRequest("El cuerpo de la solicitud está vacío.")
+    try:
+        return _body_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"Cuerpo JSON inválido: {exc}.") from exc
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"El cuerpo no es JSON válido: {exc}.") from exc
+
+
+def inline_dataset(raw: msgspec.Raw | None) -> InlineDataset:
+    """Check ``jsonData`` (a JSON string or inline JSON) and count its records."""
+    if raw is None:
+        raise InvalidRequest("Falta el campo obligatorio 'jsonData'.")
+    data: bytes = bytes(raw)
+    if data[:1] == b'"':
+        data = _string_decoder.decode(data).lstrip("\ufeff").encode()
+    if not data.strip():
+        raise InvalidPayload("'jsonData' está vacío.")
+    try:
+        parsed = _records_decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise InvalidPayload(
+            "'jsonData' debe ser un arreglo de registros o un objeto que contenga uno."
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise InvalidPayload(f"'jsonData' no es JSON válido: {exc}.") from exc
+    return InlineDataset(data, _count_records(parsed))
+
+
+def _count_records(parsed: list[msgspec.Raw] | dict[str, msgspec.Raw]) -> int:
+    if isinstance(parsed, list):
+        return len(parsed)
+    for value in parsed.values():
+        if bytes(value).lstrip()[:1] == b"[":
+            return len(_list_decoder.decode(value))
+    raise InvalidPayload("'jsonData' es un objeto que no contiene ningún arreglo de registros.")
+
+
+class MemoryBudget:
+    """Bytes that inline bodies may hold at once; past it the request gets 503."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = asyncio.Lock()
+
+    async def reserve(self, amount: int) -> None:
+        """Take ``amount`` bytes of the budget or raise Busy."""
+        async with self._lock:
+            if self.used + amount > self.limit:
+                raise Busy(
+                    "Hay demasiados datos en proceso de recepción; intente de nuevo en unos "
+                    "segundos o use /queue-multipart."
+                )
+            self.used += amount
+
+    async def release(self, amount: int) -> None:
+        """Give bytes back."""
+        async with self._lock:
+            self.used -= amount

@@ -1,0 +1,36 @@
+"""Api settings, read from the environment."""
+
+from __future__ import annotations
+
+from reports_shared.settings import CommonSettings, load_settings
+
+MIB = 1024 * 1024
+
+
+class ApiSettings(CommonSettings, frozen=True, kw_only=True):
+    """Everything the api needs to know."""
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_workers: int = 1
+    #: Largest multipart upload (the dataset file).
+    max_upload_bytes: int = 500 * MIB
+    #: Largest queue-json body.
+    max_json_bytes: int = 100 * MIB
+    #: Memory that queue-json bodies may hold at once; past it, 503 with Retry-After.
+    max_inflight_json_bytes: int = 768 * MIB
+    #: Uploads streaming to storage at once; past it, 503 with Retry-After.
+    max_concurrent_uploads: int = 16
+    #: A payload at least this large goes to the large lane even if not flagged.
+    large_dataset_bytes: int = 50 * MIB
+    #: Most records the synchronous endpoint accepts.
+    sync_max_records: int = 10_000
+    #: How long the synchronous endpoint waits for its report before answering 202.
+    sync_timeout_seconds: float = 120.0
+    #: Longest accepted userName.
+    max_user_name_length: int = 256
+
+
+def load() -> ApiSettings:
+    """Settings from the environment."""
+    return load_settings(ApiSettings)

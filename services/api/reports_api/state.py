@@ -1,0 +1,42 @@
+"""The clients the handlers share, built once by the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reports_shared.objectstore import ObjectStore
+
+from .jobs import AsyncJobStore
+from .payloads import MemoryBudget
+from .publisher import Publisher
+from .settings import ApiSettings
+from .submissions import Submitter
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a handler may need; injected as ``services``."""
+
+    settings: ApiSettings
+    jobs: AsyncJobStore
+    objects: ObjectStore
+    publisher: Publisher
+    submitter: Submitter
+    json_budget: MemoryBudget
+    upload_slots: MemoryBudget
+
+    @classmethod
+    def create(cls, settings: ApiSettings) -> Services:
+        """Clients for ``settings`` (no connection is opened yet)."""
+        jobs = AsyncJobStore.from_url(settings.redis_url, settings.names)
+        objects = ObjectStore.from_settings(settings)
+        publisher = Publisher(settings.amqp_url, settings.names)
+        return cls(
+            settings=settings,
+            jobs=jobs,
+            objects=objects,
+            publisher=publisher,
+            submitter=Submitter(settings, jobs, objects, publisher),
+            json_budget=MemoryBudget(settings.max_inflight_json_bytes),
+            upload_slots=MemoryBudget(settings.max_concurrent_uploads),
+        )

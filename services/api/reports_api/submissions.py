@@ -1,0 +1,145 @@
+"""Accepting a job: check the request, record the job, enqueue its message; undo on failure."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+
+import structlog
+from reports_shared.constants import JobStatus, Lane
+from reports_shared.jobs import JobRecord, utcnow
+from reports_shared.messages import JobMessage
+from reports_shared.objectstore import ObjectStore
+
+from .errors import InvalidRequest, UnknownReportType
+from .jobs import AsyncJobStore
+from .publisher import Publisher
+from .settings import ApiSettings
+from .uploads import StoredPayload
+
+log = structlog.get_logger(__name__)
+
+_TRUE = {"true", "1", "yes", "si", "sí", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A checked request to build a report."""
+
+    report_type: str
+    user_name: str
+    is_large_dataset: bool
+    options: dict[str, str]
+
+
+def parse_flag(name: str, value: str | bool | None) -> bool:
+    """A boolean form field ('true', 'false', ...)."""
+    if isinstance(value, bool):
+        return value
+    text = (value or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidRequest(f"El campo '{name}' debe ser 'true' o 'false'.")
+
+
+class Submitter:
+    """Turns checked submissions into queued jobs."""
+
+    def __init__(
+        self,
+        settings: ApiSettings,
+        jobs: AsyncJobStore,
+        objects: ObjectStore,
+        publisher: Publisher,
+    ) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.objects = objects
+        self.publisher = publisher
+
+    @staticmethod
+    def new_job_id() -> str:
+        """A fresh job id."""
+        return str(uuid.uuid4())
+
+    async def check(
+        self,
+        report_type: str | None,
+        user_name: str | None,
+        is_large_dataset: str | bool | None,
+        options: dict[str, str] | None = None,
+    ) -> Submission:
+        """Validate the fields of a submission (before any data is read where possible)."""
+        report_type = (report_type or "").strip()
+        if not report_type:
+            raise InvalidRequest("Falta el campo obligatorio 'reportType'.")
+        catalog = await self.jobs.report_types()
+        if report_type not in catalog:
+            valid = ", ".join(sorted(catalog)) or "(ningún worker ha publicado tipos todavía)"
+            raise UnknownReportType(
+                f"El tipo de reporte '{report_type[:100]}' no existe. Tipos válidos: {valid}.",
+                validReportTypes=sorted(catalog),
+            )
+        user_name = (user_name or "").strip()
+        if not user_name:
+            raise InvalidRequest("Falta el campo obligatorio 'userName'.")
+        if len(user_name) > self.settings.max_user_name_length:
+            raise InvalidRequest(
+                f"'userName' supera {self.settings.max_user_name_length} caracteres."
+            )
+        return Submission(
+            report_type=report_type,
+            user_name=user_name,
+            is_large_dataset=parse_flag("isLargeDataset", is_large_dataset),
+            options=dict(options or {}),
+        )
+
+    async def enqueue(
+        self, job_id: str, submission: Submission, payload: StoredPayload
+    ) -> JobRecord:
+        """Record the job and put its message on the queue; on failure leave nothing behind."""
+        large = submission.is_large_dataset or payload.size >= self.settings.large_dataset_bytes
+        record = JobRecord(
+            job_id=job_id,
+            status=JobStatus.QUEUED,
+            message="Trabajo en cola",
+            report_type=submission.report_type,
+            user_name=submission.user_name,
+            created_at=utcnow(),
+            lane=Lane.LARGE if large else Lane.SMALL,
+            is_large_dataset=submission.is_large_dataset,
+            payload_key=payload.key,
+            payload_bytes=payload.size,
+            payload_sha256=payload.sha256,
+            options=submission.options,
+        )
+        message = JobMessage(
+            job_id=job_id,
+            report_type=record.report_type,
+            payload_key=payload.key,
+            lane=record.lane,
+            options=record.options,
+        )
+        try:
+            await self.jobs.create(record)
+            await self.publisher.publish(message)
+        except Exception:
+            await self.discard(job_id, payload.key)
+            raise
+        log.info("job_queued", job_id=job_id, lane=record.lane.value, bytes=payload.size)
+        return record
+
+    async def discard(self, job_id: str, payload_key: str) -> None:
+        """Remove what a failed submission left (best effort; the janitor catches the rest)."""
+        try:
+            await self.jobs.delete(job_id)
+        except Exception:
+            log.warning("discard_record_failed", job_id=job_id)
+        try:
+            await asyncio.to_thread(self.objects.delete, payload_key)
+        except Exception:
+            log.warning("discard_payload_failed", job_id=job_id)

@@ -1,0 +1,60 @@
+"""The seed's synchronous endpoint for small datasets: the ZIP in the response itself."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Controller, Request, Response, post
+from litestar.response import Stream
+from reports_shared.constants import SYNC_ROUTE, JobStatus
+
+from .async_reports import _json_cost, _read_json_body, _store_inline, accepted
+from .downloads import zip_response
+from .errors import PayloadTooLarge, ReportFailed
+from .payloads import decode_body, inline_dataset
+from .state import Services
+
+
+class SyncReportsController(Controller):
+    """POST /api/Reports/generate."""
+
+    path = SYNC_ROUTE
+    tags = ["Reports"]  # noqa: RUF012 - Litestar reads this class attribute
+
+    @post("/", request_max_body_size=None, media_type="application/zip")
+    async def generate(self, request: Request[Any, Any, Any], services: Services) -> Any:
+        """Build a small report and answer it as application/zip (413 above the record limit).
+
+        The build runs on the worker pool like any other job (small lane, same code, same
+        cap); this endpoint waits for it, so the api stays light and stateless.
+        """
+        settings = services.settings
+        body = await _read_json_body(request, services)
+        try:
+            request_body = decode_body(body)
+            submission = await services.submitter.check(
+                request_body.report_type, request_body.user_name, False, request_body.options
+            )
+            dataset = await asyncio.to_thread(inline_dataset, request_body.json_data)
+            if dataset.records > settings.sync_max_records:
+                raise PayloadTooLarge(
+                    f"El conjunto tiene {dataset.records} registros; el endpoint síncrono admite "
+                    f"hasta {settings.sync_max_records}. Use /api/AsyncReports/queue-json o "
+                    "/api/AsyncReports/queue-multipart."
+                )
+            job_id = services.submitter.new_job_id()
+            payload = await _store_inline(services, job_id, dataset.data)
+        finally:
+            await services.json_budget.release(_json_cost(request))
+        record = await services.submitter.enqueue(job_id, submission, payload)
+        finished = await services.jobs.wait_finished(job_id, settings.sync_timeout_seconds)
+        if finished is None or finished.status in {JobStatus.QUEUED, JobStatus.PROCESSING}:
+            # Too slow for one request: hand the client the job instead of a timeout.
+            return accepted(record, "El reporte tarda más de lo esperado; siga el trabajo.")
+        if finished.status != JobStatus.COMPLETED or not finished.result_key:
+            raise ReportFailed(finished.message, jobId=job_id)
+        response: Response[object] | Stream = await zip_response(
+            services.objects, finished.result_key, finished.file_name or "reporte.zip", None, None
+        )
+        return response

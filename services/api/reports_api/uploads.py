@@ -1,0 +1,190 @@
+"""Streams a dataset from the request to object storage, never holding it whole."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import multipart
+import structlog
+from reports_shared.objectstore import ObjectStore
+
+from .errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from .pipe import UploadPipe
+
+log = structlog.get_logger(__name__)
+
+FILE_FIELD = "dataFile"
+#: Largest plain (non-file) form field.
+MAX_FIELD_BYTES = 64 * 1024
+MAX_SEGMENTS = 24
+MIB = 1024 * 1024
+
+
+@dataclass(slots=True)
+class StoredPayload:
+    """A dataset now in storage."""
+
+    key: str
+    size: int
+    sha256: str
+    file_name: str | None = None
+
+
+@dataclass(slots=True)
+class MultipartForm:
+    """What a multipart submission carried: its fields, and its file once stored."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    payload: StoredPayload | None = None
+
+
+class StreamingUpload:
+    """One object being written from pushed chunks by a storage thread."""
+
+    def __init__(self, objects: ObjectStore, key: str, limit: int) -> None:
+        self.key = key
+        self.limit = limit
+        self.objects = objects
+        self.pipe = UploadPipe()
+        self.task = asyncio.create_task(asyncio.to_thread(objects.put_stream, key, self.pipe))
+        self.task.add_done_callback(lambda _: self.pipe.reader_failed.set())
+        self.received = 0
+
+    async def write(self, chunk: bytes) -> None:
+        """Send a chunk on; fails when past the limit or when storage failed."""
+        self.received += len(chunk)
+        if self.received > self.limit:
+            raise PayloadTooLarge(_too_large(self.limit))
+        if self.task.done():
+            await self.task  # raises the storage error
+        await self.pipe.push(chunk)
+
+    async def finish(self) -> StoredPayload:
+        """Wait until storage holds the whole object."""
+        await self.pipe.close()
+        await self.task
+        return StoredPayload(self.key, self.pipe.size, self.pipe.sha256)
+
+    async def cancel(self, exc: BaseException) -> None:
+        """Abandon the upload; storage keeps nothing of it."""
+        await self.pipe.abort(exc)
+        with contextlib.suppress(BaseException):  # the abort itself raises here
+            await self.task
+        await asyncio.to_thread(self.objects.delete, self.key)
+
+
+#: Called when the file part begins, with the fields seen so far: checks them, opens the upload.
+StartFile = Callable[[dict[str, str], str | None], Awaitable[StreamingUpload]]
+
+
+def _too_large(limit: int) -> str:
+    return f"El archivo supera el máximo permitido de {limit // MIB} MB."
+
+
+def boundary_of(content_type: str) -> str:
+    """The multipart boundary of a Content-Type header, or 415/400."""
+    media, options = multipart.parse_options_header(content_type)
+    if media != "multipart/form-data":
+        raise UnsupportedMediaType(
+            f"Se esperaba multipart/form-data y se recibió '{media or 'ninguno'}'."
+        )
+    boundary = options.get("boundary", "")
+    if not boundary or len(boundary) > 200:
+        raise InvalidRequest("El encabezado Content-Type no trae un 'boundary' multipart válido.")
+    return str(boundary)
+
+
+async def receive_form(
+    chunks: AsyncIterator[bytes],
+    boundary: str,
+    start_file: StartFile,
+) -> MultipartForm:
+    """Parse a multipart body as it arrives; the file goes to storage through ``start_file``."""
+    form = MultipartForm()
+    reader = _FormReader(form, start_file)
+    try:
+        with multipart.PushMultipartParser(
+            boundary, max_segment_count=MAX_SEGMENTS, max_header_count=8, strict=False
+        ) as parser:
+            async for chunk in chunks:
+                for event in parser.parse(chunk):
+                    await reader.on_event(event)
+            for event in parser.parse(b""):
+                await reader.on_event(event)
+    except multipart.ParserLimitReached as exc:
+        await reader.abort(exc)
+        raise InvalidRequest(f"Cuerpo multipart inválido: {exc}.") from exc
+    except multipart.MultipartError as exc:
+        await reader.abort(exc)
+        raise InvalidRequest(f"Cuerpo multipart mal formado: {exc}.") from exc
+    except BaseException as exc:
+        await reader.abort(exc)
+        raise
+    return form
+
+
+class _FormReader:
+    def __init__(self, form: MultipartForm, start_file: StartFile) -> None:
+        self.form = form
+        self.start_file = start_file
+        self.upload: StreamingUpload | None = None
+        self.file_name: str | None = None
+        self.field_name: str | None = None
+        self.buffer = bytearray()
+        self.in_file = False
+
+    async def on_event(self, event: multipart.MultipartSegment | bytes | None) -> None:
+        if isinstance(event, multipart.MultipartSegment):
+            await self._begin(event)
+        elif event is None:
+            await self._end()
+        elif self.in_file:
+            assert self.upload is not None
+            await self.upload.write(event)
+        else:
+            self.buffer += event
+            if len(self.buffer) > MAX_FIELD_BYTES:
+                raise PayloadTooLarge(
+                    f"El campo '{self.field_name}' supera {MAX_FIELD_BYTES // 1024} KB."
+                )
+
+    async def _begin(self, segment: multipart.MultipartSegment) -> None:
+        name = segment.name or ""
+        if segment.filename is not None or name == FILE_FIELD:
+            if name != FILE_FIELD:
+                raise InvalidRequest(
+                    f"Archivo inesperado en el campo '{name}'; use '{FILE_FIELD}'."
+                )
+            if self.upload is not None:
+                raise InvalidRequest(f"Se envió más de un archivo en '{FILE_FIELD}'.")
+            self.in_file = True
+            self.file_name = segment.filename
+            self.upload = await self.start_file(self.form.fields, segment.filename)
+            return
+        if name in self.form.fields:
+            raise InvalidRequest(f"El campo '{name}' aparece más de una vez.")
+        self.in_file = False
+        self.field_name = name
+        self.buffer = bytearray()
+
+    async def _end(self) -> None:
+        if self.in_file:
+            assert self.upload is not None
+            self.form.payload = await self.upload.finish()
+            self.form.payload.file_name = self.file_name
+            self.in_file = False
+            return
+        try:
+            value = self.buffer.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidRequest(f"El campo '{self.field_name}' no es texto UTF-8.") from exc
+        self.form.fields[self.field_name or ""] = value
+
+    async def abort(self, exc: BaseException) -> None:
+        if self.upload is not None:
+            await self.upload.cancel(exc)
+            self.upload = None
+        self.form.payload = None

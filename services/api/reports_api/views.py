@@ -1,0 +1,107 @@
+"""What the api answers: the seed's fields, camelCase, plus what a waiting user wants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from reports_shared.constants import API_PREFIX, JobStatus
+from reports_shared.jobs import JobRecord, PerformanceMetrics
+
+
+class Accepted(msgspec.Struct, rename="camel", kw_only=True):
+    """Answer to a submission (202)."""
+
+    job_id: str
+    status: JobStatus
+    message: str
+    created_at: datetime
+    status_url: str
+
+
+class Progress(msgspec.Struct, rename="camel", kw_only=True):
+    """How far a job has got."""
+
+    records_processed: int
+    bytes_processed: int
+    total_bytes: int
+    percent: float
+
+
+class JobStatusView(msgspec.Struct, rename="camel", kw_only=True):
+    """GET /status/{jobId}: every field of the seed's example, then ours."""
+
+    job_id: str
+    status: JobStatus
+    message: str
+    created_at: datetime
+    completed_at: datetime | None
+    file_name: str | None
+    file_size_bytes: int | None
+    download_url: str | None
+    performance_metrics: PerformanceMetrics | None
+    report_type: str
+    user_name: str
+    progress: Progress
+    queue_position: int | None = None
+    records_rejected: int = 0
+    error: str | None = None
+    started_at: datetime | None = None
+    expires_at: datetime | None = None
+    from_cache: bool = False
+
+
+class ActiveJobs(msgspec.Struct, rename="camel", kw_only=True):
+    """GET /active-jobs."""
+
+    count: int
+    jobs: list[JobStatusView]
+
+
+class ReportTypeView(msgspec.Struct, rename="camel", kw_only=True):
+    """One report type the workers build."""
+
+    name: str
+    description: str
+
+
+def status_url(job_id: str) -> str:
+    """Where to poll a job."""
+    return f"{API_PREFIX}/status/{job_id}"
+
+
+def download_url(token: str) -> str:
+    """Where to download a job's ZIP."""
+    return f"{API_PREFIX}/download/{token}"
+
+
+def job_view(record: JobRecord, queue_position: int | None = None) -> JobStatusView:
+    """The public view of a job record (never its storage keys)."""
+    completed = record.status == JobStatus.COMPLETED
+    return JobStatusView(
+        job_id=record.job_id,
+        status=record.status,
+        message=record.message,
+        created_at=record.created_at,
+        completed_at=record.completed_at,
+        file_name=record.file_name if completed else None,
+        file_size_bytes=record.file_size_bytes if completed else None,
+        download_url=download_url(record.download_token)
+        if completed and record.download_token
+        else None,
+        performance_metrics=record.performance_metrics,
+        report_type=record.report_type,
+        user_name=record.user_name,
+        progress=Progress(
+            records_processed=record.records_processed,
+            bytes_processed=record.bytes_processed,
+            total_bytes=record.payload_bytes,
+            percent=record.progress_percent,
+        ),
+        queue_position=queue_position,
+        records_rejected=record.records_rejected,
+        error=record.error,
+        started_at=record.started_at,
+        expires_at=record.expires_at,
+        from_cache=record.from_cache,
+    )

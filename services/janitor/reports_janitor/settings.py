@@ -1,0 +1,22 @@
+"""Janitor settings, read from the environment."""
+
+from __future__ import annotations
+
+from reports_shared.settings import CommonSettings, load_settings
+
+
+class JanitorSettings(CommonSettings, frozen=True, kw_only=True):
+    """Everything the janitor needs to know."""
+
+    janitor_interval_seconds: float = 30.0
+    #: How long the tombstone of an expired job answers 410 before the id is forgotten.
+    tombstone_ttl_seconds: int = 7 * 86_400
+    #: Deliveries after which a job whose worker keeps dying is failed instead of requeued.
+    max_deliveries: int = 3
+    #: Age before an object that belongs to no job is removed.
+    orphan_grace_seconds: int = 3_600
+
+
+def load() -> JanitorSettings:
+    """Settings from the environment."""
+    return load_settings(JanitorSettings)

@@ -1,0 +1,120 @@
+"""One janitor sweep: expire finished jobs, recover jobs whose worker died."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import dramatiq
+import structlog
+from reports_shared.constants import TERMINAL_STATUSES, JobStatus
+from reports_shared.jobs import JobRecord, utcnow
+from reports_shared.jobstore import JobStore, TransitionRefused
+from reports_shared.messages import JobMessage, to_dramatiq
+from reports_shared.objectstore import ObjectStore
+from reports_shared.records import epoch
+
+from .settings import JanitorSettings
+
+log = structlog.get_logger(__name__)
+
+_PROCESSING = frozenset({JobStatus.PROCESSING})
+
+
+@dataclass
+class SweepCounts:
+    """What one sweep did."""
+
+    expired: int = 0
+    requeued: int = 0
+    failed: int = 0
+
+
+class Janitor:
+    """Keeps the job store and the bucket tidy; every step is idempotent."""
+
+    def __init__(
+        self,
+        settings: JanitorSettings,
+        jobs: JobStore,
+        objects: ObjectStore,
+        broker: dramatiq.Broker,
+    ) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.objects = objects
+        self.broker = broker
+
+    def sweep(self) -> SweepCounts:
+        """Run every step once; the counts of what changed."""
+        counts = SweepCounts()
+        now = utcnow()
+        for job_id in self.jobs.expired_ids(epoch(now)):
+            if self.expire(job_id):
+                counts.expired += 1
+        for record in list(self.jobs.iter_active()):
+            outcome = self.recover(record, now)
+            if outcome == JobStatus.QUEUED:
+                counts.requeued += 1
+            elif outcome == JobStatus.FAILED:
+                counts.failed += 1
+        return counts
+
+    def expire(self, job_id: str) -> bool:
+        """Delete a finished job's ZIP, payload and token; leave a tombstone that says 410."""
+        record = self.jobs.get(job_id)
+        if record is None or record.status not in TERMINAL_STATUSES:
+            self.jobs.client.zrem(self.jobs.names.jobs_expiry, job_id)
+            return False
+        if record.result_key:
+            self.objects.delete(record.result_key)
+        if record.payload_key:
+            self.objects.delete(record.payload_key)
+        if record.download_token:
+            self.jobs.delete_token(record.download_token)
+        fields = {"message": "El reporte expiró y fue eliminado.", "downloadToken": None,
+                  "resultKey": None}  # fmt: skip
+        try:
+            self.jobs.transition(record, TERMINAL_STATUSES, JobStatus.EXPIRED, fields, 0.0)
+        except TransitionRefused:
+            return False
+        self.jobs.client.zrem(self.jobs.names.jobs_expiry, job_id)
+        self.jobs.client.zrem(self.jobs.names.jobs_by_creation, job_id)
+        self.jobs.client.expire(self.jobs.names.job(job_id), self.settings.tombstone_ttl_seconds)
+        log.info("job_expired", job_id=job_id)
+        return True
+
+    def recover(self, record: JobRecord, now: datetime) -> JobStatus | None:
+        """Requeue (or fail) a Processing job whose lease lapsed: its worker died."""
+        lease = record.lease_expires_at
+        grace = timedelta(seconds=self.settings.lease_ttl_seconds)
+        if record.status != JobStatus.PROCESSING or lease is None or lease + grace > now:
+            return None
+        if record.deliveries >= self.settings.max_deliveries:
+            reason = (f"El trabajo se interrumpió {record.deliveries} veces sin terminar; "
+                      "no se reintentará.")  # fmt: skip
+            expires = now + timedelta(seconds=self.settings.job_ttl_seconds)
+            fields = {"message": reason, "error": reason, "completedAt": now, "expiresAt": expires}
+            return self._move(record, JobStatus.FAILED, fields, epoch(expires))
+        fields = {"message": "Reencolado: el worker que lo procesaba dejó de responder.",
+                  "leaseExpiresAt": None}  # fmt: skip
+        moved = self._move(record, JobStatus.QUEUED, fields, epoch(record.created_at))
+        if moved is not None:
+            message = JobMessage(job_id=record.job_id, report_type=record.report_type,
+                                 payload_key=record.payload_key, lane=record.lane,
+                                 options=record.options)  # fmt: skip
+            self.broker.enqueue(to_dramatiq(message, self.jobs.names))
+        return moved
+
+    def _move(
+        self, record: JobRecord, status: JobStatus, fields: dict[str, object], score: float
+    ) -> JobStatus | None:
+        try:
+            self.jobs.transition(record, _PROCESSING, status, fields, score)
+        except TransitionRefused:
+            return None
+        log.info("job_recovered", job_id=record.job_id, status=status.value)
+        return status
+
+
+__all__ = ["UTC", "Janitor", "SweepCounts"]

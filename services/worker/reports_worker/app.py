@@ -1,0 +1,31 @@
+"""What the ``dramatiq`` CLI imports in each worker process: ``reports_worker.app:setup``."""
+
+from __future__ import annotations
+
+import structlog
+from reports_shared.jobstore import JobStore
+from reports_shared.logs import configure_logging
+from reports_shared.objectstore import ObjectStore
+
+from . import settings as worker_settings
+from .actors import create_broker
+from .reports import load_report_types
+from .runner import Services
+
+
+def create_services(settings: worker_settings.WorkerSettings) -> Services:
+    """The clients of one worker process."""
+    jobs = JobStore.from_url(settings.redis_url, settings.names)
+    objects = ObjectStore.from_settings(settings)
+    return Services(settings=settings, jobs=jobs, objects=objects)
+
+
+def setup() -> None:
+    """Load settings, set the broker and register the actor (called by the dramatiq CLI)."""
+    settings = worker_settings.load()
+    configure_logging(settings.log_level, settings.log_format)
+    services = create_services(settings)
+    create_broker(services)
+    catalog = {name: cls.description for name, cls in load_report_types().items()}
+    services.jobs.publish_report_types(catalog)
+    structlog.get_logger(__name__).info("worker_ready", report_types=sorted(catalog))

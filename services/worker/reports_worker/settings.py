@@ -1,0 +1,42 @@
+"""Worker settings, read from the environment."""
+
+from __future__ import annotations
+
+from reports_shared.constants import Lane
+from reports_shared.settings import CommonSettings, load_settings
+
+__all__ = ["Lane", "WorkerSettings", "load"]
+
+
+class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
+    """Everything a worker process needs to know."""
+
+    #: Jobs running at once across every worker process and machine.
+    max_concurrent_jobs: int = 2
+    #: Large jobs running at once (0: one less than the cap, so a small job always has a slot).
+    max_concurrent_large_jobs: int = 0
+    worker_processes: int = 1
+    worker_threads: int = 1
+    #: Deliveries that ended with the worker dying before a job is declared poison.
+    max_deliveries: int = 3
+    #: Retries of a job that met a transient storage or Redis error.
+    max_retries: int = 5
+    job_time_limit_seconds: int = 7_200
+    #: Cap on a payload's size once decompressed (gzip bomb defence).
+    max_decompressed_bytes: int = 2 * 1024 * 1024 * 1024
+    #: Delete a job's payload as soon as the job is finished.
+    delete_payloads: bool = True
+    #: Where ZIPs are built before upload (default: the system's temp dir).
+    work_dir: str = ""
+
+    @property
+    def large_lane_limit(self) -> int:
+        """Large jobs allowed at once."""
+        if self.max_concurrent_large_jobs > 0:
+            return min(self.max_concurrent_large_jobs, self.max_concurrent_jobs)
+        return max(1, self.max_concurrent_jobs - 1)
+
+
+def load() -> WorkerSettings:
+    """Settings from the environment."""
+    return load_settings(WorkerSettings)

@@ -1,0 +1,111 @@
+"""Every name shared on the wire: queues, actors, keys, objects, statuses.
+
+Services meet only here and in the running systems (RabbitMQ, Redis, S3), so a name that
+two services must agree on is defined once, in this module.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+#: Version of :class:`reports_shared.messages.JobMessage` this code writes.
+MESSAGE_VERSION = 1
+
+#: Prefix of every HTTP route of the asynchronous API (the seed's public contract).
+API_PREFIX = "/api/AsyncReports"
+#: Route of the seed's synchronous endpoint for small datasets.
+SYNC_ROUTE = "/api/Reports/generate"
+
+#: Dramatiq actor that builds a report; one name, two queues (lanes).
+BUILD_ACTOR = "build_report"
+
+
+class Lane(StrEnum):
+    """Which queue a job waits in: small jobs never wait behind large ones."""
+
+    SMALL = "small"
+    LARGE = "large"
+
+
+class JobStatus(StrEnum):
+    """Status values of the seed, plus the terminal states the product needs."""
+
+    QUEUED = "Queued"
+    PROCESSING = "Processing"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    EXPIRED = "Expired"
+
+
+ACTIVE_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
+TERMINAL_STATUSES = frozenset(
+    {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED}
+)
+
+
+class Names:
+    """Queue names, Redis keys and object keys under one namespace.
+
+    The namespace lets several stacks (tests, staging) share one RabbitMQ, Redis and bucket.
+    """
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+
+    # RabbitMQ
+    def queue(self, lane: Lane) -> str:
+        """Queue of a lane."""
+        return f"{self.namespace}.reports.{lane.value}"
+
+    # Redis
+    def job(self, job_id: str) -> str:
+        """Hash holding one job record."""
+        return f"{self.namespace}:job:{job_id}"
+
+    @property
+    def jobs_by_creation(self) -> str:
+        """Sorted set of every job id, scored by creation time (for expiry)."""
+        return f"{self.namespace}:jobs:created"
+
+    @property
+    def jobs_active(self) -> str:
+        """Sorted set of queued and processing job ids, scored by creation time."""
+        return f"{self.namespace}:jobs:active"
+
+    def jobs_queued(self, lane: Lane) -> str:
+        """Sorted set of queued job ids of a lane, scored by creation time (queue position)."""
+        return f"{self.namespace}:jobs:queued:{lane.value}"
+
+    @property
+    def jobs_expiry(self) -> str:
+        """Sorted set of finished job ids, scored by when their results expire."""
+        return f"{self.namespace}:jobs:expiry"
+
+    def token(self, token_hash: str) -> str:
+        """Download token (by its SHA-256) to job id."""
+        return f"{self.namespace}:token:{token_hash}"
+
+    def idempotency(self, key_hash: str) -> str:
+        """Idempotency key (by its SHA-256) to job id."""
+        return f"{self.namespace}:idem:{key_hash}"
+
+    @property
+    def report_types(self) -> str:
+        """Hash of report type name to its description, published by workers."""
+        return f"{self.namespace}:report-types"
+
+    def limiter(self, name: str) -> str:
+        """Sorted set of leases of a concurrency limiter."""
+        return f"{self.namespace}:limiter:{name}"
+
+    # Object storage
+    @staticmethod
+    def payload_key(job_id: str) -> str:
+        """Object holding a job's uploaded dataset."""
+        return f"payloads/{job_id}"
+
+    @staticmethod
+    def result_key(job_id: str, file_name: str) -> str:
+        """Object holding a job's ZIP."""
+        return f"results/{job_id}/{file_name}"

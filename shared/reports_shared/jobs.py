@@ -1,0 +1,68 @@
+"""The job record: everything the status endpoint shows, as stored in Redis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+
+from .constants import JobStatus, Lane
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the millisecond."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class PerformanceMetrics(msgspec.Struct, rename="camel", kw_only=True):
+    """Figures the worker measured for one job (the seed's three, and more)."""
+
+    processing_time_ms: int = 0
+    memory_usage_mb: float = 0.0
+    records_processed: int = 0
+    queue_wait_ms: int = 0
+    input_bytes: int = 0
+    records_per_second: float = 0.0
+
+
+class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
+    """One job, as stored in its Redis hash (one field per attribute)."""
+
+    job_id: str
+    status: JobStatus
+    message: str
+    report_type: str
+    user_name: str
+    created_at: datetime
+    lane: Lane = Lane.SMALL
+    is_large_dataset: bool = False
+    payload_key: str = ""
+    payload_bytes: int = 0
+    payload_sha256: str = ""
+    options: dict[str, str] = msgspec.field(default_factory=dict)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    expires_at: datetime | None = None
+    file_name: str | None = None
+    file_size_bytes: int | None = None
+    result_key: str | None = None
+    download_token: str | None = None
+    records_processed: int = 0
+    records_rejected: int = 0
+    bytes_processed: int = 0
+    deliveries: int = 0
+    error: str | None = None
+    worker: str | None = None
+    lease_expires_at: datetime | None = None
+    from_cache: bool = False
+    performance_metrics: PerformanceMetrics | None = None
+
+    @property
+    def progress_percent(self) -> float:
+        """Share of the payload read so far, 0 to 100."""
+        if self.status == JobStatus.COMPLETED:
+            return 100.0
+        if self.payload_bytes <= 0:
+            return 0.0
+        return round(min(100.0, 100.0 * self.bytes_processed / self.payload_bytes), 1)

@@ -1,0 +1,224 @@
+"""The object store (S3 through the ``minio`` client): streaming in, streaming out, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any, Protocol
+
+import urllib3
+from minio import Minio
+from minio.deleteobjects import DeleteObject
+from minio.error import MinioException, S3Error
+
+from .errors import ObjectNotFound, StorageUnavailable
+from .settings import CommonSettings
+
+#: Part size of streaming uploads: memory per upload is about one part.
+PART_SIZE = 10 * 1024 * 1024
+_MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchBucket", "NoSuchUpload"}
+
+
+class Readable(Protocol):
+    """Anything with ``read(n)``: a file, a socket reader, a pipe."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes; empty at the end."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """What storage knows of one object."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime | None
+
+
+class ObjectStore:
+    """One bucket of an S3-compatible storage."""
+
+    def __init__(self, client: Minio, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    @classmethod
+    def from_settings(cls, settings: CommonSettings) -> ObjectStore:
+        """A store for the bucket and credentials in ``settings``."""
+        # Fail fast when storage is down (callers retry); minio's default retries for minutes.
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=5, read=60),
+            maxsize=16,
+            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[502, 503, 504]),
+        )
+        client = Minio(
+            settings.s3_endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+            http_client=http,
+        )
+        return cls(client, settings.s3_bucket)
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist."""
+        with _wrapped():
+            if not self.client.bucket_exists(self.bucket):
+                try:
+                    self.client.make_bucket(self.bucket)
+                except S3Error as exc:
+                    if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                        raise
+
+    def ping(self) -> None:
+        """Raise StorageUnavailable unless the bucket answers."""
+        with _wrapped():
+            self.client.bucket_exists(self.bucket)
+
+    def put_stream(
+        self,
+        key: str,
+        source: Readable,
+        length: int = -1,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> str:
+        """Upload from a reader (of unknown length when -1) in parts; the object's ETag."""
+        with _wrapped():
+            result = self.client.put_object(
+                self.bucket,
+                key,
+                source,  # type: ignore[arg-type]
+                length=length,
+                part_size=PART_SIZE,
+                content_type=content_type,
+                metadata=metadata,  # type: ignore[arg-type]
+            )
+        return str(result.etag)
+
+    def put_file(self, key: str, path: str, content_type: str = "application/zip") -> str:
+        """Upload a local file; the object's ETag. The object appears whole or not at all."""
+        with _wrapped():
+            result = self.client.fput_object(
+                self.bucket, key, path, content_type=content_type, part_size=PART_SIZE
+            )
+        return str(result.etag)
+
+    def open(self, key: str, offset: int = 0, length: int = 0) -> ObjectReader:
+        """A streaming reader of an object (or of a byte range of it)."""
+        with _wrapped():
+            response = self.client.get_object(self.bucket, key, offset=offset, length=length)
+        return ObjectReader(response)
+
+    def stat(self, key: str) -> ObjectInfo:
+        """Size, ETag and date of an object."""
+        with _wrapped():
+            info = self.client.stat_object(self.bucket, key)
+        return ObjectInfo(key, int(info.size or 0), str(info.etag), info.last_modified)
+
+    def exists(self, key: str) -> bool:
+        """Whether an object exists."""
+        try:
+            self.stat(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def delete(self, key: str) -> None:
+        """Delete an object (no error if it is already gone)."""
+        with _wrapped(missing_ok=True):
+            self.client.remove_object(self.bucket, key)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under a prefix; how many were deleted."""
+        keys = [info.key for info in self.list(prefix)]
+        if not keys:
+            return 0
+        with _wrapped():
+            errors = list(self.client.remove_objects(self.bucket, [DeleteObject(k) for k in keys]))
+        if errors:
+            raise StorageUnavailable(f"could not delete {len(errors)} objects under {prefix}")
+        return len(keys)
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Objects under a prefix, recursively."""
+        with _wrapped():
+            for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
+                yield ObjectInfo(
+                    str(obj.object_name), int(obj.size or 0), str(obj.etag), obj.last_modified
+                )
+
+
+class ObjectReader:
+    """A file-like streaming body of an object; close it to free the connection."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+        self.size = int(response.headers.get("Content-Length", 0))
+        self.etag = str(response.headers.get("ETag", "")).strip('"')
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes; empty at the end."""
+        try:
+            data: bytes = self._response.read(None if size < 0 else size)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StorageUnavailable(f"object read failed: {exc}") from exc
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill ``buffer``; the count of bytes read."""
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        """Always True: this is a reader."""
+        return True
+
+    def iter_chunks(self, size: int = 256 * 1024) -> Iterator[bytes]:
+        """The body in chunks."""
+        while chunk := self.read(size):
+            yield chunk
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._response.close()
+        self._response.release_conn()
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _wrapped:
+    """Turn minio and network errors into our own at the boundary."""
+
+    def __init__(self, missing_ok: bool = False) -> None:
+        self.missing_ok = missing_ok
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> bool:
+        if exc is None:
+            return False
+        if isinstance(exc, S3Error) and exc.code in _MISSING:
+            if self.missing_ok:
+                return True
+            raise ObjectNotFound(str(exc.message or exc.code)) from exc
+        if isinstance(exc, MinioException | urllib3.exceptions.HTTPError | OSError | ValueError):
+            if isinstance(exc, ValueError) and not isinstance(exc, MinioException):
+                return False
+            raise StorageUnavailable(f"storage error: {exc}") from exc
+        return False
+
+
+__all__ = ["IO", "ObjectInfo", "ObjectReader", "ObjectStore", "Readable"]

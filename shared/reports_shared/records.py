@@ -1,0 +1,173 @@
+"""How a job record is laid out in Redis, and the scripts that change it atomically.
+
+Each attribute of :class:`JobRecord` is one hash field holding its JSON encoding, so one
+attribute can change without rewriting the others, and scripts compare statuses exactly.
+The same scripts serve the sync client (worker, janitor) and the async one (api).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from .constants import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus, Lane, Names
+from .jobs import JobRecord
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+
+
+def encode_fields(fields: Mapping[str, Any]) -> list[bytes]:
+    """Flatten camelCase field values into HSET arguments (name, JSON value, ...)."""
+    out: list[bytes] = []
+    for name, value in fields.items():
+        out.append(name.encode())
+        out.append(_encoder.encode(value))
+    return out
+
+
+def record_fields(record: JobRecord) -> dict[str, Any]:
+    """A record as a mapping of camelCase field name to plain value."""
+    return msgspec.to_builtins(record)  # type: ignore[no-any-return]
+
+
+def decode_record(raw: Mapping[bytes, bytes]) -> JobRecord | None:
+    """A record from HGETALL's answer, or None for a missing (empty) hash."""
+    if not raw:
+        return None
+    values = {key.decode(): _decoder.decode(value) for key, value in raw.items()}
+    return msgspec.convert(values, JobRecord)
+
+
+def status_set(statuses: Iterable[JobStatus]) -> bytes:
+    """Allowed statuses as the scripts take them: ``|"Queued"|"Processing"|``."""
+    return b"|" + b"|".join(_encoder.encode(s.value) for s in statuses) + b"|"
+
+
+def epoch(moment: datetime) -> float:
+    """Seconds since the epoch, the score of every time index."""
+    return moment.timestamp()
+
+
+# KEYS: job, created, active, queued(lane); ARGV: score, job id, field/value pairs...
+CREATE_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[1], ARGV[2])
+return 1
+"""
+
+# KEYS: job, active, queued(lane), expiry
+# ARGV: allowed (|"A"|"B"|), new status (JSON), job id, score, kind, field/value pairs...
+# kind: "queued" (score = creation), "processing", "terminal" (score = expiry), "same".
+# Answers "OK", or the current status when it is not an allowed one, or false if missing.
+TRANSITION_SCRIPT = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return false end
+if not string.find(ARGV[1], '|' .. current .. '|', 1, true) then return current end
+redis.call('HSET', KEYS[1], 'status', ARGV[2])
+if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
+local kind = ARGV[5]
+if kind == 'queued' then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+elseif kind == 'processing' then
+  redis.call('ZREM', KEYS[3], ARGV[3])
+elseif kind == 'terminal' then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('ZREM', KEYS[3], ARGV[3])
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
+end
+return 'OK'
+"""
+
+# KEYS: job, created, active, queued small, queued large, expiry; ARGV: job id
+DELETE_SCRIPT = """
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 1
+"""
+
+
+def transition_kind(status: JobStatus) -> str:
+    """What a move into ``status`` does to the indexes."""
+    if status == JobStatus.QUEUED:
+        return "queued"
+    if status == JobStatus.PROCESSING:
+        return "processing"
+    if status in TERMINAL_STATUSES:
+        return "terminal"
+    return "same"
+
+
+def create_call(names: Names, record: JobRecord) -> tuple[list[str], list[Any]]:
+    """Keys and arguments of CREATE_SCRIPT for a new record."""
+    keys = [
+        names.job(record.job_id),
+        names.jobs_by_creation,
+        names.jobs_active,
+        names.jobs_queued(record.lane),
+    ]
+    args: list[Any] = [
+        epoch(record.created_at),
+        record.job_id,
+        *encode_fields(record_fields(record)),
+    ]
+    return keys, args
+
+
+def transition_call(
+    names: Names,
+    job_id: str,
+    lane: Lane,
+    allowed: Iterable[JobStatus],
+    status: JobStatus,
+    score: float,
+    fields: Mapping[str, Any],
+) -> tuple[list[str], list[Any]]:
+    """Keys and arguments of TRANSITION_SCRIPT."""
+    keys = [names.job(job_id), names.jobs_active, names.jobs_queued(lane), names.jobs_expiry]
+    args: list[Any] = [
+        status_set(allowed),
+        _encoder.encode(status.value),
+        job_id,
+        score,
+        transition_kind(status),
+        *encode_fields(fields),
+    ]
+    return keys, args
+
+
+def delete_keys(names: Names, job_id: str) -> list[str]:
+    """Keys of DELETE_SCRIPT."""
+    return [
+        names.job(job_id),
+        names.jobs_by_creation,
+        names.jobs_active,
+        names.jobs_queued(Lane.SMALL),
+        names.jobs_queued(Lane.LARGE),
+        names.jobs_expiry,
+    ]
+
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "CREATE_SCRIPT",
+    "DELETE_SCRIPT",
+    "TRANSITION_SCRIPT",
+    "create_call",
+    "decode_record",
+    "delete_keys",
+    "encode_fields",
+    "transition_call",
+]
+
+
+def decode_value(raw: bytes) -> Any:
+    """One field value as stored."""
+    return _decoder.decode(raw)

@@ -1,0 +1,82 @@
+"""Typed settings read from the environment (``AR_`` + the field name in upper case)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+from .constants import Names
+from .errors import ConfigurationError
+
+ENV_PREFIX = "AR_"
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def env_name(field: str) -> str:
+    """Environment variable that sets a settings field."""
+    return ENV_PREFIX + field.upper()
+
+
+def load_settings(cls: type[S], environ: Mapping[str, str] | None = None) -> S:
+    """Build a settings struct from the environment; fields without a default are required."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in msgspec.structs.fields(cls):
+        raw = environ.get(env_name(field.name))
+        if raw is not None and raw != "":
+            values[field.name] = raw
+    try:
+        return msgspec.convert(values, cls, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigurationError(_explain(str(exc))) from exc
+
+
+def _explain(message: str) -> str:
+    """msgspec's message, naming the environment variable instead of the field."""
+    at = re.search(r"at `\$\.(\w+)`", message)
+    missing = re.search(r"missing required field `(\w+)`", message)
+    if at:
+        return f"{env_name(at.group(1))}: {message.split(' - at ')[0]}"
+    if missing:
+        return f"{env_name(missing.group(1))} is required (set it in the environment or in .env)"
+    return message
+
+
+class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Connections every service needs."""
+
+    s3_access_key: str
+    s3_secret_key: str
+    s3_endpoint: str = "127.0.0.1:8333"
+    s3_bucket: str = "async-reports"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    namespace: str = "ar"
+    log_level: str = "INFO"
+    log_format: str = "json"
+    #: How long a finished job keeps its record, ZIP and download token.
+    job_ttl_seconds: int = 86_400
+    #: How long a running job's lease lasts without renewal (worker death detection).
+    lease_ttl_seconds: int = 30
+
+    @property
+    def names(self) -> Names:
+        """Names of queues, keys and objects in this namespace."""
+        return Names(self.namespace)
+
+
+def redact_url(url: str) -> str:
+    """A URL with its password replaced, fit for logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,120 @@
+"""Fixtures that give tests real services: RabbitMQ, Redis, S3 storage, and the stack itself.
+
+Endpoints come from the environment (AR_REDIS_URL, AR_AMQP_URL, AR_S3_ENDPOINT with
+AR_S3_ACCESS_KEY and AR_S3_SECRET_KEY), as CI sets them; where no S3 endpoint is given, a
+test-owned SeaweedFS server is started. A missing service skips integration tests on a
+laptop and fails them when CI is set.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from devstack.infra import port_open
+from devstack.s3server import S3Server, start_s3
+
+#: Where a test-owned S3 server listens (ports from here to +5), away from the standard ones.
+TEST_S3_PORT_BASE = int(os.environ.get("AR_TEST_S3_PORT_BASE", "28333"))
+
+
+def unavailable(reason: str) -> None:
+    """Skip on a developer laptop; fail in CI, where every service must be there."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is a failure)")
+    pytest.skip(reason)
+
+
+@dataclass(frozen=True)
+class Infra:
+    """Where the real services are."""
+
+    redis_url: str
+    amqp_url: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+
+    def env(self, namespace: str) -> dict[str, str]:
+        """Environment of a service process in its own namespace."""
+        return {
+            "AR_REDIS_URL": self.redis_url,
+            "AR_AMQP_URL": self.amqp_url,
+            "AR_S3_ENDPOINT": self.s3_endpoint,
+            "AR_S3_ACCESS_KEY": self.s3_access_key,
+            "AR_S3_SECRET_KEY": self.s3_secret_key,
+            "AR_S3_BUCKET": f"test-{namespace}",
+            "AR_NAMESPACE": namespace,
+        }
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    return port_open(parsed.hostname or "127.0.0.1", parsed.port or default_port)
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
+    """RabbitMQ, Redis and S3 storage, checked (and S3 started when not given)."""
+    redis_url = os.environ.get("AR_REDIS_URL", "redis://127.0.0.1:6379/0")
+    amqp_url = os.environ.get("AR_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    if not _reachable(redis_url, 6379):
+        unavailable(f"Redis is not reachable at {redis_url}")
+    if not _reachable(amqp_url, 5672):
+        unavailable(f"RabbitMQ is not reachable at {amqp_url}")
+    server: S3Server | None = None
+    endpoint = os.environ.get("AR_S3_ENDPOINT")
+    if endpoint:
+        access, secret = os.environ["AR_S3_ACCESS_KEY"], os.environ["AR_S3_SECRET_KEY"]
+    else:
+        access, secret = "test-" + secrets.token_hex(4), secrets.token_urlsafe(24)
+        try:
+            server = start_s3(
+                tmp_path_factory.mktemp("s3"), access, secret, port_base=TEST_S3_PORT_BASE
+            )
+        except RuntimeError as exc:
+            unavailable(f"could not start a SeaweedFS S3 server: {exc}")
+        assert server is not None
+        endpoint = server.endpoint
+    yield Infra(redis_url, amqp_url, endpoint, access, secret)
+    if server is not None:
+        server.stop()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def new_namespace() -> str:
+    """A namespace of its own for one test stack (queues, keys, bucket)."""
+    return "t" + secrets.token_hex(5)
+
+
+def wait_until(
+    condition: Callable[[], object], timeout: float, interval: float = 0.1, what: str = ""
+) -> object:
+    """Poll ``condition`` until it is truthy; its value. Fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A scratch directory."""
+    return tmp_path

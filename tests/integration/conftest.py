@@ -1,0 +1,156 @@
+"""The whole stack (api, workers, janitor) as real processes on free ports."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pika
+import psutil
+import pytest
+import redis
+from devstack.stack import service_specs
+from devstack.supervisor import Supervisor
+
+from tests.conftest import Infra, free_port, new_namespace, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class RunningStack:
+    """A stack under test, with handles to poke at its processes and stores."""
+
+    supervisor: Supervisor
+    env: dict[str, str]
+    log_path: Path
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(base_url=self.url, timeout=60)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the api."""
+        return f"http://127.0.0.1:{self.env['AR_API_PORT']}"
+
+    @property
+    def namespace(self) -> str:
+        """The stack's namespace of queues and keys."""
+        return self.env["AR_NAMESPACE"]
+
+    def redis(self) -> redis.Redis:
+        """A client of the stack's Redis."""
+        return redis.Redis.from_url(self.env["AR_REDIS_URL"])
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        """GET /status of a job (asserting 200)."""
+        response = self.client.get(f"/api/AsyncReports/status/{job_id}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait_finished(self, job_id: str, timeout: float = 60) -> dict[str, Any]:
+        """Poll a job until Completed or Failed; its last status."""
+
+        def finished() -> dict[str, Any] | None:
+            body = self.status(job_id)
+            return body if body["status"] in {"Completed", "Failed"} else None
+
+        result = wait_until(finished, timeout, 0.2, f"job {job_id} to finish")
+        assert isinstance(result, dict)
+        return result
+
+    def worker_children(self) -> list[psutil.Process]:
+        """The dramatiq worker processes (children of each worker service) now alive."""
+        found = []
+        for name, service in self.supervisor.services.items():
+            if name.startswith("worker") and service.process and service.process.poll() is None:
+                parent = psutil.Process(service.process.pid)
+                found.extend(p for p in parent.children(recursive=True) if p.is_running())
+        return found
+
+    def logs(self) -> str:
+        """Everything the stack's processes printed."""
+        return self.log_path.read_text(errors="replace")
+
+
+def _cleanup(env: dict[str, str]) -> None:
+    namespace = env["AR_NAMESPACE"]
+    client = redis.Redis.from_url(env["AR_REDIS_URL"])
+    keys = list(client.scan_iter(f"{namespace}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    connection = pika.BlockingConnection(pika.URLParameters(env["AR_AMQP_URL"]))
+    channel = connection.channel()
+    for lane in ("small", "large"):
+        for suffix in ("", ".DQ", ".XQ"):
+            channel.queue_delete(f"{namespace}.reports.{lane}{suffix}")
+    connection.close()
+
+
+StackFactory = Callable[..., RunningStack]
+
+
+@pytest.fixture
+def make_stack(infra: Infra, tmp_path: Path) -> Iterator[StackFactory]:
+    """Start stacks with settings of the test's choosing; all are stopped and cleaned after."""
+    started: list[RunningStack] = []
+
+    def start(workers: int = 2, janitor: bool = True, **settings: Any) -> RunningStack:
+        env = infra.env(new_namespace())
+        env.update(
+            AR_API_PORT=str(free_port()),
+            AR_LOG_FORMAT="json",
+            AR_LEASE_TTL_SECONDS="5",
+            AR_JANITOR_INTERVAL_SECONDS="1",
+        )
+        env.update({f"AR_{k.upper()}": str(v) for k, v in settings.items()})
+        log_path = tmp_path / f"stack-{len(started)}.log"
+        out = open(log_path, "w")  # noqa: SIM115 - closed with the stack
+        supervisor = Supervisor(service_specs(env, workers, janitor), out=out)
+        supervisor.start()
+        stack = RunningStack(supervisor, env, log_path)
+        started.append(stack)
+        _wait_ready(stack)
+        return stack
+
+    yield start
+    for stack in started:
+        stack.supervisor.stop(timeout=15)
+        stack.client.close()
+        _cleanup(stack.env)
+        if os.environ.get("AR_TEST_SHOW_LOGS"):
+            print(stack.logs())
+
+
+def _wait_ready(stack: RunningStack) -> None:
+    def ready() -> bool:
+        try:
+            response = stack.client.get("/api/AsyncReports/report-types")
+        except httpx.TransportError:
+            return False
+        return response.status_code == 200 and bool(response.json())
+
+    try:
+        wait_until(ready, 60, 0.2, "the api to answer and the workers to publish report types")
+    except BaseException:
+        print(stack.logs())
+        raise
+
+
+@pytest.fixture
+def stack(make_stack: StackFactory) -> RunningStack:
+    """A default stack: api, two workers, janitor."""
+    return make_stack()
+
+
+def zip_bytes(response: httpx.Response) -> io.BytesIO:
+    """A downloaded ZIP, ready for zipfile."""
+    assert response.headers["content-type"].startswith("application/zip"), response.headers
+    return io.BytesIO(response.content)
