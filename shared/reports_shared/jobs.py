@@ -41,6 +41,8 @@ class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
     payload_bytes: int = 0
     payload_sha256: str = ""
     options: dict[str, str] = msgspec.field(default_factory=dict)
+    #: When RabbitMQ confirmed the job's message (unset: the enqueue may have been lost).
+    enqueued_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
     expires_at: datetime | None = None

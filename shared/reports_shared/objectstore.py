@@ -16,7 +16,7 @@ from .errors import ObjectNotFound, StorageUnavailable
 from .settings import CommonSettings
 
 #: Part size of streaming uploads: memory per upload is about one part.
-PART_SIZE = 10 * 1024 * 1024
+PART_SIZE = 5 * 1024 * 1024
 _MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchBucket", "NoSuchUpload"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -44,6 +45,11 @@ class AsyncJobStore:
         """Store a new record with its indexes."""
         keys, args = records.create_call(self.names, record)
         await self._do(self._create(keys=keys, args=args))
+
+    async def mark_enqueued(self, job_id: str, moment: datetime) -> None:
+        """Note that RabbitMQ confirmed the job's message."""
+        name, value = records.encode_fields({"enqueuedAt": moment})
+        await self._do(self.client.hset(self.names.job(job_id), name, value))
 
     async def delete(self, job_id: str) -> None:
         """Remove a record and its index entries (undo of a failed submission)."""

@@ -16,7 +16,7 @@ class JsonSubmission(msgspec.Struct, rename="camel", kw_only=True):
     report_type: str | None = None
     user_name: str | None = None
     #: A string holding JSON (as in the seed), or the JSON array/object itself.
-    json_data: msgspec.Raw | None = None
+    json_data: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
     is_large_dataset: bool | str | None = False
     options: dict[str, str] | None = None
 
@@ -48,11 +48,11 @@ def decode_body(body: bytes) -> JsonSubmission:
         raise InvalidRequest(f"El cuerpo no es JSON válido: {exc}.") from exc
 
 
-def inline_dataset(raw: msgspec.Raw | None) -> InlineDataset:
+def inline_dataset(raw: msgspec.Raw) -> InlineDataset:
     """Check ``jsonData`` (a JSON string or inline JSON) and count its records."""
-    if raw is None:
-        raise InvalidRequest("Falta el campo obligatorio 'jsonData'.")
     data: bytes = bytes(raw)
+    if not data or data == b"null":
+        raise InvalidRequest("Falta el campo obligatorio 'jsonData'.")
     if data[:1] == b'"':
         data = _string_decoder.decode(data).lstrip("\ufeff").encode()
     if not data.strip():
@@ -64,8 +64,16 @@ def inline_dataset(raw: msgspec.Raw | None) -> InlineDataset:
             "'jsonData' debe ser un arreglo de registros o un objeto que contenga uno."
         ) from exc
     except msgspec.DecodeError as exc:
-        raise InvalidPayload(f"'jsonData' no es JSON válido: {exc}.") from exc
+        raise InvalidPayload(f"'jsonData' no es JSON válido: {_where(exc, len(data))}.") from exc
     return InlineDataset(data, _count_records(parsed))
+
+
+def _where(exc: msgspec.DecodeError, size: int) -> str:
+    """msgspec's reason, with the byte where the JSON breaks."""
+    text = str(exc)
+    if "truncated" in text:
+        return f"el JSON está incompleto, termina en el byte {size}"
+    return text.replace("JSON is malformed: ", "").replace("invalid character", "carácter inválido")
 
 
 def _count_records(parsed: list[msgspec.Raw] | dict[str, msgspec.Raw]) -> int:

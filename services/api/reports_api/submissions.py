@@ -127,6 +127,7 @@ class Submitter:
         try:
             await self.jobs.create(record)
             await self.publisher.publish(message)
+            await self.jobs.mark_enqueued(job_id, utcnow())
         except Exception:
             await self.discard(job_id, payload.key)
             raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import dramatiq
 import structlog
@@ -19,6 +19,9 @@ from .settings import JanitorSettings
 log = structlog.get_logger(__name__)
 
 _PROCESSING = frozenset({JobStatus.PROCESSING})
+_QUEUED = frozenset({JobStatus.QUEUED})
+#: Age of a Queued job with no confirmed message before the janitor sends it again.
+ENQUEUE_GRACE_SECONDS = 30
 
 
 @dataclass
@@ -28,6 +31,7 @@ class SweepCounts:
     expired: int = 0
     requeued: int = 0
     failed: int = 0
+    orphans: int = 0
 
 
 class Janitor:
@@ -58,6 +62,7 @@ class Janitor:
                 counts.requeued += 1
             elif outcome == JobStatus.FAILED:
                 counts.failed += 1
+        counts.orphans = self.remove_orphans(now)
         return counts
 
     def expire(self, job_id: str) -> bool:
@@ -85,7 +90,9 @@ class Janitor:
         return True
 
     def recover(self, record: JobRecord, now: datetime) -> JobStatus | None:
-        """Requeue (or fail) a Processing job whose lease lapsed: its worker died."""
+        """Requeue a job whose message was lost, or whose worker died (fail it past the limit)."""
+        if record.status == JobStatus.QUEUED:
+            return self._enqueue_lost(record, now)
         lease = record.lease_expires_at
         grace = timedelta(seconds=self.settings.lease_ttl_seconds)
         if record.status != JobStatus.PROCESSING or lease is None or lease + grace > now:
@@ -100,11 +107,53 @@ class Janitor:
                   "leaseExpiresAt": None}  # fmt: skip
         moved = self._move(record, JobStatus.QUEUED, fields, epoch(record.created_at))
         if moved is not None:
-            message = JobMessage(job_id=record.job_id, report_type=record.report_type,
-                                 payload_key=record.payload_key, lane=record.lane,
-                                 options=record.options)  # fmt: skip
-            self.broker.enqueue(to_dramatiq(message, self.jobs.names))
+            self._publish(record)
         return moved
+
+    def _enqueue_lost(self, record: JobRecord, now: datetime) -> JobStatus | None:
+        """A Queued job whose message was never confirmed (the api died between the two)."""
+        grace = timedelta(seconds=ENQUEUE_GRACE_SECONDS)
+        if record.enqueued_at is not None or record.created_at + grace > now:
+            return None
+        self._publish(record)
+        fields = {"enqueuedAt": utcnow()}
+        try:
+            self.jobs.transition(
+                record, _QUEUED, JobStatus.QUEUED, fields, epoch(record.created_at)
+            )
+        except TransitionRefused:
+            return None
+        log.info("job_enqueued_again", job_id=record.job_id)
+        return JobStatus.QUEUED
+
+    def _publish(self, record: JobRecord) -> None:
+        message = JobMessage(job_id=record.job_id, report_type=record.report_type,
+                             payload_key=record.payload_key, lane=record.lane,
+                             options=record.options)  # fmt: skip
+        self.broker.enqueue(to_dramatiq(message, self.jobs.names))
+
+    def remove_orphans(self, now: datetime) -> int:
+        """Delete payloads and ZIPs older than the grace period whose job is gone or over."""
+        cutoff = now - timedelta(seconds=self.settings.orphan_grace_seconds)
+        removed = 0
+        for prefix in ("payloads/", "results/"):
+            for info in self.objects.list(prefix):
+                if info.last_modified is None or info.last_modified > cutoff:
+                    continue
+                job_id = info.key.removeprefix(prefix).split("/", 1)[0]
+                if self._owns(job_id, info.key):
+                    continue
+                self.objects.delete(info.key)
+                removed += 1
+                log.info("orphan_removed", key=info.key)
+        return removed
+
+    def _owns(self, job_id: str, key: str) -> bool:
+        """Whether a live job still needs the object at ``key``."""
+        record = self.jobs.get(job_id)
+        if record is None or record.status == JobStatus.EXPIRED:
+            return False
+        return record.result_key == key if key.startswith("results/") else True
 
     def _move(
         self, record: JobRecord, status: JobStatus, fields: dict[str, object], score: float
@@ -115,6 +164,3 @@ class Janitor:
             return None
         log.info("job_recovered", job_id=record.job_id, status=status.value)
         return status
-
-
-__all__ = ["UTC", "Janitor", "SweepCounts"]
