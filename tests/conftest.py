@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
 from devstack.infra import port_open
 from devstack.s3server import S3Server, start_s3
 

@@ -41,7 +41,7 @@ def _explain(message: str) -> str:
     at = re.search(r"at `\$\.(\w+)`", message)
     missing = re.search(r"missing required field `(\w+)`", message)
     if at:
-        return f"{env_name(at.group(1))}: {message.split(' - at ')[0]}"
+        return f"{env_name(at.group(1))}: {message.split(' - at ', maxsplit=1)[0]}"
     if missing:
         return f"{env_name(missing.group(1))} is required (set it in the environment or in .env)"
     return message

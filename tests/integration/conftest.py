@@ -14,12 +14,16 @@ import pika
 import psutil
 import pytest
 import redis
+
 from devstack.stack import service_specs
 from devstack.supervisor import Supervisor
-
+from reports_shared.objectstore import ObjectStore
+from reports_shared.settings import CommonSettings, load_settings
 from tests.conftest import Infra, free_port, new_namespace, wait_until
 
 pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).parents[2]
 
 
 @dataclass
@@ -75,6 +79,10 @@ class RunningStack:
                 found.extend(p for p in parent.children(recursive=True) if p.is_running())
         return found
 
+    def objects(self) -> ObjectStore:
+        """A client of the stack's bucket."""
+        return ObjectStore.from_settings(load_settings(CommonSettings, self.env))
+
     def logs(self) -> str:
         """Everything the stack's processes printed."""
         return self.log_path.read_text(errors="replace")
@@ -97,13 +105,23 @@ def _cleanup(env: dict[str, str]) -> None:
 StackFactory = Callable[..., RunningStack]
 
 
-@pytest.fixture
-def make_stack(infra: Infra, tmp_path: Path) -> Iterator[StackFactory]:
-    """Start stacks with settings of the test's choosing; all are stopped and cleaned after."""
-    started: list[RunningStack] = []
+class StackPool:
+    """Starts stacks with settings of a test's choosing; stops and cleans them all after."""
 
-    def start(workers: int = 2, janitor: bool = True, **settings: Any) -> RunningStack:
-        env = infra.env(new_namespace())
+    def __init__(self, infra: Infra, folder: Path) -> None:
+        self.infra = infra
+        self.folder = folder
+        self.started: list[RunningStack] = []
+
+    def start(
+        self,
+        workers: int = 2,
+        janitor: bool = True,
+        extra_env: dict[str, str] | None = None,
+        **settings: Any,
+    ) -> RunningStack:
+        """A new stack in its own namespace, ready to serve."""
+        env = self.infra.env(new_namespace())
         env.update(
             AR_API_PORT=str(free_port()),
             AR_LOG_FORMAT="json",
@@ -111,22 +129,41 @@ def make_stack(infra: Infra, tmp_path: Path) -> Iterator[StackFactory]:
             AR_JANITOR_INTERVAL_SECONDS="1",
         )
         env.update({f"AR_{k.upper()}": str(v) for k, v in settings.items()})
-        log_path = tmp_path / f"stack-{len(started)}.log"
+        env.update(extra_env or {})
+        env["PYTHONPATH"] = str(REPO_ROOT)  # test-only report plug-ins live in tests/
+        log_path = self.folder / f"stack-{len(self.started)}-{env['AR_NAMESPACE']}.log"
         out = open(log_path, "w")  # noqa: SIM115 - closed with the stack
         supervisor = Supervisor(service_specs(env, workers, janitor), out=out)
         supervisor.start()
         stack = RunningStack(supervisor, env, log_path)
-        started.append(stack)
+        self.started.append(stack)
         _wait_ready(stack)
         return stack
 
-    yield start
-    for stack in started:
-        stack.supervisor.stop(timeout=15)
-        stack.client.close()
-        _cleanup(stack.env)
-        if os.environ.get("AR_TEST_SHOW_LOGS"):
-            print(stack.logs())
+    def stop_all(self) -> None:
+        """Stop every stack and remove what it left in RabbitMQ and Redis."""
+        for stack in self.started:
+            stack.supervisor.stop(timeout=15)
+            stack.client.close()
+            _cleanup(stack.env)
+            if os.environ.get("AR_TEST_SHOW_LOGS"):
+                print(stack.logs())
+
+
+@pytest.fixture
+def make_stack(infra: Infra, tmp_path: Path) -> Iterator[StackFactory]:
+    """Start stacks with settings of the test's choosing; all are stopped and cleaned after."""
+    pool = StackPool(infra, tmp_path)
+    yield pool.start
+    pool.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One default stack shared by the tests of a module."""
+    pool = StackPool(infra, tmp_path_factory.mktemp("stack"))
+    yield pool.start()
+    pool.stop_all()
 
 
 def _wait_ready(stack: RunningStack) -> None:

@@ -32,9 +32,12 @@ def limiter(client: redis.Redis, limits: dict[str, int], ttl: float = 1.0) -> Le
 
 def test_no_more_than_the_limit_are_admitted(client: redis.Redis, key: str) -> None:
     first, second, third = (limiter(client, {key: 2}) for _ in range(3))
-    with first.acquire(raise_on_failure=False) as a, second.acquire(raise_on_failure=False) as b:
-        with third.acquire(raise_on_failure=False) as c:
-            assert (a, b, c) == (True, True, False)
+    with (
+        first.acquire(raise_on_failure=False) as a,
+        second.acquire(raise_on_failure=False) as b,
+        third.acquire(raise_on_failure=False) as c,
+    ):
+        assert (a, b, c) == (True, True, False)
     assert live_leases(client, key) == 0
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from reports_worker.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uvicorn
+
 from reports_shared.logs import configure_logging
 
 from . import settings as api_settings

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
+
 from reports_shared.constants import API_PREFIX, JobStatus, Lane
 from reports_shared.jobs import JobRecord
 

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from litestar import Response
 from litestar.response import Stream
+
 from reports_shared.objectstore import ObjectReader, ObjectStore
 
 from .errors import ApiError

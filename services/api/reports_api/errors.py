@@ -8,6 +8,7 @@ import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
+
 from reports_shared.errors import (
     BrokerUnavailable,
     JobStoreUnavailable,

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import Controller, Response, get
+
 from reports_shared.errors import ReportsError
 
 from .state import Services

@@ -8,6 +8,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
 from reports_shared import records
 from reports_shared.constants import JobStatus, Lane, Names
 from reports_shared.errors import JobStoreUnavailable

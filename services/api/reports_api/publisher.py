@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pika.exceptions
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.errors import DramatiqError
+
 from reports_shared.constants import Lane, Names
 from reports_shared.errors import BrokerUnavailable
 from reports_shared.messages import JobMessage, to_dramatiq

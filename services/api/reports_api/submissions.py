@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 import structlog
+
 from reports_shared.constants import JobStatus, Lane
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.messages import JobMessage

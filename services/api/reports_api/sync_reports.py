@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, post
 from litestar.response import Stream
+
 from reports_shared.constants import SYNC_ROUTE, JobStatus
 
 from .async_reports import _json_cost, _read_json_body, _store_inline, accepted

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import multipart
 import structlog
+
 from reports_shared.objectstore import ObjectStore
 
 from .errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType

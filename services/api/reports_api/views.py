@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
+
 from reports_shared.constants import API_PREFIX, JobStatus
 from reports_shared.jobs import JobRecord, PerformanceMetrics
 

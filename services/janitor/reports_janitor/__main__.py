@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 import structlog
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
 from reports_shared.checks import check_connections
 from reports_shared.errors import ReportsError
 from reports_shared.jobstore import JobStore

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import dramatiq
 import structlog
+
 from reports_shared.constants import TERMINAL_STATUSES, JobStatus
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import JobStore, TransitionRefused

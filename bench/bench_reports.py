@@ -1,0 +1,175 @@
+"""Benchmark of report builds: seconds, records/s and peak memory per dataset size.
+
+    uv run python bench/bench_reports.py [--sizes 45000 500000] [--gzip] [--ndjson]
+
+Datasets come from ``devstack.datasets`` and are cached in a temporary directory. Each
+build runs in a child process of its own, so its peak RSS (from ``wait4``) is its own.
+A naive baseline (``json.load`` + pandas + openpyxl) runs too when pandas is installed.
+Results go to stdout and to ``bench/results/`` as JSON and Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).parent / "results"
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "async-reports-bench"
+
+
+def dataset(cache: Path, size: int, *, gzip: bool, ndjson: bool) -> Path:
+    """The cached dataset of ``size`` invoices, generated on first use."""
+    from devstack.datasets import write_invoices
+
+    suffix = (".ndjson" if ndjson else ".json") + (".gz" if gzip else "")
+    path = cache / f"facturas-{size}{suffix}"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        partial = path.with_suffix(".partial")
+        write_invoices(partial, size, gzip=gzip, ndjson=ndjson)
+        partial.rename(path)
+        print(f"generated {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return path
+
+
+def child_build(path: Path, report: str, options: dict[str, str]) -> dict[str, Any]:
+    """Run in the child: build the report and say how long it took."""
+    from reports_worker.reports import build_report
+
+    dest = Path(tempfile.mkdtemp(prefix="bench-")) / "out.zip"
+    started = time.perf_counter()
+    with path.open("rb") as source:
+        outcome = build_report(
+            report, source, dest, job_id="bench-0000", options=options, max_input_bytes=2 << 30
+        )
+    seconds = time.perf_counter() - started
+    dest.unlink()
+    dest.parent.rmdir()
+    return {
+        "seconds": seconds,
+        "records": outcome.records_processed + outcome.records_rejected,
+        "zipBytes": outcome.size_bytes,
+    }
+
+
+def child_baseline(path: Path) -> dict[str, Any]:
+    """Run in the child: the naive way (whole JSON in memory, pandas, openpyxl)."""
+    import pandas as pd  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+    dest = Path(tempfile.mkdtemp(prefix="bench-")) / "out.xlsx"
+    started = time.perf_counter()
+    with path.open("rb") as source:
+        records = json.load(source)
+    frame = pd.json_normalize(records, "items", ["invoiceNumber", "issueDate", "currency"])
+    frame.to_excel(dest, engine="openpyxl", index=False)
+    seconds = time.perf_counter() - started
+    dest.unlink()
+    dest.parent.rmdir()
+    return {"seconds": seconds, "records": len(records), "zipBytes": None}
+
+
+def measure(args: list[str]) -> dict[str, Any]:
+    """Run this script as a child with ``args``; its result plus wall time and peak RSS."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, __file__, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert child.stdout is not None and child.stderr is not None
+    out, err = child.stdout.read(), child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"child failed ({child.returncode}): {err.decode()[-2000:]}")
+    result: dict[str, Any] = json.loads(out)
+    result["wallSeconds"] = time.perf_counter() - started
+    result["peakRssMB"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    result["recordsPerSecond"] = result["records"] / result["seconds"]
+    return result
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The results as a Markdown table."""
+    lines = [
+        "| engine | records | input MB | build s | wall s | records/s | peak RSS MB | ZIP MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        zip_mb = f"{row['zipBytes'] / 1e6:.1f}" if row.get("zipBytes") else "-"
+        lines.append(
+            f"| {row['engine']} | {row['records']:,} | {row['inputBytes'] / 1e6:.0f} | "
+            f"{row['seconds']:.2f} | {row['wallSeconds']:.2f} | {row['recordsPerSecond']:,.0f} | "
+            f"{row['peakRssMB']:.0f} | {zip_mb} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parent: generate datasets, run one child per size, report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[45_000, 500_000])
+    parser.add_argument("--report", default="FacturacionMasiva")
+    parser.add_argument("--csv-dialect", default=None)
+    parser.add_argument("--gzip", action="store_true")
+    parser.add_argument("--ndjson", action="store_true")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        kind, path = args.child
+        if kind == "baseline":
+            result = child_baseline(Path(path))
+        else:
+            result = child_build(Path(path), kind, json.loads(args.options))
+        print(json.dumps(result))
+        return 0
+
+    options = {"csvDialect": args.csv_dialect} if args.csv_dialect else {}
+    try:
+        import pandas  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
+
+        baseline = not args.no_baseline
+    except ImportError:
+        print("pandas is not installed: the naive baseline is skipped", file=sys.stderr)
+        baseline = False
+
+    rows: list[dict[str, Any]] = []
+    for size in args.sizes:
+        path = dataset(args.cache, size, gzip=args.gzip, ndjson=args.ndjson)
+        engines = [args.report] + (["baseline"] if baseline else [])
+        for engine in engines:
+            result = measure(["--child", engine, str(path), "--options", json.dumps(options)])
+            result.update(engine=engine, size=size, inputBytes=path.stat().st_size)
+            rows.append(result)
+            print(markdown([result]).splitlines()[-1], file=sys.stderr)
+
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "input": {"gzip": args.gzip, "ndjson": args.ndjson, "options": options},
+        "results": rows,
+    }
+    table = markdown(rows)
+    print(json.dumps(report, indent=2))
+    print(table)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS_DIR / f"reports-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS_DIR / f"reports-{stamp}.md").write_text(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

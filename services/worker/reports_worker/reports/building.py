@@ -1,0 +1,195 @@
+"""One build: payload in, ZIP out, with progress, rejections and the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import msgspec
+
+from .archive import ReportFiles
+from .csvfiles import CSV_DIALECTS
+from .decoding import RecordDecoder
+from .errors import InvalidPayload, RecordRejected
+from .payload import Source
+from .reading import Payload
+from .registry import report_type
+from .rejections import Rejections
+from .reporttype import BuildContext, Record, ReportType
+
+#: Progress is reported every this many records (the caller throttles further).
+PROGRESS_EVERY = 1000
+#: Default cap on the decompressed payload: the contract's 500 MB with some room.
+DEFAULT_MAX_INPUT_BYTES = 1 << 30
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOutcome:
+    """What a finished build produced: counts, the ZIP's name, size and digest, the manifest."""
+
+    records_processed: int
+    records_rejected: int
+    file_name: str
+    size_bytes: int
+    sha256: str
+    manifest: dict[str, Any]
+
+
+def build_report(
+    report_name: str,
+    source: Source,
+    dest: Path,
+    *,
+    job_id: str,
+    options: dict[str, str] | None = None,
+    progress: Progress | None = None,
+    generated_at: datetime | None = None,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+) -> BuildOutcome:
+    """Build report ``report_name`` from ``source`` into the ZIP file ``dest``."""
+    report = report_type(report_name)(options)
+    return run_report(
+        report,
+        source,
+        dest,
+        job_id=job_id,
+        progress=progress,
+        generated_at=generated_at,
+        max_input_bytes=max_input_bytes,
+    )
+
+
+def run_report(
+    report: ReportType,
+    source: Source,
+    dest: Path,
+    *,
+    job_id: str,
+    progress: Progress | None = None,
+    generated_at: datetime | None = None,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+) -> BuildOutcome:
+    """Run an already configured report type; the ZIP is complete at ``dest`` or absent."""
+    moment = _utc(generated_at)
+    dest = Path(dest)
+    try:
+        with TemporaryDirectory(prefix=".report-", dir=dest.parent) as workdir:
+            files = ReportFiles(Path(workdir))
+            rejections = Rejections(files, CSV_DIALECTS[report.options["csvDialect"]])
+            try:
+                payload = Payload(source, max_input_bytes=max_input_bytes)
+                records = _records(report, payload, rejections, progress or _ignore)
+                context = BuildContext(job_id, moment, report.options, files, rejections)
+                result = report.build(records, context)
+                if next(records, None) is not None:
+                    raise RuntimeError(f"{report.name} stopped before the last record")
+            finally:
+                rejections.close()
+            _require_usable(result.records_processed, rejections)
+            manifest = files.pack(
+                dest,
+                {
+                    "reportType": report.name,
+                    "jobId": job_id,
+                    "generatedAt": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "recordsProcessed": result.records_processed,
+                    "recordsRejected": rejections.count,
+                    "totals": result.totals,
+                },
+            )
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    size, digest = _digest(dest)
+    return BuildOutcome(
+        records_processed=result.records_processed,
+        records_rejected=rejections.count,
+        file_name=zip_name(report.file_stem, moment, job_id),
+        size_bytes=size,
+        sha256=digest,
+        manifest=manifest,
+    )
+
+
+def zip_name(stem: str, moment: datetime, job_id: str) -> str:
+    """``<stem>_<yyyymmdd>_<first 8 safe characters of the job id>.zip``."""
+    safe = re.sub(r"[^A-Za-z0-9-]", "", job_id)[:8] or "reporte"
+    return f"{stem}_{moment:%Y%m%d}_{safe}.zip"
+
+
+def _ignore(records: int, raw_bytes: int) -> None:
+    """A progress callback that ignores progress."""
+
+
+def _utc(moment: datetime | None) -> datetime:
+    if moment is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    if moment.tzinfo is None:  # a naive time is taken as UTC already
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _records(
+    report: ReportType, payload: Payload, rejections: Rejections, progress: Progress
+) -> Iterator[Record]:
+    """The payload's records decoded into the report's schema; misfits go to rejections."""
+    decoder = RecordDecoder(report.record_schema)
+    reference_field = getattr(report, "reference_field", None)
+    ndjson = payload.shape == "ndjson"
+    number = 0
+    for value in payload.records():
+        number += 1
+        if number % PROGRESS_EVERY == 0:
+            progress(number, payload.raw.bytes_read)
+        try:
+            if ndjson:
+                record = decoder.from_line(value, payload.line_number, payload.line_offset)
+            else:
+                record = decoder.from_value(value)
+        except RecordRejected as exc:
+            rejections.reject(number, exc.reason, _reference(value, reference_field))
+            continue
+        yield number, record
+    progress(number, payload.raw.bytes_read)
+    if number == 0:
+        raise InvalidPayload("La lista de registros está vacía: no hay nada que procesar.")
+
+
+def _reference(value: Any, field: str | None) -> object:
+    """The identifier of a record that did not fit the schema, if it has one."""
+    if field is None:
+        return None
+    if isinstance(value, bytes):
+        try:
+            value = msgspec.json.decode(value)
+        except (msgspec.DecodeError, RecursionError):
+            return None
+    found = value.get(field) if isinstance(value, dict) else None
+    return found if isinstance(found, str | int) else None
+
+
+def _require_usable(processed: int, rejections: Rejections) -> None:
+    if processed == 0 and rejections.first is not None:
+        position, reason = rejections.first
+        raise InvalidPayload(
+            f"Ningún registro es utilizable: los {rejections.count:,} registros fueron "
+            f"rechazados. El primero (registro {position}): {reason}"
+        )
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as packed:
+        while chunk := packed.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()

@@ -1,0 +1,167 @@
+"""FacturacionMasiva: invoices to a summary workbook, invoice and line CSVs, and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import ClassVar
+
+from .columns import CellKind, Column
+from .csvfiles import CsvTable
+from .errors import RecordRejected
+from .invoices import Invoice, PricedInvoice, PricedLine, price_invoice
+from .reporttype import BuildContext, BuildResult, ReportType
+from .totals import InvoiceTotals
+from .workbook import EXCEL_MAX_ROWS, ReportWorkbook, SheetWriter
+
+INVOICE_COLUMNS = (
+    Column("numero_factura", "N° de factura", "text", 18),
+    Column("fecha_emision", "Fecha de emisión", "date", 12),
+    Column("moneda", "Moneda", "text", 8),
+    Column("cliente_id_tributario", "RUC/DNI del cliente", "text", 15),
+    Column("cliente_nombre", "Cliente", "text", 36),
+    Column("cliente_correo", "Correo del cliente", "text", 28),
+    Column("items", "Ítems", "integer", 7),
+    Column("subtotal", "Subtotal", "amount", 14),
+    Column("impuesto", "Impuesto", "amount", 14),
+    Column("total", "Total", "amount", 14),
+)
+LINE_COLUMNS = (
+    Column("numero_factura", "N° de factura", "text"),
+    Column("linea", "Línea", "integer"),
+    Column("sku", "SKU", "text"),
+    Column("descripcion", "Descripción", "text"),
+    Column("cantidad", "Cantidad", "decimal"),
+    Column("precio_unitario", "Precio unitario", "decimal"),
+    Column("descuento", "Descuento", "decimal"),
+    Column("tasa_impuesto", "Tasa de impuesto", "decimal"),
+    Column("importe_neto", "Importe neto", "amount"),
+    Column("impuesto", "Impuesto", "amount"),
+)
+
+
+def invoice_row(priced: PricedInvoice) -> tuple[object, ...]:
+    """The invoice's row in ``facturas.csv`` and the Facturas sheet."""
+    invoice = priced.invoice
+    customer = invoice.customer
+    return (
+        invoice.invoice_number,
+        invoice.issue_date,
+        invoice.currency,
+        priced.tax_id,
+        customer.name,
+        customer.email,
+        len(priced.lines),
+        priced.subtotal,
+        priced.tax,
+        priced.total,
+    )
+
+
+def line_row(number: str, position: int, line: PricedLine) -> tuple[object, ...]:
+    """One line's row in ``facturas_detalle.csv``."""
+    item = line.item
+    return (
+        number,
+        position,
+        item.sku,
+        item.description,
+        item.quantity,
+        item.unit_price,
+        line.discount,
+        item.tax_rate,
+        line.net,
+        line.tax,
+    )
+
+
+class FacturacionMasiva(ReportType):
+    """Mass invoicing: totals per invoice, per currency and per tax rate, exact to the cent."""
+
+    name: ClassVar[str] = "FacturacionMasiva"
+    description: ClassVar[str] = (
+        "Facturación masiva: libro Excel con resumen y facturas, CSV de facturas y de "
+        "líneas, y la lista de registros rechazados con su motivo."
+    )
+    record_schema: ClassVar[type[Invoice]] = Invoice
+    file_stem: ClassVar[str] = "reporte_facturacion"
+    reference_field: ClassVar[str | None] = "invoiceNumber"
+
+    def __init__(
+        self, options: dict[str, str] | None = None, *, sheet_row_limit: int = EXCEL_MAX_ROWS
+    ) -> None:
+        super().__init__(options)
+        self.sheet_row_limit = sheet_row_limit
+
+    def build(self, records: Iterator[tuple[int, Invoice]], context: BuildContext) -> BuildResult:
+        """Price every invoice, write its rows, then the summary sheet."""
+        files, dialect = context.files, context.csv_dialect
+        totals = InvoiceTotals()
+        with ExitStack() as stack:
+            book = ReportWorkbook(
+                files.path("facturas.xlsx", compress=False), row_limit=self.sheet_row_limit
+            )
+            stack.callback(book.close)
+            summary = book.sheet("Resumen")
+            sheet = book.table("Facturas", INVOICE_COLUMNS)
+            invoices = stack.enter_context(
+                CsvTable(files.path("facturas.csv"), INVOICE_COLUMNS, dialect)
+            )
+            lines = stack.enter_context(
+                CsvTable(files.path("facturas_detalle.csv"), LINE_COLUMNS, dialect)
+            )
+            for position, invoice in records:
+                try:
+                    priced = price_invoice(invoice)
+                except RecordRejected as exc:
+                    context.rejections.reject(position, exc.reason, invoice.invoice_number)
+                    continue
+                totals.add(priced)
+                row = invoice_row(priced)
+                invoices.write(row)
+                sheet.append(row)
+                for number, line in enumerate(priced.lines, start=1):
+                    lines.write(line_row(invoice.invoice_number, number, line))
+            sheet.close()
+            write_summary(summary, totals, context, sheets=sheet.sheets)
+        return BuildResult(records_processed=totals.invoices, totals=totals.manifest())
+
+
+def write_summary(
+    out: SheetWriter, totals: InvoiceTotals, context: BuildContext, *, sheets: int
+) -> None:
+    """The Resumen sheet: counts, totals per currency and per tax rate, dates, parameters."""
+    out.sheet.set_column(0, 0, 34)
+    out.sheet.set_column(1, 5, 16)
+    out.write_styled(["Resumen de facturación masiva"], "title")
+    out.skip()
+    options = ", ".join(f"{name}={value}" for name, value in sorted(context.options.items()))
+    facts: tuple[tuple[str, object, CellKind], ...] = (
+        ("Generado (UTC)", context.generated_at, "datetime"),
+        ("Trabajo", context.job_id, "text"),
+        ("Parámetros", options, "text"),
+        ("Facturas procesadas", totals.invoices, "integer"),
+        ("Registros rechazados (ver errores.csv)", context.rejections.count, "integer"),
+        ("Líneas de detalle", totals.lines, "integer"),
+        ("Hojas de facturas", sheets, "integer"),
+        ("Primera fecha de emisión", totals.first_date, "date"),
+        ("Última fecha de emisión", totals.last_date, "date"),
+    )
+    for label, value, kind in facts:
+        out.write_labelled(label, value, kind)
+    out.skip()
+    out.write_styled(["Totales por moneda"], "label")
+    out.write_styled(["Moneda", "Facturas", "Subtotal", "Impuesto", "Total"], "header")
+    for code, sums in sorted(totals.by_currency.items()):
+        out.write_cells(
+            [code, sums.invoices, sums.subtotal, sums.tax, sums.total],
+            ["text", "integer", "amount", "amount", "amount"],
+        )
+    out.skip()
+    out.write_styled(["Totales por tasa de impuesto"], "label")
+    out.write_styled(["Moneda", "Tasa", "Líneas", "Base imponible", "Impuesto"], "header")
+    for (code, rate), rate_sums in sorted(totals.by_rate.items()):
+        out.write_cells(
+            [code, rate, rate_sums.lines, rate_sums.net, rate_sums.tax],
+            ["text", "percent", "integer", "amount", "amount"],
+        )

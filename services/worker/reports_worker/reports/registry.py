@@ -1,0 +1,37 @@
+"""Report types, found through the entry point group ``async_reports.report_types``."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import entry_points
+
+from .errors import UnknownReportType
+from .reporttype import ReportType
+
+ENTRY_POINT_GROUP = "async_reports.report_types"
+
+
+@cache
+def _discover() -> tuple[tuple[str, type[ReportType]], ...]:
+    found: list[tuple[str, type[ReportType]]] = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        loaded = entry.load()
+        if not (isinstance(loaded, type) and issubclass(loaded, ReportType)):
+            raise TypeError(f"entry point {entry.name!r} is not a ReportType: {entry.value}")
+        if loaded.name != entry.name:
+            raise TypeError(f"entry point {entry.name!r} loads report type {loaded.name!r}")
+        found.append((entry.name, loaded))
+    return tuple(sorted(found))
+
+
+def load_report_types() -> dict[str, type[ReportType]]:
+    """Every installed report type by name (loaded once per process)."""
+    return dict(_discover())
+
+
+def report_type(name: str) -> type[ReportType]:
+    """The report type called ``name``; UnknownReportType lists the valid ones."""
+    types = load_report_types()
+    if name not in types:
+        raise UnknownReportType(name, types)
+    return types[name]

@@ -1,0 +1,94 @@
+"""The interface every report type implements, and what a build hands it.
+
+A report type is one module with one subclass of :class:`ReportType`, registered as an
+entry point in the group ``async_reports.report_types``; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from .archive import ReportFiles
+from .csvfiles import CSV_DIALECTS, DEFAULT_DIALECT, CsvDialect
+from .errors import ReportOptionError
+from .rejections import Rejections
+
+#: Options every report type accepts: name -> allowed values, the default first.
+COMMON_OPTIONS: Mapping[str, tuple[str, ...]] = {
+    "csvDialect": (DEFAULT_DIALECT, *(name for name in CSV_DIALECTS if name != DEFAULT_DIALECT)),
+}
+
+#: A record as the build sees it: its 1-based number in the payload, and its value.
+Record = tuple[int, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildContext:
+    """Everything a report type needs while it builds: where to write, what to tell."""
+
+    job_id: str
+    generated_at: datetime
+    options: Mapping[str, str]
+    files: ReportFiles
+    rejections: Rejections
+
+    @property
+    def csv_dialect(self) -> CsvDialect:
+        """The CSV dialect chosen with the ``csvDialect`` option."""
+        return CSV_DIALECTS[self.options["csvDialect"]]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """What a report type reports back: usable records and the manifest's totals."""
+
+    records_processed: int
+    totals: dict[str, Any] = field(default_factory=dict)
+
+
+class ReportType(ABC):
+    """Turns a stream of records into files; one subclass per report type."""
+
+    #: Name clients send as ``reportType`` (the entry point's name).
+    name: ClassVar[str]
+    #: One Spanish sentence for humans (api docs, active jobs).
+    description: ClassVar[str]
+    #: Type each record is decoded into (usually a msgspec Struct).
+    record_schema: ClassVar[Any]
+    #: Start of the ZIP's file name, e.g. ``reporte_facturacion``.
+    file_stem: ClassVar[str]
+    #: Options of this type beyond :data:`COMMON_OPTIONS`: name -> values, default first.
+    extra_options: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+
+    def __init__(self, options: Mapping[str, str] | None = None) -> None:
+        self.options = self.resolve_options(options or {})
+
+    @classmethod
+    def resolve_options(cls, options: Mapping[str, str]) -> dict[str, str]:
+        """``options`` checked and completed with defaults; ReportOptionError otherwise."""
+        allowed = {**COMMON_OPTIONS, **cls.extra_options}
+        resolved = {name: values[0] for name, values in allowed.items()}
+        for name, value in options.items():
+            if name not in allowed:
+                raise ReportOptionError(
+                    f"Opción desconocida {name!r} para {cls.name}. "
+                    f"Opciones válidas: {', '.join(sorted(allowed))}."
+                )
+            if value not in allowed[name]:
+                raise ReportOptionError(
+                    f"Valor {value!r} no válido para la opción {name!r}. "
+                    f"Valores válidos: {', '.join(allowed[name])}."
+                )
+            resolved[name] = value
+        return resolved
+
+    @abstractmethod
+    def build(self, records: Iterator[Record], context: BuildContext) -> BuildResult:
+        """Consume every record, write the report's files into ``context.files``.
+
+        A record that breaks a rule is passed to ``context.rejections`` and skipped.
+        """

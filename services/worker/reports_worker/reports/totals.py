@@ -1,0 +1,83 @@
+"""Running totals of a FacturacionMasiva build: small dicts, whatever the record count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from .invoices import PricedInvoice
+from .money import MONEY_CONTEXT, ZERO
+
+
+@dataclass(slots=True)
+class CurrencyTotals:
+    """Sums over the invoices of one currency."""
+
+    invoices: int = 0
+    lines: int = 0
+    subtotal: Decimal = ZERO
+    tax: Decimal = ZERO
+    total: Decimal = ZERO
+
+
+@dataclass(slots=True)
+class RateTotals:
+    """Sums over the lines of one currency and tax rate."""
+
+    lines: int = 0
+    net: Decimal = ZERO
+    tax: Decimal = ZERO
+
+
+@dataclass(slots=True)
+class InvoiceTotals:
+    """Counts, sums per currency and per tax rate, and the range of issue dates."""
+
+    invoices: int = 0
+    lines: int = 0
+    by_currency: dict[str, CurrencyTotals] = field(default_factory=dict)
+    by_rate: dict[tuple[str, Decimal], RateTotals] = field(default_factory=dict)
+    first_date: date | None = None
+    last_date: date | None = None
+
+    def add(self, priced: PricedInvoice) -> None:
+        """Count one priced invoice."""
+        invoice = priced.invoice
+        add = MONEY_CONTEXT.add
+        self.invoices += 1
+        self.lines += len(priced.lines)
+        currency = self.by_currency.get(invoice.currency)
+        if currency is None:
+            currency = self.by_currency[invoice.currency] = CurrencyTotals()
+        currency.invoices += 1
+        currency.lines += len(priced.lines)
+        currency.subtotal = add(currency.subtotal, priced.subtotal)
+        currency.tax = add(currency.tax, priced.tax)
+        currency.total = add(currency.total, priced.total)
+        for line in priced.lines:
+            # normalize() so 0.18 and 0.180 count as one rate.
+            key = (invoice.currency, line.item.tax_rate.normalize())
+            rate = self.by_rate.get(key)
+            if rate is None:
+                rate = self.by_rate[key] = RateTotals()
+            rate.lines += 1
+            rate.net = add(rate.net, line.net)
+            rate.tax = add(rate.tax, line.tax)
+        issued = invoice.issue_date
+        if self.first_date is None or issued < self.first_date:
+            self.first_date = issued
+        if self.last_date is None or issued > self.last_date:
+            self.last_date = issued
+
+    def manifest(self) -> dict[str, dict[str, int | str]]:
+        """Totals per currency as manifest.json carries them (amounts as decimal strings)."""
+        return {
+            code: {
+                "invoices": sums.invoices,
+                "subtotal": str(sums.subtotal),
+                "tax": str(sums.tax),
+                "total": str(sums.total),
+            }
+            for code, sums in sorted(self.by_currency.items())
+        }

@@ -1,0 +1,234 @@
+"""Every endpoint of the api and its errors, against a live stack."""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.integration.conftest import RunningStack, StackFactory, zip_bytes
+from tests.integration.test_smoke import INVOICE
+
+Q = "/api/AsyncReports"
+FIELDS = {
+    "reportType": "FacturacionMasiva",
+    "userName": "ana@empresa.com",
+    "isLargeDataset": "false",
+}
+DATA = json.dumps([INVOICE]).encode()
+
+
+@pytest.fixture(scope="module")
+def api(module_stack: RunningStack) -> RunningStack:
+    return module_stack
+
+
+def payload_objects(stack: RunningStack) -> list[str]:
+    return [info.key for info in stack.objects().list("payloads/")]
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, object] = response.json()
+    assert body["status"] == status and body["detail"]
+    return body
+
+
+def completed_job(api: RunningStack) -> dict[str, object]:
+    response = api.client.post(f"{Q}/queue-multipart", data=FIELDS,
+                               files={"dataFile": ("d.json", DATA)})  # fmt: skip
+    assert response.status_code == 202
+    return api.wait_finished(response.json()["jobId"])
+
+
+# --- submissions ------------------------------------------------------------------------
+
+
+def test_an_unknown_report_type_is_refused_before_the_file_is_stored(api: RunningStack) -> None:
+    before = payload_objects(api)
+    response = api.client.post(f"{Q}/queue-multipart", data={**FIELDS, "reportType": "Nope"},
+                               files={"dataFile": ("d.json", DATA)})  # fmt: skip
+    body = problem(response, 400)
+    assert "FacturacionMasiva" in str(body["detail"])
+    assert payload_objects(api) == before
+
+
+@pytest.mark.parametrize("missing", ["reportType", "userName"])
+def test_a_missing_field_is_named(api: RunningStack, missing: str) -> None:
+    fields = {k: v for k, v in FIELDS.items() if k != missing}
+    response = api.client.post(f"{Q}/queue-multipart", data=fields,
+                               files={"dataFile": ("d.json", DATA)})  # fmt: skip
+    assert missing in str(problem(response, 400)["detail"])
+
+
+def test_a_multipart_body_without_a_file_is_refused(api: RunningStack) -> None:
+    response = api.client.post(f"{Q}/queue-multipart", files={"reportType": (None, "X")})
+    assert "dataFile" in str(problem(response, 400)["detail"])
+
+
+def test_two_files_are_refused_and_leave_nothing(api: RunningStack) -> None:
+    before = payload_objects(api)
+    response = api.client.post(
+        f"{Q}/queue-multipart", data=FIELDS,
+        files=[("dataFile", ("a.json", DATA)), ("dataFile", ("b.json", DATA))],
+    )  # fmt: skip
+    problem(response, 400)
+    assert payload_objects(api) == before
+
+
+def test_a_huge_form_field_is_refused(api: RunningStack) -> None:
+    response = api.client.post(f"{Q}/queue-multipart", data={**FIELDS, "userName": "x" * 100_000},
+                               files={"dataFile": ("d.json", DATA)})  # fmt: skip
+    problem(response, 413)
+
+
+def test_a_bad_boundary_is_a_clear_400(api: RunningStack) -> None:
+    headers = {"Content-Type": "multipart/form-data; boundary=other"}
+    response = api.client.post(f"{Q}/queue-multipart", content=b"--nope\r\n\r\n", headers=headers)
+    problem(response, 400)
+
+
+def test_a_wrong_content_type_is_415(api: RunningStack) -> None:
+    problem(api.client.post(f"{Q}/queue-multipart", json={"a": 1}), 415)
+    problem(
+        api.client.post(f"{Q}/queue-json", content=b"x", headers={"Content-Type": "text/csv"}), 415
+    )
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading(
+    make_stack: StackFactory,
+) -> None:
+    small = make_stack(workers=1, max_upload_bytes=1000)
+    big = b"[" + b" " * 5000 + b"]"
+    response = small.client.post(
+        f"{Q}/queue-multipart", data=FIELDS, files={"dataFile": ("d.json", big)}
+    )
+    assert "MB" in str(problem(response, 413)["detail"])
+
+
+def test_a_chunked_upload_over_the_limit_is_cut_and_leaves_nothing(
+    make_stack: StackFactory,
+) -> None:
+    small = make_stack(workers=1, max_upload_bytes=2 * 1024 * 1024)
+    boundary = "b0undary"
+
+    def body() -> Iterator[bytes]:  # no Content-Length: the api counts as it streams
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"reportType\"\r\n\r\n"
+               f"FacturacionMasiva\r\n--{boundary}\r\nContent-Disposition: form-data; "
+               f"name=\"userName\"\r\n\r\nana\r\n--{boundary}\r\nContent-Disposition: form-data; "
+               f"name=\"dataFile\"; filename=\"d.json\"\r\n\r\n[").encode()  # fmt: skip
+        for _ in range(100):
+            yield b" " * 65536
+        yield f"]\r\n--{boundary}--\r\n".encode()
+
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    response = small.client.post(f"{Q}/queue-multipart", content=body(), headers=headers)
+    problem(response, 413)
+    time.sleep(0.5)
+    assert payload_objects(small) == []
+    assert small.client.get(f"{Q}/active-jobs").json()["count"] == 0
+
+
+def test_an_idempotency_key_returns_the_job_already_created(api: RunningStack) -> None:
+    headers = {"Idempotency-Key": "pedido-42"}
+    first = api.client.post(
+        f"{Q}/queue-json", headers=headers, json={**FIELDS, "jsonData": json.dumps([INVOICE])}
+    )
+    again = api.client.post(
+        f"{Q}/queue-json", headers=headers, json={**FIELDS, "jsonData": json.dumps([INVOICE])}
+    )
+    assert first.status_code == again.status_code == 202
+    assert first.json()["jobId"] == again.json()["jobId"]
+
+
+def test_queue_json_says_where_the_json_breaks(api: RunningStack) -> None:
+    response = api.client.post(
+        f"{Q}/queue-json", json={**FIELDS, "jsonData": '[{"a": 1}, {"b": }]'}
+    )
+    assert "byte" in str(problem(response, 400)["detail"])
+
+
+# --- status, active jobs, downloads -------------------------------------------------------
+
+
+def test_an_unknown_job_is_404(api: RunningStack) -> None:
+    problem(api.client.get(f"{Q}/status/00000000-0000-0000-0000-000000000000"), 404)
+
+
+def test_status_has_every_field_of_the_seed(api: RunningStack) -> None:
+    status = completed_job(api)
+    for field in ("jobId", "status", "message", "createdAt", "completedAt", "fileName",
+                  "fileSizeBytes", "downloadUrl", "performanceMetrics"):  # fmt: skip
+        assert status[field] is not None, field
+    metrics = status["performanceMetrics"]
+    assert isinstance(metrics, dict)
+    assert set(metrics) >= {"processingTimeMs", "memoryUsageMB", "recordsProcessed"}
+    assert metrics["memoryUsageMB"] > 0
+    assert status["progress"] == {"recordsProcessed": 1, "bytesProcessed": len(DATA),
+                                  "totalBytes": len(DATA), "percent": 100.0}  # fmt: skip
+
+
+def test_a_download_resumes_with_a_range(api: RunningStack) -> None:
+    status = completed_job(api)
+    url = str(status["downloadUrl"])
+    whole = api.client.get(url)
+    assert whole.headers["cache-control"] == "no-store"
+    assert "filename*=UTF-8''" in whole.headers["content-disposition"]
+    etag = whole.headers["etag"]
+    part = api.client.get(url, headers={"Range": "bytes=10-", "If-Range": etag})
+    assert part.status_code == 206
+    assert (
+        part.headers["content-range"] == f"bytes 10-{len(whole.content) - 1}/{len(whole.content)}"
+    )
+    assert whole.content[:10] + part.content == whole.content
+    with zipfile.ZipFile(zip_bytes(whole)) as archive:
+        assert "manifest.json" in archive.namelist()
+    problem(api.client.get(url, headers={"Range": f"bytes={len(whole.content)}-"}), 416)
+
+
+def test_an_unknown_download_token_is_404(api: RunningStack) -> None:
+    problem(api.client.get(f"{Q}/download/" + "x" * 32), 404)
+
+
+def test_active_jobs_filter_by_user(api: RunningStack) -> None:
+    body = api.client.get(f"{Q}/active-jobs", params={"userName": "nobody@example.com"}).json()
+    assert body == {"count": 0, "jobs": []}
+
+
+# --- the synchronous path -----------------------------------------------------------------
+
+
+def test_the_synchronous_endpoint_answers_the_zip_itself(api: RunningStack) -> None:
+    response = api.client.post(
+        "/api/Reports/generate", json={**FIELDS, "jsonData": json.dumps([INVOICE])}
+    )
+    assert response.status_code == 200, response.text
+    with zipfile.ZipFile(zip_bytes(response)) as archive:
+        assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 1
+
+
+def test_the_synchronous_endpoint_sends_big_datasets_to_the_queue(make_stack: StackFactory) -> None:
+    small = make_stack(workers=1, sync_max_records=2)
+    response = small.client.post(
+        "/api/Reports/generate", json={**FIELDS, "jsonData": json.dumps([INVOICE] * 3)}
+    )
+    assert "queue-json" in str(problem(response, 413)["detail"])
+
+
+# --- operations ---------------------------------------------------------------------------
+
+
+def test_health_ready_metrics_and_openapi_answer(api: RunningStack) -> None:
+    assert api.client.get("/health").json() == {"status": "ok"}
+    ready = api.client.get("/ready").json()
+    assert ready["status"] == "ready", ready
+    metrics = api.client.get("/metrics")
+    assert metrics.status_code == 200
+    assert "async_reports_api_requests_total" in metrics.text
+    paths = api.client.get("/schema/openapi.json").json()["paths"]
+    assert f"{Q}/status/{{job_id}}" in paths

@@ -1,0 +1,167 @@
+"""The worker pool against real RabbitMQ, Redis, storage and worker processes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.conftest import wait_until
+from tests.integration.conftest import RunningStack, StackFactory
+from tests.plugins.demora import RUNNING_DIR_ENV
+
+PLUGIN = "tests.plugins.demora:Demora"
+
+
+def submit(stack: RunningStack, records: list[dict[str, Any]], large: bool = False) -> str:
+    """Queue a Demora job; its id."""
+    response = stack.client.post(
+        "/api/AsyncReports/queue-multipart",
+        data={"reportType": "Demora", "userName": "qa@empresa.com",
+              "isLargeDataset": "true" if large else "false"},
+        files={"dataFile": ("d.json", json.dumps(records).encode(), "application/json")},
+    )  # fmt: skip
+    assert response.status_code == 202, response.text
+    job_id: str = response.json()["jobId"]
+    return job_id
+
+
+class RunningJobs:
+    """Samples, from the outside, which Demora jobs run at once (markers of live pids)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.peak = 0
+        self.seen: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def now(self) -> set[str]:
+        running = set()
+        for marker in self.folder.iterdir():
+            try:
+                if psutil.pid_exists(int(marker.read_text() or 0)):
+                    running.add(marker.name)
+            except (OSError, ValueError):
+                continue
+        return running
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            running = self.now()
+            self.seen |= running
+            self.peak = max(self.peak, len(running))
+
+    def __enter__(self) -> RunningJobs:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture
+def running_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "running"
+    folder.mkdir()
+    return folder
+
+
+def demora_stack(make_stack: StackFactory, running_dir: Path, **settings: Any) -> RunningStack:
+    return make_stack(
+        report_plugins=PLUGIN, extra_env={RUNNING_DIR_ENV: str(running_dir)}, **settings
+    )
+
+
+def test_never_more_than_two_jobs_run_at_once_across_four_workers(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given four worker processes and twenty jobs of about half a second each
+    stack = demora_stack(make_stack, running_dir, workers=4)
+    with RunningJobs(running_dir) as sampler:
+        jobs = [submit(stack, [{"sleep": 0.5}]) for _ in range(20)]
+        # When they have all run
+        finals = [stack.wait_finished(job, timeout=120) for job in jobs]
+    # Then all completed, and never more than two ran at once
+    assert [f["status"] for f in finals] == ["Completed"] * 20
+    assert sampler.peak == 2
+    assert len(sampler.seen) == 20
+
+
+def test_a_job_longer_than_the_lease_ttl_does_not_let_a_third_one_in(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given leases of 2 s and two jobs of 6 s holding both slots
+    stack = demora_stack(make_stack, running_dir, workers=3, lease_ttl_seconds=2)
+    with RunningJobs(running_dir) as sampler:
+        long_jobs = [submit(stack, [{"sleep": 6}]) for _ in range(2)]
+        wait_until(lambda: len(sampler.now()) == 2, 30, what="both long jobs to start")
+        third = submit(stack, [{"sleep": 0}])
+        # When the leases' TTL has passed three times over
+        time.sleep(4)
+        # Then the third job is still waiting
+        assert stack.status(third)["status"] == "Queued"
+        for job in [*long_jobs, third]:
+            assert stack.wait_finished(job, timeout=60)["status"] == "Completed"
+    assert sampler.peak == 2
+
+
+def test_a_killed_worker_job_completes_once_and_its_slot_comes_back(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a job running on one of two workers
+    stack = demora_stack(make_stack, running_dir, workers=2, lease_ttl_seconds=3)
+    job = submit(stack, [{"sleep": 2}, {"sleep": 2}])
+    wait_until(lambda: any(running_dir.iterdir()), 30, what="the job to start")
+    pid = int(next(running_dir.iterdir()).read_text())
+
+    # When its worker process is killed with SIGKILL
+    psutil.Process(pid).kill()
+
+    # Then the job completes, delivered again, with one ZIP in storage
+    final = stack.wait_finished(job, timeout=90)
+    assert final["status"] == "Completed", final
+    assert len(list(stack.objects().list(f"results/{job}/"))) == 1
+    # And the cap is whole again: two jobs run together
+    with RunningJobs(running_dir) as sampler:
+        pair = [submit(stack, [{"sleep": 2}]) for _ in range(2)]
+        for other in pair:
+            assert stack.wait_finished(other, timeout=60)["status"] == "Completed"
+    assert sampler.peak == 2
+
+
+def test_a_job_that_kills_its_worker_every_time_fails_after_three_deliveries(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a payload that crashes any worker that reads it
+    stack = demora_stack(make_stack, running_dir, workers=2, lease_ttl_seconds=2)
+    job = submit(stack, [{"crash": True}])
+    # When it has been delivered again and again
+    final = stack.wait_finished(job, timeout=120)
+    # Then it ends Failed, saying why, instead of looping
+    assert final["status"] == "Failed"
+    assert "3 veces" in final["message"]
+    # And the workers still serve other jobs
+    assert stack.wait_finished(submit(stack, [{"sleep": 0}]))["status"] == "Completed"
+
+
+def test_a_small_job_starts_while_two_large_ones_run(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given two large jobs of 8 s each, submitted first
+    stack = demora_stack(make_stack, running_dir, workers=3)
+    large = [submit(stack, [{"sleep": 8}], large=True) for _ in range(2)]
+    wait_until(lambda: any(running_dir.iterdir()), 30, what="a large job to start")
+    # When a small job is submitted behind them
+    small = submit(stack, [{"sleep": 0}])
+    # Then it completes before either large one has finished
+    assert stack.wait_finished(small, timeout=30)["status"] == "Completed"
+    assert {stack.status(job)["status"] for job in large} <= {"Queued", "Processing"}
+    for job in large:
+        assert stack.wait_finished(job, timeout=60)["status"] == "Completed"

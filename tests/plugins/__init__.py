@@ -1,0 +1,1 @@
+"""Report types that exist only for tests, loaded through AR_REPORT_PLUGINS."""

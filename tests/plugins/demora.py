@@ -1,0 +1,57 @@
+"""``Demora``: a report type whose records say how long to take, or to crash the worker.
+
+It goes through the same plug-in interface as the real report types (loaded with
+``AR_REPORT_PLUGINS=tests.plugins.demora:Demora``), so tests can hold a job in flight for a
+known time, or make one that kills its worker every time (a poison job), without depending
+on how fast the real builders are on a given machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from reports_worker.reports.reporttype import BuildContext, BuildResult, Record, ReportType
+
+#: Where a running job writes its id, so a test can see which jobs run at once.
+RUNNING_DIR_ENV = "DEMORA_RUNNING_DIR"
+
+
+class Demora(ReportType):
+    """Records ``{"sleep": seconds}`` wait; ``{"crash": true}`` kills the worker process."""
+
+    name: ClassVar[str] = "Demora"
+    description: ClassVar[str] = "Prueba: espera lo que dice cada registro."
+    record_schema: ClassVar[Any] = dict
+    file_stem: ClassVar[str] = "demora"
+
+    def build(self, records: Iterator[Record], context: BuildContext) -> BuildResult:
+        """Sleep per record; write the count to ``demora.json``."""
+        marker = _mark_running(context.job_id)
+        count = 0
+        try:
+            for _, record in records:
+                if record.get("crash"):
+                    os.kill(os.getpid(), signal.SIGKILL)
+                time.sleep(float(record.get("sleep", 0)))
+                count += 1
+        finally:
+            if marker is not None:
+                marker.unlink(missing_ok=True)
+        context.files.path("demora.json").write_text(json.dumps({"records": count}))
+        return BuildResult(records_processed=count)
+
+
+def _mark_running(job_id: str) -> Any:
+    folder = os.environ.get(RUNNING_DIR_ENV)
+    if not folder:
+        return None
+    from pathlib import Path
+
+    marker = Path(folder) / job_id
+    marker.write_text(str(os.getpid()))  # a killed worker leaves it: tests check the pid
+    return marker
