@@ -19,7 +19,8 @@ class PerformanceMetrics(msgspec.Struct, rename="camel", kw_only=True):
     """Figures the worker measured for one job (the seed's three, and more)."""
 
     processing_time_ms: int = 0
-    memory_usage_mb: float = 0.0
+    # The seed spells it memoryUsageMB, not camel case's memoryUsageMb.
+    memory_usage_mb: float = msgspec.field(default=0.0, name="memoryUsageMB")
     records_processed: int = 0
     queue_wait_ms: int = 0
     input_bytes: int = 0

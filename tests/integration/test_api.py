@@ -43,7 +43,9 @@ def completed_job(api: RunningStack) -> dict[str, object]:
     response = api.client.post(f"{Q}/queue-multipart", data=FIELDS,
                                files={"dataFile": ("d.json", DATA)})  # fmt: skip
     assert response.status_code == 202
-    return api.wait_finished(response.json()["jobId"])
+    status = api.wait_finished(response.json()["jobId"])
+    assert status["status"] == "Completed", status
+    return status
 
 
 # --- submissions ------------------------------------------------------------------------
@@ -229,6 +231,6 @@ def test_health_ready_metrics_and_openapi_answer(api: RunningStack) -> None:
     assert ready["status"] == "ready", ready
     metrics = api.client.get("/metrics")
     assert metrics.status_code == 200
-    assert "async_reports_api_requests_total" in metrics.text
+    assert 'litestar_requests_total{app_name="async_reports_api"' in metrics.text
     paths = api.client.get("/schema/openapi.json").json()["paths"]
     assert f"{Q}/status/{{job_id}}" in paths

@@ -154,9 +154,9 @@ def test_a_job_that_kills_its_worker_every_time_fails_after_three_deliveries(
 def test_a_small_job_starts_while_two_large_ones_run(
     make_stack: StackFactory, running_dir: Path
 ) -> None:
-    # Given two large jobs of 8 s each, submitted first
+    # Given two large jobs of 5 s each, submitted first
     stack = demora_stack(make_stack, running_dir, workers=3)
-    large = [submit(stack, [{"sleep": 8}], large=True) for _ in range(2)]
+    large = [submit(stack, [{"sleep": 5}], large=True) for _ in range(2)]
     wait_until(lambda: any(running_dir.iterdir()), 30, what="a large job to start")
     # When a small job is submitted behind them
     small = submit(stack, [{"sleep": 0}])

@@ -10,6 +10,7 @@ from reports_shared.objectstore import ObjectStore
 from . import settings as worker_settings
 from .actors import create_broker
 from .reports import load_report_types
+from .reports.registry import register_plugins
 from .runner import Services
 
 
@@ -24,6 +25,7 @@ def setup() -> None:
     """Load settings, set the broker and register the actor (called by the dramatiq CLI)."""
     settings = worker_settings.load()
     configure_logging(settings.log_level, settings.log_format)
+    register_plugins(settings.report_plugins)
     services = create_services(settings)
     create_broker(services)
     catalog = {name: cls.description for name, cls in load_report_types().items()}

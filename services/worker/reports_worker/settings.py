@@ -16,7 +16,9 @@ class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
     #: Large jobs running at once (0: one less than the cap, so a small job always has a slot).
     max_concurrent_large_jobs: int = 0
     worker_processes: int = 1
-    worker_threads: int = 1
+    #: Threads per process. Two, so that a process running a large job still has a thread
+    #: for the small message it prefetched (prefetch is per queue, taken while busy).
+    worker_threads: int = 2
     #: Deliveries that ended with the worker dying before a job is declared poison.
     max_deliveries: int = 3
     #: Retries of a job that met a transient storage or Redis error.
@@ -28,6 +30,8 @@ class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
     delete_payloads: bool = True
     #: Where ZIPs are built before upload (default: the system's temp dir).
     work_dir: str = ""
+    #: Extra report types as ``module:Class``, comma-separated (beside the entry points).
+    report_plugins: str = ""
 
     @property
     def large_lane_limit(self) -> int:

@@ -8,7 +8,7 @@ import pytest
 
 from reports_worker.reports import InvalidPayload
 
-from .conftest import Builder, invoice, item
+from .conftest import Builder, as_json, invoice, item
 
 
 def _reason_for(build: Builder, bad: dict[str, Any]) -> str:
@@ -61,7 +61,7 @@ def test_no_errors_file_when_every_record_is_good(build: Builder) -> None:
         ({"items": []}, "«items» debe tener al menos 1 elemento(s)."),
         ({"items": "muchos"}, "«items» debe ser una lista, pero es un texto."),
         ({"items": [item(quantity=0)]}, "Ítem 1: quantity debe ser mayor que 0 (es 0)."),
-        ({"items": [item(unitPrice=-1)]}, "Ítem 1: unitPrice no puede ser negativo (-1)."),
+        ({"items": [item(unitPrice=-1)]}, "Ítem 1: unitPrice no puede ser negativo (es -1)."),
         ({"items": [item(taxRate=1.5)]}, "Ítem 1: taxRate debe estar entre 0 y 1 (es 1.5)."),
         (
             {"items": [item(), item(quantity=2, unitPrice=5, discount=10.01)]},
@@ -88,7 +88,9 @@ def test_discount_equal_to_the_gross_amount_is_allowed(build: Builder) -> None:
     assert built.csv_rows("facturas.csv")[0]["total"] == "0.00"
 
 
-@pytest.mark.parametrize("number", ["1e400", "1000000000000000000000000000000", "1e-30"])
+@pytest.mark.parametrize(
+    "number", ["1e400", "1000000000000000000000000000000", "1000000000000000", "-1e400"]
+)
 def test_absurd_numbers_reject_the_record_instead_of_crashing(build: Builder, number: str) -> None:
     # given a unit price far outside what money can be
     payload = (
@@ -106,6 +108,28 @@ def test_absurd_numbers_reject_the_record_instead_of_crashing(build: Builder, nu
     [row] = built.csv_rows("errores.csv")
     assert row["referencia"] == "HUGE"
     assert row["motivo"].startswith("Ítem 1: unitPrice ")
+
+
+def test_numbers_too_long_to_multiply_exactly_are_rejected(build: Builder) -> None:
+    # given a quantity and a price with 50 significant digits each (a 100-digit product)
+    long = "1." + "0" * 48 + "1"
+    payload = (
+        b'[{"invoiceNumber": "LONG", "issueDate": "2024-01-01", "currency": "PEN", '
+        b'"customer": {"taxId": "1", "name": "A"}, "items": [{"quantity": '
+        + long.encode()
+        + b', "unitPrice": '
+        + long.encode()
+        + b', "taxRate": 0}]}, '
+        + as_json([invoice("OK")])[1:]
+    )
+
+    # when
+    built = build(payload)
+
+    # then
+    assert built.csv_rows("errores.csv")[0]["motivo"] == (
+        "Ítem 1: un importe no es un número finito o tiene demasiados dígitos."
+    )
 
 
 def test_record_that_is_not_an_object_is_rejected(build: Builder) -> None:

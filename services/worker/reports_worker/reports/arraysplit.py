@@ -30,6 +30,18 @@ _OPEN = frozenset(b"[{")
 _CLOSE = frozenset(b"]}")
 _QUOTE, _BACKSLASH, _COMMA = ord('"'), ord("\\"), ord(",")
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+_MSGSPEC_REASONS = {
+    "truncated": "el contenido termina antes de cerrar el JSON (¿archivo truncado?)",
+    "trailing comma": "sobra una coma antes del cierre",
+    "expected ',' or ']'": "tras un elemento se esperaba ',' o ']'",
+    "expected ',' or '}'": "tras un valor se esperaba ',' o '}'",
+    "expected ':'": "falta ':' tras una clave",
+    "expected '\"'": "una clave no es un texto entre comillas",
+    "invalid escaped character": "hay una secuencia de escape no válida en un texto",
+    "invalid number": "hay un número mal formado",
+    "invalid character": "hay un carácter no válido",
+    "trailing characters": "hay contenido después del final de un registro",
+}
 
 
 def last_separator(tail: bytes, depth: int, in_string: bool, escaped: bool, level: int) -> int:
@@ -131,18 +143,8 @@ def _located(message: str, offset: int, size: int) -> str:
     where = re.search(r"\(byte (\d+)\)", message)
     # The batch was wrapped in "[...]": byte 1 of the wrapped text is byte `offset`.
     at = offset + int(where.group(1)) - 1 if where else offset + size
-    if "truncated" in message:
-        reason = "el contenido termina antes de cerrar el JSON (¿archivo truncado?)"
-    elif "expected ',' or ']'" in message:
-        reason = "tras un elemento se esperaba ',' o ']'"
-    elif "expected ',' or '}'" in message:
-        reason = "tras un valor se esperaba ',' o '}'"
-    elif "expected ':'" in message:
-        reason = "falta ':' tras una clave"
-    elif "invalid character" in message:
-        reason = "hay un carácter no válido"
-    elif "trailing characters" in message:
-        reason = "hay contenido después del final de un registro"
-    else:
-        reason = "error de sintaxis"
+    reason = next(
+        (spanish for english, spanish in _MSGSPEC_REASONS.items() if english in message),
+        "error de sintaxis",
+    )
     return f"El JSON no es válido cerca del byte {at}: {reason}."

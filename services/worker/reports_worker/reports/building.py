@@ -143,14 +143,16 @@ def _records(
     """The payload's records decoded into the report's schema; misfits go to rejections."""
     decoder = RecordDecoder(report.record_schema)
     reference_field = getattr(report, "reference_field", None)
-    ndjson = payload.shape == "ndjson"
+    shape = payload.shape
     number = 0
     for value in payload.records():
         number += 1
         if number % PROGRESS_EVERY == 0:
             progress(number, payload.raw.bytes_read)
         try:
-            if ndjson:
+            if shape == "array":
+                record = decoder.from_raw(value, number)
+            elif shape == "ndjson":
                 record = decoder.from_line(value, payload.line_number, payload.line_offset)
             else:
                 record = decoder.from_value(value)
@@ -167,7 +169,7 @@ def _reference(value: Any, field: str | None) -> object:
     """The identifier of a record that did not fit the schema, if it has one."""
     if field is None:
         return None
-    if isinstance(value, bytes):
+    if not isinstance(value, dict):
         try:
             value = msgspec.json.decode(value)
         except (msgspec.DecodeError, RecursionError):

@@ -8,7 +8,8 @@ separator, a UTF-8 BOM and decimal comma, which Excel in Spanish locales opens a
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -42,61 +43,90 @@ DEFAULT_DIALECT = "rfc4180"
 
 def neutralise(text: str) -> str:
     """``text`` made inert for spreadsheets: a leading formula trigger gets a ``'`` prefix."""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    return "'" + text if text[:1] in _TRIGGER_CHARS and text else text
 
 
-def _text(value: object) -> str:
-    return "" if value is None else neutralise(str(value))
+_TRIGGER_CHARS = "".join(FORMULA_TRIGGERS)
 
 
-def _integer(value: object) -> str:
-    return "" if value is None else str(value)
+def decimal_text(value: Decimal) -> str:
+    """A decimal in positional notation (``str`` unless it would use an exponent)."""
+    text = str(value)
+    return plain(value) if "E" in text else text
 
 
-def _date(value: object) -> str:
-    # datetime is a date too: both in ISO 8601, which every spreadsheet reads.
-    return value.isoformat() if isinstance(value, date) else ""
+def format_row(
+    values: Sequence[object], kinds: Sequence[CellKind], decimal_comma: bool
+) -> list[str]:
+    """A row's values as CSV texts, by column kind (None gives an empty field)."""
+    out: list[str] = []
+    append = out.append
+    for kind, value in zip(kinds, values, strict=True):
+        if value is None:
+            append("")
+        elif kind == "text" or type(value) is str:
+            text = str(value)
+            append("'" + text if text[:1] in _TRIGGER_CHARS and text else text)
+        elif type(value) is Decimal:
+            text = decimal_text(value)
+            append(text.replace(".", ",") if decimal_comma else text)
+        elif isinstance(value, bool):
+            append("true" if value else "false")
+        elif isinstance(value, date):  # a datetime is a date too; both in ISO 8601
+            append(value.isoformat())
+        else:
+            text = str(value)
+            append(text.replace(".", ",") if decimal_comma and type(value) is float else text)
+    return out
 
 
-def _number_formatter(decimal_comma: bool) -> Callable[[object], str]:
-    def number(value: object) -> str:
-        if not isinstance(value, Decimal | int):
+class CsvFields:
+    """Field formatting of one dialect, for reports that render whole lines themselves."""
+
+    #: Texts remembered by :meth:`repeated_text`; the memory is dropped when full.
+    CACHE_SIZE = 4096
+
+    def __init__(self, dialect: CsvDialect) -> None:
+        self.delimiter = dialect.delimiter
+        self.decimal_comma = dialect.decimal_comma
+        self._needs_quotes = re.compile(f'[{re.escape(dialect.delimiter)}"\r\n]')
+        self._cache: dict[object, str] = {}
+
+    def repeated_text(self, value: object) -> str:
+        """:meth:`text` for values that repeat a lot (product codes, descriptions)."""
+        found = self._cache.get(value)
+        if found is None:
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache.clear()
+            found = self._cache[value] = self.text(value)
+        return found
+
+    def text(self, value: object) -> str:
+        """User text: neutralised, quoted if it must be (as csv's minimal quoting does)."""
+        if value is None:
             return ""
-        text = plain(value) if isinstance(value, Decimal) else str(value)
-        return text.replace(".", ",") if decimal_comma else text
+        text = str(value)
+        if text[:1] in _TRIGGER_CHARS and text:
+            text = "'" + text
+        if self._needs_quotes.search(text):
+            return '"' + text.replace('"', '""') + '"'
+        return text
 
-    return number
+    def number(self, value: Decimal) -> str:
+        """An exact number in positional notation, with the dialect's decimal mark."""
+        text = str(value)
+        if "E" in text:
+            text = plain(value)
+        return text.replace(".", ",") if self.decimal_comma else text
 
-
-def _value_formatter(decimal_comma: bool) -> Callable[[object], str]:
-    number = _number_formatter(decimal_comma)
-
-    def value(cell: object) -> str:
-        if isinstance(cell, bool):
-            return "true" if cell else "false"
-        if isinstance(cell, Decimal | int):
-            return number(cell)
-        return _text(cell)
-
-    return value
-
-
-def cell_formatters(
-    kinds: Sequence[CellKind], dialect: CsvDialect
-) -> list[Callable[[object], str]]:
-    """One function per column turning a value into its CSV text."""
-    number = _number_formatter(dialect.decimal_comma)
-    table: dict[CellKind, Callable[[object], str]] = {
-        "text": _text,
-        "integer": _integer,
-        "amount": number,
-        "decimal": number,
-        "percent": number,
-        "date": _date,
-        "datetime": _date,
-        "value": _value_formatter(dialect.decimal_comma),
-    }
-    return [table[kind] for kind in kinds]
+    def numbers(self, values: Sequence[Decimal | int]) -> str:
+        """Several numbers as consecutive fields (one pass for the exponent and the mark)."""
+        text = self.delimiter.join(map(str, values))
+        if "E" in text:
+            text = self.delimiter.join(
+                plain(value) if isinstance(value, Decimal) else str(value) for value in values
+            )
+        return text.replace(".", ",") if self.decimal_comma else text
 
 
 class CsvTable:
@@ -107,14 +137,17 @@ class CsvTable:
             "w", encoding="utf-8-sig" if dialect.bom else "utf-8", newline=""
         )
         self._writer = csv.writer(self._file, delimiter=dialect.delimiter, lineterminator="\r\n")
-        self._formatters = cell_formatters([column.kind for column in columns], dialect)
+        self._kinds = [column.kind for column in columns]
+        self._decimal_comma = dialect.decimal_comma
         self._writer.writerow([column.csv_header for column in columns])
+
+    def write_lines(self, lines: str) -> None:
+        """Append lines already rendered (fields formatted by :class:`CsvFields`, CRLF ends)."""
+        self._file.write(lines)
 
     def write(self, values: Sequence[object]) -> None:
         """Append one row."""
-        self._writer.writerow(
-            [fmt(value) for fmt, value in zip(self._formatters, values, strict=True)]
-        )
+        self._writer.writerow(format_row(values, self._kinds, self._decimal_comma))
 
     def close(self) -> None:
         """Flush and close the file."""

@@ -44,10 +44,27 @@ class RecordDecoder:
         except RecursionError:
             raise RecordRejected("El registro está anidado demasiado profundo.") from None
 
+    def from_raw(self, raw: Any, number: int) -> Any:
+        """Raw JSON already checked for syntax as the schema; RecordRejected if it misfits."""
+        try:
+            return self._json.decode(raw)
+        except msgspec.ValidationError as exc:
+            raise RecordRejected(spanish_reason(str(exc))) from None
+        except RecursionError:
+            raise RecordRejected("El registro está anidado demasiado profundo.") from None
+        except UnicodeDecodeError:
+            raise InvalidPayload(
+                f"El registro {number} contiene bytes que no son UTF-8 válido."
+            ) from None
+
     def from_line(self, line: bytes, number: int, offset: int) -> Any:
         """An NDJSON line as the schema; InvalidPayload if the line is not JSON at all."""
         try:
             return self._json.decode(line)
+        except UnicodeDecodeError:
+            raise InvalidPayload(
+                f"La línea {number} contiene bytes que no son UTF-8 válido."
+            ) from None
         except msgspec.ValidationError as exc:
             raise RecordRejected(spanish_reason(str(exc))) from None
         except RecursionError:

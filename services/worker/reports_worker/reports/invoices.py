@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, Inexact, InvalidOperation
 from typing import Annotated
 
 import msgspec
 
 from .currencies import ISO_4217_CODES
 from .errors import RecordRejected
-from .money import MONEY_CONTEXT, ONE, ZERO, out_of_range, round_cents
+from .money import EXACT_CONTEXT, MAX_AMOUNT, ONE, ZERO, round_cents
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class Customer(msgspec.Struct, rename="camel", frozen=True):
+class Customer(msgspec.Struct, rename="camel", frozen=True, gc=False):
     """The invoiced customer; a numeric tax id is accepted and read as text."""
 
     tax_id: NonEmpty | int
@@ -23,7 +23,7 @@ class Customer(msgspec.Struct, rename="camel", frozen=True):
     email: str | None = None
 
 
-class Item(msgspec.Struct, rename="camel", frozen=True):
+class Item(msgspec.Struct, rename="camel", frozen=True, gc=False):
     """One invoice line as sent; amounts are exact decimals."""
 
     quantity: Decimal
@@ -34,7 +34,7 @@ class Item(msgspec.Struct, rename="camel", frozen=True):
     discount: Decimal | None = None
 
 
-class Invoice(msgspec.Struct, rename="camel", frozen=True):
+class Invoice(msgspec.Struct, rename="camel", frozen=True, gc=False):
     """One FacturacionMasiva record (CONTRACT.md); unknown fields are ignored."""
 
     invoice_number: NonEmpty
@@ -45,7 +45,7 @@ class Invoice(msgspec.Struct, rename="camel", frozen=True):
     notes: str | None = None
 
 
-class PricedLine(msgspec.Struct, frozen=True):
+class PricedLine(msgspec.Struct, frozen=True, gc=False):
     """An item with its rounded net amount and tax."""
 
     item: Item
@@ -54,7 +54,7 @@ class PricedLine(msgspec.Struct, frozen=True):
     tax: Decimal
 
 
-class PricedInvoice(msgspec.Struct, frozen=True):
+class PricedInvoice(msgspec.Struct, frozen=True, gc=False):
     """A valid invoice with its lines priced and its totals."""
 
     invoice: Invoice
@@ -68,9 +68,18 @@ class PricedInvoice(msgspec.Struct, frozen=True):
 def price_invoice(invoice: Invoice) -> PricedInvoice:
     """Check the contract's rules and price every line; RecordRejected says what is wrong."""
     _check_header(invoice)
-    lines = [_price_line(number, item) for number, item in enumerate(invoice.items, start=1)]
-    subtotal = sum((line.net for line in lines), ZERO)
-    tax = sum((line.tax for line in lines), ZERO)
+    lines = []
+    subtotal = tax = ZERO
+    try:
+        for number, item in enumerate(invoice.items, start=1):
+            line = _price_line(number, item)
+            lines.append(line)
+            subtotal += line.net
+            tax += line.tax
+    except (InvalidOperation, Inexact):  # NaN compared, or more digits than exact math holds
+        raise RecordRejected(
+            f"Ítem {len(lines) + 1}: un importe no es un número finito o tiene demasiados dígitos."
+        ) from None
     return PricedInvoice(
         invoice=invoice,
         tax_id=str(invoice.customer.tax_id).strip(),
@@ -85,11 +94,8 @@ def _check_header(invoice: Invoice) -> None:
     if not invoice.invoice_number.strip():
         raise RecordRejected("invoiceNumber está vacío.")
     if invoice.currency not in ISO_4217_CODES:
-        hint = (
-            f" (¿quiso decir {invoice.currency.upper()}?)"
-            if (invoice.currency.upper() in ISO_4217_CODES)
-            else ""
-        )
+        upper = invoice.currency.upper()
+        hint = f" (¿quiso decir {upper}?)" if upper in ISO_4217_CODES else ""
         raise RecordRejected(
             f"currency {invoice.currency!r} no es un código ISO 4217 vigente{hint}."
         )
@@ -100,31 +106,29 @@ def _check_header(invoice: Invoice) -> None:
 
 
 def _price_line(number: int, item: Item) -> PricedLine:
+    quantity, price, rate = item.quantity, item.unit_price, item.tax_rate
     discount = ZERO if item.discount is None else item.discount
-    for field, value in (
-        ("quantity", item.quantity),
-        ("unitPrice", item.unit_price),
-        ("taxRate", item.tax_rate),
-        ("discount", discount),
-    ):
-        problem = out_of_range(value)
-        if problem:
-            raise RecordRejected(f"Ítem {number}: {field} {problem}.")
-    if item.quantity <= ZERO:
-        raise RecordRejected(f"Ítem {number}: quantity debe ser mayor que 0 (es {item.quantity}).")
-    if item.unit_price < ZERO:
-        raise RecordRejected(f"Ítem {number}: unitPrice no puede ser negativo ({item.unit_price}).")
-    if not ZERO <= item.tax_rate <= ONE:
-        raise RecordRejected(f"Ítem {number}: taxRate debe estar entre 0 y 1 (es {item.tax_rate}).")
-    if discount < ZERO:
-        raise RecordRejected(f"Ítem {number}: discount no puede ser negativo ({discount}).")
-    gross = MONEY_CONTEXT.multiply(item.quantity, item.unit_price)
+    # Comparisons first: they are cheap, and NaN makes them raise InvalidOperation.
+    if not ZERO < quantity < MAX_AMOUNT:
+        raise RecordRejected(_bad(number, "quantity", quantity, "debe ser mayor que 0"))
+    if not ZERO <= price < MAX_AMOUNT:
+        raise RecordRejected(_bad(number, "unitPrice", price, "no puede ser negativo"))
+    if not ZERO <= rate <= ONE:
+        raise RecordRejected(_bad(number, "taxRate", rate, "debe estar entre 0 y 1"))
+    if not ZERO <= discount < MAX_AMOUNT:
+        raise RecordRejected(_bad(number, "discount", discount, "no puede ser negativo"))
+    gross = EXACT_CONTEXT.multiply(quantity, price)
     if discount > gross:
         raise RecordRejected(
             f"Ítem {number}: discount ({discount}) supera quantity × unitPrice ({gross})."
         )
-    net = round_cents(MONEY_CONTEXT.subtract(gross, discount))
-    if out_of_range(net):
+    net = round_cents(EXACT_CONTEXT.subtract(gross, discount))
+    if net >= MAX_AMOUNT:
         raise RecordRejected(f"Ítem {number}: el importe de la línea es demasiado grande.")
-    tax = round_cents(MONEY_CONTEXT.multiply(net, item.tax_rate))
-    return PricedLine(item=item, discount=discount, net=net, tax=tax)
+    return PricedLine(item, discount, net, round_cents(EXACT_CONTEXT.multiply(net, rate)))
+
+
+def _bad(number: int, field: str, value: Decimal, rule: str) -> str:
+    if value >= MAX_AMOUNT:
+        return f"Ítem {number}: {field} es demasiado grande (máximo 999.999.999.999.999)."
+    return f"Ítem {number}: {field} {rule} (es {value})."

@@ -10,7 +10,7 @@ nested deeper than :data:`MAX_DEPTH`, or holding a string longer than
 from __future__ import annotations
 
 import re
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 from .errors import InvalidPayload
 
@@ -48,32 +48,33 @@ class NestingGuard:
         self._depth += opens - (len(brackets) - opens)
 
     def _brackets(self, chunk: bytes, offset: int) -> bytes:
+        """The structural brackets of ``chunk``: strings, escapes and all else removed."""
         data = b"\\" + chunk if self._escape_pending else chunk
         self._escape_pending = False
-        if b"\\" in data:
-            tail = len(data) - len(data.rstrip(b"\\"))
-            if tail % 2:  # the escape's other half is in the next chunk
-                self._escape_pending = True
-                data = data[:-1]
-            # Drop escaped backslashes first, then escaped quotes: what is left of the
-            # quotes delimits strings.
-            data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-        skeleton = data.translate(None, _NOT_STRUCTURAL)
-        if self._in_string:
+        # An odd run of backslashes at the end escapes the first byte of the next chunk.
+        if data.endswith(b"\\") and (len(data) - len(data.rstrip(b"\\"))) % 2:
+            self._escape_pending = True
+            data = data[:-1]
+        skeleton = _without_escaped_quotes(data).translate(None, _NOT_STRUCTURAL)
+        opened = self._in_string
+        if opened:
             skeleton = b'"' + skeleton
         brackets = skeleton.replace(b'""', b"")
-        if b'"' not in brackets:
-            # Every string paired with its neighbour: no bracket sat inside a string.
+        quotes = brackets.count(b'"')
+        # Fast path: removing adjacent quote pairs left no quote, or one at the very end.
+        # Then every string paired with its neighbour and no bracket sat inside a string.
+        if quotes == 0:
             self._in_string = False
             return brackets
-        brackets = _STRING.sub(b"", skeleton)
-        quote = brackets.find(b'"')
-        if quote < 0:
-            self._in_string = False
-            return brackets
-        if not self._in_string:
-            self._in_string = True
+        if not (quotes == 1 and brackets.endswith(b'"')):
+            brackets = _STRING.sub(b"", skeleton)
+            if b'"' not in brackets:
+                self._in_string = False
+                return brackets
+        quote = brackets.index(b'"')
+        if not (opened and skeleton.count(b'"') == 1):  # else the open string goes on
             self._string_start = offset + max(chunk.rfind(b'"'), 0)
+        self._in_string = True
         if offset + len(chunk) - self._string_start > self._max_string:
             raise InvalidPayload(
                 f"Hay un texto de más de {self._max_string:,} bytes que empieza cerca del byte "
@@ -94,3 +95,18 @@ class NestingGuard:
                         f"del byte {offset}; no se procesa por seguridad."
                     )
             depth += opens - (len(piece) - opens)
+
+
+def _without_escaped_quotes(data: bytes) -> bytes:
+    """``data`` without the quotes that a backslash escapes (those are not delimiters)."""
+    if b'\\"' not in data:
+        return data
+    pieces = data.split(b'\\"')
+    kept = [pieces[0]]
+    for before, piece in pairwise(pieces):
+        # The quote is escaped when an odd number of backslashes precede it; the split
+        # ate one of them, so an even number left at the end of `before` means escaped.
+        if (len(before) - len(before.rstrip(b"\\"))) % 2:
+            kept.append(b'"')
+        kept.append(piece)
+    return b"".join(kept)

@@ -11,7 +11,7 @@ from .errors import InvalidPayload
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-READ_SIZE = 1 << 16
+READ_SIZE = 1 << 18
 
 
 class Source(Protocol):
@@ -58,7 +58,11 @@ class Content:
             raise InvalidPayload("El contenido está en UTF-16; debe estar codificado en UTF-8.")
 
     def _fill(self, size: int) -> None:
-        while len(self._buffer) < size and not self._eof:
+        """Buffer at least ``size`` bytes, or all that is left."""
+        if len(self._buffer) >= size or self._eof:
+            return
+        parts, have = [self._buffer], len(self._buffer)
+        while have < size:
             chunk = next(self._chunks, b"")
             if not chunk:
                 self._eof = True
@@ -69,7 +73,9 @@ class Content:
                     f"El contenido supera el tamaño máximo permitido de {self._max_bytes:,} bytes"
                     + (" una vez descomprimido." if self.gzipped else ".")
                 )
-            self._buffer = self._buffer + chunk if self._buffer else chunk
+            parts.append(chunk)
+            have += len(chunk)
+        self._buffer = b"".join(parts)
 
     def peek(self, size: int) -> bytes:
         """Up to ``size`` bytes from the current position, without consuming them."""
@@ -77,11 +83,12 @@ class Content:
         return self._buffer[:size]
 
     def read(self, size: int) -> bytes:
-        """Up to ``size`` bytes; empty at the end."""
-        if not self._buffer:
-            self._fill(1)
-        data = self._buffer[:size]
-        self._buffer = self._buffer[size:]
+        """Up to ``size`` bytes (fewer only at the end); empty at the end."""
+        self._fill(size)
+        if len(self._buffer) <= size:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
         self.offset += len(data)
         return data
 

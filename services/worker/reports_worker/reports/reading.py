@@ -1,8 +1,10 @@
 """Records out of a payload, as a stream: a JSON array, an object holding one, or NDJSON.
 
-JSON goes through ijson's C backend (yajl2_c) with exact decimals; NDJSON lines are handed
-over undecoded, for msgspec to decode straight into the report's schema. Either way
-memory does not grow with the number of records.
+A top-level array is cut into raw records (:mod:`.arraysplit`) and NDJSON into lines, both
+handed over undecoded for msgspec to decode straight into the report's schema. An array
+inside an object goes through ijson's C backend (yajl2_c) with exact decimals. Either way
+memory does not grow with the number of records, and every byte passes the nesting guard
+before a parser sees it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Literal
 import ijson
 import msgspec
 
+from .arraysplit import ArraySplitter
 from .errors import InvalidPayload
 from .nesting import NestingGuard
 from .payload import Content, RawCounter, Source
@@ -40,20 +43,23 @@ class Payload:
 
     def __init__(self, source: Source, *, max_input_bytes: int) -> None:
         self.raw = RawCounter(source)
-        self._content = Content(self.raw, max_input_bytes, NestingGuard())
+        self._content = Content(self.raw, max_input_bytes)
+        self._guard = NestingGuard()
         self.shape, self._prefix = _detect(self._content)
         #: Where the NDJSON line last handed out starts, and its number, for messages.
         self.line_offset = 0
         self.line_number = 0
 
     def records(self) -> Iterator[Any]:
-        """Each record: a parsed value for JSON, the line's bytes for NDJSON."""
+        """Each record: raw JSON (bytes-like) for arrays and NDJSON, a value if wrapped."""
         if self.shape == "ndjson":
             return self._lines()
+        if self.shape == "array":
+            return ArraySplitter(self._content, self._guard).records()
         return self._items()
 
     def _items(self) -> Iterator[Any]:
-        tracked = _Tracked(self._content)
+        tracked = _Tracked(self._content, self._guard)
         try:
             yield from _IJSON.items(tracked, self._prefix, use_float=False, buf_size=_READ_SIZE)
         except ijson.JSONError as exc:
@@ -67,6 +73,7 @@ class Payload:
         pending_offset = 0
         number = 0
         while chunk := content.read(_READ_SIZE):
+            self._guard.check(chunk, content.offset - len(chunk))
             lines = (pending + chunk).split(b"\n")
             pending = lines.pop()
             for line in lines:
@@ -88,14 +95,16 @@ class Payload:
 class _Tracked:
     """The content as ijson reads it, remembering the last chunk to locate parse errors."""
 
-    def __init__(self, content: Content) -> None:
+    def __init__(self, content: Content, guard: NestingGuard) -> None:
         self._content = content
+        self._guard = guard
         self._chunk = b""
         self._chunk_start = 0
 
     def read(self, size: int) -> bytes:
         self._chunk_start = self._content.offset
         self._chunk = self._content.read(size)
+        self._guard.check(self._chunk, self._chunk_start)
         return self._chunk
 
     def locate(self, error: Exception) -> int:
@@ -199,6 +208,7 @@ def _wrapped_prefix(content: Content) -> str:
     while True:
         head = content.peek(size)
         whole = len(head) < size
+        NestingGuard().check(head, 0)  # before ijson, whose memory grows with depth squared
         try:
             prefix = _first_array(head)
         except ijson.IncompleteJSONError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from functools import cache
 from importlib.metadata import entry_points
 
@@ -24,9 +25,30 @@ def _discover() -> tuple[tuple[str, type[ReportType]], ...]:
     return tuple(sorted(found))
 
 
+#: Report types added by import path (``AR_REPORT_PLUGINS``), beside the entry points.
+_plugins: dict[str, type[ReportType]] = {}
+
+
+def register_plugins(specs: str) -> list[str]:
+    """Add report types given as ``module:Class`` (comma-separated); their names.
+
+    For report types deployed as plain modules on the worker's path rather than as an
+    installed package with an entry point.
+    """
+    names = []
+    for spec in filter(None, (part.strip() for part in specs.split(","))):
+        module_name, _, class_name = spec.partition(":")
+        loaded = getattr(importlib.import_module(module_name), class_name)
+        if not (isinstance(loaded, type) and issubclass(loaded, ReportType)):
+            raise TypeError(f"report plug-in {spec!r} is not a ReportType")
+        _plugins[loaded.name] = loaded
+        names.append(loaded.name)
+    return names
+
+
 def load_report_types() -> dict[str, type[ReportType]]:
     """Every installed report type by name (loaded once per process)."""
-    return dict(_discover())
+    return {**dict(_discover()), **_plugins}
 
 
 def report_type(name: str) -> type[ReportType]:

@@ -8,7 +8,7 @@ decimals) and both outputs are written at the end, when the header is complete.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
@@ -19,11 +19,11 @@ import msgspec
 from .columns import Column
 from .csvfiles import CsvTable
 from .reporttype import BuildContext, BuildResult, ReportType
-from .workbook import EXCEL_MAX_ROWS, ReportWorkbook
+from .workbook import EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, Engine, open_workbook
 
-#: Excel's columns per sheet; also the most distinct columns a payload may bring, since
-#: every column name is kept in memory.
-MAX_COLUMNS = 16_384
+#: The most distinct columns a payload may bring: every column name is kept in memory.
+#: The CSV file has them all; the workbook the first 16,384 (Excel's limit).
+MAX_COLUMNS = 50_000
 
 _spool_encoder = msgspec.json.Encoder(decimal_format="number")
 _spool_decoder = msgspec.json.Decoder(list[Any], float_hook=Decimal)
@@ -58,10 +58,15 @@ class Tabular(ReportType):
     file_stem: ClassVar[str] = "reporte_tabular"
 
     def __init__(
-        self, options: dict[str, str] | None = None, *, sheet_row_limit: int = EXCEL_MAX_ROWS
+        self,
+        options: Mapping[str, str] | None = None,
+        *,
+        sheet_row_limit: int = EXCEL_MAX_ROWS,
+        workbook_engine: Engine = "spreadsheetml",
     ) -> None:
         super().__init__(options)
         self.sheet_row_limit = sheet_row_limit
+        self.workbook_engine: Engine = workbook_engine
 
     def build(
         self, records: Iterator[tuple[int, dict[str, Any]]], context: BuildContext
@@ -102,22 +107,23 @@ class Tabular(ReportType):
         width = len(table)
         padding: list[Any] = [None] * width
         with ExitStack() as stack:
-            book = ReportWorkbook(xlsx_path, row_limit=self.sheet_row_limit)
+            book = open_workbook(
+                xlsx_path, row_limit=self.sheet_row_limit, engine=self.workbook_engine
+            )
             stack.callback(book.close)
             summary = book.sheet("Resumen")
-            sheet = book.table("Datos", table[:MAX_COLUMNS])
+            sheet = book.table("Datos", table[:EXCEL_MAX_COLUMNS])
             csv = stack.enter_context(CsvTable(csv_path, table, context.csv_dialect))
             source = stack.enter_context(spool.open("rb"))
             for line in source:
                 values = _spool_decoder.decode(line)
                 values.extend(padding[: width - len(values)])
                 csv.write(values)
-                sheet.append(values)
+                sheet.append(values[:EXCEL_MAX_COLUMNS])
             sheet.close()
             summary.write_styled(["Resumen de datos tabulares"], "title")
             summary.skip()
-            summary.sheet.set_column(0, 0, 30)
-            summary.sheet.set_column(1, 1, 24)
+            summary.set_widths({0: 30, 1: 24})
             summary.write_labelled("Generado (UTC)", context.generated_at, "datetime")
             summary.write_labelled("Trabajo", context.job_id, "text")
             summary.write_labelled("Registros", rows, "integer")
