@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import secrets
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import redis
 
 from devstack.datasets import write_invoices
 from devstack.infra import ensure_rabbitmq, ensure_redis
@@ -150,13 +152,11 @@ def main() -> None:
         env = {"AR_S3_ENDPOINT": s3.endpoint, "AR_S3_ACCESS_KEY": access,
                "AR_S3_SECRET_KEY": secret, "AR_NAMESPACE": namespace, "AR_API_PORT": "8766",
                "AR_S3_BUCKET": namespace, "AR_LOG_LEVEL": "WARNING"}  # fmt: skip
-        supervisor = Supervisor(
-            [Service("api", [sys.executable, "-m", "reports_api"], env)], out=open(os.devnull, "w")
-        )
+        logs = io.StringIO()  # warnings only; printed if the run fails
+        supervisor = Supervisor([Service("api", [sys.executable, "-m", "reports_api"], env)], logs)
         supervisor.start()
         url = "http://127.0.0.1:8766"
-        import redis
-
+        # No worker runs in this benchmark: announce the report type as a worker would.
         redis.Redis().hset(f"{namespace}:report-types", "FacturacionMasiva", "bench")
         try:
             _wait(url)
@@ -164,6 +164,9 @@ def main() -> None:
             assert api is not None
             results = upload(url, dataset, api.pid)
             results |= asyncio.run(poll(url, str(results["job_id"]), args.pollers, args.seconds))
+        except BaseException:
+            print(logs.getvalue(), file=sys.stderr)
+            raise
         finally:
             supervisor.stop()
             s3.stop()

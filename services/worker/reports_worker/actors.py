@@ -17,6 +17,7 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
+
 from reports_shared.constants import BUILD_ACTOR, Lane
 from reports_shared.messages import from_dramatiq_args
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import structlog
+
 from reports_shared.jobstore import JobStore
 from reports_shared.logs import configure_logging
 from reports_shared.objectstore import ObjectStore

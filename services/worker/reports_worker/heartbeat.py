@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import psutil
 import structlog
+
 from reports_shared.constants import JobStatus
 from reports_shared.errors import JobStoreUnavailable
 from reports_shared.jobs import JobRecord, utcnow

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+
 from reports_shared.constants import JobStatus, Lane
 from reports_shared.errors import JobStoreUnavailable, StorageUnavailable
 from reports_shared.jobs import JobRecord, PerformanceMetrics, utcnow
