@@ -63,6 +63,10 @@ class Names:
         """Hash holding one job record."""
         return f"{self.namespace}:job:{job_id}"
 
+    def job_events(self, job_id: str) -> str:
+        """Pub/sub channel told of every change of a job (its new status as JSON)."""
+        return f"{self.job(job_id)}:events"
+
     @property
     def jobs_by_creation(self) -> str:
         """Sorted set of every job id, scored by creation time (for expiry)."""

@@ -83,6 +83,8 @@ elseif kind == 'terminal' then
   redis.call('ZREM', KEYS[3], ARGV[3])
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
 end
+-- Live listeners (the api's event streams, on any replica) re-read the record.
+redis.call('PUBLISH', KEYS[1] .. ':events', ARGV[2])
 return 'OK'
 """
 

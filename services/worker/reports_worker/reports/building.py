@@ -21,7 +21,7 @@ from .payload import Source
 from .reading import Payload
 from .registry import report_type
 from .rejections import Rejections
-from .reporttype import BuildContext, Record, ReportType
+from .reporttype import BuildContext, BuildResult, Record, ReportType
 
 #: Progress is reported every this many records (the caller throttles further).
 PROGRESS_EVERY = 1000
@@ -82,29 +82,24 @@ def run_report(
     dest = Path(dest)
     try:
         with TemporaryDirectory(prefix=".report-", dir=dest.parent) as workdir:
-            files = ReportFiles(Path(workdir))
-            rejections = Rejections(files, CSV_DIALECTS[report.options["csvDialect"]])
+            files = ReportFiles(Path(workdir), dest)
             try:
-                payload = Payload(source, max_input_bytes=max_input_bytes)
-                records = _records(report, payload, rejections, progress or _ignore)
-                context = BuildContext(job_id, moment, report.options, files, rejections)
-                result = report.build(records, context)
-                if next(records, None) is not None:
-                    raise RuntimeError(f"{report.name} stopped before the last record")
-            finally:
-                rejections.close()
-            _require_usable(result.records_processed, rejections)
-            manifest = files.pack(
-                dest,
-                {
-                    "reportType": report.name,
-                    "jobId": job_id,
-                    "generatedAt": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "recordsProcessed": result.records_processed,
-                    "recordsRejected": rejections.count,
-                    "totals": result.totals,
-                },
-            )
+                result, rejections = _build(
+                    report, source, files, job_id, moment, max_input_bytes, progress or _ignore
+                )
+                manifest = files.pack(
+                    {
+                        "reportType": report.name,
+                        "jobId": job_id,
+                        "generatedAt": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "recordsProcessed": result.records_processed,
+                        "recordsRejected": rejections.count,
+                        "totals": result.totals,
+                    }
+                )
+            except BaseException:
+                files.abort()
+                raise
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
@@ -117,6 +112,30 @@ def run_report(
         sha256=digest,
         manifest=manifest,
     )
+
+
+def _build(
+    report: ReportType,
+    source: Source,
+    files: ReportFiles,
+    job_id: str,
+    moment: datetime,
+    max_input_bytes: int,
+    progress: Progress,
+) -> tuple[BuildResult, Rejections]:
+    """Read, decode and hand the records to the report type; fail if none was usable."""
+    rejections = Rejections(files, CSV_DIALECTS[report.options["csvDialect"]])
+    try:
+        payload = Payload(source, max_input_bytes=max_input_bytes)
+        records = _records(report, payload, rejections, progress)
+        context = BuildContext(job_id, moment, report.options, files, rejections)
+        result = report.build(records, context)
+        if next(records, None) is not None:
+            raise RuntimeError(f"{report.name} stopped before the last record")
+    finally:
+        rejections.close()
+    _require_usable(result.records_processed, rejections)
+    return result, rejections
 
 
 def zip_name(stem: str, moment: datetime, job_id: str) -> str:

@@ -7,6 +7,7 @@ separator, a UTF-8 BOM and decimal comma, which Excel in Spanish locales opens a
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import Protocol
 
 from .columns import CellKind, Column
 from .money import plain
@@ -129,29 +130,60 @@ class CsvFields:
         return text.replace(".", ",") if self.decimal_comma else text
 
 
-class CsvTable:
-    """A CSV file written row by row; values are formatted by column kind."""
+class ByteSink(Protocol):
+    """Where a CSV file's bytes go: a file, or a ZIP member being streamed."""
 
-    def __init__(self, path: Path, columns: Sequence[Column], dialect: CsvDialect) -> None:
-        self._file: IO[str] = path.open(
-            "w", encoding="utf-8-sig" if dialect.bom else "utf-8", newline=""
-        )
-        self._writer = csv.writer(self._file, delimiter=dialect.delimiter, lineterminator="\r\n")
+    def write(self, data: bytes, /) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class CsvTable:
+    """A CSV file written row by row; values are formatted by column kind.
+
+    Text is gathered and encoded in chunks of about 256 KB, so the sink (a file, or a
+    ZIP member deflated by another thread) sees few, large writes.
+    """
+
+    _CHUNK_CHARS = 1 << 18
+
+    def __init__(
+        self, target: Path | ByteSink, columns: Sequence[Column], dialect: CsvDialect
+    ) -> None:
+        self._sink: ByteSink = target.open("wb") if isinstance(target, Path) else target
+        self._pending: list[str] = []
+        self._pending_chars = 0
+        self._writer = csv.writer(self, delimiter=dialect.delimiter, lineterminator="\r\n")
         self._kinds = [column.kind for column in columns]
         self._decimal_comma = dialect.decimal_comma
+        if dialect.bom:
+            self._sink.write(codecs.BOM_UTF8)
         self._writer.writerow([column.csv_header for column in columns])
 
-    def write_lines(self, lines: str) -> None:
+    def write_lines(self, lines: str) -> int:
         """Append lines already rendered (fields formatted by :class:`CsvFields`, CRLF ends)."""
-        self._file.write(lines)
+        self._pending.append(lines)
+        self._pending_chars += len(lines)
+        if self._pending_chars >= self._CHUNK_CHARS:
+            self._flush()
+        return len(lines)
 
-    def write(self, values: Sequence[object]) -> None:
+    # csv.writer writes its rendered rows here.
+    write = write_lines
+
+    def write_row(self, values: Sequence[object]) -> None:
         """Append one row."""
         self._writer.writerow(format_row(values, self._kinds, self._decimal_comma))
 
+    def _flush(self) -> None:
+        self._sink.write("".join(self._pending).encode("utf-8"))
+        self._pending.clear()
+        self._pending_chars = 0
+
     def close(self) -> None:
-        """Flush and close the file."""
-        self._file.close()
+        """Write what is pending and close the sink."""
+        self._flush()
+        self._sink.close()
 
     def __enter__(self) -> CsvTable:
         return self

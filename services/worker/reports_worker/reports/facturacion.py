@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
+from decimal import localcontext
 from typing import ClassVar
 
 from .columns import CellKind, Column
 from .csvfiles import CsvFields, CsvTable
 from .errors import RecordRejected
 from .invoices import Invoice, PricedInvoice, price_invoice
+from .money import MONEY_CONTEXT
 from .reporttype import BuildContext, BuildResult, ReportType
 from .totals import InvoiceTotals
 from .workbook import EXCEL_MAX_ROWS, Engine, SheetWriter, open_workbook
@@ -135,6 +137,8 @@ class FacturacionMasiva(ReportType):
         files, dialect = context.files, context.csv_dialect
         totals = InvoiceTotals()
         with ExitStack() as stack:
+            # 80 digits: sums over millions of invoices never round.
+            stack.enter_context(localcontext(MONEY_CONTEXT))
             book = open_workbook(
                 files.path("facturas.xlsx", compress=False),
                 row_limit=self.sheet_row_limit,
@@ -146,8 +150,9 @@ class FacturacionMasiva(ReportType):
             invoices = stack.enter_context(
                 CsvTable(files.path("facturas.csv"), INVOICE_COLUMNS, dialect)
             )
+            # The biggest file: deflated into the ZIP by another thread as it is written.
             lines = stack.enter_context(
-                CsvTable(files.path("facturas_detalle.csv"), LINE_COLUMNS, dialect)
+                CsvTable(files.stream("facturas_detalle.csv"), LINE_COLUMNS, dialect)
             )
             fields = CsvFields(dialect)
             render, number_text = InvoiceLines(fields), fields.text

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, Inexact, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, Inexact, InvalidOperation
 from typing import Annotated
 
 import msgspec
 
 from .currencies import ISO_4217_CODES
 from .errors import RecordRejected
-from .money import EXACT_CONTEXT, MAX_AMOUNT, ONE, ZERO, round_cents
+from .money import CENT, EXACT_CONTEXT, MAX_AMOUNT, MONEY_CONTEXT, ONE, ZERO
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
@@ -68,25 +68,47 @@ class PricedInvoice(msgspec.Struct, frozen=True, gc=False):
 def price_invoice(invoice: Invoice) -> PricedInvoice:
     """Check the contract's rules and price every line; RecordRejected says what is wrong."""
     _check_header(invoice)
-    lines = []
+    multiply, subtract = EXACT_CONTEXT.multiply, EXACT_CONTEXT.subtract
+    lines: list[PricedLine] = []
     subtotal = tax = ZERO
     try:
-        for number, item in enumerate(invoice.items, start=1):
-            line = _price_line(number, item)
-            lines.append(line)
-            subtotal += line.net
-            tax += line.tax
-    except (InvalidOperation, Inexact):  # NaN compared, or more digits than exact math holds
+        # One combined check per line keeps the common case fast; _line_problem says
+        # which rule broke. NaN makes a comparison raise InvalidOperation.
+        for item in invoice.items:
+            quantity, price, rate, discount = (
+                item.quantity,
+                item.unit_price,
+                item.tax_rate,
+                ZERO if item.discount is None else item.discount,
+            )
+            if not (
+                ZERO < quantity < MAX_AMOUNT
+                and ZERO <= price < MAX_AMOUNT
+                and ZERO <= rate <= ONE
+                and ZERO <= discount < MAX_AMOUNT
+            ):
+                raise RecordRejected(_line_problem(len(lines) + 1, item))
+            gross = multiply(quantity, price)
+            if discount > gross:
+                raise RecordRejected(
+                    f"Ítem {len(lines) + 1}: discount ({discount}) supera "
+                    f"quantity × unitPrice ({gross})."
+                )
+            net = subtract(gross, discount).quantize(CENT, ROUND_HALF_UP, MONEY_CONTEXT)
+            if net >= MAX_AMOUNT:
+                raise RecordRejected(
+                    f"Ítem {len(lines) + 1}: el importe de la línea es demasiado grande."
+                )
+            line_tax = multiply(net, rate).quantize(CENT, ROUND_HALF_UP, MONEY_CONTEXT)
+            lines.append(PricedLine(item, discount, net, line_tax))
+            subtotal += net
+            tax += line_tax
+    except (InvalidOperation, Inexact):  # NaN, or more digits than exact math holds
         raise RecordRejected(
             f"Ítem {len(lines) + 1}: un importe no es un número finito o tiene demasiados dígitos."
         ) from None
     return PricedInvoice(
-        invoice=invoice,
-        tax_id=str(invoice.customer.tax_id).strip(),
-        lines=lines,
-        subtotal=subtotal,
-        tax=tax,
-        total=subtotal + tax,
+        invoice, str(invoice.customer.tax_id).strip(), lines, subtotal, tax, subtotal + tax
     )
 
 
@@ -105,30 +127,17 @@ def _check_header(invoice: Invoice) -> None:
         raise RecordRejected("customer.name está vacío.")
 
 
-def _price_line(number: int, item: Item) -> PricedLine:
-    quantity, price, rate = item.quantity, item.unit_price, item.tax_rate
+def _line_problem(number: int, item: Item) -> str:
+    """Which rule item ``number`` breaks (it is known to break one of these)."""
     discount = ZERO if item.discount is None else item.discount
-    # Comparisons first: they are cheap, and NaN makes them raise InvalidOperation.
-    if not ZERO < quantity < MAX_AMOUNT:
-        raise RecordRejected(_bad(number, "quantity", quantity, "debe ser mayor que 0"))
-    if not ZERO <= price < MAX_AMOUNT:
-        raise RecordRejected(_bad(number, "unitPrice", price, "no puede ser negativo"))
-    if not ZERO <= rate <= ONE:
-        raise RecordRejected(_bad(number, "taxRate", rate, "debe estar entre 0 y 1"))
-    if not ZERO <= discount < MAX_AMOUNT:
-        raise RecordRejected(_bad(number, "discount", discount, "no puede ser negativo"))
-    gross = EXACT_CONTEXT.multiply(quantity, price)
-    if discount > gross:
-        raise RecordRejected(
-            f"Ítem {number}: discount ({discount}) supera quantity × unitPrice ({gross})."
-        )
-    net = round_cents(EXACT_CONTEXT.subtract(gross, discount))
-    if net >= MAX_AMOUNT:
-        raise RecordRejected(f"Ítem {number}: el importe de la línea es demasiado grande.")
-    return PricedLine(item, discount, net, round_cents(EXACT_CONTEXT.multiply(net, rate)))
-
-
-def _bad(number: int, field: str, value: Decimal, rule: str) -> str:
-    if value >= MAX_AMOUNT:
-        return f"Ítem {number}: {field} es demasiado grande (máximo 999.999.999.999.999)."
-    return f"Ítem {number}: {field} {rule} (es {value})."
+    for field, value, ok, rule in (
+        ("quantity", item.quantity, item.quantity > ZERO, "debe ser mayor que 0"),
+        ("unitPrice", item.unit_price, item.unit_price >= ZERO, "no puede ser negativo"),
+        ("taxRate", item.tax_rate, ZERO <= item.tax_rate <= ONE, "debe estar entre 0 y 1"),
+        ("discount", discount, discount >= ZERO, "no puede ser negativo"),
+    ):
+        if not ok:
+            return f"Ítem {number}: {field} {rule} (es {value})."
+        if value >= MAX_AMOUNT:
+            return f"Ítem {number}: {field} es demasiado grande (máximo 999.999.999.999.999)."
+    return f"Ítem {number}: un importe está fuera de rango."

@@ -31,7 +31,7 @@ class Rejections:
         if self._table is None:
             path = self._files.path(ERRORS_FILE)
             self._table = CsvTable(path, ERRORS_COLUMNS, self._dialect)
-        self._table.write((position, reference, reason))
+        self._table.write_row((position, reference, reason))
         self.count += 1
         if self.first is None:
             self.first = (position, reason)

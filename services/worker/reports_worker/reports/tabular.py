@@ -118,7 +118,7 @@ class Tabular(ReportType):
             for line in source:
                 values = _spool_decoder.decode(line)
                 values.extend(padding[: width - len(values)])
-                csv.write(values)
+                csv.write_row(values)
                 sheet.append(values[:EXCEL_MAX_COLUMNS])
             sheet.close()
             summary.write_styled(["Resumen de datos tabulares"], "title")

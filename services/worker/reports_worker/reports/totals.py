@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from .invoices import PricedInvoice
-from .money import MONEY_CONTEXT, ZERO
+from .money import ZERO
 
 
 @dataclass(slots=True)
@@ -42,28 +42,30 @@ class InvoiceTotals:
     last_date: date | None = None
 
     def add(self, priced: PricedInvoice) -> None:
-        """Count one priced invoice."""
+        """Count one priced invoice (in the caller's decimal context: sums need no rounding)."""
         invoice = priced.invoice
-        add = MONEY_CONTEXT.add
+        lines = priced.lines
         self.invoices += 1
-        self.lines += len(priced.lines)
-        currency = self.by_currency.get(invoice.currency)
+        self.lines += len(lines)
+        code = invoice.currency
+        currency = self.by_currency.get(code)
         if currency is None:
-            currency = self.by_currency[invoice.currency] = CurrencyTotals()
+            currency = self.by_currency[code] = CurrencyTotals()
         currency.invoices += 1
-        currency.lines += len(priced.lines)
-        currency.subtotal = add(currency.subtotal, priced.subtotal)
-        currency.tax = add(currency.tax, priced.tax)
-        currency.total = add(currency.total, priced.total)
-        for line in priced.lines:
-            # normalize() so 0.18 and 0.180 count as one rate.
-            key = (invoice.currency, line.item.tax_rate.normalize())
-            rate = self.by_rate.get(key)
+        currency.lines += len(lines)
+        currency.subtotal += priced.subtotal
+        currency.tax += priced.tax
+        currency.total += priced.total
+        by_rate = self.by_rate
+        for line in lines:
+            # Equal decimals hash equal, so 0.18 and 0.180 count as one rate.
+            key = (code, line.item.tax_rate)
+            rate = by_rate.get(key)
             if rate is None:
-                rate = self.by_rate[key] = RateTotals()
+                rate = by_rate[key] = RateTotals()
             rate.lines += 1
-            rate.net = add(rate.net, line.net)
-            rate.tax = add(rate.tax, line.tax)
+            rate.net += line.net
+            rate.tax += line.tax
         issued = invoice.issue_date
         if self.first_date is None or issued < self.first_date:
             self.first_date = issued
