@@ -121,8 +121,15 @@ def main() -> None:
     env_out.write_text(
         f"AR_S3_ENDPOINT={server.endpoint}\nAR_S3_ACCESS_KEY={access}\nAR_S3_SECRET_KEY={secret}\n"
     )
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
-    server.process.wait()
+    def leave(signum: int, frame: object) -> None:
+        # Stopping here would nest Popen.wait() inside the wait below (it deadlocks).
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, leave)
+    try:
+        server.process.wait()
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":
