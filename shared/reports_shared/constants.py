@@ -103,6 +103,29 @@ class Names:
         """Sorted set of leases of a concurrency limiter."""
         return f"{self.namespace}:limiter:{name}"
 
+    def cache_entry(self, key: str) -> str:
+        """Hash describing one cached report."""
+        return f"{self.namespace}:cache:entry:{key}"
+
+    def cache_inflight(self, key: str) -> str:
+        """Job now building the report of a cache key."""
+        return f"{self.namespace}:cache:inflight:{key}"
+
+    @property
+    def cache_lru(self) -> str:
+        """Sorted set of cache keys by last use."""
+        return f"{self.namespace}:cache:lru"
+
+    @property
+    def cache_created(self) -> str:
+        """Sorted set of cache keys by creation."""
+        return f"{self.namespace}:cache:created"
+
+    @property
+    def cache_stats(self) -> str:
+        """Hash of the cache's counters (hits, misses, evictions, expirations, bytes)."""
+        return f"{self.namespace}:cache:stats"
+
     # Object storage
     @staticmethod
     def payload_key(job_id: str) -> str:
@@ -113,3 +136,8 @@ class Names:
     def result_key(job_id: str, file_name: str) -> str:
         """Object holding a job's ZIP."""
         return f"results/{job_id}/{file_name}"
+
+    @staticmethod
+    def cache_object(key: str) -> str:
+        """Object holding a cached ZIP."""
+        return f"cache/{key}.zip"

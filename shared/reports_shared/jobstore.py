@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import redis
@@ -69,7 +70,7 @@ class JobStore:
     def transition(
         self,
         record: JobRecord,
-        allowed: frozenset[JobStatus] | set[JobStatus],
+        allowed: AbstractSet[JobStatus],
         status: JobStatus,
         fields: Mapping[str, Any],
         score: float = 0.0,

@@ -9,6 +9,7 @@ from typing import IO, Any, Protocol
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import CopySource
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 
@@ -107,6 +108,11 @@ class ObjectStore:
                 self.bucket, key, path, content_type=content_type, part_size=PART_SIZE
             )
         return str(result.etag)
+
+    def copy(self, source_key: str, dest_key: str) -> None:
+        """Copy an object inside the bucket (server-side: no bytes pass through us)."""
+        with _wrapped():
+            self.client.copy_object(self.bucket, dest_key, CopySource(self.bucket, source_key))
 
     def open(self, key: str, offset: int = 0, length: int = 0) -> ObjectReader:
         """A streaming reader of an object (or of a byte range of it)."""

@@ -65,6 +65,10 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     job_ttl_seconds: int = 86_400
     #: How long a running job's lease lasts without renewal (worker death detection).
     lease_ttl_seconds: int = 30
+    #: Reuse the ZIP of an identical earlier submission (same type, options and dataset).
+    cache_enabled: bool = True
+    #: Most bytes of ZIPs the report cache keeps; least recently used go first.
+    cache_max_bytes: int = 5 * 1024**3
 
     @property
     def names(self) -> Names:

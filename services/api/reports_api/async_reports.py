@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
+from reports_shared.cache import CacheStats
 from reports_shared.constants import API_PREFIX, JobStatus, Lane
 from reports_shared.jobs import JobRecord
 
@@ -33,7 +34,7 @@ POLL_AFTER = "2"
 
 
 def accepted(record: JobRecord, message: str = "Trabajo en cola") -> Response[Accepted]:
-    """202 with where to poll."""
+    """202 with where to poll (the job may already be Completed, from the cache)."""
     url = status_url(record.job_id)
     body = Accepted(
         job_id=record.job_id,
@@ -165,6 +166,11 @@ class AsyncReportsController(Controller):
         positions = _positions(records)
         views = [job_view(r, positions.get(r.job_id)) for r in records]
         return ActiveJobs(count=len(views), jobs=views)
+
+    @get("/cache-stats")
+    async def cache_stats(self, services: Services) -> CacheStats:
+        """Figures of the temporary report cache."""
+        return await asyncio.to_thread(services.cache.stats)
 
     @get("/report-types")
     async def report_types(self, services: Services) -> list[ReportTypeView]:

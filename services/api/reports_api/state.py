@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reports_shared.cache import ReportCache
+from reports_shared.jobstore import JobStore
 from reports_shared.objectstore import ObjectStore
 
 from .jobs import AsyncJobStore
@@ -24,6 +26,9 @@ class Services:
     submitter: Submitter
     json_budget: MemoryBudget
     upload_slots: MemoryBudget
+    #: Synchronous clients for the rare multi-step operations (cache hits), run in threads.
+    sync_jobs: JobStore
+    cache: ReportCache
 
     @classmethod
     def create(cls, settings: ApiSettings) -> Services:
@@ -31,12 +36,16 @@ class Services:
         jobs = AsyncJobStore.from_url(settings.redis_url, settings.names)
         objects = ObjectStore.from_settings(settings)
         publisher = Publisher(settings.amqp_url, settings.names)
+        sync_jobs = JobStore.from_url(settings.redis_url, settings.names)
+        cache = ReportCache.from_settings(settings, sync_jobs.client, objects)
         return cls(
             settings=settings,
             jobs=jobs,
             objects=objects,
             publisher=publisher,
-            submitter=Submitter(settings, jobs, objects, publisher),
+            submitter=Submitter(settings, jobs, objects, publisher, sync_jobs, cache),
             json_budget=MemoryBudget(settings.max_inflight_json_bytes),
             upload_slots=MemoryBudget(settings.max_concurrent_uploads),
+            sync_jobs=sync_jobs,
+            cache=cache,
         )

@@ -8,10 +8,13 @@ from dataclasses import dataclass
 
 import structlog
 
+from reports_shared.cache import CacheEntry, ReportCache, cache_key
 from reports_shared.constants import JobStatus, Lane
 from reports_shared.jobs import JobRecord, utcnow
+from reports_shared.jobstore import JobStore
 from reports_shared.messages import JobMessage
 from reports_shared.objectstore import ObjectStore
+from reports_shared.results import serve_from_cache
 
 from .errors import InvalidRequest, UnknownReportType
 from .jobs import AsyncJobStore
@@ -56,11 +59,15 @@ class Submitter:
         jobs: AsyncJobStore,
         objects: ObjectStore,
         publisher: Publisher,
+        sync_jobs: JobStore,
+        cache: ReportCache,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
         self.objects = objects
         self.publisher = publisher
+        self.sync_jobs = sync_jobs
+        self.cache = cache
 
     @staticmethod
     def new_job_id() -> str:
@@ -125,8 +132,11 @@ class Submitter:
             lane=record.lane,
             options=record.options,
         )
+        entry = await asyncio.to_thread(self.cache.lookup, self._cache_key(record))
         try:
             await self.jobs.create(record)
+            if entry is not None:
+                return await self._serve_cached(record, entry)
             await self.publisher.publish(message)
             await self.jobs.mark_enqueued(job_id, utcnow())
         except Exception:
@@ -134,6 +144,21 @@ class Submitter:
             raise
         log.info("job_queued", job_id=job_id, lane=record.lane.value, bytes=payload.size)
         return record
+
+    @staticmethod
+    def _cache_key(record: JobRecord) -> str:
+        return cache_key(record.report_type, record.options, record.payload_sha256)
+
+    async def _serve_cached(self, record: JobRecord, entry: CacheEntry) -> JobRecord:
+        """Complete the job at once from the cache; the payload is not needed."""
+        await asyncio.to_thread(
+            serve_from_cache, self.sync_jobs, self.cache, record, entry,
+            self.settings.job_ttl_seconds,
+        )  # fmt: skip
+        await asyncio.to_thread(self.objects.delete, record.payload_key)
+        log.info("job_served_from_cache", job_id=record.job_id)
+        served = await self.jobs.get(record.job_id)
+        return served or record
 
     async def discard(self, job_id: str, payload_key: str) -> None:
         """Remove what a failed submission left (best effort; the janitor catches the rest)."""

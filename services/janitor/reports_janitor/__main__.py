@@ -10,6 +10,7 @@ from dataclasses import asdict
 import structlog
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
+from reports_shared.cache import ReportCache
 from reports_shared.checks import check_connections
 from reports_shared.errors import ReportsError
 from reports_shared.jobstore import JobStore
@@ -23,12 +24,10 @@ from .sweeps import Janitor
 def create_janitor(settings: janitor_settings.JanitorSettings) -> Janitor:
     """A janitor wired to the services in ``settings``."""
     broker = RabbitmqBroker(url=settings.amqp_url, confirm_delivery=True, middleware=[])
-    return Janitor(
-        settings,
-        JobStore.from_url(settings.redis_url, settings.names),
-        ObjectStore.from_settings(settings),
-        broker,
-    )
+    jobs = JobStore.from_url(settings.redis_url, settings.names)
+    objects = ObjectStore.from_settings(settings)
+    cache = ReportCache.from_settings(settings, jobs.client, objects)
+    return Janitor(settings, jobs, objects, broker, cache)
 
 
 def main() -> None:
@@ -45,6 +44,7 @@ def main() -> None:
     log.info("janitor_ready", interval=settings.janitor_interval_seconds)
     while not stop.is_set():
         try:
+            janitor.objects.ensure_bucket()
             counts = janitor.sweep()
             log.info("sweep_done", **asdict(counts))
         except ReportsError as exc:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import dramatiq
 import structlog
 
+from reports_shared.cache import ReportCache
 from reports_shared.constants import TERMINAL_STATUSES, JobStatus
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import JobStore, TransitionRefused
@@ -33,6 +34,7 @@ class SweepCounts:
     requeued: int = 0
     failed: int = 0
     orphans: int = 0
+    cache_expired: int = 0
 
 
 class Janitor:
@@ -44,11 +46,13 @@ class Janitor:
         jobs: JobStore,
         objects: ObjectStore,
         broker: dramatiq.Broker,
+        cache: ReportCache,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
         self.objects = objects
         self.broker = broker
+        self.cache = cache
 
     def sweep(self) -> SweepCounts:
         """Run every step once; the counts of what changed."""
@@ -63,6 +67,7 @@ class Janitor:
                 counts.requeued += 1
             elif outcome == JobStatus.FAILED:
                 counts.failed += 1
+        counts.cache_expired = self.cache.expire()
         counts.orphans = self.remove_orphans(now)
         return counts
 
@@ -137,7 +142,7 @@ class Janitor:
         """Delete payloads and ZIPs older than the grace period whose job is gone or over."""
         cutoff = now - timedelta(seconds=self.settings.orphan_grace_seconds)
         removed = 0
-        for prefix in ("payloads/", "results/"):
+        for prefix in ("payloads/", "results/", "cache/"):
             for info in self.objects.list(prefix):
                 if info.last_modified is None or info.last_modified > cutoff:
                     continue
@@ -150,7 +155,9 @@ class Janitor:
         return removed
 
     def _owns(self, job_id: str, key: str) -> bool:
-        """Whether a live job still needs the object at ``key``."""
+        """Whether a live job (or cache entry) still needs the object at ``key``."""
+        if key.startswith("cache/"):
+            return self.cache.owns(key)
         record = self.jobs.get(job_id)
         if record is None or record.status == JobStatus.EXPIRED:
             return False

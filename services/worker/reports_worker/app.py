@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import structlog
 
+from reports_shared.cache import ReportCache
+from reports_shared.errors import ReportsError
 from reports_shared.jobstore import JobStore
 from reports_shared.logs import configure_logging
 from reports_shared.objectstore import ObjectStore
@@ -19,7 +21,8 @@ def create_services(settings: worker_settings.WorkerSettings) -> Services:
     """The clients of one worker process."""
     jobs = JobStore.from_url(settings.redis_url, settings.names)
     objects = ObjectStore.from_settings(settings)
-    return Services(settings=settings, jobs=jobs, objects=objects)
+    cache = ReportCache.from_settings(settings, jobs.client, objects)
+    return Services(settings=settings, jobs=jobs, objects=objects, cache=cache)
 
 
 def setup() -> None:
@@ -28,6 +31,10 @@ def setup() -> None:
     configure_logging(settings.log_level, settings.log_format)
     register_plugins(settings.report_plugins)
     services = create_services(settings)
+    try:
+        services.objects.ensure_bucket()
+    except ReportsError as exc:  # storage may come later; jobs retry until it does
+        structlog.get_logger(__name__).warning("bucket_check_failed", error=str(exc))
     create_broker(services)
     catalog = {name: cls.description for name, cls in load_report_types().items()}
     services.jobs.publish_report_types(catalog)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import tempfile
 import time
 from dataclasses import dataclass
@@ -11,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from redis.exceptions import RedisError
 
+from reports_shared.cache import CacheEntry, ReportCache, cache_key
 from reports_shared.constants import JobStatus, Lane
 from reports_shared.errors import JobStoreUnavailable, StorageUnavailable
 from reports_shared.jobs import JobRecord, PerformanceMetrics, utcnow
@@ -19,6 +20,7 @@ from reports_shared.jobstore import JobStore, TransitionRefused
 from reports_shared.messages import JobMessage
 from reports_shared.objectstore import ObjectStore
 from reports_shared.records import epoch
+from reports_shared.results import ReportResult, publish_result, serve_from_cache
 
 from .heartbeat import Heartbeat
 from .limiter import LeaseLimiter
@@ -43,6 +45,7 @@ class Services:
     settings: WorkerSettings
     jobs: JobStore
     objects: ObjectStore
+    cache: ReportCache
 
     def limiter(self, lane: Lane) -> LeaseLimiter:
         """A fresh lease limiter for one job of ``lane``."""
@@ -54,35 +57,88 @@ class Services:
 
 
 def run_job(services: Services, message: JobMessage, retries: int, last_try: bool) -> None:
-    """Build the report of one job, under the global cap. Raises NoSlot when it is full."""
+    """Build the report of one job, under the global cap. Raises NoSlot when it must wait."""
     bound = log.bind(job_id=message.job_id, report_type=message.report_type)
     record = services.jobs.get(message.job_id)
     if record is None or record.status not in _STARTABLE:
         bound.info("job_skipped", status=record.status.value if record else None)
         return
-    if _held_elsewhere(record):
-        # Another worker runs it (or died less than a lease ago): look again later.
+    key = _cache_key(record)
+    if key and (entry := services.cache.lookup(key)):
+        _serve_cached(services, record, entry)
+        return
+    if _held_elsewhere(record) or (key and _building_elsewhere(services, key, record)):
+        # Another worker runs it, or the same dataset (then the cache serves this one).
         raise NoSlot
     limiter = services.limiter(message.lane)
     with limiter.acquire(raise_on_failure=False) as acquired:
-        if not acquired:
+        if not acquired or (key and not _claim(services, key, record)):
             raise NoSlot
-        record = _start(services, record)
-        if record is None:
-            return
         try:
-            _build_and_publish(services, record, limiter)
-        except ReportError as exc:
-            _fail(services, record, str(exc))
-        except Exception as exc:
-            _settle(services, record)
-            if last_try or not _transient(exc):
-                bound.exception("job_crashed", retries=retries)
-                _fail(
-                    services, record, f"Error interno al generar el reporte ({type(exc).__name__})."
-                )
-                return
-            raise
+            _run_admitted(services, record, limiter, key, retries, last_try)
+        finally:
+            if key:
+                services.cache.release(key, record.job_id)
+
+
+def _run_admitted(
+    services: Services,
+    record: JobRecord,
+    limiter: LeaseLimiter,
+    key: str | None,
+    retries: int,
+    last_try: bool,
+) -> None:
+    started = _start(services, record)
+    if started is None:
+        return
+    try:
+        _build_and_publish(services, started, limiter, key)
+    except ReportError as exc:
+        _fail(services, started, str(exc))
+    except Exception as exc:
+        _settle(services, started)
+        if last_try or not _transient(exc):
+            log.exception("job_crashed", job_id=record.job_id, retries=retries)
+            _fail(services, started, f"Error interno al generar el reporte ({type(exc).__name__}).")
+            return
+        raise
+
+
+def _cache_key(record: JobRecord) -> str | None:
+    if not record.payload_sha256:
+        return None
+    return cache_key(record.report_type, record.options, record.payload_sha256)
+
+
+def _building_elsewhere(services: Services, key: str, record: JobRecord) -> bool:
+    """Whether another live job is building the same report right now."""
+    holder = services.cache.holder(key)
+    if holder is None or holder == record.job_id:
+        return False
+    other = services.jobs.get(holder)
+    return other is not None and other.status in _STARTABLE
+
+
+def _claim(services: Services, key: str, record: JobRecord) -> bool:
+    """Claim the building of ``key`` for this job (taking it over from a finished holder)."""
+    ttl = services.settings.job_time_limit_seconds
+    if services.cache.claim(key, record.job_id, ttl):
+        return True
+    if _building_elsewhere(services, key, record):
+        return False
+    return services.cache.claim(key, record.job_id, ttl, force=True)
+
+
+def _serve_cached(services: Services, record: JobRecord, entry: CacheEntry) -> None:
+    try:
+        serve_from_cache(
+            services.jobs, services.cache, record, entry, services.settings.job_ttl_seconds
+        )
+    except TransitionRefused:
+        return
+    _drop_payload(services, record)
+    log.info("job_served_from_cache", job_id=record.job_id)
 
 
 def _held_elsewhere(record: JobRecord) -> bool:
@@ -120,7 +176,9 @@ def _start(services: Services, record: JobRecord) -> JobRecord | None:
     return record
 
 
-def _build_and_publish(services: Services, record: JobRecord, limiter: LeaseLimiter) -> None:
+def _build_and_publish(
+    services: Services, record: JobRecord, limiter: LeaseLimiter, key: str | None
+) -> None:
     settings = services.settings
     started = time.monotonic()
     with (
@@ -140,7 +198,54 @@ def _build_and_publish(services: Services, record: JobRecord, limiter: LeaseLimi
         result_key = settings.names.result_key(record.job_id, outcome.file_name)
         services.objects.put_file(result_key, str(Path(work) / "report.zip"))
     metrics = _metrics(record, outcome, time.monotonic() - started, beat.peak_rss)
-    _complete(services, record, outcome, result_key, metrics)
+    result = ReportResult(
+        result_key=result_key,
+        file_name=outcome.file_name,
+        size_bytes=outcome.size_bytes,
+        records_processed=outcome.records_processed,
+        records_rejected=outcome.records_rejected,
+        metrics=metrics,
+    )
+    if key:
+        # Before Completed: a client that sees Completed and asks again gets the cache.
+        _keep_in_cache(services, key, result)
+    try:
+        publish_result(services.jobs, record, _RUNNING, result, settings.job_ttl_seconds)
+    except TransitionRefused as exc:
+        # Cancelled or expired meanwhile: nobody will download this one.
+        services.objects.delete(result_key)
+        log.info("job_result_discarded", job_id=record.job_id, status=str(exc))
+        return
+    _drop_payload(services, record)
+    log.info(
+        "job_completed",
+        job_id=record.job_id,
+        records=outcome.records_processed,
+        rejected=outcome.records_rejected,
+        ms=metrics.processing_time_ms,
+        peak_rss_mb=metrics.memory_usage_mb,
+    )
+
+
+def _keep_in_cache(services: Services, key: str, result: ReportResult) -> None:
+    """Offer the fresh ZIP to the cache (best effort: the job is already Completed)."""
+    entry = CacheEntry(
+        key=key,
+        object_key=services.settings.names.cache_object(key),
+        file_name=result.file_name,
+        size_bytes=result.size_bytes,
+        records_processed=result.records_processed,
+        records_rejected=result.records_rejected,
+        created_at=time.time(),
+    )
+    try:
+        services.cache.record_miss()
+        evicted = services.cache.store(key, result.result_key, entry)
+    except (StorageUnavailable, JobStoreUnavailable, RedisError) as exc:
+        log.warning("cache_store_failed", key=key, error=str(exc))
+        return
+    if evicted:
+        log.info("cache_evicted", entries=evicted)
 
 
 def _metrics(
@@ -154,52 +259,6 @@ def _metrics(
         queue_wait_ms=max(0, int((started - record.created_at).total_seconds() * 1000)),
         input_bytes=record.payload_bytes,
         records_per_second=round(outcome.records_processed / seconds, 1) if seconds > 0 else 0.0,
-    )
-
-
-def _complete(
-    services: Services,
-    record: JobRecord,
-    outcome: BuildOutcome,
-    result_key: str,
-    metrics: PerformanceMetrics,
-) -> None:
-    """Publish the result: token first, then the status, so Completed always downloads."""
-    ttl = services.settings.job_ttl_seconds
-    token = secrets.token_urlsafe(24)
-    services.jobs.set_token(token, record.job_id, ttl)
-    now = utcnow()
-    expires = now + timedelta(seconds=ttl)
-    fields: dict[str, Any] = {
-        "message": "Reporte generado exitosamente",
-        "completedAt": now,
-        "expiresAt": expires,
-        "fileName": outcome.file_name,
-        "fileSizeBytes": outcome.size_bytes,
-        "resultKey": result_key,
-        "downloadToken": token,
-        "recordsProcessed": outcome.records_processed,
-        "recordsRejected": outcome.records_rejected,
-        "bytesProcessed": record.payload_bytes,
-        "deliveries": 0,
-        "performanceMetrics": metrics,
-    }
-    try:
-        services.jobs.transition(record, _RUNNING, JobStatus.COMPLETED, fields, epoch(expires))
-    except TransitionRefused as exc:
-        # Cancelled or expired meanwhile: nobody will download this one.
-        services.jobs.delete_token(token)
-        services.objects.delete(result_key)
-        log.info("job_result_discarded", job_id=record.job_id, status=str(exc))
-        return
-    _drop_payload(services, record)
-    log.info(
-        "job_completed",
-        job_id=record.job_id,
-        records=outcome.records_processed,
-        rejected=outcome.records_rejected,
-        ms=metrics.processing_time_ms,
-        peak_rss_mb=metrics.memory_usage_mb,
     )
 
 

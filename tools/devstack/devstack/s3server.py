@@ -121,6 +121,7 @@ def main() -> None:
     env_out.write_text(
         f"AR_S3_ENDPOINT={server.endpoint}\nAR_S3_ACCESS_KEY={access}\nAR_S3_SECRET_KEY={secret}\n"
     )
+
     def leave(signum: int, frame: object) -> None:
         # Stopping here would nest Popen.wait() inside the wait below (it deadlocks).
         raise SystemExit(0)

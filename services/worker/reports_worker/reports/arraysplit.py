@@ -1,17 +1,18 @@
-"""A top-level JSON array cut into batches of whole records, for msgspec to decode.
+"""A JSON array of records cut into batches of whole records, for msgspec to decode.
 
 The payload is read in blocks of about 1 MB. The nesting guard follows every byte (it
 knows, at C speed, the depth and whether a string is open); only the last few KB of a
 block are scanned in Python, from the guard's state there, for the last comma between
-two records. The bytes before it are decoded by msgspec as one array of raw records: a
-batch that is not valid JSON fails there, with its byte offset, so a wrong cut can only
-come from invalid JSON and is always reported.
+two records. The bytes before it are decoded by msgspec as one array of raw records. A
+batch that does not decode holds the end of the array (or bad JSON): it is scanned in
+full, once, for where the array ends. So a wrong cut can only come from invalid JSON,
+and is always reported with its byte offset.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import msgspec
 
@@ -44,18 +45,24 @@ _MSGSPEC_REASONS = {
 }
 
 
-def last_separator(tail: bytes, depth: int, in_string: bool, escaped: bool, level: int) -> int:
-    """Offset in ``tail`` of the last comma at nesting ``level`` outside strings, or -1.
+State = tuple[int, bool, bool]
 
-    ``depth``, ``in_string`` and ``escaped`` describe the text just before ``tail``.
+
+def scan(data: bytes, state: State, level: int) -> tuple[int, int]:
+    """Where, in ``data``, the array at nesting ``level`` has its last comma and its end.
+
+    ``state`` (depth, inside a string, next byte escaped) describes the text just before
+    ``data``. Returns the offset of the last comma at ``level`` outside strings before
+    the array closes, and the offset of the bracket that closes it; -1 for none.
     """
+    depth, in_string, escaped = state
     found = -1
     skip = 0 if escaped else -1
-    for match in _TOKENS.finditer(tail):
+    for match in _TOKENS.finditer(data):
         at = match.start()
         if at == skip:
             continue
-        byte = tail[at]
+        byte = data[at]
         if in_string:
             if byte == _BACKSLASH:
                 skip = at + 1
@@ -67,62 +74,124 @@ def last_separator(tail: bytes, depth: int, in_string: bool, escaped: bool, leve
             depth += 1
         elif byte in _CLOSE:
             depth -= 1
+            if depth < level:
+                return found, at
         elif byte == _COMMA and depth == level:
             found = at
-    return found
+    return found, -1
+
+
+def first_array(head: bytes) -> int:
+    """Offset of the ``[`` that opens the first array directly under the top-level object."""
+    depth, in_string, skip = 0, False, -1
+    for match in _TOKENS.finditer(head):
+        at = match.start()
+        byte = head[at]
+        if at == skip:
+            continue
+        if in_string:
+            if byte == _BACKSLASH:
+                skip = at + 1
+            elif byte == _QUOTE:
+                in_string = False
+        elif byte == _QUOTE:
+            in_string = True
+        elif byte in _OPEN:
+            if byte == ord("[") and depth == 1:
+                return at
+            depth += 1
+        elif byte in _CLOSE:
+            depth -= 1
+    return -1
+
+
+#: What checks the bytes after the array: the rest of the payload, read block by block.
+Finish = Callable[[bytes, int, Iterator[bytes]], None]
 
 
 class ArraySplitter:
-    """Raw records of the JSON array that makes up the whole payload."""
+    """Raw records of one JSON array in the payload, the bytes around it checked too.
 
-    def __init__(self, content: Content, guard: NestingGuard) -> None:
+    ``start`` is the offset just after the array's ``[`` and ``level`` its nesting depth
+    inside it (1 for a top-level array, 2 for one held by an object); ``finish`` checks
+    whatever follows the array.
+    """
+
+    def __init__(
+        self, content: Content, guard: NestingGuard, *, start: int, level: int, finish: Finish
+    ) -> None:
         self._content = content
         self._guard = guard
+        self._start = start
+        self._level = level
+        self._finish = finish
 
     def records(self) -> Iterator[msgspec.Raw]:
         """Every element of the array, as raw JSON, in order."""
-        pending, offset = self._opening()
-        batches = 0
-        while block := self._content.read(BLOCK_BYTES):
-            start = self._content.offset - len(block)
+        first = self._content.read(self._start)
+        self._guard.check(first, 0)
+        block = self._content.read(BLOCK_BYTES)
+        block_start = self._start
+        pending, offset, batches = b"", self._start, 0
+        while block:
             head, tail = block[:-TAIL_BYTES], block[-TAIL_BYTES:]
-            self._guard.check(head, start)
-            cut = last_separator(tail, *self._guard.state(), level=1)
-            self._guard.check(tail, start + len(head))
-            if cut < 0:
+            self._guard.check(head, block_start)
+            cut = scan(tail, self._guard.state(), self._level)[0]
+            self._guard.check(tail, block_start + len(head))
+            if cut >= 0:
+                cut += len(head)
+                try:
+                    records = _decode_batch(pending + block[:cut], offset)
+                except InvalidPayload:  # the array ended before the cut, or bad JSON
+                    yield from self._settle(pending + block, offset, batches)
+                    return
+                yield from records
+                batches += 1
+                pending, offset = block[cut + 1 :], block_start + cut + 1
+            else:
                 pending += block
                 if len(pending) > MAX_BATCH_BYTES:
                     raise InvalidPayload(
                         f"Un registro que empieza cerca del byte {offset} supera el máximo de "
                         f"{MAX_BATCH_BYTES:,} bytes."
                     )
-                continue
-            cut += len(head)
-            yield from _decode_batch(pending + block[:cut], offset)
-            batches += 1
-            pending, offset = block[cut + 1 :], start + cut + 1
-        yield from self._closing(pending, offset, empty_allowed=batches == 0)
+            block = self._content.read(BLOCK_BYTES)
+            block_start = self._content.offset - len(block)
+        yield from self._settle(pending, offset, batches)
 
-    def _opening(self) -> tuple[bytes, int]:
-        block = self._content.read(BLOCK_BYTES)
-        self._guard.check(block, 0)
-        body = block.lstrip(_WHITESPACE)
-        # The reader checked that the first byte that is not whitespace is "[".
-        return body[1:], len(block) - len(body) + 1
-
-    def _closing(self, pending: bytes, offset: int, *, empty_allowed: bool) -> list[msgspec.Raw]:
-        body = pending.rstrip(_WHITESPACE)
-        depth = self._guard.state()[0]
-        if not body.endswith(b"]") or depth != 0:
-            reason = (
-                "hay contenido después del final del JSON"
-                if depth <= 0
-                else "el contenido termina antes de cerrar el JSON (¿archivo truncado?)"
-            )
+    def _settle(self, region: bytes, offset: int, batches: int) -> Iterator[msgspec.Raw]:
+        """The records of ``region``, which holds the end of the array, then the rest."""
+        # A region starts right after "[" or a cut comma: at the array's level, in no string.
+        _, close = scan(region, (self._level, False, False), self._level)
+        if close < 0:
+            try:  # without the closing bracket: msgspec finds either an error or the end
+                _raw_list.decode(b"[" + region)
+            except msgspec.DecodeError as exc:
+                if "truncated" not in str(exc):
+                    raise InvalidPayload(_located(str(exc), offset, len(region))) from None
             raise InvalidPayload(
-                f"El JSON no es válido cerca del byte {offset + len(body)}: {reason}."
+                f"El JSON no es válido cerca del byte {offset + len(region)}: el contenido "
+                "termina antes de cerrar el JSON (¿archivo truncado?)."
             )
-        return _decode_batch(body[:-1], offset, empty_allowed=empty_allowed)
+        yield from _decode_batch(region[:close], offset, empty_allowed=batches == 0)
+        self._finish(region[close + 1 :], offset + close + 1, self._rest())
+
+    def _rest(self) -> Iterator[bytes]:
+        while block := self._content.read(BLOCK_BYTES):
+            self._guard.check(block, self._content.offset - len(block))
+            yield block
+
+
+def nothing_after(after: bytes, offset: int, rest: Iterator[bytes]) -> None:
+    """What follows a top-level array: whitespace only."""
+    for chunk in (after, *rest):
+        stripped = chunk.lstrip(_WHITESPACE)
+        if stripped:
+            raise InvalidPayload(
+                f"El JSON no es válido cerca del byte {offset + len(chunk) - len(stripped)}: "
+                "hay contenido después del final del JSON."
+            )
+        offset += len(chunk)
 
 
 def _decode_batch(batch: bytes, offset: int, *, empty_allowed: bool = False) -> list[msgspec.Raw]:

@@ -162,19 +162,17 @@ def _records(
     """The payload's records decoded into the report's schema; misfits go to rejections."""
     decoder = RecordDecoder(report.record_schema)
     reference_field = getattr(report, "reference_field", None)
-    shape = payload.shape
+    ndjson = payload.shape == "ndjson"
     number = 0
     for value in payload.records():
         number += 1
         if number % PROGRESS_EVERY == 0:
             progress(number, payload.raw.bytes_read)
         try:
-            if shape == "array":
-                record = decoder.from_raw(value, number)
-            elif shape == "ndjson":
+            if ndjson:
                 record = decoder.from_line(value, payload.line_number, payload.line_offset)
             else:
-                record = decoder.from_value(value)
+                record = decoder.from_raw(value, number)
         except RecordRejected as exc:
             rejections.reject(number, exc.reason, _reference(value, reference_field))
             continue

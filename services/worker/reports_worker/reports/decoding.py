@@ -29,20 +29,10 @@ _BYTE = re.compile(r"\(byte (?P<at>\d+)\)")
 
 
 class RecordDecoder:
-    """Turns a parsed value, or an NDJSON line, into an instance of ``schema``."""
+    """Turns raw JSON of one record into an instance of ``schema``."""
 
     def __init__(self, schema: Any) -> None:
-        self._schema = schema
         self._json = msgspec.json.Decoder(schema, float_hook=Decimal)
-
-    def from_value(self, value: Any) -> Any:
-        """``value`` (from the JSON parser) as the schema; RecordRejected if it does not fit."""
-        try:
-            return msgspec.convert(value, self._schema)
-        except msgspec.ValidationError as exc:
-            raise RecordRejected(spanish_reason(str(exc))) from None
-        except RecursionError:
-            raise RecordRejected("El registro está anidado demasiado profundo.") from None
 
     def from_raw(self, raw: Any, number: int) -> Any:
         """Raw JSON already checked for syntax as the schema; RecordRejected if it misfits."""

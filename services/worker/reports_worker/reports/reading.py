@@ -1,10 +1,11 @@
 """Records out of a payload, as a stream: a JSON array, an object holding one, or NDJSON.
 
-A top-level array is cut into raw records (:mod:`.arraysplit`) and NDJSON into lines, both
-handed over undecoded for msgspec to decode straight into the report's schema. An array
-inside an object goes through ijson's C backend (yajl2_c) with exact decimals. Either way
-memory does not grow with the number of records, and every byte passes the nesting guard
-before a parser sees it.
+The array (at the top or under the object's first array-valued key) is cut into raw
+records (:mod:`.arraysplit`), NDJSON into lines; both are handed over undecoded, for
+msgspec to decode straight into the report's schema with exact decimals. ijson's C
+backend (yajl2_c) checks what surrounds a wrapped array: the keys before it, found in a
+look-ahead, and everything after it. Memory does not grow with the number of records,
+and every byte passes the nesting guard before a parser sees it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Literal
 import ijson
 import msgspec
 
-from .arraysplit import ArraySplitter
+from .arraysplit import ArraySplitter, first_array, nothing_after
 from .errors import InvalidPayload
 from .nesting import NestingGuard
 from .payload import Content, RawCounter, Source
@@ -45,27 +46,23 @@ class Payload:
         self.raw = RawCounter(source)
         self._content = Content(self.raw, max_input_bytes)
         self._guard = NestingGuard()
-        self.shape, self._prefix = _detect(self._content)
+        self.shape, self._start = _detect(self._content)
         #: Where the NDJSON line last handed out starts, and its number, for messages.
         self.line_offset = 0
         self.line_number = 0
 
     def records(self) -> Iterator[Any]:
-        """Each record: raw JSON (bytes-like) for arrays and NDJSON, a value if wrapped."""
+        """Each record as raw JSON (bytes-like): an array element or an NDJSON line."""
         if self.shape == "ndjson":
             return self._lines()
-        if self.shape == "array":
-            return ArraySplitter(self._content, self._guard).records()
-        return self._items()
-
-    def _items(self) -> Iterator[Any]:
-        tracked = _Tracked(self._content, self._guard)
-        try:
-            yield from _IJSON.items(tracked, self._prefix, use_float=False, buf_size=_READ_SIZE)
-        except ijson.JSONError as exc:
-            raise InvalidPayload(
-                f"El JSON no es válido cerca del byte {tracked.locate(exc)}: {_reason(exc)}."
-            ) from None
+        top = self.shape == "array"
+        return ArraySplitter(
+            self._content,
+            self._guard,
+            start=self._start,
+            level=1 if top else 2,
+            finish=nothing_after if top else _object_rest,
+        ).records()
 
     def _lines(self) -> Iterator[bytes]:
         content = self._content
@@ -92,25 +89,44 @@ class Payload:
             yield pending
 
 
-class _Tracked:
-    """The content as ijson reads it, remembering the last chunk to locate parse errors."""
+class _Chunks:
+    """Chunks of bytes as a file for ijson, remembering where the last read began.
 
-    def __init__(self, content: Content, guard: NestingGuard) -> None:
-        self._content = content
-        self._guard = guard
-        self._chunk = b""
-        self._chunk_start = 0
+    Reads return the full size asked for until the end: yajl2_c takes a short read for
+    the end of the input.
+    """
+
+    def __init__(self, offset: int, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+        self.chunk = b""
+        self.start = offset
+        self._next = offset
 
     def read(self, size: int) -> bytes:
-        self._chunk_start = self._content.offset
-        self._chunk = self._content.read(size)
-        self._guard.check(self._chunk, self._chunk_start)
-        return self._chunk
+        while len(self._buffer) < size:
+            more = next(self._chunks, b"")
+            if not more:
+                break
+            self._buffer += more
+        self.chunk, self._buffer = self._buffer[:size], self._buffer[size:]
+        self.start = self._next
+        self._next += len(self.chunk)
+        return self.chunk
 
-    def locate(self, error: Exception) -> int:
-        """The byte offset yajl's message points at (its excerpt, searched in the chunk)."""
-        end = self._chunk_start + len(self._chunk)
-        return _locate_in(self._chunk, error) + self._chunk_start if self._chunk else end
+
+def _object_rest(after: bytes, offset: int, rest: Iterator[bytes]) -> None:
+    """What follows a wrapped array must complete the object: ``, "k": v ... }``."""
+    opening = b'{"":0'  # stands for the object up to the end of the array
+    chunks = _Chunks(offset - len(opening), iter((opening + after, *rest)))
+    try:
+        for _event in _IJSON.basic_parse(chunks, use_float=False):
+            pass
+    except ijson.JSONError as exc:
+        at = chunks.start + _locate_in(chunks.chunk, exc) if chunks.chunk else chunks.start
+        raise InvalidPayload(
+            f"El JSON no es válido cerca del byte {max(at, offset)}: {_reason(exc)}."
+        ) from None
 
 
 def _locate_in(chunk: bytes, error: Exception) -> int:
@@ -160,15 +176,15 @@ def _reason(error: Exception) -> str:
     return "error de sintaxis"
 
 
-def _detect(content: Content) -> tuple[Shape, str]:
-    """The payload's shape and, for JSON, ijson's prefix of the records."""
+def _detect(content: Content) -> tuple[Shape, int]:
+    """The payload's shape and, for JSON, the offset just after the array's ``[``."""
     head = content.peek(LOOKAHEAD_BYTES)
     start = len(head) - len(head.lstrip(_WHITESPACE))
     if start == len(head):
         raise InvalidPayload("El contenido está vacío: se esperaba una lista JSON de registros.")
     first = head[start : start + 1]
     if first == b"[":
-        return "array", "item"
+        return "array", start + 1
     if first != b"{":
         raise InvalidPayload(
             "El JSON debe ser una lista de registros ([...]), un objeto que la contenga o "
@@ -176,8 +192,8 @@ def _detect(content: Content) -> tuple[Shape, str]:
             f"{start}."
         )
     if _is_ndjson(head[start:]):
-        return "ndjson", ""
-    return "object", _wrapped_prefix(content)
+        return "ndjson", 0
+    return "object", _wrapped_start(content)
 
 
 def _describe(first: bytes) -> str:
@@ -202,8 +218,11 @@ def _is_ndjson(head: bytes) -> bool:
     return head[end:].lstrip(_WHITESPACE).startswith(b"{")
 
 
-def _wrapped_prefix(content: Content) -> str:
-    """ijson's prefix for the items of the first array-valued key of the top-level object."""
+def _wrapped_start(content: Content) -> int:
+    """Offset just after the ``[`` of the first array-valued key of the top-level object.
+
+    ijson checks the object up to there (its keys and values before the array).
+    """
     size = _READ_SIZE
     while True:
         head = content.peek(size)
@@ -229,7 +248,7 @@ def _wrapped_prefix(content: Content) -> str:
                 "El objeto JSON no contiene ninguna lista de registros "
                 '(se esperaba, por ejemplo, {"facturas": [...]}).'
             )
-        return prefix
+        return first_array(head) + 1
 
 
 def _first_array(head: bytes) -> str | None:

@@ -144,7 +144,7 @@ def render_row(
     out = [f'<row r="{row}">']
     append = out.append
     for kind, letter, value in zip(kinds, letters, values, strict=True):
-        if value is None or value == "":  # xlsxwriter writes no cell for either
+        if value is None:
             continue
         if (
             kind == "text"

@@ -1,0 +1,103 @@
+"""Publishing a finished report: download token first, then Completed, atomically."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Set
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from .cache import CacheEntry, ReportCache
+from .constants import JobStatus
+from .jobs import JobRecord, PerformanceMetrics, utcnow
+from .jobstore import JobStore
+from .records import epoch
+
+#: Random bytes of a download token (192 bits, URL-safe).
+TOKEN_BYTES = 24
+_SERVABLE = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
+
+
+@dataclass(frozen=True, slots=True)
+class ReportResult:
+    """A ZIP in storage, ready to be handed to a job."""
+
+    result_key: str
+    file_name: str
+    size_bytes: int
+    records_processed: int
+    records_rejected: int
+    metrics: PerformanceMetrics
+    from_cache: bool = False
+
+
+def publish_result(
+    jobs: JobStore,
+    record: JobRecord,
+    allowed: Set[JobStatus],
+    result: ReportResult,
+    ttl_seconds: int,
+) -> None:
+    """Give the job its token and mark it Completed; TransitionRefused if it moved on.
+
+    The token exists before the status says Completed, so a client that sees Completed
+    can always download; if the transition is refused the token is revoked again.
+    """
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    jobs.set_token(token, record.job_id, ttl_seconds)
+    now = utcnow()
+    expires = now + timedelta(seconds=ttl_seconds)
+    message = (
+        "Reporte obtenido del caché (mismos datos y tipo que un reporte reciente)"
+        if result.from_cache
+        else "Reporte generado exitosamente"
+    )
+    fields: dict[str, Any] = {
+        "message": message,
+        "completedAt": now,
+        "expiresAt": expires,
+        "fileName": result.file_name,
+        "fileSizeBytes": result.size_bytes,
+        "resultKey": result.result_key,
+        "downloadToken": token,
+        "recordsProcessed": result.records_processed,
+        "recordsRejected": result.records_rejected,
+        "bytesProcessed": record.payload_bytes,
+        "deliveries": 0,
+        "fromCache": result.from_cache,
+        "performanceMetrics": result.metrics,
+        "leaseExpiresAt": None,
+    }
+    try:
+        jobs.transition(record, allowed, JobStatus.COMPLETED, fields, epoch(expires))
+    except Exception:
+        jobs.delete_token(token)
+        raise
+
+
+def serve_from_cache(
+    jobs: JobStore,
+    cache: ReportCache,
+    record: JobRecord,
+    entry: CacheEntry,
+    ttl_seconds: int,
+) -> None:
+    """Complete a job with a copy of a cached ZIP: no build, no slot, no worker time."""
+    result_key = jobs.names.result_key(record.job_id, entry.file_name)
+    cache.serve(entry, result_key)
+    wait = utcnow() - record.created_at
+    result = ReportResult(
+        result_key=result_key,
+        file_name=entry.file_name,
+        size_bytes=entry.size_bytes,
+        records_processed=entry.records_processed,
+        records_rejected=entry.records_rejected,
+        metrics=PerformanceMetrics(
+            records_processed=entry.records_processed,
+            queue_wait_ms=max(0, int(wait.total_seconds() * 1000)),
+            input_bytes=record.payload_bytes,
+        ),
+        from_cache=True,
+    )
+    publish_result(jobs, record, _SERVABLE, result, ttl_seconds)

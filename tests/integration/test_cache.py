@@ -1,0 +1,83 @@
+"""The temporary report cache: identical submissions reuse a recent ZIP."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from typing import Any
+
+from tests.conftest import wait_until
+from tests.integration.conftest import RunningStack, StackFactory, zip_bytes
+from tests.integration.test_smoke import INVOICE
+from tests.plugins.demora import RUNNING_DIR_ENV
+
+Q = "/api/AsyncReports"
+
+
+def submit(stack: RunningStack, records: list[dict[str, Any]], report: str = "FacturacionMasiva"):  # type: ignore[no-untyped-def]
+    response = stack.client.post(
+        f"{Q}/queue-multipart",
+        data={"reportType": report, "userName": "ana@empresa.com"},
+        files={"dataFile": ("d.json", json.dumps(records).encode())},
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def stats(stack: RunningStack) -> dict[str, Any]:
+    body: dict[str, Any] = stack.client.get(f"{Q}/cache-stats").json()
+    return body
+
+
+def test_the_same_dataset_again_completes_at_once_from_the_cache(make_stack: StackFactory) -> None:
+    stack = make_stack(workers=1)
+    first = submit(stack, [INVOICE])
+    original = stack.wait_finished(first["jobId"])
+    # When the same report of the same data is asked for again
+    second = submit(stack, [INVOICE])
+    # Then it is Completed in the answer itself, marked as from the cache
+    assert second["status"] == "Completed"
+    status = stack.status(second["jobId"])
+    assert status["fromCache"] is True
+    assert status["fileSizeBytes"] == original["fileSizeBytes"]
+    with zipfile.ZipFile(zip_bytes(stack.client.get(status["downloadUrl"]))) as archive:
+        assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 1
+    figures = stats(stack)
+    assert (figures["hits"], figures["misses"], figures["entries"]) == (1, 1, 1)
+    assert figures["hitRatio"] == 0.5
+    assert figures["totalBytes"] == original["fileSizeBytes"]
+
+
+def test_a_dataset_being_built_is_not_built_twice(make_stack: StackFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Given a slow report being built
+    running = tmp_path / "running"
+    running.mkdir()
+    stack = make_stack(workers=2, report_plugins="tests.plugins.demora:Demora",
+                       extra_env={RUNNING_DIR_ENV: str(running)})  # fmt: skip
+    first = submit(stack, [{"sleep": 2}], report="Demora")
+    wait_until(lambda: any(running.iterdir()), 20, what="the first build to start")
+    # When the same dataset is submitted while it runs
+    second = submit(stack, [{"sleep": 2}], report="Demora")
+    assert second["status"] == "Queued"
+    # Then the second follows the first and comes from the cache
+    assert stack.wait_finished(first["jobId"])["status"] == "Completed"
+    follower = stack.wait_finished(second["jobId"])
+    assert follower["status"] == "Completed" and follower["fromCache"] is True
+    assert stats(stack)["misses"] == 1
+
+
+def test_the_cache_evicts_the_least_recently_used_to_stay_under_its_cap(
+    make_stack: StackFactory,
+) -> None:
+    # Given a cache that holds about one report
+    stack = make_stack(workers=1, cache_max_bytes=12_000)
+    sizes = []
+    for number in range(3):
+        job = submit(stack, [{**INVOICE, "invoiceNumber": f"F-{number}"}])["jobId"]
+        sizes.append(stack.wait_finished(job)["fileSizeBytes"])
+    # Then it evicted to stay under the cap, and still serves the newest
+    figures = stats(stack)
+    assert figures["totalBytes"] <= 12_000
+    assert figures["evictions"] >= 1
+    assert figures["entries"] == 3 - figures["evictions"]
+    assert submit(stack, [{**INVOICE, "invoiceNumber": "F-2"}])["status"] == "Completed"
