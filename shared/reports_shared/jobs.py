@@ -68,4 +68,5 @@ class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
             return 100.0
         if self.payload_bytes <= 0:
             return 0.0
-        return round(min(100.0, 100.0 * self.bytes_processed / self.payload_bytes), 1)
+        # All bytes read is not done yet: the files are still being written.
+        return round(min(99.9, 100.0 * self.bytes_processed / self.payload_bytes), 1)

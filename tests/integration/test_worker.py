@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 from pathlib import Path
@@ -165,3 +166,38 @@ def test_a_small_job_starts_while_two_large_ones_run(
     assert {stack.status(job)["status"] for job in large} <= {"Queued", "Processing"}
     for job in large:
         assert stack.wait_finished(job, timeout=60)["status"] == "Completed"
+
+
+def test_progress_shows_while_a_job_runs(make_stack: StackFactory, running_dir: Path) -> None:
+    # Given a job of 4,000 records taking about four seconds
+    stack = demora_stack(make_stack, running_dir, workers=1)
+    job = submit(stack, [{"sleep": 0.001}] * 4000)
+    # When it runs, the status shows records and a percentage moving (about once a second)
+    seen = set()
+
+    def partway() -> bool:
+        body = stack.status(job)
+        progress = body["progress"]
+        if body["status"] == "Processing" and 0 < progress["recordsProcessed"] < 4000:
+            seen.add(progress["recordsProcessed"])
+            assert 0 < progress["percent"] < 100
+        return len(seen) >= 2 or body["status"] == "Completed"
+
+    wait_until(partway, 30, 0.2, "progress to move")
+    assert len(seen) >= 2
+    assert stack.wait_finished(job)["progress"]["percent"] == 100.0
+
+
+def test_sigterm_lets_the_running_job_finish(make_stack: StackFactory, running_dir: Path) -> None:
+    # Given a job of three seconds running on the only worker
+    stack = demora_stack(make_stack, running_dir, workers=1)
+    job = submit(stack, [{"sleep": 3}])
+    wait_until(lambda: any(running_dir.iterdir()), 30, what="the job to start")
+    # When the worker is asked to stop (a deploy, a scale-down)
+    worker = stack.supervisor.services["worker-1"].process
+    assert worker is not None
+    worker.send_signal(signal.SIGTERM)
+    # Then the job is finished, not lost and not half-done: one ZIP, Completed
+    final = stack.wait_finished(job, timeout=60)
+    assert final["status"] == "Completed", final
+    assert len(list(stack.objects().list(f"results/{job}/"))) == 1
