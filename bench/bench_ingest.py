@@ -151,7 +151,8 @@ def main() -> None:
         namespace = "bench" + secrets.token_hex(3)
         env = {"AR_S3_ENDPOINT": s3.endpoint, "AR_S3_ACCESS_KEY": access,
                "AR_S3_SECRET_KEY": secret, "AR_NAMESPACE": namespace, "AR_API_PORT": "8766",
-               "AR_S3_BUCKET": namespace, "AR_LOG_LEVEL": "WARNING"}  # fmt: skip
+               "AR_S3_BUCKET": namespace, "AR_LOG_LEVEL": "WARNING",
+               "AR_TOKEN_SECRET": secrets.token_urlsafe(32)}  # fmt: skip
         logs = io.StringIO()  # warnings only; printed if the run fails
         supervisor = Supervisor([Service("api", [sys.executable, "-m", "reports_api"], env)], logs)
         supervisor.start()

@@ -9,6 +9,7 @@ laptop and fails them when CI is set.
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import socket
 import time
@@ -22,8 +23,21 @@ import pytest
 from devstack.infra import port_open
 from devstack.s3server import S3Server, start_s3
 
-#: Where a test-owned S3 server listens (ports from here to +5), away from the standard ones.
-TEST_S3_PORT_BASE = int(os.environ.get("AR_TEST_S3_PORT_BASE", "28333"))
+
+def s3_port_base() -> int:
+    """Ports for a test-owned S3 server: base to base+5 and their +10000 (gRPC), all free.
+
+    Chosen at random so that test sessions running side by side do not meet.
+    """
+    if "AR_TEST_S3_PORT_BASE" in os.environ:
+        return int(os.environ["AR_TEST_S3_PORT_BASE"])
+    rng = random.Random()
+    for _ in range(50):
+        base = rng.randrange(20_000, 29_000, 10)
+        ports = [base + i for i in range(6)] + [base + 10_000 + i for i in range(6)]
+        if not any(port_open("127.0.0.1", port, timeout=0.2) for port in ports):
+            return base
+    raise RuntimeError("no free ports for a test S3 server")
 
 
 def unavailable(reason: str) -> None:
@@ -53,6 +67,7 @@ class Infra:
             "AR_S3_SECRET_KEY": self.s3_secret_key,
             "AR_S3_BUCKET": f"test-{namespace}",
             "AR_NAMESPACE": namespace,
+            "AR_TOKEN_SECRET": secrets.token_urlsafe(32),
         }
 
 
@@ -78,7 +93,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
         access, secret = "test-" + secrets.token_hex(4), secrets.token_urlsafe(24)
         try:
             server = start_s3(
-                tmp_path_factory.mktemp("s3"), access, secret, port_base=TEST_S3_PORT_BASE
+                tmp_path_factory.mktemp("s3"), access, secret, port_base=s3_port_base()
             )
         except RuntimeError as exc:
             unavailable(f"could not start a SeaweedFS S3 server: {exc}")

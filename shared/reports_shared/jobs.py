@@ -50,7 +50,6 @@ class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
     file_name: str | None = None
     file_size_bytes: int | None = None
     result_key: str | None = None
-    download_token: str | None = None
     records_processed: int = 0
     records_rejected: int = 0
     bytes_processed: int = 0

@@ -115,14 +115,6 @@ class JobStore:
         rank = self._read(self.client.zrank, self.names.jobs_queued(lane), job_id)
         return None if rank is None else int(rank) + 1
 
-    def set_token(self, token: str, job_id: str, ttl_seconds: int) -> None:
-        """Index a download token (by its hash) to its job until it expires."""
-        self._read(self.client.set, self.names.token(secret_hash(token)), job_id, ex=ttl_seconds)
-
-    def delete_token(self, token: str) -> None:
-        """Revoke a download token."""
-        self._read(self.client.delete, self.names.token(secret_hash(token)))
-
     def publish_report_types(self, catalog: Mapping[str, str]) -> None:
         """Announce the report types this worker builds (name to description)."""
         if catalog:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Set
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,8 +13,6 @@ from .jobs import JobRecord, PerformanceMetrics, utcnow
 from .jobstore import JobStore
 from .records import epoch
 
-#: Random bytes of a download token (192 bits, URL-safe).
-TOKEN_BYTES = 24
 _SERVABLE = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
 
 
@@ -39,13 +36,8 @@ def publish_result(
     result: ReportResult,
     ttl_seconds: int,
 ) -> None:
-    """Give the job its token and mark it Completed; TransitionRefused if it moved on.
-
-    The token exists before the status says Completed, so a client that sees Completed
-    can always download; if the transition is refused the token is revoked again.
-    """
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    jobs.set_token(token, record.job_id, ttl_seconds)
+    """Mark the job Completed with its ZIP (already whole in storage); TransitionRefused if
+    it moved on meanwhile (cancelled, expired)."""
     now = utcnow()
     expires = now + timedelta(seconds=ttl_seconds)
     message = (
@@ -60,7 +52,6 @@ def publish_result(
         "fileName": result.file_name,
         "fileSizeBytes": result.size_bytes,
         "resultKey": result.result_key,
-        "downloadToken": token,
         "recordsProcessed": result.records_processed,
         "recordsRejected": result.records_rejected,
         "bytesProcessed": record.payload_bytes,
@@ -69,11 +60,7 @@ def publish_result(
         "performanceMetrics": result.metrics,
         "leaseExpiresAt": None,
     }
-    try:
-        jobs.transition(record, allowed, JobStatus.COMPLETED, fields, epoch(expires))
-    except Exception:
-        jobs.delete_token(token)
-        raise
+    jobs.transition(record, allowed, JobStatus.COMPLETED, fields, epoch(expires))
 
 
 def serve_from_cache(

@@ -63,6 +63,8 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: str = "json"
     #: How long a finished job keeps its record, ZIP and download token.
     job_ttl_seconds: int = 86_400
+    #: How long the tombstone of an expired job answers 410 before the id is forgotten.
+    tombstone_ttl_seconds: int = 7 * 86_400
     #: How long a running job's lease lasts without renewal (worker death detection).
     lease_ttl_seconds: int = 30
     #: Reuse the ZIP of an identical earlier submission (same type, options and dataset).

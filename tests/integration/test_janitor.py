@@ -64,7 +64,7 @@ def test_an_expired_job_loses_its_zip_payload_and_token_and_answers_410(
     wait_until(lambda: stack.client.get(f"{Q}/status/{job}").status_code == 410, 20,
                what="the job to expire")  # fmt: skip
     # Then the record says so, the download is gone, and nothing is left in storage
-    assert stack.client.get(status["downloadUrl"]).status_code == 404
+    assert stack.client.get(status["downloadUrl"]).status_code == 410
     assert list(stack.objects().list(f"results/{job}")) == []
     assert list(stack.objects().list(f"payloads/{job}")) == []
 

@@ -14,6 +14,7 @@ from reports_api.errors import InvalidPayload, InvalidRequest
 from reports_api.payloads import decode_body, inline_dataset
 from reports_api.pipe import UploadPipe
 from reports_api.submissions import parse_flag
+from reports_api.tokens import DownloadTokens
 
 
 @pytest.mark.parametrize(
@@ -116,3 +117,13 @@ def test_an_aborted_pipe_fails_its_reader() -> None:
     asyncio.run(pipe.abort(ValueError("client went away")))
     with pytest.raises(ValueError, match="client went away"):
         pipe.read(10)
+
+
+def test_download_tokens_are_long_stable_and_bound_to_their_job() -> None:
+    tokens = DownloadTokens("secret")
+    token = tokens.mint("job-1")
+    assert len(token) >= 43  # 256 bits, URL-safe
+    assert token == tokens.mint("job-1")
+    assert tokens.matches(token, "job-1")
+    assert not tokens.matches(token, "job-2")
+    assert not DownloadTokens("other secret").matches(token, "job-1")

@@ -35,6 +35,7 @@ SECRETS = {
     "AR_S3_SECRET_KEY": "reports-secret-1",
     "RABBITMQ_USER": "reports",
     "RABBITMQ_PASSWORD": "rabbit-secret-1",
+    "AR_TOKEN_SECRET": "token-secret-1",
 }
 INSTALL = "apt-get install -y --no-install-recommends docker-compose"
 

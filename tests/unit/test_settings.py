@@ -14,7 +14,7 @@ from reports_shared.errors import ConfigurationError
 from reports_shared.settings import env_name, load_settings, redact_url
 from reports_worker.settings import WorkerSettings
 
-SECRETS = {"AR_S3_ACCESS_KEY": "key", "AR_S3_SECRET_KEY": "secret"}
+SECRETS = {"AR_S3_ACCESS_KEY": "key", "AR_S3_SECRET_KEY": "secret", "AR_TOKEN_SECRET": "t"}
 
 
 def test_values_are_converted_from_their_text() -> None:

@@ -11,7 +11,7 @@ from litestar.response import Stream
 
 from reports_shared.cache import CacheStats
 from reports_shared.constants import API_PREFIX, JobStatus, Lane
-from reports_shared.jobs import JobRecord
+from reports_shared.jobs import JobRecord, utcnow
 
 from .downloads import zip_response
 from .errors import InvalidRequest, JobGone, JobNotFound, PayloadTooLarge, UnsupportedMediaType
@@ -132,7 +132,8 @@ class AsyncReportsController(Controller):
             if record.status not in {JobStatus.QUEUED, JobStatus.PROCESSING}
             else {"Retry-After": POLL_AFTER}
         )
-        return Response(job_view(record, position), headers=headers)
+        token = await _download_token(services, record)
+        return Response(job_view(record, position, token), headers=headers)
 
     @get("/download/{token:str}", media_type="application/zip")
     async def download(
@@ -144,9 +145,9 @@ class AsyncReportsController(Controller):
     ) -> Any:
         """The report's ZIP, as an attachment; supports Range to resume a broken download."""
         job_id = await services.jobs.job_for_token(token) if 16 <= len(token) <= 128 else None
-        if job_id is None:
+        if job_id is None or not services.tokens.matches(token, job_id):
             raise JobNotFound("El enlace de descarga no existe o ya expiró.")
-        record = await _find(services, job_id)
+        record = await _find(services, job_id)  # 410 once expired
         if record.status != JobStatus.COMPLETED or not record.result_key or not record.file_name:
             raise JobNotFound("El enlace de descarga no existe o ya expiró.")
         response: Response[object] | Stream = await zip_response(
@@ -177,6 +178,17 @@ class AsyncReportsController(Controller):
         """The report types the running workers build."""
         catalog = await services.jobs.report_types()
         return [ReportTypeView(name=n, description=d) for n, d in sorted(catalog.items())]
+
+
+async def _download_token(services: Services, record: JobRecord) -> str | None:
+    """The job's download token, made findable until a while after the job expires."""
+    if record.status != JobStatus.COMPLETED or record.expires_at is None:
+        return None
+    token = services.tokens.mint(record.job_id)
+    remaining = (record.expires_at - utcnow()).total_seconds()
+    ttl = int(remaining) + services.settings.tombstone_ttl_seconds
+    await services.jobs.index_token(token, record.job_id, ttl)
+    return token
 
 
 def _positions(records: list[JobRecord]) -> dict[str, int]:

@@ -81,6 +81,11 @@ class AsyncJobStore:
         rank = await self._do(self.client.zrank(self.names.jobs_queued(lane), job_id))
         return None if rank is None else int(rank) + 1
 
+    async def index_token(self, token: str, job_id: str, ttl_seconds: int) -> None:
+        """Make a download token findable (by its hash) until ``ttl_seconds`` from now."""
+        name = self.names.token(secret_hash(token))
+        await self._do(self.client.set(name, job_id, ex=max(1, ttl_seconds), nx=True))
+
     async def job_for_token(self, token: str) -> str | None:
         """The job a download token belongs to."""
         value = await self._do(self.client.get(self.names.token(secret_hash(token))))

@@ -13,6 +13,8 @@ class ApiSettings(CommonSettings, frozen=True, kw_only=True):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_workers: int = 1
+    #: Key of the download tokens (HMAC); the same on every api replica. Required.
+    token_secret: str
     #: Largest multipart upload (the dataset file).
     max_upload_bytes: int = 500 * MIB
     #: Largest queue-json body.

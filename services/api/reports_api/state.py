@@ -12,6 +12,7 @@ from .jobs import AsyncJobStore
 from .payloads import MemoryBudget
 from .publisher import Publisher
 from .settings import ApiSettings
+from .tokens import DownloadTokens
 from .submissions import Submitter
 
 
@@ -29,6 +30,7 @@ class Services:
     #: Synchronous clients for the rare multi-step operations (cache hits), run in threads.
     sync_jobs: JobStore
     cache: ReportCache
+    tokens: DownloadTokens
 
     @classmethod
     def create(cls, settings: ApiSettings) -> Services:
@@ -48,4 +50,5 @@ class Services:
             upload_slots=MemoryBudget(settings.max_concurrent_uploads),
             sync_jobs=sync_jobs,
             cache=cache,
+            tokens=DownloadTokens(settings.token_secret),
         )

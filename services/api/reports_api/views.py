@@ -76,7 +76,9 @@ def download_url(token: str) -> str:
     return f"{API_PREFIX}/download/{token}"
 
 
-def job_view(record: JobRecord, queue_position: int | None = None) -> JobStatusView:
+def job_view(
+    record: JobRecord, queue_position: int | None = None, download_token: str | None = None
+) -> JobStatusView:
     """The public view of a job record (never its storage keys)."""
     completed = record.status == JobStatus.COMPLETED
     return JobStatusView(
@@ -87,9 +89,7 @@ def job_view(record: JobRecord, queue_position: int | None = None) -> JobStatusV
         completed_at=record.completed_at,
         file_name=record.file_name if completed else None,
         file_size_bytes=record.file_size_bytes if completed else None,
-        download_url=download_url(record.download_token)
-        if completed and record.download_token
-        else None,
+        download_url=download_url(download_token) if completed and download_token else None,
         performance_metrics=record.performance_metrics,
         report_type=record.report_type,
         user_name=record.user_name,

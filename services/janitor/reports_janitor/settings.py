@@ -9,8 +9,6 @@ class JanitorSettings(CommonSettings, frozen=True, kw_only=True):
     """Everything the janitor needs to know."""
 
     janitor_interval_seconds: float = 30.0
-    #: How long the tombstone of an expired job answers 410 before the id is forgotten.
-    tombstone_ttl_seconds: int = 7 * 86_400
     #: Deliveries after which a job whose worker keeps dying is failed instead of requeued.
     max_deliveries: int = 3
     #: Age before an object that belongs to no job is removed.

@@ -81,10 +81,7 @@ class Janitor:
             self.objects.delete(record.result_key)
         if record.payload_key:
             self.objects.delete(record.payload_key)
-        if record.download_token:
-            self.jobs.delete_token(record.download_token)
-        fields = {"message": "El reporte expiró y fue eliminado.", "downloadToken": None,
-                  "resultKey": None}  # fmt: skip
+        fields = {"message": "El reporte expiró y fue eliminado.", "resultKey": None}
         try:
             self.jobs.transition(record, TERMINAL_STATUSES, JobStatus.EXPIRED, fields, 0.0)
         except TransitionRefused:

@@ -1,0 +1,29 @@
+"""Download tokens: HMAC of the job id under a server secret, never stored themselves.
+
+A token is 256 bits, URL-safe, unguessable without the secret and separate from the job
+id. Redis keeps only its SHA-256 (to find the job) with an expiry a little past the job's;
+a download recomputes the token for that job and compares in constant time. The same job
+always gets the same token, so every api replica shows the same download URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+
+class DownloadTokens:
+    """Mints and checks download tokens."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"async-reports download tokens\0" + secret.encode()).digest()
+
+    def mint(self, job_id: str) -> str:
+        """The download token of a job."""
+        digest = hmac.new(self._key, job_id.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def matches(self, token: str, job_id: str) -> bool:
+        """Whether ``token`` is the job's token (constant-time)."""
+        return hmac.compare_digest(self.mint(job_id).encode(), token.encode())
