@@ -12,8 +12,8 @@ from .jobs import AsyncJobStore
 from .payloads import MemoryBudget
 from .publisher import Publisher
 from .settings import ApiSettings
-from .tokens import DownloadTokens
 from .submissions import Submitter
+from .tokens import DownloadTokens
 
 
 @dataclass(frozen=True, slots=True)
