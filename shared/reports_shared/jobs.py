@@ -36,6 +36,8 @@ class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
     report_type: str
     user_name: str
     created_at: datetime
+    #: The API key name that submitted it (empty when the api runs open).
+    owner: str = ""
     lane: Lane = Lane.SMALL
     is_large_dataset: bool = False
     payload_key: str = ""

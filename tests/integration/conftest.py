@@ -70,6 +70,20 @@ class RunningStack:
         assert isinstance(result, dict)
         return result
 
+    def wait_finished_as(self, job_id: str, api_key: str, timeout: float = 60) -> dict[str, Any]:
+        """Like wait_finished, calling with an API key."""
+
+        def finished() -> dict[str, Any] | None:
+            response = self.client.get(
+                f"/api/AsyncReports/status/{job_id}", headers={"X-API-Key": api_key}
+            )
+            body: dict[str, Any] = response.json()
+            return body if body.get("status") in {"Completed", "Failed"} else None
+
+        result = wait_until(finished, timeout, 0.2, f"job {job_id} to finish")
+        assert isinstance(result, dict)
+        return result
+
     def worker_children(self) -> list[psutil.Process]:
         """The dramatiq worker processes (children of each worker service) now alive."""
         found = []
@@ -166,10 +180,21 @@ def module_stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iter
     pool.stop_all()
 
 
+def _operator_headers(env: dict[str, str]) -> dict[str, str]:
+    """An operator's key header when the stack runs with API keys."""
+    for item in env.get("AR_API_KEYS", "").split(","):
+        role, _, rest = item.partition(":")
+        if role == "operator":
+            return {"X-API-Key": rest.partition(":")[2]}
+    return {}
+
+
 def _wait_ready(stack: RunningStack) -> None:
+    headers = _operator_headers(stack.env)
+
     def ready() -> bool:
         try:
-            response = stack.client.get("/api/AsyncReports/report-types")
+            response = stack.client.get("/api/AsyncReports/report-types", headers=headers)
         except httpx.TransportError:
             return False
         return response.status_code == 200 and bool(response.json())

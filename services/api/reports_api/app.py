@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -18,10 +19,13 @@ from reports_shared.settings import redact_url
 
 from .async_reports import AsyncReportsController
 from .errors import EXCEPTION_HANDLERS
+from .events import JobEventsController
 from .health import HealthController
+from .intake import IntakeController
 from .settings import ApiSettings
 from .state import Services
 from .sync_reports import SyncReportsController
+from .webpage import home, ui_router
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +33,7 @@ log = structlog.get_logger(__name__)
 def create_app(settings: ApiSettings) -> Litestar:
     """The api, wired to the services in ``settings``."""
     services = Services.create(settings)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -37,6 +42,8 @@ def create_app(settings: ApiSettings) -> Litestar:
         except ReportsError as exc:
             # Start anyway: /ready says what is missing, submissions get 503 until it is back.
             log.warning("bucket_check_failed", error=str(exc))
+        if not services.keys.enabled:
+            log.warning("api_open_access", detail="AR_API_KEYS is empty: anyone may use the api")
         log.info(
             "api_ready",
             redis=redact_url(settings.redis_url),
@@ -53,12 +60,20 @@ def create_app(settings: ApiSettings) -> Litestar:
     prometheus = PrometheusConfig(app_name="async_reports_api", group_path=True)
     return Litestar(
         route_handlers=[
+            IntakeController,
             AsyncReportsController,
+            JobEventsController,
             SyncReportsController,
             HealthController,
             PrometheusController,
+            home,
+            ui_router(),
         ],
-        dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
+        dependencies={
+            "services": Provide(lambda: services, use_cache=True, sync_to_thread=False),
+            "principal": Provide(services.keys.identify, sync_to_thread=False),
+        },
+        cors_config=CORSConfig(allow_origins=origins) if origins else None,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[prometheus.middleware],
         lifespan=[lifespan],

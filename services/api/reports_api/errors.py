@@ -108,7 +108,9 @@ def problem(
 
 def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
     """Our own errors, as they are."""
-    headers = {"Retry-After": "5"} if exc.status == 503 else None
+    headers = None
+    if exc.status in {429, 503}:
+        headers = {"Retry-After": str(exc.extra.get("retryAfter", 5))}
     return problem(exc.status, exc.title, exc.detail, headers, **exc.extra)
 
 

@@ -81,6 +81,14 @@ class AsyncJobStore:
         rank = await self._do(self.client.zrank(self.names.jobs_queued(lane), job_id))
         return None if rank is None else int(rank) + 1
 
+    async def count_in_window(self, key: str, ttl_seconds: int) -> int:
+        """Add one to a counter that lives ``ttl_seconds``; its new value."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, ttl_seconds, nx=True)
+            count, _ = await self._do(pipe.execute())
+        return int(count)
+
     async def index_token(self, token: str, job_id: str, ttl_seconds: int) -> None:
         """Make a download token findable (by its hash) until ``ttl_seconds`` from now."""
         name = self.names.token(secret_hash(token))

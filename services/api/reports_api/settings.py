@@ -31,6 +31,12 @@ class ApiSettings(CommonSettings, frozen=True, kw_only=True):
     sync_timeout_seconds: float = 120.0
     #: Longest accepted userName.
     max_user_name_length: int = 256
+    #: API keys as ``role:name:key`` items, comma-separated; empty: the api is open.
+    api_keys: str = ""
+    #: Submissions a client may make per minute (all replicas together); 0: no limit.
+    submissions_per_minute: int = 120
+    #: Origins allowed by CORS, comma-separated; empty: CORS closed.
+    cors_origins: str = ""
 
 
 def load() -> ApiSettings:

@@ -8,6 +8,7 @@ from reports_shared.cache import ReportCache
 from reports_shared.jobstore import JobStore
 from reports_shared.objectstore import ObjectStore
 
+from .access import ApiKeys, SubmissionLimiter
 from .jobs import AsyncJobStore
 from .payloads import MemoryBudget
 from .publisher import Publisher
@@ -31,6 +32,8 @@ class Services:
     sync_jobs: JobStore
     cache: ReportCache
     tokens: DownloadTokens
+    keys: ApiKeys
+    submissions: SubmissionLimiter
 
     @classmethod
     def create(cls, settings: ApiSettings) -> Services:
@@ -51,4 +54,6 @@ class Services:
             sync_jobs=sync_jobs,
             cache=cache,
             tokens=DownloadTokens(settings.token_secret),
+            keys=ApiKeys(settings.api_keys),
+            submissions=SubmissionLimiter(jobs, settings.submissions_per_minute),
         )

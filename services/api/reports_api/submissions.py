@@ -36,6 +36,7 @@ class Submission:
     user_name: str
     is_large_dataset: bool
     options: dict[str, str]
+    owner: str = ""
 
 
 def parse_flag(name: str, value: str | bool | None) -> bool:
@@ -80,6 +81,7 @@ class Submitter:
         user_name: str | None,
         is_large_dataset: str | bool | None,
         options: dict[str, str] | None = None,
+        owner: str = "",
     ) -> Submission:
         """Validate the fields of a submission (before any data is read where possible)."""
         report_type = (report_type or "").strip()
@@ -104,6 +106,7 @@ class Submitter:
             user_name=user_name,
             is_large_dataset=parse_flag("isLargeDataset", is_large_dataset),
             options=dict(options or {}),
+            owner=owner,
         )
 
     async def enqueue(
@@ -117,6 +120,7 @@ class Submitter:
             message="Trabajo en cola",
             report_type=submission.report_type,
             user_name=submission.user_name,
+            owner=submission.owner,
             created_at=utcnow(),
             lane=Lane.LARGE if large else Lane.SMALL,
             is_large_dataset=submission.is_large_dataset,

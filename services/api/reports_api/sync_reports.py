@@ -10,9 +10,10 @@ from litestar.response import Stream
 
 from reports_shared.constants import SYNC_ROUTE, JobStatus
 
-from .async_reports import _json_cost, _read_json_body, _store_inline, accepted
+from .access import Principal, client_identity
 from .downloads import zip_response
 from .errors import PayloadTooLarge, ReportFailed
+from .intake import accepted, json_cost, read_json_body, store_inline
 from .payloads import decode_body, inline_dataset
 from .state import Services
 
@@ -24,18 +25,25 @@ class SyncReportsController(Controller):
     tags = ["Reports"]  # noqa: RUF012 - Litestar reads this class attribute
 
     @post("/", request_max_body_size=None, media_type="application/zip")
-    async def generate(self, request: Request[Any, Any, Any], services: Services) -> Any:
+    async def generate(
+        self, request: Request[Any, Any, Any], services: Services, principal: Principal
+    ) -> Any:
         """Build a small report and answer it as application/zip (413 above the record limit).
 
         The build runs on the worker pool like any other job (small lane, same code, same
         cap); this endpoint waits for it, so the api stays light and stateless.
         """
         settings = services.settings
-        body = await _read_json_body(request, services)
+        await services.submissions.check(client_identity(principal, request))
+        body = await read_json_body(request, services)
         try:
             request_body = decode_body(body)
             submission = await services.submitter.check(
-                request_body.report_type, request_body.user_name, False, request_body.options
+                request_body.report_type,
+                request_body.user_name,
+                False,
+                request_body.options,
+                owner=principal.name,
             )
             dataset = await asyncio.to_thread(inline_dataset, request_body.json_data)
             if dataset.records > settings.sync_max_records:
@@ -45,9 +53,9 @@ class SyncReportsController(Controller):
                     "/api/AsyncReports/queue-multipart."
                 )
             job_id = services.submitter.new_job_id()
-            payload = await _store_inline(services, job_id, dataset.data)
+            payload = await store_inline(services, job_id, dataset.data)
         finally:
-            await services.json_budget.release(_json_cost(request))
+            await services.json_budget.release(json_cost(request))
         record = await services.submitter.enqueue(job_id, submission, payload)
         finished = await services.jobs.wait_finished(job_id, settings.sync_timeout_seconds)
         if finished is None or finished.status in {JobStatus.QUEUED, JobStatus.PROCESSING}:

@@ -9,10 +9,9 @@ import msgspec
 import pytest
 
 from reports_worker.reports import arraysplit
-from reports_worker.reports.arraysplit import ArraySplitter, last_separator
+from reports_worker.reports.arraysplit import scan
 from reports_worker.reports.errors import InvalidPayload
-from reports_worker.reports.nesting import NestingGuard
-from reports_worker.reports.payload import Content, RawCounter
+from reports_worker.reports.reading import Payload
 
 from .conftest import Source
 
@@ -36,8 +35,8 @@ def _records(rng: random.Random, count: int) -> list[object]:
 
 
 def _split(payload: bytes) -> list[object]:
-    content = Content(RawCounter(Source(payload)), max_bytes=1 << 30)
-    return [msgspec.json.decode(raw) for raw in ArraySplitter(content, NestingGuard()).records()]
+    records = Payload(Source(payload), max_input_bytes=1 << 30).records()
+    return [msgspec.json.decode(raw) for raw in records]
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -55,19 +54,55 @@ def test_tiny_blocks_give_back_every_record(
     assert _split(payload) == records
 
 
-def test_last_separator_ignores_commas_in_strings_and_nested_values() -> None:
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(("block", "tail"), [(7, 3), (64, 16), (1000, 50)])
+def test_tiny_blocks_give_back_every_wrapped_record(
+    monkeypatch: pytest.MonkeyPatch, seed: int, block: int, tail: int
+) -> None:
+    # given records wrapped in an object with tricky keys before and after the array
+    monkeypatch.setattr(arraysplit, "BLOCK_BYTES", block)
+    monkeypatch.setattr(arraysplit, "TAIL_BYTES", tail)
+    rng = random.Random(seed)
+    records = _records(rng, 30)
+    wrapper = {
+        "meta": {"[": "]", "list": [[1, {"a": "],"}]], "n": None},
+        "items": records,
+        "after": {"b": [1, 2, {"c": ", ]"}], "d": _records(rng, 3)},
+    }
+    payload = json.dumps(wrapper, indent=seed % 3 or None).encode()
+
+    # when / then
+    assert _split(payload) == records
+
+
+def test_scan_ignores_commas_in_strings_and_nested_values() -> None:
     tail = b'{"a": [1, 2], "b": "x, y"}, {"c": "\\", ]"}'
-    assert last_separator(tail, 1, False, False, 1) == tail.index(b"}, {") + 1
+    assert scan(tail, (1, False, False), 1) == (tail.index(b"}, {") + 1, -1)
 
 
-def test_last_separator_continues_an_open_string_and_escape() -> None:
+def test_scan_continues_an_open_string_and_escape() -> None:
     # given a tail that starts inside a string, right after a backslash
     tail = b'", still text", 1], {"z": 0}, 2'
-    assert last_separator(tail, 2, True, True, 1) == len(tail) - 3
+    assert scan(tail, (2, True, True), 1) == (len(tail) - 3, -1)
+
+
+def test_scan_finds_where_the_array_ends() -> None:
+    data = b'1, [2, 3], "]"], "k": [4, 5]'
+    assert scan(data, (2, False, False), 2) == (9, data.index(b'], "k"'))
+
+
+def test_garbage_after_a_wrapped_array_is_refused() -> None:
+    with pytest.raises(InvalidPayload, match=r"cerca del byte 2[0-9]"):
+        _split(b'{"items": [{"a": 1}], "x": tru}')
+
+
+def test_unclosed_wrapper_is_refused() -> None:
+    with pytest.raises(InvalidPayload, match="termina antes de cerrar el JSON"):
+        _split(b'{"items": [{"a": 1}], "x": 1')
 
 
 def test_trailing_comma_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(InvalidPayload, match="sobra una coma antes del cierre"):
+    with pytest.raises(InvalidPayload, match="sobra una coma"):
         _split(b'[{"a": 1},\n]')
 
 

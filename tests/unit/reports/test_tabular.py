@@ -64,9 +64,9 @@ def test_workbook_has_typed_cells_and_the_full_header(build: Builder, tmp_path: 
     assert book["Datos"]["B2"].data_type == "s"
 
 
-def test_csv_text_is_neutralised(build: Builder) -> None:
-    built = build([{"f": "=cmd|' /C calc'!A0"}], report="Tabular")
-    assert built.csv("datos.csv")[1] == ["'=cmd|' /C calc'!A0"]
+def test_csv_text_and_column_names_are_neutralised(build: Builder) -> None:
+    built = build([{"f": "=cmd|' /C calc'!A0", "@g": 1}], report="Tabular")
+    assert built.csv("datos.csv") == [["f", "'@g"], ["'=cmd|' /C calc'!A0", "1"]]
 
 
 def test_rows_split_across_sheets_at_the_limit(build: Builder, tmp_path: Path) -> None:

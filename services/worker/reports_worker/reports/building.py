@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +49,7 @@ def build_report(
     dest: Path,
     *,
     job_id: str,
-    options: dict[str, str] | None = None,
+    options: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     generated_at: datetime | None = None,
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
@@ -88,14 +88,7 @@ def run_report(
                     report, source, files, job_id, moment, max_input_bytes, progress or _ignore
                 )
                 manifest = files.pack(
-                    {
-                        "reportType": report.name,
-                        "jobId": job_id,
-                        "generatedAt": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "recordsProcessed": result.records_processed,
-                        "recordsRejected": rejections.count,
-                        "totals": result.totals,
-                    }
+                    _manifest_head(report, job_id, moment, result, rejections.count)
                 )
             except BaseException:
                 files.abort()
@@ -138,6 +131,20 @@ def _build(
     return result, rejections
 
 
+def _manifest_head(
+    report: ReportType, job_id: str, moment: datetime, result: BuildResult, rejected: int
+) -> dict[str, Any]:
+    """manifest.json without its list of files, in the contract's order."""
+    return {
+        "reportType": report.name,
+        "jobId": job_id,
+        "generatedAt": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "recordsProcessed": result.records_processed,
+        "recordsRejected": rejected,
+        "totals": result.totals,
+    }
+
+
 def zip_name(stem: str, moment: datetime, job_id: str) -> str:
     """``<stem>_<yyyymmdd>_<first 8 safe characters of the job id>.zip``."""
     safe = re.sub(r"[^A-Za-z0-9-]", "", job_id)[:8] or "reporte"
@@ -161,7 +168,7 @@ def _records(
 ) -> Iterator[Record]:
     """The payload's records decoded into the report's schema; misfits go to rejections."""
     decoder = RecordDecoder(report.record_schema)
-    reference_field = getattr(report, "reference_field", None)
+    reference_field = report.reference_field
     ndjson = payload.shape == "ndjson"
     number = 0
     for value in payload.records():
@@ -189,7 +196,7 @@ def _reference(value: Any, field: str | None) -> object:
     if not isinstance(value, dict):
         try:
             value = msgspec.json.decode(value)
-        except (msgspec.DecodeError, RecursionError):
+        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
             return None
     found = value.get(field) if isinstance(value, dict) else None
     return found if isinstance(found, str | int) else None

@@ -158,7 +158,8 @@ class CsvTable:
         self._decimal_comma = dialect.decimal_comma
         if dialect.bom:
             self._sink.write(codecs.BOM_UTF8)
-        self._writer.writerow([column.csv_header for column in columns])
+        # Headers may come from the data too (Tabular's keys): neutralised like any text.
+        self._writer.writerow([neutralise(column.csv_header) for column in columns])
 
     def write_lines(self, lines: str) -> int:
         """Append lines already rendered (fields formatted by :class:`CsvFields`, CRLF ends)."""

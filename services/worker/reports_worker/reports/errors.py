@@ -20,7 +20,11 @@ class InvalidPayload(ReportError):
 class UnknownReportType(ReportError):
     """No report type is registered under the requested name."""
 
-    def __init__(self, name: str, valid: Iterable[str]) -> None:
+    def __init__(self, name: str, valid: Iterable[str] | None = None) -> None:
+        if valid is None:  # imported here: the registry imports this module
+            from .registry import load_report_types
+
+            valid = load_report_types()
         names = ", ".join(sorted(valid)) or "(ninguno)"
         super().__init__(f"Tipo de reporte desconocido: {name!r}. Tipos válidos: {names}.")
         self.name = name

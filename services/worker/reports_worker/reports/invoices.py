@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, Inexact, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation
 from typing import Annotated
 
 import msgspec
 
 from .currencies import ISO_4217_CODES
 from .errors import RecordRejected
-from .money import CENT, EXACT_CONTEXT, MAX_AMOUNT, MONEY_CONTEXT, ONE, ZERO
+from .money import EXACT_CONTEXT, MAX_AMOUNT, ONE, ZERO, round_cents
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
@@ -68,48 +68,50 @@ class PricedInvoice(msgspec.Struct, frozen=True, gc=False):
 def price_invoice(invoice: Invoice) -> PricedInvoice:
     """Check the contract's rules and price every line; RecordRejected says what is wrong."""
     _check_header(invoice)
-    multiply, subtract = EXACT_CONTEXT.multiply, EXACT_CONTEXT.subtract
     lines: list[PricedLine] = []
-    subtotal = tax = ZERO
     try:
-        # One combined check per line keeps the common case fast; _line_problem says
-        # which rule broke. NaN makes a comparison raise InvalidOperation.
-        for item in invoice.items:
-            quantity, price, rate, discount = (
-                item.quantity,
-                item.unit_price,
-                item.tax_rate,
-                ZERO if item.discount is None else item.discount,
-            )
-            if not (
-                ZERO < quantity < MAX_AMOUNT
-                and ZERO <= price < MAX_AMOUNT
-                and ZERO <= rate <= ONE
-                and ZERO <= discount < MAX_AMOUNT
-            ):
-                raise RecordRejected(_line_problem(len(lines) + 1, item))
-            gross = multiply(quantity, price)
-            if discount > gross:
-                raise RecordRejected(
-                    f"Ítem {len(lines) + 1}: discount ({discount}) supera "
-                    f"quantity × unitPrice ({gross})."
-                )
-            net = subtract(gross, discount).quantize(CENT, ROUND_HALF_UP, MONEY_CONTEXT)
-            if net >= MAX_AMOUNT:
-                raise RecordRejected(
-                    f"Ítem {len(lines) + 1}: el importe de la línea es demasiado grande."
-                )
-            line_tax = multiply(net, rate).quantize(CENT, ROUND_HALF_UP, MONEY_CONTEXT)
-            lines.append(PricedLine(item, discount, net, line_tax))
-            subtotal += net
-            tax += line_tax
+        _price_lines(invoice.items, lines)
     except (InvalidOperation, Inexact):  # NaN, or more digits than exact math holds
         raise RecordRejected(
             f"Ítem {len(lines) + 1}: un importe no es un número finito o tiene demasiados dígitos."
         ) from None
+    subtotal = tax = ZERO
+    for line in lines:
+        subtotal += line.net
+        tax += line.tax
     return PricedInvoice(
         invoice, str(invoice.customer.tax_id).strip(), lines, subtotal, tax, subtotal + tax
     )
+
+
+def _price_lines(items: list[Item], lines: list[PricedLine]) -> None:
+    """Append each item, priced, to ``lines`` (which tells how far it got on an error)."""
+    multiply, subtract = EXACT_CONTEXT.multiply, EXACT_CONTEXT.subtract
+    for item in items:
+        quantity, price, rate = item.quantity, item.unit_price, item.tax_rate
+        discount = ZERO if item.discount is None else item.discount
+        # One combined check keeps the common case fast; _line_problem says which rule
+        # broke. NaN makes a comparison raise InvalidOperation.
+        if not (
+            ZERO < quantity < MAX_AMOUNT
+            and ZERO <= price < MAX_AMOUNT
+            and ZERO <= rate <= ONE
+            and ZERO <= discount < MAX_AMOUNT
+        ):
+            raise RecordRejected(_line_problem(len(lines) + 1, item))
+        gross = multiply(quantity, price)
+        if discount > gross:
+            raise RecordRejected(
+                f"Ítem {len(lines) + 1}: discount ({discount}) supera "
+                f"quantity × unitPrice ({gross})."
+            )
+        net = round_cents(subtract(gross, discount))
+        if net >= MAX_AMOUNT:
+            raise RecordRejected(
+                f"Ítem {len(lines) + 1}: el importe de la línea es demasiado grande."
+            )
+        line_tax = round_cents(multiply(net, rate))
+        lines.append(PricedLine(item, discount, net, line_tax))
 
 
 def _check_header(invoice: Invoice) -> None:

@@ -61,6 +61,8 @@ class ReportType(ABC):
     record_schema: ClassVar[Any]
     #: Start of the ZIP's file name, e.g. ``reporte_facturacion``.
     file_stem: ClassVar[str]
+    #: Field of a raw record that identifies it in errores.csv (e.g. ``invoiceNumber``).
+    reference_field: ClassVar[str | None] = None
     #: Options of this type beyond :data:`COMMON_OPTIONS`: name -> values, default first.
     extra_options: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 

@@ -148,10 +148,50 @@ def _absolute(title: str, ref: str | None) -> str:
     quoted = "'" + title.replace("'", "''") + "'"
 
     def absolute(cell: str) -> str:
+        """``A1`` as ``$A$1``."""
         letters = cell.rstrip("0123456789")
         return f"${letters}${cell[len(letters) :]}"
 
     return f"{quoted}!{absolute(first)}:{absolute(last)}"
+
+
+_CONTENT_TYPES_HEAD = (
+    _XML_HEAD + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/'
+    'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+    'ContentType="application/xml"/><Override PartName="/docProps/app.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
+    '<Override PartName="/docProps/core.xml" ContentType="application/'
+    'vnd.openxmlformats-package.core-properties+xml"/><Override PartName="/xl/styles.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+)
+_ROOT_RELS = (
+    _XML_HEAD + f'<Relationships xmlns="{_PKG_REL}"><Relationship Id="rId1" '
+    f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/><Relationship Id="rId2" '
+    f'Type="{_PKG_REL}/metadata/core-properties" Target="docProps/core.xml"/>'
+    f'<Relationship Id="rId3" Type="{_REL}/extended-properties" '
+    'Target="docProps/app.xml"/></Relationships>'
+)
+_CORE = (
+    _XML_HEAD + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/'
+    '2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+    "<dc:creator>Async Reports</dc:creator></cp:coreProperties>"
+)
+
+
+def _app(sheets: Sequence[SheetEntry]) -> str:
+    titles = "".join(f"<vt:lpstr>{escape(sheet.title)}</vt:lpstr>" for sheet in sheets)
+    return (
+        _XML_HEAD + '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/'
+        '2006/extended-properties" xmlns:vt="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/docPropsVTypes"><Application>Async Reports</Application>'
+        '<HeadingPairs><vt:vector size="2" baseType="variant"><vt:variant><vt:lpstr>'
+        f"Worksheets</vt:lpstr></vt:variant><vt:variant><vt:i4>{len(sheets)}</vt:i4>"
+        f'</vt:variant></vt:vector></HeadingPairs><TitlesOfParts><vt:vector size="'
+        f'{len(sheets)}" baseType="lpstr">{titles}</vt:vector></TitlesOfParts></Properties>'
+    )
 
 
 def package_parts(sheets: Sequence[SheetEntry]) -> dict[str, str]:
@@ -166,43 +206,11 @@ def package_parts(sheets: Sequence[SheetEntry]) -> dict[str, str]:
         f'Target="worksheets/sheet{sheet.number}.xml"/>'
         for sheet in sheets
     )
-    titles = "".join(f"<vt:lpstr>{escape(sheet.title)}</vt:lpstr>" for sheet in sheets)
     return {
-        "[Content_Types].xml": (
-            _XML_HEAD + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-            'content-types"><Default Extension="rels" ContentType="application/'
-            'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
-            'ContentType="application/xml"/><Override PartName="/docProps/app.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.extended-properties'
-            '+xml"/><Override PartName="/docProps/core.xml" ContentType="application/'
-            'vnd.openxmlformats-package.core-properties+xml"/><Override PartName='
-            '"/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-            'spreadsheetml.styles+xml"/><Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
-            f'sheet.main+xml"/>{sheet_types}</Types>'
-        ),
-        "_rels/.rels": (
-            _XML_HEAD + f'<Relationships xmlns="{_PKG_REL}"><Relationship Id="rId1" '
-            f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/><Relationship Id="rId2" '
-            f'Type="{_PKG_REL}/metadata/core-properties" Target="docProps/core.xml"/>'
-            f'<Relationship Id="rId3" Type="{_REL}/extended-properties" '
-            'Target="docProps/app.xml"/></Relationships>'
-        ),
-        "docProps/app.xml": (
-            _XML_HEAD + '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/'
-            '2006/extended-properties" xmlns:vt="http://schemas.openxmlformats.org/'
-            'officeDocument/2006/docPropsVTypes"><Application>Async Reports</Application>'
-            '<HeadingPairs><vt:vector size="2" baseType="variant"><vt:variant><vt:lpstr>'
-            f"Worksheets</vt:lpstr></vt:variant><vt:variant><vt:i4>{len(sheets)}</vt:i4>"
-            f'</vt:variant></vt:vector></HeadingPairs><TitlesOfParts><vt:vector size="'
-            f'{len(sheets)}" baseType="lpstr">{titles}</vt:vector></TitlesOfParts>'
-            "</Properties>"
-        ),
-        "docProps/core.xml": (
-            _XML_HEAD + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/'
-            'package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/'
-            '1.1/"><dc:creator>Async Reports</dc:creator></cp:coreProperties>'
-        ),
+        "[Content_Types].xml": f"{_CONTENT_TYPES_HEAD}{sheet_types}</Types>",
+        "_rels/.rels": _ROOT_RELS,
+        "docProps/app.xml": _app(sheets),
+        "docProps/core.xml": _CORE,
         "xl/workbook.xml": _workbook(sheets),
         "xl/_rels/workbook.xml.rels": (
             _XML_HEAD + f'<Relationships xmlns="{_PKG_REL}">{sheet_rels}'

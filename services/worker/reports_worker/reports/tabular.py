@@ -19,7 +19,7 @@ import msgspec
 from .columns import Column
 from .csvfiles import CsvTable
 from .reporttype import BuildContext, BuildResult, ReportType
-from .workbook import EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, Engine, open_workbook
+from .workbook import EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, Engine, SheetWriter, open_workbook
 
 #: The most distinct columns a payload may bring: every column name is kept in memory.
 #: The CSV file has them all; the workbook the first 16,384 (Excel's limit).
@@ -121,12 +121,20 @@ class Tabular(ReportType):
                 csv.write_row(values)
                 sheet.append(values[:EXCEL_MAX_COLUMNS])
             sheet.close()
-            summary.write_styled(["Resumen de datos tabulares"], "title")
-            summary.skip()
-            summary.set_widths({0: 30, 1: 24})
-            summary.write_labelled("Generado (UTC)", context.generated_at, "datetime")
-            summary.write_labelled("Trabajo", context.job_id, "text")
-            summary.write_labelled("Registros", rows, "integer")
-            summary.write_labelled("Registros rechazados", context.rejections.count, "integer")
-            summary.write_labelled("Columnas", width, "integer")
-            summary.write_labelled("Hojas de datos", sheet.sheets, "integer")
+            _write_summary(summary, context, rows=rows, columns=width, sheets=sheet.sheets)
+
+
+def _write_summary(
+    summary: SheetWriter, context: BuildContext, *, rows: int, columns: int, sheets: int
+) -> None:
+    summary.write_styled(["Resumen de datos tabulares"], "title")
+    summary.skip()
+    summary.set_widths({0: 30, 1: 24})
+    summary.write_labelled("Generado (UTC)", context.generated_at, "datetime")
+    summary.write_labelled("Trabajo", context.job_id, "text")
+    options = ", ".join(f"{name}={value}" for name, value in sorted(context.options.items()))
+    summary.write_labelled("Parámetros", options, "text")
+    summary.write_labelled("Registros", rows, "integer")
+    summary.write_labelled("Registros rechazados", context.rejections.count, "integer")
+    summary.write_labelled("Columnas", columns, "integer")
+    summary.write_labelled("Hojas de datos", sheets, "integer")

@@ -1,0 +1,284 @@
+"""End-to-end benchmark: FacturacionMasiva datasets through the real stack, and the old way.
+
+    uv run --group bench python bench/bench_e2e.py            # the full run (~20 min)
+    uv run --group bench python bench/bench_e2e.py --sizes 45000 --repeat 5
+
+Starts a stack of its own (S3 server, api, two workers, janitor, as real processes in a
+namespace of their own, report cache off) and, for each dataset size, uploads the
+dataset as a client would, polls the status and downloads the ZIP, timing each step and
+sampling the RSS of the api and of the worker process trees with psutil. Then, in the
+same run: where a worker's time goes (stages), several jobs queued at once (jobs/minute
+under the cap of 2), status polling from a separate load generator (wrk, else Python
+processes), and the old way (one process, pandas + openpyxl) for comparison. Writes
+``e2e-<time>.json`` (every run), ``.md`` (tables) and ``.png`` (chart) under
+``bench/results/``; see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import baseline_naive
+import e2e_render as render
+import httpx
+from e2e_client import JobRun, run_job
+from e2e_load import polling_under_load, throughput
+from e2e_memory import MemorySampler
+from e2e_report import machine, quoted_ratios, ratios, summarise, targets
+from e2e_stack import BenchStack, start_stack
+from e2e_stages import s3_transfer
+
+from devstack.datasets import write_invoices
+
+RESULTS_DIR = Path(__file__).parent / "results"
+DATASET_CACHE = Path(tempfile.gettempdir()) / "async-reports-bench-e2e"
+#: 600,000 generated invoices are about 490 MB, under the api's 500 MiB limit.
+DEFAULT_SIZES = [45_000, 200_000, 600_000]
+WARM_UP_RECORDS = 500
+
+
+def log(message: str) -> None:
+    """Progress on stderr."""
+    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def dataset(cache: Path, records: int) -> Path:
+    """The dataset of ``records`` invoices (its own seed per size), generated on first use."""
+    path = cache / f"facturas-{records}-seed{records}.json"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        partial = path.with_suffix(".partial")
+        write_invoices(partial, records, seed=records)
+        partial.rename(path)
+        log(f"generated {path.name} ({path.stat().st_size / 1e6:.0f} MB) "
+            f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    return path
+
+
+def measure_e2e(
+    stack: BenchStack, path: Path, records: int, repeat: int, scratch: Path
+) -> list[dict[str, Any]]:
+    """``repeat`` jobs of one dataset, one at a time, each with its own memory sampler."""
+    groups = {"api": lambda: stack.service_pids("api"),
+              "worker": lambda: stack.service_pids("worker")}  # fmt: skip
+    runs = []
+    with httpx.Client(base_url=stack.url, timeout=1800) as client:
+        for index in range(repeat):
+            with MemorySampler(groups) as sampler:
+                run = run_job(client, JobRun(path, records, scratch), sampler)
+            runs.append(run)
+            log(f"stack {records:,} #{index + 1}: total {run['totalSeconds']} s, processing "
+                f"{run['processingSeconds']} s, worker tree {run['workerTreePeakRssMB']} MB, "
+                f"api {run['apiUploadPeakRssMB']} MB")  # fmt: skip
+    return runs
+
+
+def measure_stages(stack: BenchStack, path: Path, scratch: Path) -> dict[str, Any]:
+    """Stages of one build (in a child process) and the S3 transfers of the worker."""
+    zip_path = scratch / "stages.zip"
+    child = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("e2e_stages.py")), str(path), str(zip_path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(child.stdout)
+    result |= s3_transfer(stack.objects(), path, zip_path)
+    zip_path.unlink()
+    return result
+
+
+def measure_baseline(
+    path: Path, runs: int, timeout: float, scratch: Path, records: int
+) -> list[dict[str, Any]]:
+    """The old way, ``runs`` times; stops repeating after a timeout or failure."""
+    out = []
+    for index in range(runs):
+        result = baseline_naive.measure(path, scratch, timeout)
+        out.append(result)
+        log(f"old way {records:,} #{index + 1}: {result['status']} "
+            f"{result.get('seconds', '')} s, {result.get('peakRssMB')} MB")  # fmt: skip
+        if result["status"] != "ok":
+            break
+    return out
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("--sizes", type=int, nargs="+", default=DEFAULT_SIZES, help="invoices per dataset")
+    add("--repeat", type=int, default=3, help="runs per size (min/median/max)")
+    add("--workers", type=int, default=2, help="worker services in the stack")
+    add("--no-baseline", action="store_true", help="skip the old way entirely")
+    add("--skip-baseline-largest", action="store_true", help="skip the old way at the largest size")
+    add("--baseline-timeout", type=float, default=900, help="cap on one old-way run (s)")
+    add("--baseline-repeat-up-to", type=int, default=100_000,
+        help="repeat the old way only up to this size (above it: one run)")  # fmt: skip
+    add("--no-stages", action="store_true", help="skip the per-stage profile of the build")
+    add("--no-load", action="store_true", help="skip jobs/minute and status polling")
+    add("--throughput-jobs", type=int, default=8, help="jobs queued at once")
+    add("--throughput-size", type=int, default=45_000, help="invoices per queued job")
+    add("--poll-seconds", type=float, default=10, help="duration of each polling test")
+    add("--poll-connections", type=int, default=64)
+    add("--poll-threads", type=int, default=2, help="wrk threads (or poller processes)")
+    add("--cache", type=Path, default=DATASET_CACHE, help="where datasets are kept")
+    add("--out", type=Path, default=RESULTS_DIR, help="where results are written")
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """Every measurement; the results document (without its rendering)."""
+    sizes = sorted(set(args.sizes))
+    paths = {records: dataset(args.cache, records) for records in sizes}
+    load_path = dataset(args.cache, args.throughput_size)
+    warm = dataset(args.cache, WARM_UP_RECORDS)
+    results: dict[str, Any] = {"sizes": [], "throughput": None, "polling": None}
+    stack = start_stack(scratch, workers=args.workers)
+    log(f"stack up at {stack.url} (namespace {stack.env['AR_NAMESPACE']})")
+    try:
+        measure_e2e(stack, warm, WARM_UP_RECORDS, 1, scratch)  # imports, connections, bucket
+        for records in sizes:
+            runs = measure_e2e(stack, paths[records], records, args.repeat, scratch)
+            entry: dict[str, Any] = {
+                "records": records,
+                "inputBytes": paths[records].stat().st_size,
+                "seed": records,
+                "e2e": {"runs": runs, "summary": summarise(runs)},
+            }
+            if not args.no_stages:
+                entry["stages"] = measure_stages(stack, paths[records], scratch)
+                log(f"stages {records:,}: {entry['stages']['stages']}")
+            results["sizes"].append(entry)
+        if not args.no_load:
+            jobs = args.throughput_jobs
+            results["throughput"] = throughput(stack.url, load_path, jobs)
+            log(f"throughput: {results['throughput']}")
+            last_job = results["sizes"][0]["e2e"]["runs"][-1]["jobId"]
+            results["polling"] = polling_under_load(
+                stack.url, last_job, load_path, jobs, args.poll_seconds,
+                args.poll_connections, args.poll_threads,
+            )  # fmt: skip
+            log(f"polling: {results['polling']}")
+    except BaseException:
+        print(stack.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        stack.stop()
+    _run_baselines(args, sizes, paths, results["sizes"], scratch)
+    return results
+
+
+def _run_baselines(
+    args: argparse.Namespace,
+    sizes: list[int],
+    paths: dict[int, Path],
+    entries: list[dict[str, Any]],
+    scratch: Path,
+) -> None:
+    """The old way for each size it is asked to do, after the stack has stopped."""
+    missing = baseline_naive.available()
+    for entry in entries:
+        records = entry["records"]
+        note = None
+        if args.no_baseline:
+            note = "not run (--no-baseline)"
+        elif args.skip_baseline_largest and records == sizes[-1] and len(sizes) > 1:
+            note = "not run (--skip-baseline-largest)"
+        elif missing:
+            note = f"not run: {missing}"
+        if note:
+            entry["baseline"] = {"runs": [], "summary": None, "note": note}
+            continue
+        times = args.repeat if records <= args.baseline_repeat_up_to else 1
+        runs = measure_baseline(paths[records], times, args.baseline_timeout, scratch, records)
+        ok = [r for r in runs if r["status"] == "ok"]
+        failed = next((r for r in runs if r["status"] != "ok"), None)
+        entry["baseline"] = {
+            "runs": runs,
+            "summary": summarise(ok) if ok else None,
+            "note": f"{failed['status']} after {failed.get('wallSeconds', '?')} s"
+            if failed
+            else None,
+        }
+
+
+def finish(args: argparse.Namespace, results: dict[str, Any], started: float,
+           info: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """Ratios and targets; write JSON, Markdown and the chart; the whole document."""
+    ratio_rows = [row for size in results["sizes"] if (row := ratios(size))]
+    quoted = quoted_ratios(results["sizes"])
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    args.out.mkdir(parents=True, exist_ok=True)
+    chart_path = args.out / f"e2e-{stamp}.png"
+    document = {
+        "schema": "async-reports/bench-e2e/1",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(shlex.quote(a) for a in sys.argv),
+        "durationSeconds": round(time.perf_counter() - started),
+        "machine": info | {"loadAverageAtEnd": [round(x, 2) for x in os.getloadavg()]},
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        **results,
+        "quoted": render.QUOTED_SEED,
+        "ratios": ratio_rows,
+        "quotedRatios": quoted,
+        "targets": targets(results["sizes"], ratio_rows),
+        "chart": chart_path.name if render.chart(results["sizes"], chart_path) else None,
+        "markdown": f"e2e-{stamp}.md",
+    }
+    markdown = render_markdown(document)
+    (args.out / f"e2e-{stamp}.json").write_text(json.dumps(document, indent=2) + "\n")
+    (args.out / document["markdown"]).write_text(markdown)
+    print(markdown)
+    log(f"results: {args.out / f'e2e-{stamp}'}.{{json,md,png}}")
+    return document
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    """Every table of the run, with the machine and the command."""
+    m = doc["machine"]
+    stages = [s["stages"] | {"records": s["records"]} for s in doc["sizes"] if "stages" in s]
+    parts = [
+        f"# End-to-end benchmark, {doc['when']}",
+        f"Machine: {m['nproc']} CPUs ({m['cpuModel']}), {m['ramGiB']} GiB RAM, Python "
+        f"{m['python']}, load average {m['loadAverageAtStart'][0]} at start and "
+        f"{m['loadAverageAtEnd'][0]} at end. Command: `{doc['command']}` "
+        f"({doc['durationSeconds']} s). Figures: median (min–max) of "
+        f"{doc['config']['repeat']} runs.",
+        "## Results\n\n" + render.results_table(doc["sizes"]),
+        "## Old way ÷ new way (same run)\n\n" + render.ratios_table(doc["ratios"],
+                                                                   doc["quotedRatios"]),
+        "## Targets\n\n" + render.targets_table(doc["targets"]),
+    ]  # fmt: skip
+    if stages:
+        parts.append("## Where a worker's time goes\n\n" + render.stages_table(stages))
+    if doc["throughput"] or doc["polling"]:
+        parts.append("## Several jobs, status polling\n\n"
+                     + render.load_table(doc["throughput"], doc["polling"]))  # fmt: skip
+    if doc["chart"]:
+        parts.append(f"![time and memory against dataset size]({doc['chart']})")
+    return "\n\n".join(parts) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark."""
+    args = parse_args(argv)
+    started = time.perf_counter()
+    info = machine()
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+        results = run(args, Path(tmp))
+    finish(args, results, started, info)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

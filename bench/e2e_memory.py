@@ -1,0 +1,131 @@
+"""Peak memory of the stack's processes, sampled with psutil while a job runs.
+
+A *group* is a set of root processes (the api; the worker services). For each group the
+sampler keeps, per phase of the job (upload, wait, download):
+
+* ``tree``: the largest sum of RSS over one root and all its descendants (a worker
+  service is a ``dramatiq`` parent and its worker child: the whole tree);
+* ``process``: the largest RSS of any single process of the group (the worker child
+  that builds the report, for the workers);
+* ``pss``: the largest PSS sum over one tree (pages shared by parent and child counted
+  once, so the honest cost of a tree), sampled less often because it reads smaps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psutil
+
+MB = 1024 * 1024
+#: Sampling period of RSS (and of PSS, every PSS_EVERY samples).
+PERIOD_SECONDS = 0.05
+PSS_EVERY = 4
+#: How often the list of descendants is looked up again (a worker restarts its child).
+TREE_REFRESH_SECONDS = 1.0
+
+
+@dataclass
+class _Tree:
+    root: psutil.Process
+    members: list[psutil.Process] = field(default_factory=list)
+    refreshed: float = 0.0
+
+    def processes(self) -> list[psutil.Process]:
+        now = time.monotonic()
+        if now - self.refreshed > TREE_REFRESH_SECONDS:
+            with contextlib.suppress(psutil.Error):
+                self.members = [self.root, *self.root.children(recursive=True)]
+            self.refreshed = now
+        return self.members
+
+
+class MemorySampler:
+    """A thread that samples memory of process groups; peaks per group, figure and phase."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self._groups = groups
+        self._trees: dict[int, _Tree] = {}
+        self.phase = "before"
+        self.peaks: dict[tuple[str, str, str], float] = {}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._count = 0
+
+    def switch(self, phase: str) -> None:
+        """End the current phase with one last sample (a phase may be shorter than the
+        sampling period), then start ``phase``."""
+        self._sample()
+        self.phase = phase
+
+    def __enter__(self) -> MemorySampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def peak(self, group: str, figure: str, phases: tuple[str, ...] | None = None) -> float:
+        """Peak in MB of ``figure`` of ``group`` over ``phases`` (all when None)."""
+        values = [
+            value
+            for (g, f, phase), value in self.peaks.items()
+            if g == group and f == figure and (phases is None or phase in phases)
+        ]
+        return round(max(values, default=0.0), 1)
+
+    def _run(self) -> None:
+        while not self._stop.wait(PERIOD_SECONDS):
+            self._sample()
+
+    def _tree(self, pid: int) -> _Tree | None:
+        tree = self._trees.get(pid)
+        if tree is None:
+            try:
+                tree = self._trees[pid] = _Tree(psutil.Process(pid))
+            except psutil.Error:
+                return None
+        return tree
+
+    def _sample(self) -> None:
+        with self._lock:
+            self._sample_locked()
+
+    def _sample_locked(self) -> None:
+        self._count += 1
+        with_pss = self._count % PSS_EVERY == 1
+        phase = self.phase
+        for group, roots in self._groups.items():
+            tree_max = process_max = pss_max = 0
+            for pid in roots():
+                tree = self._tree(pid)
+                if tree is None:
+                    continue
+                rss_sum = pss_sum = 0
+                for process in tree.processes():
+                    try:
+                        rss = process.memory_info().rss
+                        if with_pss:
+                            pss_sum += process.memory_full_info().pss
+                    except psutil.Error:
+                        continue
+                    rss_sum += rss
+                    process_max = max(process_max, rss)
+                tree_max = max(tree_max, rss_sum)
+                pss_max = max(pss_max, pss_sum)
+            self._record(group, "tree", phase, tree_max)
+            self._record(group, "process", phase, process_max)
+            if with_pss:
+                self._record(group, "pss", phase, pss_max)
+
+    def _record(self, group: str, figure: str, phase: str, value: int) -> None:
+        key = (group, figure, phase)
+        self.peaks[key] = max(self.peaks.get(key, 0.0), value / MB)

@@ -1,0 +1,146 @@
+"""Figures of the end-to-end benchmark: summaries, ratios, targets, Markdown and a chart."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+#: The seed's published figure, quoted (it is not measured here).
+QUOTED_SEED = {
+    "label": "seed (quoted, not measured)",
+    "records": 45_000,
+    "seconds": 330.0,
+    "peakRssMB": 256.0,
+    "source": "the seed's README: 45,000 records in 330 s and 256 MB",
+}
+#: Sizes the targets speak of.
+TARGET_SMALL = 45_000
+TARGET_LARGE_FROM = 500_000
+
+
+def machine() -> dict[str, Any]:
+    """The machine the run is on."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "ramGiB": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpuModel": model,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "loadAverageAtStart": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """min, median and max of every numeric figure of ``runs``."""
+    keys = [k for k, v in runs[0].items() if isinstance(v, int | float) and not isinstance(v, bool)]
+    out: dict[str, dict[str, float]] = {}
+    for key in keys:
+        values = [run[key] for run in runs if isinstance(run.get(key), int | float)]
+        if values:
+            out[key] = {"min": min(values), "median": statistics.median(values),
+                        "max": max(values)}  # fmt: skip
+    return out
+
+
+def _ratio(top: dict[str, float], bottom: dict[str, float]) -> dict[str, float]:
+    """top/bottom: from the medians, and the worst and best pairings of the runs."""
+    return {
+        "median": round(top["median"] / bottom["median"], 1),
+        "worst": round(top["min"] / bottom["max"], 1),
+        "best": round(top["max"] / bottom["min"], 1),
+    }
+
+
+def ratios(size: dict[str, Any]) -> dict[str, Any] | None:
+    """How the new way compares with the old one measured in the same run, for one size."""
+    base = size.get("baseline", {}).get("summary")
+    e2e = size["e2e"]["summary"]
+    if not base or "seconds" not in base:
+        return None
+    return {
+        "records": size["records"],
+        "speedupEndToEnd": _ratio(base["seconds"], e2e["totalSeconds"]),
+        "speedupProcessing": _ratio(base["seconds"], e2e["processingSeconds"]),
+        "lessMemoryVsWorkerTree": _ratio(base["peakRssMB"], e2e["workerTreePeakRssMB"]),
+        "lessMemoryVsWorkerProcess": _ratio(base["peakRssMB"], e2e["workerProcessPeakRssMB"]),
+    }
+
+
+def quoted_ratios(sizes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The new way against the seed's quoted figure (same record count only)."""
+    for size in sizes:
+        if size["records"] == QUOTED_SEED["records"]:
+            e2e = size["e2e"]["summary"]
+            seconds = {"min": QUOTED_SEED["seconds"], "median": QUOTED_SEED["seconds"],
+                       "max": QUOTED_SEED["seconds"]}  # fmt: skip
+            memory = {k: QUOTED_SEED["peakRssMB"] for k in ("min", "median", "max")}
+            return {
+                "records": size["records"],
+                "speedupEndToEnd": _ratio(seconds, e2e["totalSeconds"]),
+                "lessMemoryVsWorkerTree": _ratio(memory, e2e["workerTreePeakRssMB"]),
+            }
+    return None
+
+
+def _target(
+    name: str, value: float | None, limit: float, worst: float | None, at_most: bool = True
+) -> dict[str, Any]:
+    met = None if value is None else (value <= limit if at_most else value >= limit)
+    kind = "at most" if at_most else "at least"
+    return {"target": name, "kind": kind, "limit": limit, "value": value, "worstRun": worst,
+            "met": met}  # fmt: skip
+
+
+_WHAT = {"workerTreePeakRssMB": "whole tree", "workerProcessPeakRssMB": "one process"}
+
+
+def targets(sizes: list[dict[str, Any]], ratio_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The issue's targets, judged on medians (the worst run beside); None where not run."""
+    small = next((s for s in sizes if s["records"] == TARGET_SMALL), None)
+    largest = max(sizes, key=lambda s: s["records"])
+    large = largest if largest["records"] >= TARGET_LARGE_FROM else None
+    big = f"{large['records']:,}" if large else "~500 MB"
+    ratio_of = {row["records"]: row for row in ratio_rows}
+    rows: list[dict[str, Any]] = []
+
+    def e2e(size: dict[str, Any] | None, key: str, limit: float, name: str) -> None:
+        figure = size["e2e"]["summary"].get(key) if size else None
+        value, worst = (figure["median"], figure["max"]) if figure else (None, None)
+        rows.append(_target(name, value, limit, worst))
+
+    def ratio(size: dict[str, Any] | None, key: str, limit: float, name: str) -> None:
+        row = ratio_of.get(size["records"]) if size else None
+        value, worst = (row[key]["median"], row[key]["worst"]) if row else (None, None)
+        rows.append(_target(name, value, limit, worst, at_most=False))
+
+    e2e(small, "processingSeconds", 2, "45,000: processing (s)")
+    e2e(small, "totalSeconds", 4, "45,000: end to end (s)")
+    for key, what in _WHAT.items():
+        e2e(small, key, 100, f"45,000: worker peak RSS, {what} (MB)")
+    e2e(large, "totalSeconds", 40, f"{big}: end to end (s)")
+    e2e(large, "apiUploadPeakRssMB", 150, f"{big}: api peak RSS during the upload (MB)")
+    for key, what in _WHAT.items():
+        e2e(large, key, 150, f"{big}: worker peak RSS, {what} (MB)")
+    for key, what in _WHAT.items():
+        growth = None
+        if small and large:
+            before = small["e2e"]["summary"][key]["median"]
+            growth = round(large["e2e"]["summary"][key]["median"] / before, 2)
+        rows.append(_target(f"memory flat 45,000 → {big}: worker {what} (x)", growth, 1.2, None))
+    ratio(small, "speedupEndToEnd", 6, "45,000: faster than the old way, end to end (x)")
+    ratio(small, "lessMemoryVsWorkerTree", 4, "45,000: less memory than the old way (x)")
+    ratio(large, "lessMemoryVsWorkerTree", 25, f"{big}: less memory than the old way (x)")
+    return rows

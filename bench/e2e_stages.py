@@ -1,0 +1,166 @@
+"""Where a worker's processing time goes: the report build split into stages, and S3.
+
+    uv run python bench/e2e_stages.py DATASET.json OUT.zip
+
+Runs ``build_report`` on a local file twice in this process: once as the worker does
+(the reference time), once with timers wrapped around the builder's functions (classes
+and functions patched here, in memory only; the builder is not edited). Each stage is
+timed at its outermost call, so nothing is counted twice:
+
+* ``parse``: reading the payload, the nesting guard, cutting the array, msgspec decoding
+  (the time spent fetching the next record from the builder's record iterator);
+* ``price``: checking and pricing an invoice in exact decimals; ``totals``: the sums;
+* ``xlsx``: rendering Facturas rows and finishing the workbook;
+* ``csv``: rendering and writing the two CSV files (``facturas_detalle.csv`` is deflated
+  into the ZIP by a background thread as it is written: its deflate overlaps, and shows
+  here only where the writer waits for it);
+* ``zip``: packing the remaining files into the ZIP and its SHA-256;
+* ``other``: the rest (the loop itself, the summary, set-up).
+
+The worker's processing time also holds reading the payload from S3 (overlapping the
+parse, since it is streamed) and uploading the ZIP to S3: :func:`s3_transfer` times both.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from reports_shared.objectstore import ObjectStore
+
+#: (module, class or None, attribute, stage) of the builder functions to time.
+_TIMED = (
+    ("facturacion", None, "price_invoice", "price"),
+    ("totals", "InvoiceTotals", "add", "totals"),
+    ("facturacion", None, "invoice_row", "xlsx"),
+    ("spreadsheetml", "SpreadsheetTable", "append", "xlsx"),
+    ("spreadsheetml", "SpreadsheetTable", "close", "xlsx"),
+    ("spreadsheetml", "SpreadsheetWorkbook", "close", "xlsx"),
+    ("facturacion", "InvoiceLines", "invoice", "csv"),
+    ("facturacion", "InvoiceLines", "details", "csv"),
+    ("csvfiles", "CsvTable", "write_lines", "csv"),
+    ("csvfiles", "CsvTable", "close", "csv"),
+    ("archive", "ReportFiles", "pack", "zip"),
+    ("building", None, "_digest", "zip"),
+)
+STAGES = ("parse", "price", "totals", "xlsx", "csv", "zip", "other")
+
+
+class Timers:
+    """Seconds per stage, counted at the outermost timed call only."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(STAGES, 0.0)
+        self.depth = 0
+        self.missing: list[str] = []
+
+    def wrap(self, function: Callable[..., Any], stage: str) -> Callable[..., Any]:
+        """``function`` with its time added to ``stage``."""
+
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if self.depth:
+                return function(*args, **kwargs)
+            self.depth += 1
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[stage] += time.perf_counter() - started
+                self.depth -= 1
+
+        return timed
+
+    def wrap_records(self, function: Callable[..., Iterator[Any]]) -> Callable[..., Any]:
+        """The builder's record generator, with the time of each ``next`` as parse."""
+
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            inner = function(*args, **kwargs)
+            while True:
+                started = time.perf_counter()
+                try:
+                    value = next(inner)
+                except StopIteration:
+                    self.seconds["parse"] += time.perf_counter() - started
+                    return
+                self.seconds["parse"] += time.perf_counter() - started
+                yield value
+
+        return timed
+
+
+def instrument(timers: Timers) -> None:
+    """Patch the builder's functions (in this process) so that ``timers`` times them."""
+    import importlib
+
+    package = "reports_worker.reports"
+    building = importlib.import_module(f"{package}.building")
+    building._records = timers.wrap_records(building._records)  # type: ignore[attr-defined]
+    for module_name, class_name, attribute, stage in _TIMED:
+        module = importlib.import_module(f"{package}.{module_name}")
+        owner = getattr(module, class_name, None) if class_name else module
+        original = getattr(owner, attribute, None) if owner is not None else None
+        if original is None:
+            timers.missing.append(f"{module_name}.{class_name or ''}.{attribute}")
+            continue
+        setattr(owner, attribute, timers.wrap(original, stage))
+
+
+def _build(source: Path, dest: Path) -> tuple[float, int, int]:
+    from reports_worker.reports import build_report
+
+    started = time.perf_counter()
+    with source.open("rb") as payload:
+        outcome = build_report(
+            "FacturacionMasiva", payload, dest, job_id="bench-stages", max_input_bytes=2 << 30
+        )
+    return time.perf_counter() - started, outcome.records_processed, outcome.size_bytes
+
+
+def profile(source: Path, dest: Path) -> dict[str, Any]:
+    """Build once plain, once timed by stage; the figures."""
+    plain_s, records, zip_bytes = _build(source, dest)
+    timers = Timers()
+    instrument(timers)
+    timed_s, _, _ = _build(source, dest)
+    timers.seconds["other"] = max(0.0, timed_s - sum(timers.seconds.values()))
+    return {
+        "records": records,
+        "buildSeconds": round(plain_s, 3),
+        "instrumentedSeconds": round(timed_s, 3),
+        "stages": {stage: round(value, 3) for stage, value in timers.seconds.items()},
+        "zipBytes": zip_bytes,
+        "notTimed": timers.missing,
+    }
+
+
+def s3_transfer(objects: ObjectStore, dataset: Path, zip_path: Path) -> dict[str, float]:
+    """Seconds to stream the payload from S3 (as the worker reads it) and to upload the ZIP."""
+    key = "bench/stages-payload"
+    objects.put_file(key, str(dataset), content_type="application/json")
+    started = time.perf_counter()
+    with objects.open(key) as reader:
+        while reader.read(1 << 20):
+            pass
+    get_s = time.perf_counter() - started
+    objects.delete(key)
+    started = time.perf_counter()
+    objects.put_file("bench/stages-result.zip", str(zip_path))
+    put_s = time.perf_counter() - started
+    objects.delete("bench/stages-result.zip")
+    return {"s3GetPayloadSeconds": round(get_s, 3), "s3PutZipSeconds": round(put_s, 3)}
+
+
+def main() -> None:
+    """Child: profile one dataset, print one JSON line."""
+    print(json.dumps(profile(Path(sys.argv[1]), Path(sys.argv[2]))))
+
+
+if __name__ == "__main__":
+    main()

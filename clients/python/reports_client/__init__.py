@@ -1,0 +1,41 @@
+"""Python client of the Async Reports service, and the ``async-reports`` command."""
+
+from __future__ import annotations
+
+from .client import DEFAULT_URL, ReportsClient
+from .errors import (
+    ApiError,
+    DownloadFailed,
+    JobExpired,
+    JobFailed,
+    JobNotFound,
+    JobNotReady,
+    ReportsClientError,
+    ServiceUnavailable,
+    SubmissionRejected,
+    WaitTimeout,
+)
+from .models import FINAL_STATUSES, Job, JobStatus, Progress, ReportType, Submission
+from .version import __version__
+
+__all__ = [
+    "DEFAULT_URL",
+    "FINAL_STATUSES",
+    "ApiError",
+    "DownloadFailed",
+    "Job",
+    "JobExpired",
+    "JobFailed",
+    "JobNotFound",
+    "JobNotReady",
+    "JobStatus",
+    "Progress",
+    "ReportType",
+    "ReportsClient",
+    "ReportsClientError",
+    "ServiceUnavailable",
+    "Submission",
+    "SubmissionRejected",
+    "WaitTimeout",
+    "__version__",
+]

@@ -1,0 +1,397 @@
+"""The ``async-reports`` command: submit, follow and download reports from a terminal.
+
+Progress and messages go to stderr; stdout gets one result (a job id, a saved file's path,
+or with ``--json`` the service's JSON), so the command composes in scripts.
+
+Exit codes:
+  0    done
+  1    the job ended without a report (Failed or Cancelled)
+  2    wrong usage, or a local file that cannot be read or written
+  3    the service rejected the request (invalid field, unknown report type, too large)
+  4    no such job, or its report expired
+  5    the service is unreachable or unavailable, or the download kept breaking
+  6    --timeout passed before the job finished
+  130  interrupted (Ctrl-C); the job goes on in the service
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, TextIO
+
+from .client import DEFAULT_URL, ReportsClient
+from .errors import (
+    ApiError,
+    DownloadFailed,
+    JobExpired,
+    JobFailed,
+    JobNotFound,
+    ReportsClientError,
+    ServiceUnavailable,
+    WaitTimeout,
+)
+from .models import Job, JobStatus
+from .progress import ProgressBar, human_bytes
+from .version import __version__
+
+URL_ENV = "ASYNC_REPORTS_URL"
+USER_ENV = "ASYNC_REPORTS_USER"
+
+_LABELS: dict[str, str] = {
+    JobStatus.QUEUED: "En cola",
+    JobStatus.PROCESSING: "Procesando",
+    JobStatus.COMPLETED: "Completado",
+    JobStatus.FAILED: "Con error",
+    JobStatus.CANCELLED: "Cancelado",
+    JobStatus.EXPIRED: "Expirado",
+}
+
+
+class Exit(IntEnum):
+    """The command's exit codes (see the module's docstring)."""
+
+    OK = 0
+    JOB_FAILED = 1
+    USAGE = 2
+    REJECTED = 3
+    NOT_FOUND = 4
+    UNAVAILABLE = 5
+    TIMEOUT = 6
+    INTERRUPTED = 130
+
+
+class Console:
+    """Where the command writes: results to stdout, progress and messages to stderr."""
+
+    def __init__(self, json_output: bool, quiet: bool, out: TextIO, err: TextIO) -> None:
+        self.json_output = json_output
+        self.quiet = quiet
+        self.out = out
+        self.err = err
+        self.bars: list[ProgressBar] = []
+        self.job_id: str | None = None
+
+    def bar(self, label: str) -> ProgressBar:
+        """A new progress bar (silent with --quiet)."""
+        bar = ProgressBar(label, self.err, enabled=not self.quiet)
+        self.bars.append(bar)
+        return bar
+
+    def info(self, text: str) -> None:
+        """A message for the person at the terminal."""
+        if not self.quiet:
+            self._end_bars()
+            print(text, file=self.err)
+
+    def error(self, text: str) -> None:
+        """A message saying what went wrong (even with --quiet)."""
+        self._end_bars()
+        print(f"error: {text}", file=self.err)
+
+    def result(self, text: str, data: Any) -> None:
+        """The command's result: ``text``, or ``data`` as JSON with --json."""
+        if self.json_output:
+            print(json.dumps(data, ensure_ascii=False, indent=2), file=self.out)
+        else:
+            print(text, file=self.out)
+
+    def _end_bars(self) -> None:
+        for bar in self.bars:
+            if bar.live and not bar.closed:
+                bar.close()
+
+
+def describe(job: Job) -> str:
+    """A job's state in a few words."""
+    label = _LABELS.get(job.status, job.status)
+    if job.status == JobStatus.QUEUED and job.queue_position:
+        return f"{label} (posición {job.queue_position})"
+    if job.status == JobStatus.PROCESSING:
+        return f"{label} · {_records(job.progress.records_processed)}"
+    if job.status == JobStatus.COMPLETED and job.records_processed is not None:
+        return f"{label} · {_records(job.records_processed)}"
+    return label
+
+
+def _records(count: int) -> str:
+    return "1 registro" if count == 1 else f"{count:,} registros".replace(",", ".")
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def cmd_submit(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
+    """Send a dataset; with --wait or --output, follow it and download the report."""
+    path = Path(args.file)
+    if not path.is_file():
+        ui.error(f"no existe el archivo {path}")
+        return Exit.USAGE
+    if not args.user:
+        ui.error(f"falta --user (o la variable {USER_ENV})")
+        return Exit.USAGE
+    upload = ui.bar("Envío")
+    submission = client.submit_file(
+        path,
+        args.type,
+        args.user,
+        large=args.large,
+        options=args.options,
+        on_progress=upload.bytes,
+    )
+    upload.close()
+    ui.job_id = submission.job_id
+    ui.info(f"Trabajo en cola: {submission.job_id}")
+    if not (args.wait or args.output):
+        ui.result(submission.job_id, submission.raw)
+        return Exit.OK
+    return _finish(client, submission.job_id, args, ui)
+
+
+def cmd_wait(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
+    """Follow a job until it finishes; with --output, download its report."""
+    ui.job_id = args.job
+    if args.command == "download" and not args.output:
+        args.output = "."
+    return _finish(client, args.job, args, ui)
+
+
+def _finish(client: ReportsClient, job_id: str, args: argparse.Namespace, ui: Console) -> Exit:
+    processing = ui.bar("Procesamiento")
+
+    def show(job: Job) -> None:
+        processing.update(job.percent / 100, describe(job))
+
+    try:
+        job = client.wait(job_id, timeout=args.timeout, on_update=show, live=not args.poll)
+    except (JobFailed, WaitTimeout) as exc:
+        processing.close(describe(exc.job))
+        raise
+    processing.close(describe(job))
+    if not args.output:
+        ui.info(f"Reporte listo: {client.http.base_url.join(job.download_url or '')}")
+        ui.result(job.job_id, dict(job.raw))
+        return Exit.OK
+    download = ui.bar("Descarga")
+    saved = client.download(job, args.output, on_progress=download.bytes)
+    download.close()
+    ui.info(f"Reporte guardado en {saved}")
+    ui.result(str(saved), {**job.raw, "savedTo": str(saved)})
+    return Exit.OK
+
+
+def cmd_status(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
+    """Show a job's status."""
+    job = client.status(args.job)
+    rows = [
+        ("Trabajo", job.job_id),
+        ("Estado", f"{describe(job)} ({job.percent:.0f} %)"),
+        ("Mensaje", job.message),
+        ("Tipo", job.report_type),
+        ("Usuario", job.user_name),
+        ("Creado", _when(job.created_at)),
+        ("Terminado", _when(job.completed_at)),
+        ("Archivo", _file(job)),
+        ("Descarga", str(client.http.base_url.join(job.download_url)) if job.download_url else ""),
+        ("Expira", _when(job.expires_at)),
+        ("Error", job.error or ""),
+    ]
+    ui.result("\n".join(f"{k + ':':<11} {v}" for k, v in rows if v), dict(job.raw))
+    return Exit.JOB_FAILED if job.status in {JobStatus.FAILED, JobStatus.CANCELLED} else Exit.OK
+
+
+def cmd_list(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
+    """List queued and processing jobs."""
+    jobs = client.active_jobs(args.user)
+    lines = [f"{'TRABAJO':<34} {'ESTADO':<24} {'AVANCE':>6}  {'TIPO':<20} USUARIO"]
+    for job in jobs:
+        lines.append(
+            f"{job.job_id:<34} {describe(job)[:24]:<24} {job.percent:5.0f}%  "
+            f"{job.report_type[:20]:<20} {job.user_name}"
+        )
+    text = "\n".join(lines) if jobs else "No hay trabajos en cola ni en proceso."
+    ui.result(text, [dict(job.raw) for job in jobs])
+    return Exit.OK
+
+
+def cmd_types(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
+    """List the report types the service builds."""
+    types = client.report_types()
+    width = max((len(t.name) for t in types), default=0)
+    text = "\n".join(f"{t.name:<{width}}  {t.description}" for t in types)
+    ui.result(text, [{"name": t.name, "description": t.description} for t in types])
+    return Exit.OK
+
+
+def _when(moment: Any) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def _file(job: Job) -> str:
+    if not job.file_name:
+        return ""
+    size = f" ({human_bytes(job.file_size_bytes)})" if job.file_size_bytes is not None else ""
+    return job.file_name + size
+
+
+# -- arguments ----------------------------------------------------------------------------
+
+
+def _common(suppress: bool) -> argparse.ArgumentParser:
+    """Options taken before or after the command (after it, they override)."""
+    default: Any = argparse.SUPPRESS if suppress else None
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(
+        "--url",
+        default=default if suppress else os.environ.get(URL_ENV, DEFAULT_URL),
+        help=f"dirección del servicio (variable {URL_ENV}; por omisión {DEFAULT_URL})",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=default if suppress else False,
+        help="escribe el resultado como JSON",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default if suppress else False,
+        help="sin barras de progreso ni mensajes (solo errores y el resultado)",
+    )
+    return parser
+
+
+def _option(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"se esperaba NOMBRE=VALOR y se recibió {text!r}")
+    return name, value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("debe ser un número de segundos mayor que cero")
+    return value
+
+
+def _follow_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o", "--output", help="guarda el reporte ZIP aquí (un archivo o una carpeta)"
+    )
+    parser.add_argument("--timeout", type=_seconds, help="segundos de espera como máximo")
+    parser.add_argument(
+        "--poll", action="store_true", help="consulta el estado periódicamente en vez de en vivo"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``async-reports [opciones] COMANDO ...``."""
+    common = _common(suppress=True)
+    parser = argparse.ArgumentParser(
+        prog="async-reports",
+        description="Genera reportes de grandes conjuntos de datos JSON con Async Reports.",
+        epilog=(
+            "Códigos de salida: 0 listo; 1 el trabajo falló; 2 uso incorrecto o archivo local; "
+            "3 solicitud rechazada; 4 trabajo inexistente o expirado; 5 servicio no disponible; "
+            "6 se agotó --timeout; 130 interrumpido."
+        ),
+        parents=[_common(suppress=False)],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMANDO")
+
+    submit = commands.add_parser("submit", parents=[common], help="envía un archivo de datos")
+    submit.add_argument("file", metavar="ARCHIVO", help="el conjunto de datos (.json o .json.gz)")
+    submit.add_argument("-t", "--type", required=True, help="tipo de reporte (vea 'types')")
+    submit.add_argument(
+        "-u",
+        "--user",
+        default=os.environ.get(USER_ENV),
+        help=f"usuario o correo de quien lo pide (variable {USER_ENV})",
+    )
+    submit.add_argument("--large", action="store_true", help="marca el conjunto como grande")
+    submit.add_argument(
+        "--option",
+        dest="options",
+        type=_option,
+        action="append",
+        metavar="NOMBRE=VALOR",
+        help="opción del tipo de reporte (repetible)",
+    )
+    submit.add_argument("-w", "--wait", action="store_true", help="espera a que termine")
+    _follow_options(submit)
+
+    wait = commands.add_parser(
+        "wait",
+        aliases=["download"],
+        parents=[common],
+        help="espera un trabajo y descarga su reporte ('download' lo guarda aquí por omisión)",
+    )
+    wait.add_argument("job", metavar="TRABAJO", help="id del trabajo")
+    _follow_options(wait)
+
+    status = commands.add_parser("status", parents=[common], help="muestra el estado de un trabajo")
+    status.add_argument("job", metavar="TRABAJO", help="id del trabajo")
+
+    listing = commands.add_parser("list", parents=[common], help="trabajos en cola y en proceso")
+    listing.add_argument("-u", "--user", help="solo los de este usuario")
+
+    commands.add_parser("types", parents=[common], help="tipos de reporte disponibles")
+    return parser
+
+
+_COMMANDS = {
+    "submit": cmd_submit,
+    "wait": cmd_wait,
+    "download": cmd_wait,
+    "status": cmd_status,
+    "list": cmd_list,
+    "types": cmd_types,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; its exit code."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "options", None) is not None:
+        args.options = dict(args.options)
+    ui = Console(args.json, args.quiet, sys.stdout, sys.stderr)
+    try:
+        with ReportsClient(args.url) as client:
+            return int(_COMMANDS[args.command](client, args, ui))
+    except KeyboardInterrupt:
+        follow = f" Siga el trabajo con: async-reports status {ui.job_id}" if ui.job_id else ""
+        ui.error(f"interrumpido.{follow}")
+        return Exit.INTERRUPTED
+    except ReportsClientError as exc:
+        return _failed(exc, ui)
+    except OSError as exc:
+        ui.error(f"archivo local: {exc}")
+        return Exit.USAGE
+
+
+def _failed(exc: ReportsClientError, ui: Console) -> Exit:
+    """Say what went wrong; the exit code for it."""
+    ui.error(str(exc))
+    if isinstance(exc, JobFailed):
+        return Exit.JOB_FAILED
+    if isinstance(exc, JobNotFound | JobExpired):
+        return Exit.NOT_FOUND
+    if isinstance(exc, WaitTimeout):
+        return Exit.TIMEOUT
+    if isinstance(exc, ServiceUnavailable | DownloadFailed):
+        return Exit.UNAVAILABLE
+    if isinstance(exc, ApiError) and exc.status < 500:
+        return Exit.REJECTED
+    return Exit.UNAVAILABLE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""``ReportsClient``: submit a dataset, follow its job, download the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+from httpx_sse import SSEError
+
+from .downloads import ResumableDownload
+from .errors import (
+    ApiError,
+    JobExpired,
+    JobFailed,
+    JobNotFound,
+    JobNotReady,
+    ReportsClientError,
+    ServiceUnavailable,
+    SubmissionRejected,
+    WaitTimeout,
+)
+from .events import READ_TIMEOUT_SECONDS, job_events
+from .models import Job, JobStatus, ReportType, Submission
+from .multipart import MultipartUpload, ProgressCallback
+from .version import __version__
+
+#: Where the service listens when nothing else is said (also ``ASYNC_REPORTS_URL``).
+DEFAULT_URL = "http://127.0.0.1:8000"
+API_PREFIX = "/api/AsyncReports"
+#: Seconds between attempts after a connection error or a 503 without Retry-After.
+BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: Longest wait this client honours from a Retry-After header.
+MAX_RETRY_AFTER_SECONDS = 30.0
+#: Time allowed for the service to answer once the last byte of an upload is sent.
+SUBMIT_READ_TIMEOUT_SECONDS = 300.0
+
+#: Called with each status seen while waiting.
+UpdateCallback = Callable[[Job], None]
+
+
+class ReportsClient:
+    """A client of the Async Reports service (thread-safe as httpx.Client is)."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.retries = max(0, retries)
+        self._owns_http = http is None
+        self.http = http or httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            headers={"User-Agent": f"async-reports-client/{__version__}"},
+        )
+
+    def __enter__(self) -> ReportsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections (unless the httpx client was given by the caller)."""
+        if self._owns_http:
+            self.http.close()
+
+    # -- reading ----------------------------------------------------------------------
+
+    def report_types(self) -> list[ReportType]:
+        """The report types the service builds now."""
+        body = self._json("GET", f"{API_PREFIX}/report-types")
+        return [ReportType(str(t["name"]), str(t.get("description") or "")) for t in body]
+
+    def status(self, job_id: str) -> Job:
+        """A job's current status. Raises JobNotFound or JobExpired."""
+        return Job.from_json(self._json("GET", self._status_url(job_id)))
+
+    def active_jobs(self, user_name: str | None = None) -> list[Job]:
+        """Queued and processing jobs, oldest first (only ``user_name``'s if given)."""
+        params = {"userName": user_name} if user_name else None
+        body = self._json("GET", f"{API_PREFIX}/active-jobs", params=params)
+        return [Job.from_json(job) for job in body["jobs"]]
+
+    # -- submitting -------------------------------------------------------------------
+
+    def submit_file(
+        self,
+        source: str | os.PathLike[str] | BinaryIO,
+        report_type: str,
+        user_name: str,
+        *,
+        large: bool = False,
+        options: Mapping[str, str] | None = None,
+        file_name: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        """Queue a JSON (or .json.gz) dataset, streamed from disk; the job's id and status URL.
+
+        ``on_progress(sent, total)`` is called as the file goes out. A dropped connection or
+        a busy service is retried with the same Idempotency-Key, so no job is made twice.
+        Raises SubmissionRejected (with the service's reason) or ServiceUnavailable.
+        """
+        body: Path | BinaryIO
+        if isinstance(source, str | os.PathLike):
+            body = Path(source)
+            name = file_name or body.name
+        else:
+            body = source
+            own_name = getattr(source, "name", None)  # a temporary file's is a number
+            name = file_name or (Path(own_name).name if isinstance(own_name, str) else "")
+        fields = {
+            "reportType": report_type,
+            "userName": user_name,
+            "isLargeDataset": "true" if large else "false",
+            **(options or {}),
+        }
+        upload = MultipartUpload(fields, "dataFile", body, name or "datos.json", on_progress)
+        headers = {
+            "Content-Type": upload.content_type,
+            "Content-Length": str(upload.length),
+            "Idempotency-Key": idempotency_key or uuid.uuid4().hex,
+        }
+        response = self._request(
+            "POST",
+            f"{API_PREFIX}/queue-multipart",
+            content=upload,
+            headers=headers,
+            timeout=httpx.Timeout(self.http.timeout.connect, read=SUBMIT_READ_TIMEOUT_SECONDS),
+        )
+        if response.status_code != 202:
+            raise self._error(response, SubmissionRejected)
+        return Submission.from_json(response.json())
+
+    def submit_records(
+        self,
+        records: Iterable[Any],
+        report_type: str,
+        user_name: str,
+        *,
+        large: bool = False,
+        options: Mapping[str, str] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Submission:
+        """Queue records (dicts, any iterable: a generator is never held whole in memory).
+
+        The records are written as a JSON array to a temporary file, then sent like a file.
+        Dates become ISO 8601 strings and decimals numbers.
+        """
+        with tempfile.TemporaryFile(prefix="async-reports-") as spool:
+            spool.write(b"[")
+            for index, record in enumerate(records):
+                if index:
+                    spool.write(b",")
+                spool.write(json.dumps(record, ensure_ascii=False, default=_plain).encode())
+            spool.write(b"]")
+            return self.submit_file(
+                spool,
+                report_type,
+                user_name,
+                large=large,
+                options=options,
+                file_name="datos.json",
+                on_progress=on_progress,
+            )
+
+    # -- following --------------------------------------------------------------------
+
+    def events(self, job_id: str) -> Iterator[Job]:
+        """The job's status as it changes (live, no polling), ending after a final status."""
+        url = f"{API_PREFIX}/events/{job_id}"
+        try:
+            yield from job_events(self.http, url, self._error)
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"Se cortó el seguimiento del trabajo: {exc}") from exc
+
+    def wait(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        on_update: UpdateCallback | None = None,
+        live: bool = True,
+    ) -> Job:
+        """Wait until the job is finished; its final status, which is always Completed.
+
+        Follows the live event stream (``live``), or polls as the service's Retry-After
+        says when the stream is not available. Raises JobFailed, JobExpired or WaitTimeout.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        job = self.status(job_id)
+        retry_after = 0.0
+        while True:
+            if on_update is not None:
+                on_update(job)
+            if job.finished:
+                return _outcome(job)
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise WaitTimeout(job, timeout or 0.0)
+            if live:
+                try:
+                    job = self._follow(job, left, on_update)
+                    continue
+                except httpx.TimeoutException:
+                    continue  # silence past the read timeout: check the deadline, reconnect
+                except (ServiceUnavailable, SSEError, ApiError):
+                    live = False  # an older or troubled service: poll instead
+            time.sleep(min(max(retry_after, 0.5), left if left is not None else 60.0))
+            job, retry_after = self._poll(job_id)
+
+    def _follow(self, job: Job, left: float | None, on_update: UpdateCallback | None) -> Job:
+        """The last status the live stream sends (the stream's own statuses reported too)."""
+        read_timeout = READ_TIMEOUT_SECONDS if left is None else min(READ_TIMEOUT_SECONDS, left)
+        url = f"{API_PREFIX}/events/{job.job_id}"
+        try:
+            events = job_events(self.http, url, self._error, read_timeout=read_timeout)
+            for event in events:
+                if event.finished:
+                    return event
+                if on_update is not None and event != job:
+                    on_update(event)
+                job = event
+        except httpx.TimeoutException:
+            raise
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(str(exc)) from exc
+        # The stream ended before a final status (a restarting replica): read it again.
+        time.sleep(0.5)
+        return self.status(job.job_id)
+
+    def _poll(self, job_id: str) -> tuple[Job, float]:
+        response = self._request("GET", self._status_url(job_id))
+        if response.status_code != 200:
+            raise self._error(response)
+        return Job.from_json(response.json()), _retry_after(response) or 2.0
+
+    # -- downloading ------------------------------------------------------------------
+
+    def download(
+        self,
+        job: Job | str,
+        destination: str | os.PathLike[str] = ".",
+        *,
+        on_progress: ProgressCallback | None = None,
+        attempts: int = 5,
+    ) -> Path:
+        """Save a completed job's ZIP; its path.
+
+        A folder as ``destination`` (an existing one, or a path ending in ``/``) keeps the
+        service's file name. A broken connection is resumed where it stopped (Range).
+        """
+        if isinstance(job, str):
+            job = self.status(job)
+        if job.status == JobStatus.EXPIRED:
+            raise JobExpired("El reporte expiró y fue eliminado.")
+        if job.status != JobStatus.COMPLETED or not job.download_url:
+            if job.finished:
+                raise JobFailed(job)
+            raise JobNotReady(f"El trabajo {job.job_id} aún no termina (estado: {job.status}).")
+        target = Path(destination)
+        if target.is_dir() or str(destination).endswith(("/", os.sep)):
+            target = target / (Path(job.file_name or "").name or f"reporte-{job.job_id}.zip")
+        download = ResumableDownload(
+            self.http, job.download_url, target, self._error, on_progress, attempts
+        )
+        return download.run()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _status_url(self, job_id: str) -> str:
+        return f"{API_PREFIX}/status/{job_id}"
+
+    def _json(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = self._request(method, url, **kwargs)
+        if response.status_code != 200:
+            raise self._error(response)
+        return response.json()
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request, tried again after a connection error or a 503 (as Retry-After says)."""
+        for attempt in range(self.retries + 1):
+            wait = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)]
+            try:
+                response = self.http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt == self.retries:
+                    raise ServiceUnavailable(
+                        f"No se pudo conectar con el servicio en {self.http.base_url}: {exc}"
+                    ) from exc
+            else:
+                if response.status_code != 503 or attempt == self.retries:
+                    return response
+                wait = _retry_after(response) or wait
+            time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _error(response: httpx.Response, kind: type[ApiError] = ApiError) -> ReportsClientError:
+        """The error an answer stands for (its problem details kept)."""
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {}
+        if not isinstance(problem, dict):
+            problem = {}
+        detail = str(problem.get("detail") or problem.get("title") or "")
+        if response.status_code == 404:
+            return JobNotFound(404, problem)
+        if response.status_code == 410:
+            return JobExpired(detail or "El trabajo y su reporte expiraron.")
+        if response.status_code == 503:
+            return ServiceUnavailable(
+                detail or "El servicio no está disponible.", _retry_after(response)
+            )
+        if response.status_code >= 500:
+            return ApiError(response.status_code, problem)
+        return kind(response.status_code, problem)
+
+
+def _outcome(job: Job) -> Job:
+    """A finished job, or the error it ended in."""
+    if job.status == JobStatus.COMPLETED:
+        return job
+    if job.status == JobStatus.EXPIRED:
+        raise JobExpired("El trabajo y su reporte expiraron.")
+    raise JobFailed(job)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return min(float(value), MAX_RETRY_AFTER_SECONDS) if value else None
+    except ValueError:
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what json.dumps does not know: dates and decimals."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} no se puede escribir como JSON")
+
+
+__all__ = ["DEFAULT_URL", "ReportsClient"]

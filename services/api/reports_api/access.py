@@ -1,0 +1,159 @@
+"""Who is calling: optional API keys with two roles, and per-client submission limits.
+
+Keys come from ``AR_API_KEYS`` as ``role:name:key`` items separated by commas, role being
+``client`` (sees and downloads only its own jobs) or ``operator`` (sees everything). With
+no keys configured the api runs open: every caller is the operator, and start-up says so.
+Keys are held only as SHA-256 digests and compared as such.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from litestar import Request
+
+from reports_shared.errors import ConfigurationError
+from reports_shared.jobs import JobRecord
+
+from .errors import ApiError, JobNotFound
+from .jobs import AsyncJobStore
+
+
+class Role(StrEnum):
+    """What a key may do."""
+
+    CLIENT = "client"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: a name (the owner recorded on its jobs) and a role."""
+
+    name: str
+    role: Role
+
+    @property
+    def is_operator(self) -> bool:
+        """Whether it sees every job."""
+        return self.role == Role.OPERATOR
+
+    def may_see(self, record: JobRecord) -> bool:
+        """Whether this caller may see (and download) a job."""
+        return self.is_operator or record.owner == self.name
+
+
+#: The caller when no keys are configured.
+OPEN_ACCESS = Principal("anonymous", Role.OPERATOR)
+
+
+class Unauthorized(ApiError):
+    """No key, or a key that is not one of ours."""
+
+    status = 401
+    title = "No autorizado"
+
+
+class Forbidden(ApiError):
+    """A client key on an operator's endpoint."""
+
+    status = 403
+    title = "Prohibido"
+
+
+class TooManyRequests(ApiError):
+    """The client submitted more than its share this minute."""
+
+    status = 429
+    title = "Demasiadas solicitudes"
+
+
+class ApiKeys:
+    """The configured keys, by digest."""
+
+    def __init__(self, spec: str) -> None:
+        self._by_digest: dict[bytes, Principal] = {}
+        for item in filter(None, (part.strip() for part in spec.split(","))):
+            role, _, rest = item.partition(":")
+            name, _, key = rest.partition(":")
+            if role not in {r.value for r in Role} or not name or len(key) < 16:
+                raise ConfigurationError(
+                    "AR_API_KEYS items must be role:name:key with role client or operator "
+                    "and a key of at least 16 characters"
+                )
+            self._by_digest[_digest(key)] = Principal(name, Role(role))
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any key is configured (otherwise the api is open)."""
+        return bool(self._by_digest)
+
+    def identify(self, request: Request[Any, Any, Any]) -> Principal:
+        """The caller of a request; 401 when keys are on and it has none that is valid."""
+        if not self.enabled:
+            return OPEN_ACCESS
+        key = request.headers.get("x-api-key") or _bearer(request.headers.get("authorization"))
+        if not key:
+            raise Unauthorized("Falta la clave de API (encabezado X-API-Key).")
+        digest = _digest(key)
+        for known, principal in self._by_digest.items():
+            if hmac.compare_digest(known, digest):
+                return principal
+        raise Unauthorized("La clave de API no es válida.")
+
+
+def require_operator(principal: Principal) -> None:
+    """403 unless the caller is an operator."""
+    if not principal.is_operator:
+        raise Forbidden("Solo un operador puede consultar este recurso.")
+
+
+def check_visible(principal: Principal, record: JobRecord) -> None:
+    """404 (not 403: do not tell that the job exists) for another client's job."""
+    if not principal.may_see(record):
+        raise JobNotFound(f"No existe un trabajo con id '{record.job_id}'.")
+
+
+class SubmissionLimiter:
+    """At most N submissions per client per minute, counted in Redis (shared by replicas)."""
+
+    def __init__(self, jobs: AsyncJobStore, per_minute: int) -> None:
+        self.jobs = jobs
+        self.per_minute = per_minute
+
+    async def check(self, client: str) -> None:
+        """Count one submission; 429 with Retry-After past the limit."""
+        if self.per_minute <= 0:
+            return
+        window = int(time.time() // 60)
+        key = f"{self.jobs.names.namespace}:rate:{_digest(client).hex()[:32]}:{window}"
+        count = await self.jobs.count_in_window(key, 60)
+        if count > self.per_minute:
+            retry = 60 - int(time.time() % 60)
+            raise TooManyRequests(
+                f"Se superó el límite de {self.per_minute} envíos por minuto; "
+                f"intente de nuevo en {retry} s.",
+                retryAfter=retry,
+            )
+
+
+def client_identity(principal: Principal, request: Request[Any, Any, Any]) -> str:
+    """Whom a submission counts against: the key's name, or the address when open."""
+    if principal is not OPEN_ACCESS:
+        return f"key:{principal.name}"
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def _bearer(header: str | None) -> str | None:
+    if header and header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return None

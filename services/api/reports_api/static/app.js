@@ -1,0 +1,476 @@
+// Reportes asíncronos: send a JSON file, follow its job live (Server-Sent Events), download
+// the report. Plain JS, no build step; every text the user reads is in Spanish.
+(function () {
+  "use strict";
+
+  const API = "/api/AsyncReports";
+  const STORAGE_KEY = "asyncReports.jobs";
+  const USER_KEY = "asyncReports.user";
+  const MAX_REMEMBERED = 20;
+  const LARGE_BYTES = 50 * 1024 * 1024; // the api's default large-lane threshold
+  const REFRESH_MS = 10000;
+  const FINAL = new Set(["Completed", "Failed", "Cancelled", "Expired"]);
+  const LABELS = {
+    Queued: "En cola",
+    Processing: "Procesando",
+    Completed: "Completado",
+    Failed: "Con error",
+    Cancelled: "Cancelado",
+    Expired: "Expirado",
+  };
+  const numbers = new Intl.NumberFormat("es");
+  const percents = new Intl.NumberFormat("es", { maximumFractionDigits: 0 });
+  const dates = new Intl.DateTimeFormat("es", { dateStyle: "short", timeStyle: "medium" });
+
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    form: $("formulario"),
+    tipo: $("tipo"),
+    tipoAyuda: $("tipo-ayuda"),
+    usuario: $("usuario"),
+    archivo: $("archivo"),
+    zona: $("zona"),
+    elegido: $("archivo-elegido"),
+    aviso: $("aviso"),
+    enviar: $("enviar"),
+    cancelar: $("cancelar"),
+    seguimiento: $("seguimiento"),
+    subida: $("subida"),
+    subidaTexto: $("subida-texto"),
+    proceso: $("proceso"),
+    procesoTexto: $("proceso-texto"),
+    estado: $("estado"),
+    error: $("error"),
+    descarga: $("descarga"),
+    enlace: $("enlace-descarga"),
+    descargaDetalle: $("descarga-detalle"),
+    actualizar: $("actualizar"),
+    trabajos: $("trabajos"),
+    sinTrabajos: $("sin-trabajos"),
+  };
+
+  let descriptions = {};
+  let upload = null; // the XMLHttpRequest sending a file
+  let stream = null; // the EventSource of the followed job
+  let followed = null; // id of the job shown under "Su reporte"
+  let pollTimer = 0;
+  const known = new Map(); // jobId -> last status seen, for the table
+
+  // ---- small helpers ------------------------------------------------------------------
+
+  function problemText(body, status) {
+    if (body && (body.detail || body.title)) return body.detail || body.title;
+    if (status === 0) return "No hay conexión con el servicio.";
+    return `El servicio respondió con un error (${status}).`;
+  }
+
+  async function getJson(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    if (!response.ok) {
+      const error = new Error(problemText(body, response.status));
+      error.status = response.status;
+      throw error;
+    }
+    return { body, retryAfter: Number(response.headers.get("Retry-After")) || 0 };
+  }
+
+  function size(bytes) {
+    if (bytes == null) return "";
+    const units = ["B", "KB", "MB", "GB"];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit += 1;
+    }
+    const digits = unit === 0 || value >= 100 ? 0 : 1;
+    return `${new Intl.NumberFormat("es", { maximumFractionDigits: digits }).format(value)} ${units[unit]}`;
+  }
+
+  function setBar(bar, text, percent) {
+    const value = Math.max(0, Math.min(100, percent || 0));
+    bar.value = value;
+    text.textContent = `${percents.format(Math.floor(value))} %`;
+  }
+
+  function say(text, status) {
+    // A live region: only a real change is announced, not every progress beat.
+    if (ui.estado.textContent !== text) ui.estado.textContent = text;
+    ui.estado.className = `estado estado-${status || ""}`;
+  }
+
+  function warn(text) {
+    ui.aviso.textContent = text;
+    ui.aviso.hidden = !text;
+  }
+
+  function busy(sending) {
+    ui.enviar.disabled = sending;
+    ui.cancelar.hidden = !sending;
+  }
+
+  // ---- report types and the form -------------------------------------------------------
+
+  async function loadTypes() {
+    try {
+      const { body: types } = await getJson(`${API}/report-types`);
+      const options = [new Option("Elija un tipo de reporte", "")];
+      for (const type of types) options.push(new Option(type.name, type.name));
+      ui.tipo.replaceChildren(...options);
+      descriptions = Object.fromEntries(types.map((t) => [t.name, t.description]));
+      if (types.length === 1) ui.tipo.value = types[0].name;
+      describeType();
+    } catch (error) {
+      ui.tipo.replaceChildren(new Option("No se pudieron cargar los tipos", ""));
+      warn(`No se pudo consultar los tipos de reporte: ${error.message}`);
+    }
+  }
+
+  function describeType() {
+    ui.tipoAyuda.textContent = descriptions[ui.tipo.value] || "";
+  }
+
+  function showFile() {
+    const file = ui.archivo.files[0];
+    ui.elegido.textContent = file ? `Archivo elegido: ${file.name} (${size(file.size)})` : "";
+    warn("");
+  }
+
+  function setUpDropZone() {
+    const over = (event) => {
+      event.preventDefault();
+      ui.zona.classList.add("encima");
+    };
+    const out = () => ui.zona.classList.remove("encima");
+    ui.zona.addEventListener("dragenter", over);
+    ui.zona.addEventListener("dragover", over);
+    ui.zona.addEventListener("dragleave", out);
+    ui.zona.addEventListener("drop", (event) => {
+      event.preventDefault();
+      out();
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        ui.archivo.files = event.dataTransfer.files;
+        showFile();
+      }
+    });
+    // A file dropped beside the zone must not make the browser leave the page.
+    for (const name of ["dragover", "drop"]) {
+      window.addEventListener(name, (event) => event.preventDefault());
+    }
+  }
+
+  function submit(event) {
+    event.preventDefault();
+    const file = ui.archivo.files[0];
+    const user = ui.usuario.value.trim();
+    if (!ui.tipo.value) return fail(ui.tipo, "Elija un tipo de reporte.");
+    if (!user) return fail(ui.usuario, "Escriba su correo o usuario.");
+    if (!file) return fail(ui.archivo, "Elija el archivo JSON con los datos.");
+    if (!file.size) return fail(ui.archivo, "El archivo elegido está vacío.");
+    localStorage.setItem(USER_KEY, user);
+    send(file, ui.tipo.value, user);
+  }
+
+  function fail(field, text) {
+    warn(text);
+    field.focus();
+  }
+
+  // ---- sending the file (XMLHttpRequest: the only API with upload progress) -------------
+
+  function send(file, reportType, userName) {
+    stopFollowing();
+    warn("");
+    const data = new FormData();
+    // Fields before the file: the api checks them before it reads a byte of the file.
+    data.append("reportType", reportType);
+    data.append("userName", userName);
+    data.append("isLargeDataset", file.size >= LARGE_BYTES ? "true" : "false");
+    data.append("dataFile", file, file.name);
+
+    const xhr = new XMLHttpRequest();
+    upload = xhr;
+    xhr.open("POST", `${API}/queue-multipart`);
+    xhr.responseType = "json";
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) setBar(ui.subida, ui.subidaTexto, (100 * event.loaded) / event.total);
+    };
+    xhr.onload = () => {
+      upload = null;
+      busy(false);
+      if (xhr.status === 202 && xhr.response && xhr.response.jobId) {
+        setBar(ui.subida, ui.subidaTexto, 100);
+        accepted(xhr.response, reportType, userName);
+      } else {
+        say("El archivo no fue aceptado.", "Failed");
+        warn(problemText(xhr.response, xhr.status));
+      }
+    };
+    xhr.onerror = () => {
+      upload = null;
+      busy(false);
+      say("El envío se interrumpió.", "Failed");
+      warn("Se perdió la conexión con el servicio durante el envío. Intente de nuevo.");
+    };
+    xhr.onabort = () => {
+      upload = null;
+      busy(false);
+      say("Envío cancelado.", "");
+    };
+
+    showTracking();
+    say(`Enviando ${file.name} (${size(file.size)})…`, "");
+    busy(true);
+    xhr.send(data);
+  }
+
+  function cancelUpload() {
+    if (upload) upload.abort();
+  }
+
+  function showTracking() {
+    ui.seguimiento.hidden = false;
+    ui.descarga.hidden = true;
+    ui.error.hidden = true;
+    ui.error.textContent = "";
+    setBar(ui.subida, ui.subidaTexto, 0);
+    setBar(ui.proceso, ui.procesoTexto, 0);
+  }
+
+  function accepted(body, reportType, userName) {
+    remember({ jobId: body.jobId, reportType, userName, createdAt: body.createdAt });
+    show({
+      jobId: body.jobId,
+      status: body.status,
+      message: body.message,
+      createdAt: body.createdAt,
+      reportType,
+      userName,
+      progress: { percent: 0 },
+    }, true);
+    follow(body.jobId);
+  }
+
+  // ---- following a job: Server-Sent Events, polling only if they are not available -----
+
+  function follow(jobId) {
+    stopFollowing();
+    followed = jobId;
+    if (!("EventSource" in window)) {
+      poll(jobId);
+      return;
+    }
+    const source = new EventSource(`${API}/events/${encodeURIComponent(jobId)}`);
+    stream = source;
+    source.addEventListener("status", (event) => {
+      const job = JSON.parse(event.data);
+      show(job);
+      if (FINAL.has(job.status)) stopFollowing();
+    });
+    source.onerror = () => {
+      // CONNECTING: the browser reconnects by itself. CLOSED: the stream was refused.
+      if (source.readyState === EventSource.CLOSED && stream === source) {
+        stream = null;
+        poll(jobId);
+      }
+    };
+  }
+
+  async function poll(jobId) {
+    if (followed !== jobId) return;
+    let wait = 2;
+    try {
+      const { body, retryAfter } = await getJson(`${API}/status/${encodeURIComponent(jobId)}`);
+      show(body);
+      if (FINAL.has(body.status)) return;
+      wait = retryAfter || wait;
+    } catch (error) {
+      if (error.status === 404 || error.status === 410) {
+        say(error.message, "Expired");
+        return;
+      }
+      wait = 5;
+    }
+    pollTimer = window.setTimeout(() => poll(jobId), wait * 1000);
+  }
+
+  function stopFollowing() {
+    if (stream) stream.close();
+    stream = null;
+    window.clearTimeout(pollTimer);
+  }
+
+  function describe(job) {
+    switch (job.status) {
+      case "Queued":
+        return job.queuePosition ? `En cola, posición ${job.queuePosition}.` : "En cola.";
+      case "Processing":
+        return "Procesando el reporte…";
+      case "Completed": {
+        const records = job.performanceMetrics ? job.performanceMetrics.recordsProcessed : null;
+        const count = records == null ? "" : ` con ${numbers.format(records)} registros`;
+        return `Reporte listo${count}. Ya puede descargarlo.`;
+      }
+      case "Failed":
+        return "El reporte no se pudo generar.";
+      case "Expired":
+        return "El reporte expiró y fue eliminado.";
+      default:
+        return LABELS[job.status] || job.status;
+    }
+  }
+
+  function show(job, fromSubmission) {
+    known.set(job.jobId, { ...(known.get(job.jobId) || {}), ...job });
+    renderJobs();
+    if (job.jobId !== followed && !fromSubmission) return;
+    const percent = job.status === "Completed" ? 100 : (job.progress && job.progress.percent) || 0;
+    setBar(ui.proceso, ui.procesoTexto, percent);
+    say(describe(job), job.status);
+    if (job.status === "Completed" && job.downloadUrl) {
+      ui.enlace.href = job.downloadUrl;
+      ui.descargaDetalle.textContent = `${job.fileName || ""} · ${size(job.fileSizeBytes)}`;
+      ui.descarga.hidden = false;
+    }
+    if (job.status === "Failed" || job.status === "Cancelled") {
+      ui.error.textContent = job.error || job.message || "Error desconocido.";
+      ui.error.hidden = false;
+    }
+  }
+
+  // ---- recent jobs: active ones, and the ones sent from this browser ---------------------
+
+  function recall() {
+    try {
+      const jobs = JSON.parse(localStorage.getItem(STORAGE_KEY) || "[]");
+      return Array.isArray(jobs) ? jobs.filter((j) => j && typeof j.jobId === "string") : [];
+    } catch (_) {
+      return [];
+    }
+  }
+
+  function remember(job) {
+    const jobs = [job, ...recall().filter((j) => j.jobId !== job.jobId)].slice(0, MAX_REMEMBERED);
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(jobs));
+  }
+
+  function forget(jobId) {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(recall().filter((j) => j.jobId !== jobId)));
+    known.delete(jobId);
+  }
+
+  async function refreshJobs(all) {
+    const mine = recall();
+    for (const job of mine) if (!known.has(job.jobId)) known.set(job.jobId, { ...job, status: "" });
+    const stale = mine.filter((j) => all || !FINAL.has((known.get(j.jobId) || {}).status));
+    const asks = stale.map(async (job) => {
+      try {
+        const { body } = await getJson(`${API}/status/${encodeURIComponent(job.jobId)}`);
+        known.set(body.jobId, body);
+      } catch (error) {
+        if (error.status === 404) forget(job.jobId);
+        if (error.status === 410) known.set(job.jobId, { ...known.get(job.jobId), status: "Expired" });
+      }
+    });
+    asks.push(
+      getJson(`${API}/active-jobs`).then(
+        ({ body }) => {
+          const active = new Set(body.jobs.map((job) => job.jobId));
+          const ours = new Set(recall().map((job) => job.jobId));
+          // Other people's jobs are shown while they run, not after.
+          for (const jobId of [...known.keys()]) {
+            if (!active.has(jobId) && !ours.has(jobId) && jobId !== followed) known.delete(jobId);
+          }
+          for (const job of body.jobs) known.set(job.jobId, job);
+        },
+        () => undefined,
+      ),
+    );
+    await Promise.all(asks);
+    renderJobs();
+  }
+
+  function renderJobs() {
+    const rows = [...known.values()]
+      .filter((job) => job.status)
+      .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))
+      .slice(0, 50)
+      .map(row);
+    ui.trabajos.replaceChildren(...rows);
+    ui.sinTrabajos.hidden = rows.length > 0;
+  }
+
+  function cell(content, className) {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    if (content instanceof Node) td.append(content);
+    else td.textContent = content == null ? "" : String(content);
+    return td;
+  }
+
+  function row(job) {
+    const tr = document.createElement("tr");
+    const created = job.createdAt ? dates.format(new Date(job.createdAt)) : "";
+    const percent = job.status === "Completed" ? 100 : (job.progress && job.progress.percent) || 0;
+    let action = "";
+    if (job.status === "Completed" && job.downloadUrl) {
+      const link = document.createElement("a");
+      link.href = job.downloadUrl;
+      link.download = "";
+      link.textContent = "Descargar";
+      link.setAttribute("aria-label", `Descargar ${job.fileName || "reporte"}`);
+      action = link;
+    } else if (!FINAL.has(job.status) && job.jobId !== followed) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "boton secundario chico";
+      button.textContent = "Seguir";
+      button.setAttribute("aria-label", `Seguir el trabajo ${job.reportType || ""} de ${created}`);
+      button.addEventListener("click", () => {
+        showTracking();
+        setBar(ui.subida, ui.subidaTexto, 100);
+        followed = job.jobId;
+        show(job);
+        follow(job.jobId);
+        ui.seguimiento.scrollIntoView({ block: "nearest" });
+      });
+      action = button;
+    }
+    const status = cell(LABELS[job.status] || job.status);
+    status.className = `estado-${job.status}`;
+    tr.append(
+      cell(created),
+      cell(job.reportType),
+      cell(job.userName),
+      status,
+      cell(`${percents.format(Math.floor(percent))} %`, "numero"),
+      cell(action),
+    );
+    return tr;
+  }
+
+  // ---- start ----------------------------------------------------------------------------
+
+  function start() {
+    ui.usuario.value = localStorage.getItem(USER_KEY) || "";
+    ui.form.addEventListener("submit", submit);
+    ui.tipo.addEventListener("change", describeType);
+    ui.archivo.addEventListener("change", showFile);
+    ui.cancelar.addEventListener("click", cancelUpload);
+    ui.actualizar.addEventListener("click", () => refreshJobs(true));
+    setUpDropZone();
+    loadTypes();
+    refreshJobs(true);
+    window.setInterval(() => {
+      if (document.visibilityState === "visible") refreshJobs(false);
+    }, REFRESH_MS);
+  }
+
+  start();
+})();

@@ -1,0 +1,275 @@
+"""The Python client and the ``async-reports`` command, against a live stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from reports_client import JobStatus, ReportsClient
+
+from tests.conftest import Infra, free_port
+from tests.integration.conftest import RunningStack, StackPool
+from tests.integration.test_smoke import INVOICE
+from tests.integration.test_worker import PLUGIN, submit
+
+pytestmark = pytest.mark.integration
+
+#: The console script installed with the client package, beside this interpreter.
+COMMAND = Path(sys.executable).with_name("async-reports")
+
+
+@pytest.fixture(scope="module")
+def service(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """The default stack, plus the test-only ``Demora`` type for jobs of a chosen length."""
+    pool = StackPool(infra, tmp_path_factory.mktemp("cli"))
+    yield pool.start(report_plugins=PLUGIN)
+    pool.stop_all()
+
+
+def invoices(folder: Path, count: int = 2) -> Path:
+    """A dataset of ``count`` invoices, unique to this call (never answered from the cache)."""
+    run = uuid.uuid4().hex[:8]
+    records = [{**INVOICE, "invoiceNumber": f"F{run}-{n:04d}"} for n in range(count)]
+    path = folder / "facturas.json"
+    path.write_text(json.dumps(records))
+    return path
+
+
+def demora(folder: Path, sleep: Any) -> Path:
+    """A Demora dataset of one record sleeping ``sleep`` seconds."""
+    path = folder / "demora.json"
+    path.write_text(json.dumps([{"sleep": sleep, "run": uuid.uuid4().hex}]))
+    return path
+
+
+def run(service: RunningStack, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it, with the service's address in ASYNC_REPORTS_URL."""
+    env = {**os.environ, "ASYNC_REPORTS_URL": service.url}
+    return subprocess.run(
+        [str(COMMAND), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
+# --- the command --------------------------------------------------------------------------
+
+
+def test_submit_wait_output_saves_the_report_and_prints_where(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    # Given a file of two invoices
+    data = invoices(tmp_path)
+    target = tmp_path / "salida" / "reporte.zip"
+
+    # When it is submitted, waited for and downloaded in one command
+    done = run(service, "submit", str(data), "--type", "FacturacionMasiva",
+               "--user", "ana@empresa.com", "--wait", "--output", str(target))  # fmt: skip
+
+    # Then it exits 0, prints the saved file's path, and the ZIP holds the report
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(target)
+    assert "Trabajo en cola" in done.stderr and "Reporte guardado" in done.stderr
+    with zipfile.ZipFile(target) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["recordsProcessed"] == 2
+    assert not target.with_name("reporte.zip.part").exists()
+
+
+def test_submit_alone_prints_the_job_id_and_status_json_shows_the_job(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    # Given a job submitted without waiting
+    submitted = run(service, "submit", str(invoices(tmp_path)), "-t", "FacturacionMasiva",
+                    "-u", "ana@empresa.com", "--quiet")  # fmt: skip
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip()
+    assert submitted.stderr == ""
+    final = service.wait_finished(job_id)
+
+    # When its status is asked for as JSON
+    shown = run(service, "status", job_id, "--json")
+
+    # Then it is what the api says
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == final
+
+
+def test_download_saves_a_finished_job_under_the_services_file_name(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    # Given a completed job
+    submitted = run(service, "submit", str(invoices(tmp_path)), "-t", "FacturacionMasiva",
+                    "-u", "ana@empresa.com", "-q")  # fmt: skip
+    final = service.wait_finished(submitted.stdout.strip())
+
+    # When it is downloaded into a folder
+    done = run(service, "download", final["jobId"], "-o", f"{tmp_path}/descargas/", "-q")
+
+    # Then the file has the service's name and is the report
+    assert done.returncode == 0, done.stderr
+    saved = tmp_path / "descargas" / final["fileName"]
+    assert done.stdout.strip() == str(saved)
+    assert saved.stat().st_size == final["fileSizeBytes"]
+
+
+def test_types_lists_what_the_workers_build(service: RunningStack) -> None:
+    done = run(service, "types")
+    assert done.returncode == 0, done.stderr
+    names = [line.split()[0] for line in done.stdout.splitlines()]
+    assert {"FacturacionMasiva", "Tabular", "Demora"} <= set(names)
+
+
+def test_list_shows_a_running_job(service: RunningStack) -> None:
+    # Given a job of three seconds
+    job_id = submit(service, [{"sleep": 3, "run": uuid.uuid4().hex}])
+
+    # When the active jobs are listed
+    listed = run(service, "list", "--json")
+
+    # Then it is there, queued or processing
+    assert listed.returncode == 0, listed.stderr
+    jobs = {job["jobId"]: job for job in json.loads(listed.stdout)}
+    assert jobs[job_id]["status"] in {"Queued", "Processing"}
+    service.wait_finished(job_id)
+
+
+# --- exit codes ---------------------------------------------------------------------------
+
+
+def test_a_job_that_fails_exits_1_with_its_reason(service: RunningStack, tmp_path: Path) -> None:
+    done = run(service, "submit", str(demora(tmp_path, "no es un número")), "-t", "Demora",
+               "-u", "qa@empresa.com", "--wait")  # fmt: skip
+    assert done.returncode == 1
+    assert "error:" in done.stderr and "Con error" in done.stderr
+
+
+def test_an_unknown_report_type_exits_3_saying_which_exist(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    done = run(service, "submit", str(invoices(tmp_path)), "-t", "Inexistente", "-u", "ana")
+    assert done.returncode == 3
+    assert "FacturacionMasiva" in done.stderr
+    assert done.stdout == ""
+
+
+def test_an_unknown_job_exits_4(service: RunningStack) -> None:
+    done = run(service, "status", str(uuid.uuid4()))
+    assert done.returncode == 4
+    assert "No existe un trabajo" in done.stderr
+
+
+def test_an_unreachable_service_exits_5(service: RunningStack) -> None:
+    done = run(service, "types", "--url", f"http://127.0.0.1:{free_port()}")
+    assert done.returncode == 5
+    assert "No se pudo conectar" in done.stderr
+
+
+def test_waiting_longer_than_timeout_exits_6(service: RunningStack) -> None:
+    job_id = submit(service, [{"sleep": 4, "run": uuid.uuid4().hex}])
+    done = run(service, "wait", job_id, "--timeout", "1")
+    assert done.returncode == 6
+    assert job_id in done.stderr
+    service.wait_finished(job_id)
+
+
+def test_a_missing_file_exits_2(service: RunningStack, tmp_path: Path) -> None:
+    done = run(service, "submit", str(tmp_path / "no-existe.json"), "-t", "Tabular", "-u", "ana")
+    assert done.returncode == 2
+    assert "no existe el archivo" in done.stderr
+
+
+# --- the library --------------------------------------------------------------------------
+
+
+def test_records_are_submitted_followed_live_and_downloaded(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    # Given records in memory and a client of the service
+    run_id = uuid.uuid4().hex[:8]
+    records = ({**INVOICE, "invoiceNumber": f"G{run_id}-{n}"} for n in range(3))
+    sent: list[tuple[int, int | None]] = []
+    seen: list[str] = []
+    with ReportsClient(service.url) as client:
+        # When they are submitted, waited for and downloaded
+        submission = client.submit_records(
+            records, "FacturacionMasiva", "ana@empresa.com", on_progress=lambda *p: sent.append(p)
+        )
+        job = client.wait(submission.job_id, timeout=30, on_update=lambda j: seen.append(j.status))
+        saved = client.download(job, tmp_path)
+
+    # Then the upload was reported to its end, the job completed, and the ZIP is the report
+    assert sent[-1][0] == sent[-1][1]
+    assert job.status == JobStatus.COMPLETED and seen[-1] == "Completed"
+    with zipfile.ZipFile(saved) as archive:
+        assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 3
+
+
+class CutOnce(httpx.BaseTransport):
+    """The real network, except that the first download's connection drops after ``cut``
+    bytes; every request is noted as (Range header, status)."""
+
+    def __init__(self, cut: int) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.cut = cut
+        self.downloads: list[tuple[str | None, int]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if "/download/" not in request.url.path:
+            return response
+        self.downloads.append((request.headers.get("range"), response.status_code))
+        if len(self.downloads) > 1:
+            return response
+        return httpx.Response(response.status_code, headers=response.headers,
+                              stream=Dropped(response.stream, self.cut),
+                              extensions=response.extensions)  # fmt: skip
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class Dropped(httpx.SyncByteStream):
+    """A body that stops with a connection error after ``cut`` bytes."""
+
+    def __init__(self, inner: Any, cut: int) -> None:
+        self.inner = inner
+        self.cut = cut
+
+    def __iter__(self) -> Iterator[bytes]:
+        sent = 0
+        for chunk in self.inner:
+            if sent + len(chunk) >= self.cut:
+                yield chunk[: self.cut - sent]
+                raise httpx.ReadError("conexión reiniciada por la red")
+            sent += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_download_cut_halfway_resumes_where_it_stopped(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    # Given a completed report and a network that drops the first download after 1,000 bytes
+    with ReportsClient(service.url) as plain:
+        job = plain.wait(plain.submit_file(invoices(tmp_path), "FacturacionMasiva", "ana").job_id)
+    whole = service.client.get(job.download_url or "").content
+    assert len(whole) > 1000
+    network = CutOnce(cut=1000)
+
+    # When the client downloads it over that network
+    with httpx.Client(base_url=service.url, transport=network) as http:
+        saved = ReportsClient(http=http).download(job, tmp_path / "reporte.zip")
+
+    # Then the file is whole, and the second request asked only for the rest
+    assert saved.read_bytes() == whole
+    assert network.downloads == [(None, 200), ("bytes=1000-", 206)]

@@ -1,0 +1,112 @@
+"""The live status stream (Server-Sent Events), against a live stack of two api processes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+
+from tests.conftest import Infra
+from tests.integration.conftest import RunningStack, StackPool
+from tests.integration.test_worker import PLUGIN, submit
+
+pytestmark = pytest.mark.integration
+
+ORDER = {"Queued": 0, "Processing": 1, "Completed": 2}
+
+
+def records(count: int, sleep: float) -> list[dict[str, Any]]:
+    """Demora records, unique to this call (an identical dataset would come from the cache)."""
+    marker = uuid.uuid4().hex
+    return [{"sleep": sleep, "run": marker} for _ in range(count)]
+
+
+@pytest.fixture(scope="module")
+def replicas(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """Two api processes behind one port: a stream and the changes it reports may be served by
+    different processes, as with replicas behind a load balancer."""
+    pool = StackPool(infra, tmp_path_factory.mktemp("events"))
+    yield pool.start(workers=1, api_workers=2, report_plugins=PLUGIN)
+    pool.stop_all()
+
+
+def events_of(stack: RunningStack, job_id: str) -> list[dict[str, Any]]:
+    """Every ``status`` event of a job's stream, read until the service ends it."""
+    timeout = httpx.Timeout(10, read=30)
+    with connect_sse(stack.client, "GET", f"/api/AsyncReports/events/{job_id}",
+                     timeout=timeout) as source:  # fmt: skip
+        assert source.response.status_code == 200
+        assert source.response.headers["content-type"].startswith("text/event-stream")
+        return [json.loads(e.data) for e in source.iter_sse() if e.event == "status"]
+
+
+def test_the_stream_sends_each_change_in_order_and_ends_at_completed(
+    replicas: RunningStack,
+) -> None:
+    # Given a job of about three seconds, whose progress the worker writes every second
+    job = submit(replicas, records(3000, 0.001))
+
+    # When a client follows its stream until the service closes it
+    events = events_of(replicas, job)
+
+    # Then the statuses come in order, the last one Completed
+    statuses = [e["status"] for e in events]
+    assert statuses[-1] == "Completed", statuses
+    assert [ORDER[s] for s in statuses] == sorted(ORDER[s] for s in statuses)
+    # And progress was seen moving while it ran, never backwards
+    running = [e["progress"]["percent"] for e in events if e["status"] == "Processing"]
+    assert any(0 < p < 100 for p in running), events
+    percents = [e["progress"]["percent"] for e in events]
+    assert percents == sorted(percents)
+    # And each event is the status the api shows (the last one is exactly GET /status)
+    assert events[-1] == replicas.status(job)
+    assert {e["jobId"] for e in events} == {job}
+
+
+def test_the_stream_of_a_finished_job_sends_its_final_status_and_ends(
+    replicas: RunningStack,
+) -> None:
+    # Given a job that has already completed
+    job = submit(replicas, records(1, 0))
+    final = replicas.wait_finished(job)
+
+    # When a client opens its stream
+    events = events_of(replicas, job)
+
+    # Then it gets the final status once, and the stream ends
+    assert events == [final]
+
+
+def test_a_queued_job_streams_its_place_in_the_queue(replicas: RunningStack) -> None:
+    # Given both job slots taken by jobs of two seconds, and one job waiting behind them
+    busy = [submit(replicas, records(1, 2)) for _ in range(2)]
+    waiting = submit(replicas, records(1, 0))
+
+    # When the waiting job's stream is followed to its end
+    events = events_of(replicas, waiting)
+
+    # Then it first shows the job queued with its position, and ends Completed
+    assert events[0]["status"] == "Queued"
+    assert events[0]["queuePosition"] >= 1
+    assert events[-1]["status"] == "Completed"
+    assert [replicas.wait_finished(job)["status"] for job in busy] == ["Completed"] * 2
+
+
+def test_an_unknown_job_has_no_stream(replicas: RunningStack) -> None:
+    # When a stream is asked for a job that does not exist
+    response = replicas.client.get("/api/AsyncReports/events/no-such-job")
+
+    # Then the answer is a 404 problem, not an empty stream
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "no-such-job" in response.json()["detail"]
+
+
+def test_the_stream_is_in_the_api_schema(replicas: RunningStack) -> None:
+    schema = replicas.client.get("/schema/openapi.json").json()
+    assert "/api/AsyncReports/events/{job_id}" in schema["paths"]

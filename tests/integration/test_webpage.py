@@ -1,0 +1,181 @@
+"""The web page, in a real headless Chromium (Debian's ``chromium``, driven by Playwright)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import unavailable
+from tests.integration.conftest import RunningStack
+from tests.integration.test_smoke import INVOICE
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.integration
+
+#: Debian's build (``apt-get install -y chromium``); Playwright never downloads its own here.
+CHROMIUM = os.environ.get("AR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Longest wait for anything on the page (a small report takes a second or two).
+WAIT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the module's tests; each test gets its own context (and storage)."""
+    if not Path(CHROMIUM).exists():
+        unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright package is not installed (uv sync)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, module_stack: RunningStack) -> Iterator[Page]:
+    """A fresh browser profile on the api's page, failing the test on any script error."""
+    context = browser.new_context(accept_downloads=True, locale="es-ES")
+    context.set_default_timeout(WAIT_MS)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(module_stack.url + "/")
+    yield tab
+    context.close()
+    assert errors == [], errors
+
+
+def dataset(folder: Path, count: int = 2) -> Path:
+    """Invoices unique to this call (an identical dataset would be answered from the cache)."""
+    run = uuid.uuid4().hex[:8]
+    path = folder / "facturas.json"
+    path.write_text(json.dumps([{**INVOICE, "invoiceNumber": f"W{run}-{n}"} for n in range(count)]))
+    return path
+
+
+def send(page: Page, data: Path) -> None:
+    """Fill the form as a person would, by its labels, and send it."""
+    page.get_by_label("Tipo de reporte").select_option("FacturacionMasiva")
+    page.get_by_label("Su correo o usuario").fill("ana@empresa.com")
+    page.get_by_label("Archivo de datos (JSON)").set_input_files(str(data))
+    page.get_by_role("button", name="Generar reporte").click()
+
+
+def test_a_file_sent_from_the_page_is_followed_to_completed_and_downloads(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given the page, and a file of two invoices chosen in the form
+    # When it is sent
+    send(page, dataset(tmp_path))
+
+    # Then the page says, live, that the report is ready, both bars full
+    status = page.get_by_role("status")
+    status.filter(has_text="Reporte listo").wait_for()
+    assert "2 registros" in status.inner_text()
+    assert page.eval_on_selector("#subida", "bar => bar.value") == 100
+    assert page.eval_on_selector("#proceso", "bar => bar.value") == 100
+    # And the report downloads, a ZIP with its manifest
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Descargar reporte", exact=True).click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 2
+    # And the job is among the recent ones, completed
+    row = page.get_by_role("row").filter(has_text="FacturacionMasiva")
+    assert "Completado" in row.first.inner_text()
+
+
+def test_jobs_sent_from_this_browser_are_listed_after_a_reload(page: Page, tmp_path: Path) -> None:
+    # Given a report made from this page
+    send(page, dataset(tmp_path, count=1))
+    page.get_by_role("status").filter(has_text="Reporte listo").wait_for()
+
+    # When the page is opened again
+    page.reload()
+
+    # Then the job is listed, completed, with its download link
+    row = page.get_by_role("row").filter(has_text="FacturacionMasiva").first
+    row.get_by_role("link", name="Descargar").wait_for()
+    assert "Completado" in row.inner_text()
+
+
+def test_a_job_that_fails_shows_why(page: Page, tmp_path: Path) -> None:
+    # Given a file that is not JSON
+    data = tmp_path / "datos.json"
+    data.write_text(f"esto no es JSON {uuid.uuid4()}")
+
+    # When it is sent
+    send(page, data)
+
+    # Then an alert says what is wrong with it, and nothing is offered for download
+    alert = page.locator("#error")
+    alert.wait_for()
+    assert "JSON" in alert.inner_text()
+    assert alert.get_attribute("role") == "alert"
+    assert not page.get_by_role("link", name="Descargar reporte", exact=True).is_visible()
+
+
+def test_the_form_can_be_filled_and_sent_with_the_keyboard_alone(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given focus on the report type, moved by Tab from field to field
+    page.get_by_label("Tipo de reporte").focus()
+    page.keyboard.press("ArrowDown")  # the first real type
+    page.keyboard.press("Tab")
+    page.keyboard.type("ana@empresa.com")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.id")
+    assert focused == "archivo"  # the file chooser is reachable by keyboard
+    page.get_by_label("Archivo de datos (JSON)").set_input_files(str(dataset(tmp_path, 1)))
+
+    # When the form is sent with Enter from the user field
+    page.get_by_label("Su correo o usuario").press("Enter")
+
+    # Then the job is accepted and followed
+    page.get_by_role("status").filter(has_text="Reporte listo").wait_for()
+
+
+# --- the page's files, without a browser ----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/ui"])
+def test_the_page_is_served_with_its_security_headers(
+    module_stack: RunningStack, path: str
+) -> None:
+    response = module_stack.client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<html lang="es">' in response.text
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_script_and_style_sheet_are_served(module_stack: RunningStack) -> None:
+    script = module_stack.client.get("/ui/app.js")
+    style = module_stack.client.get("/ui/styles.css")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+    assert module_stack.client.get("/ui/nada.js").status_code == 404
