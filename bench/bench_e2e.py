@@ -34,7 +34,7 @@ import httpx
 from e2e_client import JobRun, run_job
 from e2e_load import polling_under_load, throughput
 from e2e_memory import MemorySampler
-from e2e_report import machine, quoted_ratios, ratios, summarise, targets
+from e2e_report import QUOTED_SEED, machine, quoted_ratios, ratios, summarise, targets
 from e2e_stack import BenchStack, start_stack
 from e2e_stages import s3_transfer
 
@@ -228,7 +228,7 @@ def finish(args: argparse.Namespace, results: dict[str, Any], started: float,
         "machine": info | {"loadAverageAtEnd": [round(x, 2) for x in os.getloadavg()]},
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         **results,
-        "quoted": render.QUOTED_SEED,
+        "quoted": QUOTED_SEED,
         "ratios": ratio_rows,
         "quotedRatios": quoted,
         "targets": targets(results["sizes"], ratio_rows),

@@ -7,10 +7,13 @@ import tempfile
 from pathlib import Path
 
 import multipart
-
 from reports_client.multipart import MultipartUpload
 
-FIELDS = {"reportType": "FacturacionMasiva", "userName": "ana@empresa.com", "isLargeDataset": "false"}
+FIELDS = {
+    "reportType": "FacturacionMasiva",
+    "userName": "ana@empresa.com",
+    "isLargeDataset": "false",
+}
 
 
 def parse(upload: MultipartUpload, body: bytes | None = None) -> list[multipart.MultipartPart]:

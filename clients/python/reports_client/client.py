@@ -201,11 +201,18 @@ class ReportsClient:
         says when the stream is not available. Raises JobFailed, JobExpired or WaitTimeout.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        reported: Job | None = None
+
+        def report(current: Job) -> None:
+            nonlocal reported
+            if on_update is not None and current != reported:
+                on_update(current)
+            reported = current
+
         job = self.status(job_id)
         retry_after = 0.0
         while True:
-            if on_update is not None:
-                on_update(job)
+            report(job)
             if job.finished:
                 return _outcome(job)
             left = None if deadline is None else deadline - time.monotonic()
@@ -213,7 +220,7 @@ class ReportsClient:
                 raise WaitTimeout(job, timeout or 0.0)
             if live:
                 try:
-                    job = self._follow(job, left, on_update)
+                    job = self._follow(job, deadline, report)
                     continue
                 except httpx.TimeoutException:
                     continue  # silence past the read timeout: check the deadline, reconnect
@@ -222,18 +229,17 @@ class ReportsClient:
             time.sleep(min(max(retry_after, 0.5), left if left is not None else 60.0))
             job, retry_after = self._poll(job_id)
 
-    def _follow(self, job: Job, left: float | None, on_update: UpdateCallback | None) -> Job:
-        """The last status the live stream sends (the stream's own statuses reported too)."""
+    def _follow(self, job: Job, deadline: float | None, report: UpdateCallback) -> Job:
+        """The job as its live stream leaves it: finished, or when the deadline passes."""
+        left = None if deadline is None else deadline - time.monotonic()
         read_timeout = READ_TIMEOUT_SECONDS if left is None else min(READ_TIMEOUT_SECONDS, left)
         url = f"{API_PREFIX}/events/{job.job_id}"
         try:
-            events = job_events(self.http, url, self._error, read_timeout=read_timeout)
-            for event in events:
-                if event.finished:
-                    return event
-                if on_update is not None and event != job:
-                    on_update(event)
+            for event in job_events(self.http, url, self._error, read_timeout=read_timeout):
+                report(event)
                 job = event
+                if job.finished or (deadline is not None and time.monotonic() >= deadline):
+                    return job
         except httpx.TimeoutException:
             raise
         except httpx.TransportError as exc:
@@ -246,7 +252,8 @@ class ReportsClient:
         response = self._request("GET", self._status_url(job_id))
         if response.status_code != 200:
             raise self._error(response)
-        return Job.from_json(response.json()), _retry_after(response) or 2.0
+        retry_after = _retry_after(response)
+        return Job.from_json(response.json()), 2.0 if retry_after is None else retry_after
 
     # -- downloading ------------------------------------------------------------------
 

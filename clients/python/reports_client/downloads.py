@@ -64,7 +64,8 @@ class ResumableDownload:
                     last_error = None
                 except httpx.TransportError as exc:
                     last_error = exc
-                time.sleep(BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)])
+                if attempt + 1 < self.attempts:
+                    time.sleep(BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)])
             else:
                 self.partial.unlink(missing_ok=True)
                 reason = f": {last_error}" if last_error else ""

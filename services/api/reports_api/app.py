@@ -30,6 +30,12 @@ from .webpage import home, ui_router
 log = structlog.get_logger(__name__)
 
 
+class MetricsController(PrometheusController):
+    """GET /metrics in Prometheus' text format (kept out of the OpenAPI document)."""
+
+    include_in_schema = False
+
+
 def create_app(settings: ApiSettings) -> Litestar:
     """The api, wired to the services in ``settings``."""
     services = Services.create(settings)
@@ -65,7 +71,7 @@ def create_app(settings: ApiSettings) -> Litestar:
             JobEventsController,
             SyncReportsController,
             HealthController,
-            PrometheusController,
+            MetricsController,
             home,
             ui_router(),
         ],

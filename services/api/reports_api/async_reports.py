@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -14,6 +15,7 @@ from reports_shared.constants import API_PREFIX, JobStatus, Lane
 from reports_shared.jobs import JobRecord, utcnow
 
 from .access import Principal, check_visible, require_operator
+from .apidocs import problems
 from .downloads import zip_response
 from .errors import JobGone, JobNotFound
 from .intake import POLL_AFTER
@@ -30,7 +32,7 @@ class AsyncReportsController(Controller):
     path = API_PREFIX
     tags = ["AsyncReports"]  # noqa: RUF012 - Litestar reads this class attribute
 
-    @get("/status/{job_id:str}")
+    @get("/status/{job_id:str}", responses=problems(401, 404, 410, 503))
     async def status(
         self, job_id: str, services: Services, principal: Principal
     ) -> Response[JobStatusView]:
@@ -43,7 +45,15 @@ class AsyncReportsController(Controller):
         token = await download_token(services, record)
         return Response(job_view(record, position, token), headers=headers)
 
-    @get("/download/{token:str}", media_type="application/zip")
+    @get(
+        "/download/{token:str}",
+        media_type="application/zip",
+        responses={
+            206: ResponseSpec(data_container=bytes, description="Parte del ZIP (Range)",
+                              media_type="application/zip", generate_examples=False),
+            **problems(401, 404, 410, 416, 503),
+        },
+    )  # fmt: skip
     async def download(
         self,
         token: str,
@@ -64,7 +74,7 @@ class AsyncReportsController(Controller):
         )
         return response
 
-    @get("/active-jobs")
+    @get("/active-jobs", responses=problems(401, 503))
     async def active_jobs(
         self,
         services: Services,
@@ -80,13 +90,13 @@ class AsyncReportsController(Controller):
         views = [job_view(r, positions.get(r.job_id)) for r in records]
         return ActiveJobs(count=len(views), jobs=views)
 
-    @get("/cache-stats")
+    @get("/cache-stats", responses=problems(401, 403, 503))
     async def cache_stats(self, services: Services, principal: Principal) -> CacheStats:
         """Figures of the temporary report cache (operators only)."""
         require_operator(principal)
         return await asyncio.to_thread(services.cache.stats)
 
-    @get("/report-types")
+    @get("/report-types", responses=problems(401, 503))
     async def report_types(self, services: Services, principal: Principal) -> list[ReportTypeView]:
         """The report types the running workers build."""
         catalog = await services.jobs.report_types()

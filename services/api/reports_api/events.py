@@ -24,6 +24,7 @@ from reports_shared.constants import API_PREFIX, TERMINAL_STATUSES, JobStatus
 from reports_shared.errors import JobStoreUnavailable
 
 from .access import Principal
+from .apidocs import problems
 from .async_reports import download_token, find_job
 from .state import Services
 from .views import job_view
@@ -49,7 +50,11 @@ class JobEventsController(Controller):
     path = API_PREFIX
     tags = ["AsyncReports"]  # noqa: RUF012 - Litestar reads this class attribute
 
-    @get("/events/{job_id:str}", summary="Status changes of a job, as Server-Sent Events")
+    @get(
+        "/events/{job_id:str}",
+        summary="Status changes of a job, as Server-Sent Events",
+        responses=problems(401, 404, 410, 503),
+    )
     async def events(
         self, job_id: str, services: Services, principal: Principal
     ) -> ServerSentEvent:

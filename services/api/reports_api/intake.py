@@ -13,6 +13,7 @@ from reports_shared.constants import API_PREFIX, JobStatus
 from reports_shared.jobs import JobRecord
 
 from .access import Principal, client_identity
+from .apidocs import SUBMISSION_PROBLEMS, JsonBodyOperation, MultipartOperation, problems
 from .errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from .payloads import decode_body, inline_dataset
 from .state import Services
@@ -44,7 +45,13 @@ class IntakeController(Controller):
     path = API_PREFIX
     tags = ["AsyncReports"]  # noqa: RUF012 - Litestar reads this class attribute
 
-    @post("/queue-multipart", request_max_body_size=None, status_code=202)
+    @post(
+        "/queue-multipart",
+        request_max_body_size=None,
+        status_code=202,
+        operation_class=MultipartOperation,
+        responses=problems(*SUBMISSION_PROBLEMS),
+    )
     async def queue_multipart(
         self, request: Request[Any, Any, Any], services: Services, principal: Principal
     ) -> Response[Accepted]:
@@ -87,7 +94,13 @@ class IntakeController(Controller):
         await _remember(request, services, principal, record)
         return accepted(record)
 
-    @post("/queue-json", request_max_body_size=None, status_code=202)
+    @post(
+        "/queue-json",
+        request_max_body_size=None,
+        status_code=202,
+        operation_class=JsonBodyOperation,
+        responses=problems(*SUBMISSION_PROBLEMS),
+    )
     async def queue_json(
         self, request: Request[Any, Any, Any], services: Services, principal: Principal
     ) -> Response[Accepted]:

@@ -6,16 +6,19 @@ import asyncio
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Stream
 
 from reports_shared.constants import SYNC_ROUTE, JobStatus
 
 from .access import Principal, client_identity
+from .apidocs import SUBMISSION_PROBLEMS, JsonBodyOperation, problems
 from .downloads import zip_response
 from .errors import PayloadTooLarge, ReportFailed
 from .intake import accepted, json_cost, read_json_body, store_inline
 from .payloads import decode_body, inline_dataset
 from .state import Services
+from .views import Accepted
 
 
 class SyncReportsController(Controller):
@@ -24,7 +27,17 @@ class SyncReportsController(Controller):
     path = SYNC_ROUTE
     tags = ["Reports"]  # noqa: RUF012 - Litestar reads this class attribute
 
-    @post("/", request_max_body_size=None, media_type="application/zip")
+    @post(
+        "/",
+        request_max_body_size=None,
+        media_type="application/zip",
+        status_code=200,
+        operation_class=JsonBodyOperation,
+        responses={
+            202: ResponseSpec(data_container=Accepted, description="Tarda más de lo esperado"),
+            **problems(*SUBMISSION_PROBLEMS, 422),
+        },
+    )
     async def generate(
         self, request: Request[Any, Any, Any], services: Services, principal: Principal
     ) -> Any:

@@ -1,0 +1,114 @@
+"""What the OpenAPI document says of the endpoints that read their bodies themselves.
+
+The submission endpoints stream their bodies (they declare no ``data`` parameter), so
+Litestar cannot describe them; these operation classes add the request bodies, and the
+response specs list every problem each endpoint can answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+
+from .errors import PROBLEM_JSON
+
+_TEXT = Schema(type=OpenAPIType.STRING)
+_FLAG = Schema(type=OpenAPIType.STRING, enum=["true", "false"], description="'true' o 'false'")
+_FIELDS = {
+    "reportType": Schema(
+        type=OpenAPIType.STRING, description="Tipo de reporte (GET /report-types)."
+    ),
+    "userName": Schema(type=OpenAPIType.STRING, min_length=1, max_length=256),
+}
+
+
+class Problem(msgspec.Struct):
+    """RFC 9457 problem details, as every error is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+@dataclass
+class MultipartOperation(Operation):
+    """POST /queue-multipart: the seed's four form fields, the file streamed."""
+
+    def __post_init__(self) -> None:
+        schema = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["reportType", "userName", "dataFile"],
+            properties={
+                **_FIELDS,
+                "isLargeDataset": _FLAG,
+                "dataFile": Schema(
+                    type=OpenAPIType.STRING,
+                    format="binary",  # type: ignore[arg-type]
+                    description="JSON: arreglo, objeto con un arreglo o NDJSON; admite gzip.",
+                ),
+            },
+        )
+        self.request_body = RequestBody(
+            content={"multipart/form-data": OpenAPIMediaType(schema=schema)}, required=True
+        )
+
+
+@dataclass
+class JsonBodyOperation(Operation):
+    """POST /queue-json and /api/Reports/generate: the seed's JSON body."""
+
+    def __post_init__(self) -> None:
+        json_data = Schema(
+            one_of=[
+                Schema(type=OpenAPIType.STRING, description="JSON en texto, como en el seed."),
+                Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT)),
+                Schema(type=OpenAPIType.OBJECT),
+            ]
+        )
+        schema = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["reportType", "userName", "jsonData"],
+            properties={
+                **_FIELDS,
+                "jsonData": json_data,
+                "isLargeDataset": Schema(type=OpenAPIType.BOOLEAN),
+                "options": Schema(type=OpenAPIType.OBJECT, additional_properties=_TEXT),
+            },
+        )
+        self.request_body = RequestBody(
+            content={"application/json": OpenAPIMediaType(schema=schema)}, required=True
+        )
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """Response specs for the problem statuses an endpoint may answer."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_DESCRIPTIONS.get(status, "Error"),
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+_DESCRIPTIONS = {
+    400: "Solicitud inválida: qué falta o qué está mal",
+    401: "Falta la clave de API o no es válida",
+    403: "Solo para operadores",
+    404: "No existe (o es de otro cliente)",
+    410: "Expirado",
+    413: "Demasiado grande",
+    415: "Tipo de contenido no admitido",
+    416: "Rango fuera del archivo",
+    422: "No se pudo generar el reporte",
+    429: "Demasiados envíos este minuto",
+    503: "Un servicio interno no está disponible o el api está ocupado",
+}
+#: Problems every submission may answer.
+SUBMISSION_PROBLEMS = (400, 401, 413, 415, 429, 503)
