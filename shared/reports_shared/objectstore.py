@@ -150,6 +150,21 @@ class ObjectStore:
             raise StorageUnavailable(f"could not delete {len(errors)} objects under {prefix}")
         return len(keys)
 
+    def pending_uploads(self, prefix: str = "") -> list[PendingUpload]:
+        """Multipart uploads left open (an api that died mid-upload leaves one)."""
+        # minio-py exposes ListMultipartUploads only as a private method (stable since 7.0).
+        with _wrapped():
+            result = self.client._list_multipart_uploads(self.bucket, prefix=prefix)
+        return [
+            PendingUpload(str(u.object_name), str(u.upload_id), u.initiated_time)
+            for u in result.uploads
+        ]
+
+    def abort_upload(self, upload: PendingUpload) -> None:
+        """Abort an open multipart upload, freeing its parts."""
+        with _wrapped(missing_ok=True):
+            self.client._abort_multipart_upload(self.bucket, upload.key, upload.upload_id)
+
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Objects under a prefix, recursively."""
         with _wrapped():
@@ -157,6 +172,15 @@ class ObjectStore:
                 yield ObjectInfo(
                     str(obj.object_name), int(obj.size or 0), str(obj.etag), obj.last_modified
                 )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingUpload:
+    """A multipart upload begun and never completed nor aborted."""
+
+    key: str
+    upload_id: str
+    initiated: datetime | None
 
 
 class ObjectReader:

@@ -94,3 +94,14 @@ def test_an_object_that_belongs_to_no_job_is_removed(make_stack: StackFactory) -
     stack.objects().put_stream("payloads/nobody", io.BytesIO(b"[]"), 2)
     wait_until(lambda: not stack.objects().exists("payloads/nobody"), 20,
                what="the orphan to be removed")  # fmt: skip
+
+
+def test_an_abandoned_multipart_upload_is_aborted(make_stack: StackFactory) -> None:
+    # Given an upload begun by an api that died before finishing it
+    stack = make_stack(workers=1, orphan_grace_seconds=0)
+    objects = stack.objects()
+    objects.ensure_bucket()
+    objects.client._create_multipart_upload(objects.bucket, "payloads/abandoned", {})
+    assert [u.key for u in objects.pending_uploads()] == ["payloads/abandoned"]
+    # When the janitor sweeps, then it is gone
+    wait_until(lambda: not objects.pending_uploads(), 20, what="the upload to be aborted")

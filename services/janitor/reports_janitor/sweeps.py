@@ -136,7 +136,8 @@ class Janitor:
         self.broker.enqueue(to_dramatiq(message, self.jobs.names))
 
     def remove_orphans(self, now: datetime) -> int:
-        """Delete payloads and ZIPs older than the grace period whose job is gone or over."""
+        """Delete objects older than the grace period that no job or cache entry needs, and
+        abort multipart uploads left open that long."""
         cutoff = now - timedelta(seconds=self.settings.orphan_grace_seconds)
         removed = 0
         for prefix in ("payloads/", "results/", "cache/"):
@@ -149,6 +150,11 @@ class Janitor:
                 self.objects.delete(info.key)
                 removed += 1
                 log.info("orphan_removed", key=info.key)
+        for upload in self.objects.pending_uploads():
+            if upload.initiated is not None and upload.initiated <= cutoff:
+                self.objects.abort_upload(upload)
+                removed += 1
+                log.info("abandoned_upload_aborted", key=upload.key)
         return removed
 
     def _owns(self, job_id: str, key: str) -> bool:
