@@ -81,6 +81,7 @@ def create_app(settings: ApiSettings) -> Litestar:
         },
         cors_config=CORSConfig(allow_origins=origins) if origins else None,
         exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,  # structlog, set up by __main__, formats every line
         middleware=[prometheus.middleware],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
