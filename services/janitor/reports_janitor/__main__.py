@@ -17,6 +17,7 @@ from reports_shared.jobstore import JobStore
 from reports_shared.logs import configure_logging
 from reports_shared.objectstore import ObjectStore
 
+from . import metrics
 from . import settings as janitor_settings
 from .sweeps import Janitor
 
@@ -41,13 +42,17 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if settings.janitor_metrics_port:
+        metrics.serve(settings.janitor_metrics_port)
     log.info("janitor_ready", interval=settings.janitor_interval_seconds)
     while not stop.is_set():
         try:
             janitor.objects.ensure_bucket()
             counts = janitor.sweep()
+            metrics.record_sweep(counts)
             log.info("sweep_done", **asdict(counts))
         except ReportsError as exc:
+            metrics.record_failure()
             log.warning("sweep_failed", error=str(exc))
         if "--once" in sys.argv[1:]:
             break

@@ -9,6 +9,8 @@ class JanitorSettings(CommonSettings, frozen=True, kw_only=True):
     """Everything the janitor needs to know."""
 
     janitor_interval_seconds: float = 30.0
+    #: Port of the janitor's Prometheus metrics; 0: not served.
+    janitor_metrics_port: int = 0
     #: Deliveries after which a job whose worker keeps dying is failed instead of requeued.
     max_deliveries: int = 3
     #: Age before an object that belongs to no job is removed.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 from reports_shared.checks import check_connections
 from reports_shared.logs import configure_logging
@@ -22,6 +23,10 @@ def main() -> None:
     # are few, so a small prefetch on the delay queues keeps them spread across workers.
     os.environ.setdefault("dramatiq_queue_prefetch", "1")
     os.environ.setdefault("dramatiq_delay_queue_prefetch", "10")
+    if settings.worker_metrics_port:
+        # Dramatiq's Prometheus middleware reads these when its module is imported.
+        os.environ["dramatiq_prom_port"] = str(settings.worker_metrics_port)
+        os.environ.setdefault("dramatiq_prom_db", tempfile.mkdtemp(prefix="dramatiq-prometheus-"))
     names = settings.names
     queues = [names.queue(lane) for lane in worker_settings.Lane]
     argv = [

@@ -17,6 +17,7 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
+from dramatiq.middleware.prometheus import Prometheus
 
 from reports_shared.constants import BUILD_ACTOR, Lane
 from reports_shared.messages import from_dramatiq_args
@@ -44,6 +45,7 @@ def create_broker(services: Services) -> RabbitmqBroker:
             Pipelines(),
             Retries(max_retries=settings.max_retries, min_backoff=2_000, max_backoff=60_000),
             CurrentMessage(),
+            *([Prometheus()] if settings.worker_metrics_port else []),
         ],
     )
     dramatiq.set_broker(broker)

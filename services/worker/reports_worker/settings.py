@@ -32,6 +32,8 @@ class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
     work_dir: str = ""
     #: Extra report types as ``module:Class``, comma-separated (beside the entry points).
     report_plugins: str = ""
+    #: Port of Dramatiq's Prometheus exposition server; 0: not served.
+    worker_metrics_port: int = 0
 
     @property
     def large_lane_limit(self) -> int:
