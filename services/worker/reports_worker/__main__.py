@@ -25,7 +25,7 @@ def main() -> None:
     os.environ.setdefault("dramatiq_delay_queue_prefetch", "10")
     if settings.worker_metrics_port:
         # Dramatiq's Prometheus middleware reads these when its module is imported.
-        os.environ["dramatiq_prom_port"] = str(settings.worker_metrics_port)
+        os.environ["dramatiq_prom_port"] = str(settings.worker_metrics_port)  # noqa: SIM112
         os.environ.setdefault("dramatiq_prom_db", tempfile.mkdtemp(prefix="dramatiq-prometheus-"))
     names = settings.names
     queues = [names.queue(lane) for lane in worker_settings.Lane]
