@@ -11,7 +11,11 @@ from typing import Any
 
 import psutil
 import pytest
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
+from reports_shared.jobstore import JobStore
+from reports_shared.messages import JobMessage, to_dramatiq
+from reports_shared.settings import CommonSettings, load_settings
 from tests.conftest import wait_until
 from tests.integration.conftest import RunningStack, StackFactory
 from tests.plugins.demora import RUNNING_DIR_ENV
@@ -201,3 +205,26 @@ def test_sigterm_lets_the_running_job_finish(make_stack: StackFactory, running_d
     final = stack.wait_finished(job, timeout=60)
     assert final["status"] == "Completed", final
     assert len(list(stack.objects().list(f"results/{job}/"))) == 1
+
+
+def test_a_message_delivered_again_for_a_completed_job_does_nothing(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a completed job
+    stack = demora_stack(make_stack, running_dir, workers=1)
+    job = submit(stack, [{"sleep": 0}])
+    done = stack.wait_finished(job)
+    # When its message arrives once more (a redelivery after a lost ack)
+    settings = load_settings(CommonSettings, stack.env)
+    record = JobStore.from_url(settings.redis_url, settings.names).get(job)
+    assert record is not None
+    broker = RabbitmqBroker(url=settings.amqp_url, confirm_delivery=True, middleware=[])
+    message = JobMessage(job_id=job, report_type="Demora", payload_key=record.payload_key)
+    broker.enqueue(to_dramatiq(message, settings.names))
+    broker.close()
+    time.sleep(2)
+    # Then nothing changed: same completion, one ZIP
+    again = stack.status(job)
+    assert (again["status"], again["completedAt"]) == ("Completed", done["completedAt"])
+    assert len(list(stack.objects().list(f"results/{job}/"))) == 1
+    assert not any(running_dir.iterdir())
