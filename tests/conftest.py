@@ -22,6 +22,7 @@ import pytest
 
 from devstack.infra import port_open
 from devstack.s3server import S3Server, start_s3
+from tests.containers import container_services, docker_available
 
 
 def s3_port_base() -> int:
@@ -78,9 +79,22 @@ def _reachable(url: str, default_port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
-    """RabbitMQ, Redis and S3 storage, checked (and S3 started when not given)."""
+    """RabbitMQ, Redis and S3 storage: named by the environment, local (S3 started when not
+    given), or in containers where a Docker engine runs and nothing else is there."""
     redis_url = os.environ.get("AR_REDIS_URL", "redis://127.0.0.1:6379/0")
     amqp_url = os.environ.get("AR_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    named = any(k in os.environ for k in ("AR_REDIS_URL", "AR_AMQP_URL", "AR_S3_ENDPOINT"))
+    local = _reachable(redis_url, 6379) and _reachable(amqp_url, 5672)
+    if not named and not local and docker_available():
+        with container_services() as endpoints:
+            yield Infra(
+                endpoints["AR_REDIS_URL"],
+                endpoints["AR_AMQP_URL"],
+                endpoints["AR_S3_ENDPOINT"],
+                endpoints["AR_S3_ACCESS_KEY"],
+                endpoints["AR_S3_SECRET_KEY"],
+            )
+        return
     if not _reachable(redis_url, 6379):
         unavailable(f"Redis is not reachable at {redis_url}")
     if not _reachable(amqp_url, 5672):
