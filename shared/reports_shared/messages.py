@@ -12,6 +12,7 @@ import dramatiq
 import msgspec
 
 from .constants import BUILD_ACTOR, MESSAGE_VERSION, Lane, Names
+from .jobs import JobRecord
 
 
 class JobMessage(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
@@ -23,6 +24,17 @@ class JobMessage(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
     lane: Lane = Lane.SMALL
     options: dict[str, str] = msgspec.field(default_factory=dict)
     v: int = MESSAGE_VERSION
+
+
+def message_for(record: JobRecord) -> JobMessage:
+    """The build message of a recorded job."""
+    return JobMessage(
+        job_id=record.job_id,
+        report_type=record.report_type,
+        payload_key=record.payload_key,
+        lane=record.lane,
+        options=record.options,
+    )
 
 
 def to_dramatiq(message: JobMessage, names: Names) -> dramatiq.Message[Any]:

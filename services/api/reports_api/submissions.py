@@ -12,7 +12,7 @@ from reports_shared.cache import CacheEntry, ReportCache, cache_key
 from reports_shared.constants import JobStatus, Lane
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import JobStore
-from reports_shared.messages import JobMessage
+from reports_shared.messages import message_for
 from reports_shared.objectstore import ObjectStore
 from reports_shared.results import serve_from_cache
 
@@ -129,13 +129,7 @@ class Submitter:
             payload_sha256=payload.sha256,
             options=submission.options,
         )
-        message = JobMessage(
-            job_id=job_id,
-            report_type=record.report_type,
-            payload_key=payload.key,
-            lane=record.lane,
-            options=record.options,
-        )
+        message = message_for(record)
         entry = await asyncio.to_thread(self.cache.lookup, self._cache_key(record))
         try:
             await self.jobs.create(record)

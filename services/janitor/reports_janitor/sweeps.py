@@ -12,7 +12,7 @@ from reports_shared.cache import ReportCache
 from reports_shared.constants import TERMINAL_STATUSES, JobStatus
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import JobStore, TransitionRefused
-from reports_shared.messages import JobMessage, to_dramatiq
+from reports_shared.messages import message_for, to_dramatiq
 from reports_shared.objectstore import ObjectStore
 from reports_shared.records import epoch
 
@@ -130,10 +130,7 @@ class Janitor:
         return JobStatus.QUEUED
 
     def _publish(self, record: JobRecord) -> None:
-        message = JobMessage(job_id=record.job_id, report_type=record.report_type,
-                             payload_key=record.payload_key, lane=record.lane,
-                             options=record.options)  # fmt: skip
-        self.broker.enqueue(to_dramatiq(message, self.jobs.names))
+        self.broker.enqueue(to_dramatiq(message_for(record), self.jobs.names))
 
     def remove_orphans(self, now: datetime) -> int:
         """Delete objects older than the grace period that no job or cache entry needs, and
