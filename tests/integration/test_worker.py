@@ -79,6 +79,8 @@ def running_dir(tmp_path: Path) -> Path:
 
 
 def demora_stack(make_stack: StackFactory, running_dir: Path, **settings: Any) -> RunningStack:
+    # The jobs here share their (tiny) datasets: without the cache every one of them runs.
+    settings.setdefault("cache_enabled", "false")
     return make_stack(
         report_plugins=PLUGIN, extra_env={RUNNING_DIR_ENV: str(running_dir)}, **settings
     )

@@ -22,7 +22,8 @@ from dramatiq.middleware.prometheus import Prometheus
 from reports_shared.constants import BUILD_ACTOR, Lane
 from reports_shared.messages import from_dramatiq_args
 
-from .runner import NoSlot, Services, run_job
+from .runner import NoSlot, run_job
+from .services import Services
 
 log = structlog.get_logger(__name__)
 

@@ -14,7 +14,7 @@ from . import settings as worker_settings
 from .actors import create_broker
 from .reports import load_report_types
 from .reports.registry import register_plugins
-from .runner import Services
+from .services import Services
 
 
 def create_services(settings: worker_settings.WorkerSettings) -> Services:

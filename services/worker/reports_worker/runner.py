@@ -4,28 +4,25 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
-from redis.exceptions import RedisError
 
-from reports_shared.cache import CacheEntry, ReportCache, cache_key
-from reports_shared.constants import JobStatus, Lane
+from reports_shared.constants import JobStatus
 from reports_shared.errors import JobStoreUnavailable, StorageUnavailable
 from reports_shared.jobs import JobRecord, PerformanceMetrics, utcnow
-from reports_shared.jobstore import JobStore, TransitionRefused
+from reports_shared.jobstore import TransitionRefused
 from reports_shared.messages import JobMessage
-from reports_shared.objectstore import ObjectStore
 from reports_shared.records import epoch
-from reports_shared.results import ReportResult, publish_result, serve_from_cache
+from reports_shared.results import ReportResult, publish_result
 
+from . import caching
 from .heartbeat import Heartbeat
 from .limiter import LeaseLimiter
 from .reports import BuildOutcome, ReportError, build_report
-from .settings import WorkerSettings
+from .services import Services
 
 log = structlog.get_logger(__name__)
 
@@ -38,24 +35,6 @@ class NoSlot(Exception):
     """Every slot of the cap is taken: the message goes back to wait."""
 
 
-@dataclass(frozen=True, slots=True)
-class Services:
-    """The clients a job needs."""
-
-    settings: WorkerSettings
-    jobs: JobStore
-    objects: ObjectStore
-    cache: ReportCache
-
-    def limiter(self, lane: Lane) -> LeaseLimiter:
-        """A fresh lease limiter for one job of ``lane``."""
-        names = self.settings.names
-        limits = {names.limiter("jobs"): self.settings.max_concurrent_jobs}
-        if lane == Lane.LARGE:
-            limits[names.limiter("large-jobs")] = self.settings.large_lane_limit
-        return LeaseLimiter(self.jobs.client, limits, self.settings.lease_ttl_seconds)
-
-
 def run_job(services: Services, message: JobMessage, retries: int, last_try: bool) -> None:
     """Build the report of one job, under the global cap. Raises NoSlot when it must wait."""
     bound = log.bind(job_id=message.job_id, report_type=message.report_type)
@@ -63,16 +42,16 @@ def run_job(services: Services, message: JobMessage, retries: int, last_try: boo
     if record is None or record.status not in _STARTABLE:
         bound.info("job_skipped", status=record.status.value if record else None)
         return
-    key = _cache_key(record)
+    key = caching.key_of(record)
     if key and (entry := services.cache.lookup(key)):
-        _serve_cached(services, record, entry)
+        caching.serve_cached(services, record, entry)
         return
-    if _held_elsewhere(record) or (key and _building_elsewhere(services, key, record)):
+    if _held_elsewhere(record) or (key and caching.building_elsewhere(services, key, record)):
         # Another worker runs it, or the same dataset (then the cache serves this one).
         raise NoSlot
     limiter = services.limiter(message.lane)
     with limiter.acquire(raise_on_failure=False) as acquired:
-        if not acquired or (key and not _claim(services, key, record)):
+        if not acquired or (key and not caching.claim(services, key, record)):
             raise NoSlot
         try:
             _run_admitted(services, record, limiter, key, retries, last_try)
@@ -103,42 +82,6 @@ def _run_admitted(
             _fail(services, started, f"Error interno al generar el reporte ({type(exc).__name__}).")
             return
         raise
-
-
-def _cache_key(record: JobRecord) -> str | None:
-    if not record.payload_sha256:
-        return None
-    return cache_key(record.report_type, record.options, record.payload_sha256)
-
-
-def _building_elsewhere(services: Services, key: str, record: JobRecord) -> bool:
-    """Whether another live job is building the same report right now."""
-    holder = services.cache.holder(key)
-    if holder is None or holder == record.job_id:
-        return False
-    other = services.jobs.get(holder)
-    return other is not None and other.status in _STARTABLE
-
-
-def _claim(services: Services, key: str, record: JobRecord) -> bool:
-    """Claim the building of ``key`` for this job (taking it over from a finished holder)."""
-    ttl = services.settings.job_time_limit_seconds
-    if services.cache.claim(key, record.job_id, ttl):
-        return True
-    if _building_elsewhere(services, key, record):
-        return False
-    return services.cache.claim(key, record.job_id, ttl, force=True)
-
-
-def _serve_cached(services: Services, record: JobRecord, entry: CacheEntry) -> None:
-    try:
-        serve_from_cache(
-            services.jobs, services.cache, record, entry, services.settings.job_ttl_seconds
-        )
-    except TransitionRefused:
-        return
-    _drop_payload(services, record)
-    log.info("job_served_from_cache", job_id=record.job_id)
 
 
 def _held_elsewhere(record: JobRecord) -> bool:
@@ -208,7 +151,7 @@ def _build_and_publish(
     )
     if key:
         # Before Completed: a client that sees Completed and asks again gets the cache.
-        _keep_in_cache(services, key, result)
+        caching.keep(services, key, result)
     try:
         publish_result(services.jobs, record, _RUNNING, result, settings.job_ttl_seconds)
     except TransitionRefused as exc:
@@ -216,7 +159,7 @@ def _build_and_publish(
         services.objects.delete(result_key)
         log.info("job_result_discarded", job_id=record.job_id, status=str(exc))
         return
-    _drop_payload(services, record)
+    services.drop_payload(record)
     log.info(
         "job_completed",
         job_id=record.job_id,
@@ -225,27 +168,6 @@ def _build_and_publish(
         ms=metrics.processing_time_ms,
         peak_rss_mb=metrics.memory_usage_mb,
     )
-
-
-def _keep_in_cache(services: Services, key: str, result: ReportResult) -> None:
-    """Offer the fresh ZIP to the cache (best effort: the job is already Completed)."""
-    entry = CacheEntry(
-        key=key,
-        object_key=services.settings.names.cache_object(key),
-        file_name=result.file_name,
-        size_bytes=result.size_bytes,
-        records_processed=result.records_processed,
-        records_rejected=result.records_rejected,
-        created_at=time.time(),
-    )
-    try:
-        services.cache.record_miss()
-        evicted = services.cache.store(key, result.result_key, entry)
-    except (StorageUnavailable, JobStoreUnavailable, RedisError) as exc:
-        log.warning("cache_store_failed", key=key, error=str(exc))
-        return
-    if evicted:
-        log.info("cache_evicted", entries=evicted)
 
 
 def _metrics(
@@ -271,7 +193,7 @@ def _fail(services: Services, record: JobRecord, reason: str) -> None:
         services.jobs.transition(record, _FAILABLE, JobStatus.FAILED, fields, epoch(expires))
     except TransitionRefused:
         return
-    _drop_payload(services, record)
+    services.drop_payload(record)
     log.info("job_failed", job_id=record.job_id, reason=reason)
 
 
@@ -288,14 +210,6 @@ def _settle(services: Services, record: JobRecord) -> None:
         )
     except Exception:
         log.warning("settle_failed", job_id=record.job_id)
-
-
-def _drop_payload(services: Services, record: JobRecord) -> None:
-    if services.settings.delete_payloads and record.payload_key:
-        try:
-            services.objects.delete(record.payload_key)
-        except Exception:
-            log.warning("payload_delete_failed", job_id=record.job_id)
 
 
 def _transient(exc: Exception) -> bool:

@@ -1,0 +1,80 @@
+"""The report cache seen from the worker: serve a hit, follow a twin build, keep results."""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+from redis.exceptions import RedisError
+
+from reports_shared.cache import CacheEntry, cache_key
+from reports_shared.constants import JobStatus
+from reports_shared.errors import JobStoreUnavailable, StorageUnavailable
+from reports_shared.jobs import JobRecord
+from reports_shared.jobstore import TransitionRefused
+from reports_shared.results import ReportResult, serve_from_cache
+
+from .services import Services
+
+log = structlog.get_logger(__name__)
+
+_STARTABLE = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
+
+
+def key_of(record: JobRecord) -> str | None:
+    """The cache key of a job (None for a job recorded without its payload's hash)."""
+    if not record.payload_sha256:
+        return None
+    return cache_key(record.report_type, record.options, record.payload_sha256)
+
+
+def building_elsewhere(services: Services, key: str, record: JobRecord) -> bool:
+    """Whether another live job is building the same report right now."""
+    holder = services.cache.holder(key)
+    if holder is None or holder == record.job_id:
+        return False
+    other = services.jobs.get(holder)
+    return other is not None and other.status in _STARTABLE
+
+
+def claim(services: Services, key: str, record: JobRecord) -> bool:
+    """Claim the building of ``key`` for this job (taking it over from a finished holder)."""
+    ttl = services.settings.job_time_limit_seconds
+    if services.cache.claim(key, record.job_id, ttl):
+        return True
+    if building_elsewhere(services, key, record):
+        return False
+    return services.cache.claim(key, record.job_id, ttl, force=True)
+
+
+def serve_cached(services: Services, record: JobRecord, entry: CacheEntry) -> None:
+    """Complete a job with the cached ZIP of the same report."""
+    try:
+        serve_from_cache(
+            services.jobs, services.cache, record, entry, services.settings.job_ttl_seconds
+        )
+    except TransitionRefused:
+        return
+    services.drop_payload(record)
+    log.info("job_served_from_cache", job_id=record.job_id)
+
+
+def keep(services: Services, key: str, result: ReportResult) -> None:
+    """Offer a fresh ZIP to the cache (best effort: the job completes either way)."""
+    entry = CacheEntry(
+        key=key,
+        object_key=services.settings.names.cache_object(key),
+        file_name=result.file_name,
+        size_bytes=result.size_bytes,
+        records_processed=result.records_processed,
+        records_rejected=result.records_rejected,
+        created_at=time.time(),
+    )
+    try:
+        services.cache.record_miss()
+        evicted = services.cache.store(key, result.result_key, entry)
+    except (StorageUnavailable, JobStoreUnavailable, RedisError) as exc:
+        log.warning("cache_store_failed", key=key, error=str(exc))
+        return
+    if evicted:
+        log.info("cache_evicted", entries=evicted)
