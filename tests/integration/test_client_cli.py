@@ -17,7 +17,7 @@ import pytest
 from reports_client import JobStatus, ReportsClient
 
 from tests.conftest import Infra, free_port
-from tests.integration.conftest import RunningStack, StackPool
+from tests.integration.conftest import RunningStack, StackFactory, StackPool
 from tests.integration.test_smoke import INVOICE
 from tests.integration.test_worker import PLUGIN, submit
 
@@ -51,9 +51,14 @@ def demora(folder: Path, sleep: Any) -> Path:
     return path
 
 
-def run(service: RunningStack, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    service: RunningStack, *args: str, timeout: float = 60, key: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """The command as a user runs it, with the service's address in ASYNC_REPORTS_URL."""
     env = {**os.environ, "ASYNC_REPORTS_URL": service.url}
+    env.pop("ASYNC_REPORTS_API_KEY", None)
+    if key:
+        env["ASYNC_REPORTS_API_KEY"] = key
     return subprocess.run(
         [str(COMMAND), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
     )
@@ -184,6 +189,20 @@ def test_a_missing_file_exits_2(service: RunningStack, tmp_path: Path) -> None:
     done = run(service, "submit", str(tmp_path / "no-existe.json"), "-t", "Tabular", "-u", "ana")
     assert done.returncode == 2
     assert "no existe el archivo" in done.stderr
+
+
+def test_the_api_key_comes_from_the_environment(make_stack: StackFactory) -> None:
+    # Given a service that requires API keys
+    key = "erp-key-0123456789abcdef"
+    ops = "operator:ops:ops-key-0123456789abcdef"  # the fixture checks readiness with it
+    keyed = make_stack(workers=1, api_keys=f"client:erp:{key},{ops}")
+
+    # When the command runs without a key, then with it in ASYNC_REPORTS_API_KEY
+    refused, accepted = run(keyed, "types"), run(keyed, "types", key=key)
+
+    # Then the first is refused saying why (exit 3), the second works
+    assert refused.returncode == 3 and "clave de API" in refused.stderr
+    assert accepted.returncode == 0 and "FacturacionMasiva" in accepted.stdout
 
 
 # --- the library --------------------------------------------------------------------------

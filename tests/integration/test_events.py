@@ -12,7 +12,7 @@ import pytest
 from httpx_sse import connect_sse
 
 from tests.conftest import Infra
-from tests.integration.conftest import RunningStack, StackPool
+from tests.integration.conftest import RunningStack, StackFactory, StackPool
 from tests.integration.test_worker import PLUGIN, submit
 
 pytestmark = pytest.mark.integration
@@ -35,11 +35,13 @@ def replicas(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     pool.stop_all()
 
 
-def events_of(stack: RunningStack, job_id: str) -> list[dict[str, Any]]:
+def events_of(
+    stack: RunningStack, job_id: str, headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Every ``status`` event of a job's stream, read until the service ends it."""
     timeout = httpx.Timeout(10, read=30)
     with connect_sse(stack.client, "GET", f"/api/AsyncReports/events/{job_id}",
-                     timeout=timeout) as source:  # fmt: skip
+                     timeout=timeout, headers=dict(headers or {})) as source:  # fmt: skip
         assert source.response.status_code == 200
         assert source.response.headers["content-type"].startswith("text/event-stream")
         return [json.loads(e.data) for e in source.iter_sse() if e.event == "status"]
@@ -110,3 +112,25 @@ def test_an_unknown_job_has_no_stream(replicas: RunningStack) -> None:
 def test_the_stream_is_in_the_api_schema(replicas: RunningStack) -> None:
     schema = replicas.client.get("/schema/openapi.json").json()
     assert "/api/AsyncReports/events/{job_id}" in schema["paths"]
+
+
+def test_a_client_key_follows_only_its_own_jobs(make_stack: StackFactory) -> None:
+    # Given keys for two client systems, and a job of the ERP's
+    erp, crm = "erp-key-0123456789abcdef", "crm-key-0123456789abcdef"
+    ops = "operator:ops:ops-key-0123456789abcdef"  # the fixture checks readiness with it
+    keyed = make_stack(workers=1, api_keys=f"client:erp:{erp},client:crm:{crm},{ops}")
+    response = keyed.client.post(
+        "/api/AsyncReports/queue-json",
+        json={"reportType": "Tabular", "userName": "ana", "jsonData": [{"a": uuid.uuid4().hex}]},
+        headers={"X-API-Key": erp},
+    )
+    assert response.status_code == 202, response.text
+    job = response.json()["jobId"]
+
+    # When the other client, and a caller without a key, ask for its stream
+    other = keyed.client.get(f"/api/AsyncReports/events/{job}", headers={"X-API-Key": crm})
+    anonymous = keyed.client.get(f"/api/AsyncReports/events/{job}")
+
+    # Then neither learns anything about it; its owner follows it to the end
+    assert (other.status_code, anonymous.status_code) == (404, 401)
+    assert events_of(keyed, job, {"X-API-Key": erp})[-1]["status"] == "Completed"

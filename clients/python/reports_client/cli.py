@@ -7,7 +7,8 @@ Exit codes:
   0    done
   1    the job ended without a report (Failed or Cancelled)
   2    wrong usage, or a local file that cannot be read or written
-  3    the service rejected the request (invalid field, unknown report type, too large)
+  3    the service rejected the request (invalid field, unknown report type, too large,
+       missing or wrong API key, over the submission limit)
   4    no such job, or its report expired
   5    the service is unreachable or unavailable, or the download kept breaking
   6    --timeout passed before the job finished
@@ -41,6 +42,7 @@ from .progress import ProgressBar, human_bytes
 from .version import __version__
 
 URL_ENV = "ASYNC_REPORTS_URL"
+KEY_ENV = "ASYNC_REPORTS_API_KEY"
 USER_ENV = "ASYNC_REPORTS_USER"
 
 _LABELS: dict[str, str] = {
@@ -252,6 +254,11 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
         help=f"dirección del servicio (variable {URL_ENV}; por omisión {DEFAULT_URL})",
     )
     parser.add_argument(
+        "--api-key",
+        default=default if suppress else os.environ.get(KEY_ENV),
+        help=f"clave de API, si el servicio la pide (mejor en la variable {KEY_ENV})",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         default=default if suppress else False,
@@ -364,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.options = dict(args.options)
     ui = Console(args.json, args.quiet, sys.stdout, sys.stderr)
     try:
-        with ReportsClient(args.url) as client:
+        with ReportsClient(args.url, api_key=args.api_key) as client:
             return int(_COMMANDS[args.command](client, args, ui))
     except KeyboardInterrupt:
         follow = f" Siga el trabajo con: async-reports status {ui.job_id}" if ui.job_id else ""

@@ -43,17 +43,24 @@ MAX_RETRY_AFTER_SECONDS = 30.0
 #: Time allowed for the service to answer once the last byte of an upload is sent.
 SUBMIT_READ_TIMEOUT_SECONDS = 300.0
 
+#: Answers that mean "not now": busy or unavailable (503), over the rate limit (429).
+_RETRIED = frozenset({429, 503})
+
 #: Called with each status seen while waiting.
 UpdateCallback = Callable[[Job], None]
 
 
 class ReportsClient:
-    """A client of the Async Reports service (thread-safe as httpx.Client is)."""
+    """A client of the Async Reports service (thread-safe as httpx.Client is).
+
+    ``api_key`` is sent as ``X-API-Key`` when the service requires keys.
+    """
 
     def __init__(
         self,
         base_url: str = DEFAULT_URL,
         *,
+        api_key: str | None = None,
         timeout: float = 30.0,
         retries: int = 3,
         http: httpx.Client | None = None,
@@ -65,6 +72,8 @@ class ReportsClient:
             timeout=timeout,
             headers={"User-Agent": f"async-reports-client/{__version__}"},
         )
+        if api_key:
+            self.http.headers["X-API-Key"] = api_key
 
     def __enter__(self) -> ReportsClient:
         return self
@@ -298,7 +307,8 @@ class ReportsClient:
         return response.json()
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request, tried again after a connection error or a 503 (as Retry-After says)."""
+        """One request, tried again after a connection error, a 503 or a 429 (as Retry-After
+        says); the same Idempotency-Key makes a retried submission create no second job."""
         for attempt in range(self.retries + 1):
             wait = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)]
             try:
@@ -309,7 +319,7 @@ class ReportsClient:
                         f"No se pudo conectar con el servicio en {self.http.base_url}: {exc}"
                     ) from exc
             else:
-                if response.status_code != 503 or attempt == self.retries:
+                if response.status_code not in _RETRIED or attempt == self.retries:
                     return response
                 wait = _retry_after(response) or wait
             time.sleep(wait)
