@@ -139,7 +139,7 @@ def measure(source: Path, scratch: Path, timeout: float) -> dict[str, Any]:
     child.returncode = os.waitstatus_to_exitcode(status)
     dest.unlink(missing_ok=True)
     if child.returncode != 0:
-        return {"status": "failed", "error": err_path.read_text(errors="replace")[-1500:]}
+        return {"status": "failed", "error": err_path.read_text(errors="replace")[-4000:]}
     result: dict[str, Any] = json.loads(out_path.read_text())
     result["status"] = "ok"
     result["wallSeconds"] = round(time.perf_counter() - started, 3)

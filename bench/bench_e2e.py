@@ -33,10 +33,9 @@ import e2e_render as render
 import httpx
 from e2e_client import JobRun, run_job
 from e2e_load import polling_under_load, throughput
-from e2e_memory import MemorySampler
+from e2e_memory import CpuMeter, MemorySampler, wait_for_quiet
 from e2e_report import QUOTED_SEED, machine, quoted_ratios, ratios, summarise, targets
 from e2e_stack import BenchStack, start_stack
-from e2e_stages import s3_transfer
 
 from devstack.datasets import write_invoices
 
@@ -45,6 +44,11 @@ DATASET_CACHE = Path(tempfile.gettempdir()) / "async-reports-bench-e2e"
 #: 600,000 generated invoices are about 490 MB, under the api's 500 MiB limit.
 DEFAULT_SIZES = [45_000, 200_000, 600_000]
 WARM_UP_RECORDS = 500
+
+
+#: Before each measured run: wait up to QUIET[1] s for other work to fall under QUIET[0]
+#: cores (set by --quiet-cores and --quiet-wait).
+QUIET = [0.3, 90.0]
 
 
 def log(message: str) -> None:
@@ -75,8 +79,10 @@ def measure_e2e(
     runs = []
     with httpx.Client(base_url=stack.url, timeout=1800) as client:
         for index in range(repeat):
-            with MemorySampler(groups) as sampler:
+            quiet = wait_for_quiet(stack.cpu_groups(), *QUIET)
+            with CpuMeter(stack.cpu_groups()) as cpu, MemorySampler(groups) as sampler:
                 run = run_job(client, JobRun(path, records, scratch), sampler)
+            run |= cpu.figures | quiet
             runs.append(run)
             log(f"stack {records:,} #{index + 1}: total {run['totalSeconds']} s, processing "
                 f"{run['processingSeconds']} s, worker tree {run['workerTreePeakRssMB']} MB, "
@@ -89,11 +95,12 @@ def measure_stages(stack: BenchStack, path: Path, scratch: Path) -> dict[str, An
     zip_path = scratch / "stages.zip"
     child = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("e2e_stages.py")), str(path), str(zip_path)],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=False, env={**os.environ, **stack.env},
     )  # fmt: skip
+    if child.returncode != 0:
+        raise RuntimeError(f"stage profile failed: {child.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(child.stdout)
-    result |= s3_transfer(stack.objects(), path, zip_path)
-    zip_path.unlink()
+    zip_path.unlink(missing_ok=True)
     return result
 
 
@@ -103,7 +110,10 @@ def measure_baseline(
     """The old way, ``runs`` times; stops repeating after a timeout or failure."""
     out = []
     for index in range(runs):
-        result = baseline_naive.measure(path, scratch, timeout)
+        quiet = wait_for_quiet({}, *QUIET)
+        with CpuMeter({}) as cpu:
+            result = baseline_naive.measure(path, scratch, timeout)
+        result |= quiet | {"otherCores": cpu.figures["otherCores"]}
         out.append(result)
         log(f"old way {records:,} #{index + 1}: {result['status']} "
             f"{result.get('seconds', '')} s, {result.get('peakRssMB')} MB")  # fmt: skip
@@ -131,6 +141,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--poll-seconds", type=float, default=10, help="duration of each polling test")
     add("--poll-connections", type=int, default=64)
     add("--poll-threads", type=int, default=2, help="wrk threads (or poller processes)")
+    add(
+        "--quiet-cores",
+        type=float,
+        default=QUIET[0],
+        help="before each run, wait for other work on the machine to use fewer cores",
+    )
+    add("--quiet-wait", type=float, default=QUIET[1], help="... but at most this long (s)")
     add("--cache", type=Path, default=DATASET_CACHE, help="where datasets are kept")
     add("--out", type=Path, default=RESULTS_DIR, help="where results are written")
     return parser.parse_args(argv)
@@ -161,7 +178,11 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
             results["sizes"].append(entry)
         if not args.no_load:
             jobs = args.throughput_jobs
-            results["throughput"] = throughput(stack.url, load_path, jobs)
+            quiet = wait_for_quiet(stack.cpu_groups(), *QUIET)
+            with CpuMeter(stack.cpu_groups()) as cpu:
+                results["throughput"] = throughput(stack.url, load_path, jobs)
+            results["throughput"]["cpu"] = cpu.figures | quiet
+            wait_for_quiet(stack.cpu_groups(), *QUIET)
             log(f"throughput: {results['throughput']}")
             last_job = results["sizes"][0]["e2e"]["runs"][-1]["jobId"]
             results["polling"] = polling_under_load(
@@ -259,6 +280,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
                                                                    doc["quotedRatios"]),
         "## Targets\n\n" + render.targets_table(doc["targets"]),
     ]  # fmt: skip
+    parts.append("## CPU during the runs (the machine is shared)\n\n"
+                 + render.noise_table(doc["sizes"]))  # fmt: skip
     if stages:
         parts.append("## Where a worker's time goes\n\n" + render.stages_table(stages))
     if doc["throughput"] or doc["polling"]:
@@ -272,6 +295,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark."""
     args = parse_args(argv)
+    QUIET[:] = [args.quiet_cores, args.quiet_wait]
     started = time.perf_counter()
     info = machine()
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:

@@ -75,26 +75,48 @@ class Batch:
         return _batch_figures(self, list(finals.values()), span, most_running)
 
 
+def most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """The most intervals open at one instant (one that ends as another starts: not both)."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    most = running = 0
+    for _, step in events:  # at equal times -1 sorts first
+        running += step
+        most = max(most, running)
+    return most
+
+
 def _batch_figures(
-    batch: Batch, finals: list[dict[str, Any]], span: float, most_running: int
+    batch: Batch, finals: list[dict[str, Any]], span: float, most_polled: int
 ) -> dict[str, Any]:
-    created = [datetime.fromisoformat(body["createdAt"]) for body in finals]
-    completed = [datetime.fromisoformat(body["completedAt"]) for body in finals]
-    server_span = (max(completed) - min(created)).total_seconds()
-    processing = [body["performanceMetrics"]["processingTimeMs"] / 1000 for body in finals]
-    waits = [body["performanceMetrics"]["queueWaitMs"] / 1000 for body in finals]
+    created = [datetime.fromisoformat(body["createdAt"]).timestamp() for body in finals]
+    completed = [datetime.fromisoformat(body["completedAt"]).timestamp() for body in finals]
+    metrics = [body["performanceMetrics"] for body in finals]
+    processing = [m["processingTimeMs"] / 1000 for m in metrics]
+    waits = [m["queueWaitMs"] / 1000 for m in metrics]
+    # A job runs from its start (created + queue wait) to its completion, by the server.
+    running = [(c + w, done) for c, w, done in zip(created, waits, completed, strict=True)]
+    server_span = max(completed) - min(created)
     return {
         "jobs": batch.jobs,
-        "recordsPerJob": finals[0]["performanceMetrics"]["recordsProcessed"],
+        "recordsPerJob": metrics[0]["recordsProcessed"],
         "wallSeconds": round(span, 2),
         "jobsPerMinute": round(batch.jobs * 60 / span, 1),
         "serverSpanSeconds": round(server_span, 2),
         "serverJobsPerMinute": round(batch.jobs * 60 / server_span, 1),
-        "mostProcessingAtOnce": most_running,
+        "mostRunningAtOnce": most_at_once(running),
+        "mostSeenProcessingByPolls": most_polled,
         "processingSecondsMedian": round(statistics.median(processing), 2),
         "processingSecondsMax": round(max(processing), 2),
         "queueWaitSecondsMax": round(max(waits), 2),
         "uploadSecondsMedian": round(statistics.median(batch.upload_seconds), 2),
+        "timeline": [
+            {
+                "created": round(c - min(created), 2),
+                "started": round(s - min(created), 2),
+                "completed": round(e - min(created), 2),
+            }
+            for c, (s, e) in sorted(zip(created, running, strict=True))
+        ],
     }
 
 

@@ -1,4 +1,4 @@
-"""Peak memory of the stack's processes, sampled with psutil while a job runs.
+"""Peak memory of the stack's processes, sampled with psutil while a job runs; CPU used.
 
 A *group* is a set of root processes (the api; the worker services). For each group the
 sampler keeps, per phase of the job (upload, wait, download):
@@ -129,3 +129,83 @@ class MemorySampler:
     def _record(self, group: str, figure: str, phase: str, value: int) -> None:
         key = (group, figure, phase)
         self.peaks[key] = max(self.peaks.get(key, 0.0), value / MB)
+
+
+class CpuMeter:
+    """CPU seconds used by each group of the stack's process trees, by this process (and
+    the load generators it waited for), and by the whole machine.
+
+    On a shared machine the difference is what other work took while we measured:
+    ``otherCores`` is the average number of cores busy with something else.
+    """
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self._groups = groups
+        self._start: dict[tuple[str, int], float] = {}
+        self._machine = 0.0
+        self._own = 0.0
+        self._wall = 0.0
+        self.figures: dict[str, float] = {}
+
+    @staticmethod
+    def _machine_busy() -> float:
+        times = psutil.cpu_times()
+        return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+    @staticmethod
+    def _own_cpu() -> float:
+        times = psutil.Process().cpu_times()
+        return float(times.user + times.system + times.children_user + times.children_system)
+
+    def _stack(self) -> dict[tuple[str, int], float]:
+        used: dict[tuple[str, int], float] = {}
+        for group, roots in self._groups.items():
+            for pid in roots():
+                try:
+                    root = psutil.Process(pid)
+                    for process in [root, *root.children(recursive=True)]:
+                        times = process.cpu_times()
+                        used[group, process.pid] = times.user + times.system
+                except psutil.Error:
+                    continue
+        return used
+
+    def __enter__(self) -> CpuMeter:
+        self._start = self._stack()
+        self._machine = self._machine_busy()
+        self._own = self._own_cpu()
+        self._wall = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = max(time.monotonic() - self._wall, 1e-9)
+        machine = self._machine_busy() - self._machine
+        own = self._own_cpu() - self._own
+        by_group = dict.fromkeys(self._groups, 0.0)
+        for (group, pid), used in self._stack().items():
+            by_group[group] += used - self._start.get((group, pid), 0.0)
+        stack = sum(by_group.values())
+        self.figures = {
+            "stackCpuSeconds": round(stack, 2),
+            **{f"{group}CpuSeconds": round(used, 2) for group, used in by_group.items()},
+            "benchCpuSeconds": round(own, 2),
+            "machineBusyCores": round(machine / wall, 2),
+            "otherCores": round(max(0.0, machine - stack - own) / wall, 2),
+        }
+
+
+def wait_for_quiet(
+    groups: dict[str, Callable[[], list[int]]], threshold: float, max_wait: float
+) -> dict[str, float]:
+    """Wait (at most ``max_wait`` s) until other work on the machine takes fewer than
+    ``threshold`` cores over one second; how long it waited and what it saw last."""
+    if max_wait <= 0:
+        return {"quietWaitSeconds": 0.0}
+    started = time.monotonic()
+    while True:
+        with CpuMeter(groups) as meter:
+            time.sleep(1.0)
+        other = meter.figures["otherCores"]
+        waited = time.monotonic() - started
+        if other < threshold or waited >= max_wait:
+            return {"quietWaitSeconds": round(waited, 1), "otherCoresBefore": other}

@@ -92,8 +92,10 @@ def stages_table(stages: list[dict[str, Any]]) -> str:
     """Seconds per stage of a worker's processing, per size."""
     names = ["parse", "price", "totals", "xlsx", "csv", "zip", "other"]
     lines = [
-        "| invoices | build s | " + " | ".join(names) + " | S3 read payload s | S3 write ZIP s |",
-        "|---:|---:|" + "---:|" * (len(names) + 2),
+        "| invoices | build s (CPU s) | "
+        + " | ".join(names)
+        + " | S3 read payload s | S3 write ZIP s | peak RSS MB: build / + S3 |",
+        "|---:|---:|" + "---:|" * (len(names) + 3),
     ]
     for row in stages:
         total = row["instrumentedSeconds"] or 1
@@ -101,8 +103,10 @@ def stages_table(stages: list[dict[str, Any]]) -> str:
             f"{row['stages'][n]:.2f} ({100 * row['stages'][n] / total:.0f} %)" for n in names
         )
         lines.append(
-            f"| {row['records']:,} | {row['buildSeconds']:.2f} | {cells} "
-            f"| {row.get('s3GetPayloadSeconds', DASH)} | {row.get('s3PutZipSeconds', DASH)} |"
+            f"| {row['records']:,} | {row['buildSeconds']:.2f} ({row['buildCpuSeconds']:.2f}) "
+            f"| {cells} | {row.get('s3GetPayloadSeconds', DASH)} "
+            f"| {row.get('s3PutZipSeconds', DASH)} "
+            f"| {row['buildPeakRssMB']:.0f} / {row.get('peakRssAfterS3MB', DASH)} |"
         )
     return "\n".join(lines)
 
@@ -116,10 +120,19 @@ def load_table(throughput: dict[str, Any] | None, polling: dict[str, Any] | None
             f"| jobs queued at once | {t['jobs']} × {t['recordsPerJob']:,} invoices |",
             f"| jobs/minute (client wall clock) | {t['jobsPerMinute']} |",
             f"| jobs/minute (first created → last completed) | {t['serverJobsPerMinute']} |",
-            f"| most jobs Processing at once (cap 2) | {t['mostProcessingAtOnce']} |",
+            f"| most jobs running at once (cap 2; from the jobs' start and end) "
+            f"| {t['mostRunningAtOnce']} |",
             f"| processing s per job, median / max | {t['processingSecondsMedian']} / "
             f"{t['processingSecondsMax']} |",
         ]
+        cpu = t.get("cpu")
+        if cpu:
+            lines.append(
+                f"| CPU during the batch | stack {cpu['stackCpuSeconds']} s (worker "
+                f"{cpu['workerCpuSeconds']} s, api {cpu['apiCpuSeconds']} s, S3 "
+                f"{cpu['s3CpuSeconds']} s) over {t['wallSeconds']} s; other work on the "
+                f"machine: {cpu['otherCores']} cores |"
+            )
     for label, key in (("idle stack", "idle"), ("while jobs are built", "busy")):
         p = (polling or {}).get(key)
         if p:
@@ -196,3 +209,23 @@ def chart(sizes: list[dict[str, Any]], path: Path) -> bool:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def noise_table(sizes: list[dict[str, Any]]) -> str:
+    """CPU of the stack during the runs, and what other work took (a shared machine)."""
+    lines = [
+        "| invoices | stack CPU s per job | of which worker | api | S3 server "
+        "| machine busy (cores) | other work (cores) | waited for quiet s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in sizes:
+        s = size["e2e"]["summary"]
+        if "stackCpuSeconds" in s:
+            lines.append(
+                f"| {size['records']:,} | {_cell(s['stackCpuSeconds'])} "
+                f"| {_cell(s.get('workerCpuSeconds'))} | {_cell(s.get('apiCpuSeconds'))} "
+                f"| {_cell(s.get('s3CpuSeconds'))} "
+                f"| {_cell(s['machineBusyCores'])} | {_cell(s['otherCores'])} "
+                f"| {_cell(s.get('quietWaitSeconds'), 0)} |"
+            )
+    return "\n".join(lines)

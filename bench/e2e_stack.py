@@ -14,6 +14,7 @@ import random
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -57,6 +58,20 @@ class BenchStack:
             if name.startswith(prefix) and process is not None and process.poll() is None:
                 pids.append(process.pid)
         return pids
+
+    def s3_pids(self) -> list[int]:
+        """The pid of the stack's own S3 server (none when it uses another one)."""
+        alive = self.s3 is not None and self.s3.process.poll() is None
+        return [self.s3.process.pid] if self.s3 is not None and alive else []
+
+    def cpu_groups(self) -> dict[str, Callable[[], list[int]]]:
+        """Process groups whose CPU time is measured: api, workers, janitor, S3 server."""
+        return {
+            "api": lambda: self.service_pids("api"),
+            "worker": lambda: self.service_pids("worker"),
+            "janitor": lambda: self.service_pids("janitor"),
+            "s3": self.s3_pids,
+        }
 
     def objects(self) -> ObjectStore:
         """A client of the stack's bucket."""

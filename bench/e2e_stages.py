@@ -18,13 +18,17 @@ timed at its outermost call, so nothing is counted twice:
 * ``other``: the rest (the loop itself, the summary, set-up).
 
 The worker's processing time also holds reading the payload from S3 (overlapping the
-parse, since it is streamed) and uploading the ZIP to S3: :func:`s3_transfer` times both.
+parse, since it is streamed) and uploading the ZIP to S3: :func:`s3_transfer` times both
+when ``AR_S3_*`` name a bucket. The peak RSS of this process after the plain build and
+after the S3 transfers tells what the build and the transfers add to a worker.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
+import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from reports_shared.objectstore import ObjectStore
+from reports_shared.settings import CommonSettings, load_settings
 
 #: (module, class or None, attribute, stage) of the builder functions to time.
 _TIMED = (
@@ -112,27 +117,36 @@ def instrument(timers: Timers) -> None:
         setattr(owner, attribute, timers.wrap(original, stage))
 
 
-def _build(source: Path, dest: Path) -> tuple[float, int, int]:
+def _build(source: Path, dest: Path) -> tuple[float, float, int, int]:
+    """Wall and CPU seconds (all threads) of one build, records, ZIP bytes."""
     from reports_worker.reports import build_report
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with source.open("rb") as payload:
         outcome = build_report(
             "FacturacionMasiva", payload, dest, job_id="bench-stages", max_input_bytes=2 << 30
         )
-    return time.perf_counter() - started, outcome.records_processed, outcome.size_bytes
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return seconds, cpu, outcome.records_processed, outcome.size_bytes
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def profile(source: Path, dest: Path) -> dict[str, Any]:
-    """Build once plain, once timed by stage; the figures."""
-    plain_s, records, zip_bytes = _build(source, dest)
+    """Build once plain, once timed by stage; the figures, with this process's peak RSS."""
+    plain_s, plain_cpu, records, zip_bytes = _build(source, dest)
+    peak_build = _peak_rss_mb()
     timers = Timers()
     instrument(timers)
-    timed_s, _, _ = _build(source, dest)
+    timed_s, _, _, _ = _build(source, dest)
     timers.seconds["other"] = max(0.0, timed_s - sum(timers.seconds.values()))
     return {
         "records": records,
         "buildSeconds": round(plain_s, 3),
+        "buildCpuSeconds": round(plain_cpu, 3),
+        "buildPeakRssMB": peak_build,
         "instrumentedSeconds": round(timed_s, 3),
         "stages": {stage: round(value, 3) for stage, value in timers.seconds.items()},
         "zipBytes": zip_bytes,
@@ -141,7 +155,8 @@ def profile(source: Path, dest: Path) -> dict[str, Any]:
 
 
 def s3_transfer(objects: ObjectStore, dataset: Path, zip_path: Path) -> dict[str, float]:
-    """Seconds to stream the payload from S3 (as the worker reads it) and to upload the ZIP."""
+    """Seconds to stream the payload from S3 (as the worker reads it) and to upload the ZIP
+    (as the worker does, with the same client); this process's peak RSS after both."""
     key = "bench/stages-payload"
     objects.put_file(key, str(dataset), content_type="application/json")
     started = time.perf_counter()
@@ -154,12 +169,18 @@ def s3_transfer(objects: ObjectStore, dataset: Path, zip_path: Path) -> dict[str
     objects.put_file("bench/stages-result.zip", str(zip_path))
     put_s = time.perf_counter() - started
     objects.delete("bench/stages-result.zip")
-    return {"s3GetPayloadSeconds": round(get_s, 3), "s3PutZipSeconds": round(put_s, 3)}
+    return {"s3GetPayloadSeconds": round(get_s, 3), "s3PutZipSeconds": round(put_s, 3),
+            "peakRssAfterS3MB": _peak_rss_mb()}  # fmt: skip
 
 
 def main() -> None:
-    """Child: profile one dataset, print one JSON line."""
-    print(json.dumps(profile(Path(sys.argv[1]), Path(sys.argv[2]))))
+    """Child: profile one dataset; then, if AR_S3_* name a bucket, time S3; one JSON line."""
+    dataset, zip_path = Path(sys.argv[1]), Path(sys.argv[2])
+    result = profile(dataset, zip_path)
+    if os.environ.get("AR_S3_ENDPOINT"):
+        settings = load_settings(CommonSettings, os.environ)
+        result |= s3_transfer(ObjectStore.from_settings(settings), dataset, zip_path)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -90,6 +90,10 @@ class Names:
         """Download token (by its SHA-256) to job id."""
         return f"{self.namespace}:token:{token_hash}"
 
+    def uploading(self, job_id: str) -> str:
+        """Present while the api streams a job's payload in (the janitor leaves it alone)."""
+        return f"{self.namespace}:uploading:{job_id}"
+
     def idempotency(self, key_hash: str) -> str:
         """Idempotency key (by its SHA-256) to job id."""
         return f"{self.namespace}:idem:{key_hash}"

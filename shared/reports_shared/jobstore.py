@@ -8,7 +8,11 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 from . import records
 from .constants import ACTIVE_STATUSES, JobStatus, Lane, Names
@@ -43,7 +47,13 @@ class JobStore:
     def from_url(cls, url: str, names: Names) -> JobStore:
         """A store on the Redis at ``url``, reconnecting by itself after outages."""
         client = redis.Redis.from_url(
-            url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=15
+            url,
+            socket_timeout=10,
+            socket_connect_timeout=5,
+            health_check_interval=15,
+            # A pooled connection is stale after a Redis restart: retry on a fresh one.
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
         return cls(client, names)
 

@@ -153,12 +153,26 @@ class ObjectStore:
     def pending_uploads(self, prefix: str = "") -> list[PendingUpload]:
         """Multipart uploads left open (an api that died mid-upload leaves one)."""
         # minio-py exposes ListMultipartUploads only as a private method (stable since 7.0).
+        pending: list[PendingUpload] = []
         with _wrapped():
             result = self.client._list_multipart_uploads(self.bucket, prefix=prefix)
-        return [
-            PendingUpload(str(u.object_name), str(u.upload_id), u.initiated_time)
-            for u in result.uploads
-        ]
+            for upload in result.uploads:
+                key, upload_id = str(upload.object_name), str(upload.upload_id)
+                moment = self._last_activity(key, upload_id, upload.initiated_time)
+                pending.append(PendingUpload(key, upload_id, moment))
+        return pending
+
+    def _last_activity(
+        self, key: str, upload_id: str, initiated: datetime | None
+    ) -> datetime | None:
+        try:
+            parts = self.client._list_parts(self.bucket, key, upload_id).parts
+        except S3Error as exc:
+            if exc.code != "NoSuchUpload":
+                raise
+            parts = []  # finished or aborted meanwhile: aborting it again is harmless
+        moments = [m for m in [initiated, *(p.last_modified for p in parts)] if m is not None]
+        return max(moments) if moments else None
 
     def abort_upload(self, upload: PendingUpload) -> None:
         """Abort an open multipart upload, freeing its parts."""
@@ -180,7 +194,8 @@ class PendingUpload:
 
     key: str
     upload_id: str
-    initiated: datetime | None
+    #: When it began, or when its last part arrived if later: a live upload keeps moving.
+    last_activity: datetime | None
 
 
 class ObjectReader:

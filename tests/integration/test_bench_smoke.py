@@ -52,6 +52,7 @@ def _run_harness(infra: Infra, out: Path) -> dict[str, Any]:
         *_python(), str(HARNESS), "--sizes", str(RECORDS), "--repeat", "1",
         "--throughput-jobs", "2", "--throughput-size", str(RECORDS),
         "--poll-seconds", "1", "--poll-connections", "8", "--baseline-timeout", "60",
+        "--quiet-wait", "0",
         "--cache", str(out / "datasets"), "--out", str(out),
     ]  # fmt: skip
     done = subprocess.run(

@@ -12,6 +12,7 @@ from litestar.types import ExceptionHandlersMap
 from reports_shared.errors import (
     BrokerUnavailable,
     JobStoreUnavailable,
+    ObjectNotFound,
     ReportsError,
     StorageUnavailable,
 )
@@ -126,6 +127,12 @@ def handle_unavailable(request: Request[Any, Any, Any], exc: ReportsError) -> Re
     )
 
 
+def handle_missing_object(request: Request[Any, Any, Any], exc: ObjectNotFound) -> Response[Any]:
+    """A file that should be in storage is not (removed meanwhile): 404, not 500."""
+    log.warning("object_missing", path=request.url.path, error=str(exc))
+    return problem(404, "No encontrado", "El archivo solicitado ya no existe.")
+
+
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Framework errors (404 route, 405, validation) in the same shape."""
     detail = exc.detail or "Error"
@@ -146,6 +153,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     StorageUnavailable: handle_unavailable,
     JobStoreUnavailable: handle_unavailable,
     BrokerUnavailable: handle_unavailable,
+    ObjectNotFound: handle_missing_object,
     HTTPException: handle_http,
     Exception: handle_unexpected,
 }

@@ -18,7 +18,14 @@ from .errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from .payloads import decode_body, inline_dataset
 from .state import Services
 from .submissions import Submission
-from .uploads import MIB, StoredPayload, StreamingUpload, boundary_of, receive_form
+from .uploads import (
+    KEEPALIVE_TTL_SECONDS,
+    MIB,
+    StoredPayload,
+    StreamingUpload,
+    boundary_of,
+    receive_form,
+)
 from .views import Accepted, status_url
 
 _FORM_FIELDS = {"reportType", "userName", "isLargeDataset", "dataFile"}
@@ -72,7 +79,10 @@ class IntakeController(Controller):
             if "reportType" in fields and "userName" in fields:
                 checked.append(await _check_form(services, fields, principal))
             key = services.settings.names.payload_key(job_id)
-            return StreamingUpload(services.objects, key, limit)
+            return StreamingUpload(services.objects, key, limit, keepalive)
+
+        async def keepalive() -> None:
+            await services.jobs.mark_uploading(job_id, KEEPALIVE_TTL_SECONDS)
 
         await services.upload_slots.reserve(1)
         try:

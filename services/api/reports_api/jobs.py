@@ -7,7 +7,11 @@ from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from reports_shared import records
 from reports_shared.constants import JobStatus, Lane, Names
@@ -34,7 +38,13 @@ class AsyncJobStore:
     def from_url(cls, url: str, names: Names) -> AsyncJobStore:
         """A store on the Redis at ``url``."""
         client = aioredis.Redis.from_url(
-            url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=15
+            url,
+            socket_timeout=5,
+            socket_connect_timeout=3,
+            health_check_interval=15,
+            # A pooled connection is stale after a Redis restart: retry on a fresh one.
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
         return cls(client, names)
 
@@ -80,6 +90,10 @@ class AsyncJobStore:
         """1-based position of a queued job in its lane."""
         rank = await self._do(self.client.zrank(self.names.jobs_queued(lane), job_id))
         return None if rank is None else int(rank) + 1
+
+    async def mark_uploading(self, job_id: str, ttl_seconds: int) -> None:
+        """Say that a payload is still streaming in, for ``ttl_seconds``."""
+        await self._do(self.client.set(self.names.uploading(job_id), 1, ex=ttl_seconds))
 
     async def count_in_window(self, key: str, ttl_seconds: int) -> int:
         """Add one to a counter that lives ``ttl_seconds``; its new value."""

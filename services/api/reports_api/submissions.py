@@ -16,7 +16,7 @@ from reports_shared.messages import message_for
 from reports_shared.objectstore import ObjectStore
 from reports_shared.results import serve_from_cache
 
-from .errors import InvalidRequest, UnknownReportType
+from .errors import Busy, InvalidRequest, UnknownReportType
 from .jobs import AsyncJobStore
 from .publisher import Publisher
 from .settings import ApiSettings
@@ -88,8 +88,13 @@ class Submitter:
         if not report_type:
             raise InvalidRequest("Falta el campo obligatorio 'reportType'.")
         catalog = await self.jobs.report_types()
+        if not catalog:
+            raise Busy(
+                "Ningún worker ha anunciado todavía los tipos de reporte que construye; "
+                "intente de nuevo en unos segundos."
+            )
         if report_type not in catalog:
-            valid = ", ".join(sorted(catalog)) or "(ningún worker ha publicado tipos todavía)"
+            valid = ", ".join(sorted(catalog))
             raise UnknownReportType(
                 f"El tipo de reporte '{report_type[:100]}' no existe. Tipos válidos: {valid}.",
                 validReportTypes=sorted(catalog),

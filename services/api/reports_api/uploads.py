@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import multipart
 import structlog
 
+from reports_shared.errors import ObjectNotFound, StorageUnavailable
 from reports_shared.objectstore import ObjectStore
 
 from .errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
@@ -42,13 +44,28 @@ class MultipartForm:
     payload: StoredPayload | None = None
 
 
+#: How often a streaming upload says it is alive, and how long that lasts.
+KEEPALIVE_EVERY_SECONDS = 5.0
+KEEPALIVE_TTL_SECONDS = 15
+
+
 class StreamingUpload:
     """One object being written from pushed chunks by a storage thread."""
 
-    def __init__(self, objects: ObjectStore, key: str, limit: int) -> None:
+    def __init__(
+        self,
+        objects: ObjectStore,
+        key: str,
+        limit: int,
+        keepalive: Callable[[], Awaitable[None]],
+    ) -> None:
         self.key = key
         self.limit = limit
         self.objects = objects
+        # The janitor aborts multipart uploads idle past a grace period; a slow client's
+        # bytes may not reach storage for a while (a part is 5 MiB), so say we are alive.
+        self.keepalive = keepalive
+        self._alive_at = 0.0
         self.pipe = UploadPipe()
         self.task = asyncio.create_task(asyncio.to_thread(objects.put_stream, key, self.pipe))
         self.task.add_done_callback(lambda _: self.pipe.reader_failed.set())
@@ -56,18 +73,28 @@ class StreamingUpload:
 
     async def write(self, chunk: bytes) -> None:
         """Send a chunk on; fails when past the limit or when storage failed."""
+        now = time.monotonic()
+        if now - self._alive_at >= KEEPALIVE_EVERY_SECONDS:
+            self._alive_at = now
+            await self.keepalive()
         self.received += len(chunk)
         if self.received > self.limit:
             raise PayloadTooLarge(_too_large(self.limit))
         if self.task.done():
-            await self.task  # raises the storage error
+            await self._settled()  # raises the storage error
         await self.pipe.push(chunk)
 
     async def finish(self) -> StoredPayload:
         """Wait until storage holds the whole object."""
         await self.pipe.close()
-        await self.task
+        await self._settled()
         return StoredPayload(self.key, self.pipe.size, self.pipe.sha256)
+
+    async def _settled(self) -> None:
+        try:
+            await self.task
+        except ObjectNotFound as exc:  # the upload was aborted under us (NoSuchUpload)
+            raise StorageUnavailable(f"the upload was cut short: {exc}") from exc
 
     async def cancel(self, exc: BaseException) -> None:
         """Abandon the upload; storage keeps nothing of it."""

@@ -148,11 +148,18 @@ class Janitor:
                 removed += 1
                 log.info("orphan_removed", key=info.key)
         for upload in self.objects.pending_uploads():
-            if upload.initiated is not None and upload.initiated <= cutoff:
+            # Idle, not merely old: an upload still streaming in is marked alive by the api.
+            idle = upload.last_activity is not None and upload.last_activity <= cutoff
+            if idle and not self._streaming(upload.key):
                 self.objects.abort_upload(upload)
                 removed += 1
                 log.info("abandoned_upload_aborted", key=upload.key)
         return removed
+
+    def _streaming(self, key: str) -> bool:
+        """Whether the api still streams the payload at ``key`` in."""
+        job_id = key.removeprefix("payloads/")
+        return bool(self.jobs.client.exists(self.jobs.names.uploading(job_id)))
 
     def _owns(self, job_id: str, key: str) -> bool:
         """Whether a live job (or cache entry) still needs the object at ``key``."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import structlog
 
 from reports_shared.cache import ReportCache
@@ -37,5 +40,23 @@ def setup() -> None:
         structlog.get_logger(__name__).warning("bucket_check_failed", error=str(exc))
     create_broker(services)
     catalog = {name: cls.description for name, cls in load_report_types().items()}
-    services.jobs.publish_report_types(catalog)
+    threading.Thread(
+        target=_announce, args=(services, catalog), name="announce", daemon=True
+    ).start()
     structlog.get_logger(__name__).info("worker_ready", report_types=sorted(catalog))
+
+
+#: How often a worker announces its report types again (Redis may have lost them).
+ANNOUNCE_EVERY_SECONDS = 5.0
+
+
+def _announce(services: Services, catalog: dict[str, str]) -> None:
+    """Publish the report types now and again every ANNOUNCE_EVERY_SECONDS."""
+    while True:
+        try:
+            services.jobs.publish_report_types(catalog)
+        except ReportsError as exc:
+            structlog.get_logger(__name__).warning("announce_failed", error=str(exc))
+            time.sleep(1.0)
+            continue
+        time.sleep(ANNOUNCE_EVERY_SECONDS)

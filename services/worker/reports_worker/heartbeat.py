@@ -9,7 +9,6 @@ import psutil
 import structlog
 
 from reports_shared.constants import JobStatus
-from reports_shared.errors import JobStoreUnavailable
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import JobStore, TransitionRefused
 
@@ -63,11 +62,11 @@ class Heartbeat:
             self._sample_memory()
             try:
                 self.beat()
-            except JobStoreUnavailable as exc:
+            except TransitionRefused:
+                return  # the job was cancelled or expired meanwhile
+            except Exception as exc:
                 # The lease lapses if Redis stays away; the job itself goes on.
                 log.warning("heartbeat_failed", job_id=self.record.job_id, error=str(exc))
-            except TransitionRefused:
-                return
 
     def beat(self) -> None:
         """Renew the lease and write progress to the job record."""

@@ -10,9 +10,13 @@ Time comes from the Redis server, so worker clocks need not agree.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import redis
 from dramatiq.rate_limits import RateLimiter
+from redis.exceptions import RedisError
+
+from reports_shared.errors import JobStoreUnavailable
 
 # KEYS: lease sets; ARGV: ttl ms, lease id, then one limit per key.
 _ACQUIRE = """
@@ -78,14 +82,28 @@ class LeaseLimiter(RateLimiter):
         return [self.ttl_ms, self.lease_id, *self.limits]
 
     def _acquire(self) -> bool:
-        return bool(self._acquire_script(keys=self.keys, args=self._args()))
+        return bool(self._run(self._acquire_script, self._args()))
 
     def _release(self) -> None:
-        self._release_script(keys=self.keys, args=[self.lease_id])
+        self._run(self._release_script, [self.lease_id])
+
+    def try_acquire(self) -> bool:
+        """Take a slot if every lease set has room; held until release() or it lapses."""
+        return self._acquire()
+
+    def release(self) -> None:
+        """Give the slot back."""
+        self._release()
 
     def renew(self) -> bool:
         """Extend the lease by one TTL; False if it lapsed and the slot was taken meanwhile."""
-        return bool(self._renew_script(keys=self.keys, args=self._args()))
+        return bool(self._run(self._renew_script, self._args()))
+
+    def _run(self, script: Any, args: list[int | str]) -> Any:
+        try:
+            return script(keys=self.keys, args=args)
+        except RedisError as exc:
+            raise JobStoreUnavailable(str(exc)) from exc
 
 
 def live_leases(client: redis.Redis, key: str) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from redis.exceptions import RedisError
 
 from reports_shared.constants import JobStatus
 from reports_shared.errors import JobStoreUnavailable, StorageUnavailable
@@ -37,27 +38,55 @@ class NoSlot(Exception):
 
 def run_job(services: Services, message: JobMessage, retries: int, last_try: bool) -> None:
     """Build the report of one job, under the global cap. Raises NoSlot when it must wait."""
-    bound = log.bind(job_id=message.job_id, report_type=message.report_type)
+    try:
+        admitted = _admit(services, message)
+    except (JobStoreUnavailable, StorageUnavailable, RedisError) as exc:
+        # Nothing is started yet: wait like for a slot, without spending a retry, so an
+        # outage longer than the retries' backoff strands no queued job.
+        log.warning("job_waits_for_dependency", job_id=message.job_id, error=str(exc))
+        raise NoSlot from exc
+    if admitted is None:
+        return
+    record, key, limiter = admitted
+    try:
+        _run_admitted(services, record, limiter, key, retries, last_try)
+    finally:
+        _let_go(services, record, key, limiter)
+
+
+def _admit(
+    services: Services, message: JobMessage
+) -> tuple[JobRecord, str | None, LeaseLimiter] | None:
+    """The job with a slot (and the claim on its dataset), or None when there is nothing to do."""
     record = services.jobs.get(message.job_id)
     if record is None or record.status not in _STARTABLE:
-        bound.info("job_skipped", status=record.status.value if record else None)
-        return
+        status = record.status.value if record else None
+        log.info("job_skipped", job_id=message.job_id, status=status)
+        return None
     key = caching.key_of(record)
     if key and (entry := services.cache.lookup(key)):
         caching.serve_cached(services, record, entry)
-        return
+        return None
     if _held_elsewhere(record) or (key and caching.building_elsewhere(services, key, record)):
         # Another worker runs it, or the same dataset (then the cache serves this one).
         raise NoSlot
     limiter = services.limiter(message.lane)
-    with limiter.acquire(raise_on_failure=False) as acquired:
-        if not acquired or (key and not caching.claim(services, key, record)):
-            raise NoSlot
-        try:
-            _run_admitted(services, record, limiter, key, retries, last_try)
-        finally:
-            if key:
-                services.cache.release(key, record.job_id)
+    if not limiter.try_acquire():
+        raise NoSlot
+    if key and not caching.claim(services, key, record):
+        limiter.release()
+        raise NoSlot
+    return record, key, limiter
+
+
+def _let_go(services: Services, record: JobRecord, key: str | None, limiter: LeaseLimiter) -> None:
+    """Give the slot and the dataset claim back (both lapse by themselves if Redis is away)."""
+    try:
+        limiter.release()
+        if key:
+            services.cache.release(key, record.job_id)
+    except (JobStoreUnavailable, RedisError) as exc:
+        log.warning("release_failed", job_id=record.job_id, error=str(exc))
 
 
 def _run_admitted(

@@ -60,10 +60,15 @@ def start_s3(
     port_base: int | None = None,
     log_file: Path | None = None,
     timeout: float = 30.0,
+    data_dir: Path | None = None,
 ) -> S3Server:
-    """Start ``weed mini`` in a fresh data dir under ``workdir``; return once S3 answers."""
-    data = workdir / f"weed-data-{os.getpid()}-{time.time_ns()}"
-    data.mkdir(parents=True)
+    """Start ``weed mini`` in a fresh data dir under ``workdir``; return once S3 answers.
+
+    With ``data_dir`` it runs on that dir instead, kept from an earlier run (a restart on the
+    same data: the same ports and credentials must be given again).
+    """
+    data = data_dir or workdir / f"weed-data-{os.getpid()}-{time.time_ns()}"
+    data.mkdir(parents=True, exist_ok=data_dir is not None)
     config = workdir / "s3.json"
     identity = {
         "name": "reports",

@@ -1,0 +1,472 @@
+"""Faults (issue 7): storage, Redis and RabbitMQ go away and come back; the api is killed.
+
+Each outage is of a dependency the test owns (``faults.py``): the shared RabbitMQ, Redis and
+other tests' storage are never stopped. What is asserted is what a client sees: 503 with
+Retry-After while a dependency is down, no job left behind by a refused submission, jobs
+that complete once it is back, and nothing half-written in storage.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from reports_api.jobs import CATALOG_TTL_SECONDS
+from reports_shared.errors import StorageUnavailable
+from tests.conftest import wait_until
+from tests.integration.conftest import RunningStack, StackFactory, zip_bytes
+from tests.integration.faults import OwnRabbitMQ, OwnRedis, OwnS3
+from tests.integration.test_worker import PLUGIN, RunningJobs, submit
+from tests.plugins.demora import RUNNING_DIR_ENV
+
+Q = "/api/AsyncReports"
+MB = 1_000_000
+
+
+# Fixtures: each dependency is started before the stack that uses it is (so it is stopped
+# after the stack, whose clean-up still needs it) and is always running again at teardown.
+@pytest.fixture
+def own_s3(tmp_path: Path) -> Iterator[OwnS3]:
+    server = OwnS3(tmp_path / "s3")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path / "redis", appendonly=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def volatile_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path / "volatile-redis", appendonly=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_rabbitmq(tmp_path: Path) -> Iterator[OwnRabbitMQ]:
+    node = OwnRabbitMQ(tmp_path / "rabbitmq")
+    node.start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def running_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "running"
+    folder.mkdir()
+    return folder
+
+
+def demora_stack(
+    make_stack: StackFactory, running_dir: Path, env: dict[str, str], **settings: Any
+) -> RunningStack:
+    """A stack building the Demora test report, wired to the dependencies in ``env``."""
+    extra = {RUNNING_DIR_ENV: str(running_dir), **env}
+    return make_stack(report_plugins=PLUGIN, extra_env=extra, **settings)
+
+
+def wait_running(running_dir: Path, job: str) -> None:
+    """Until the job's Demora build is under way (its payload already read)."""
+    marker = running_dir / job
+    wait_until(marker.exists, 30, what=f"job {job} to start")
+
+
+def post_multipart(stack: RunningStack, records: list[dict[str, Any]]) -> httpx.Response:
+    return stack.client.post(
+        f"{Q}/queue-multipart",
+        data={"reportType": "Demora", "userName": "qa@empresa.com", "isLargeDataset": "false"},
+        files={"dataFile": ("d.json", json.dumps(records).encode(), "application/json")},
+    )
+
+
+def post_json(stack: RunningStack, records: list[dict[str, Any]]) -> httpx.Response:
+    return stack.client.post(
+        f"{Q}/queue-json",
+        json={"reportType": "Demora", "userName": "qa@empresa.com",
+              "jsonData": json.dumps(records)},
+    )  # fmt: skip
+
+
+def assert_unavailable(response: httpx.Response) -> None:
+    """503, a problem document, and a Retry-After the client can honour."""
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert int(response.headers["retry-after"]) > 0
+    assert "jobId" not in response.json()
+
+
+def job_records(stack: RunningStack) -> set[str]:
+    """Ids of every job record the stack's Redis holds."""
+    prefix = f"{stack.namespace}:job:"
+    return {key.decode().removeprefix(prefix) for key in stack.redis().scan_iter(f"{prefix}*")}
+
+
+def active_count(stack: RunningStack) -> int:
+    response = stack.client.get(f"{Q}/active-jobs")
+    assert response.status_code == 200, response.text
+    count: int = response.json()["count"]
+    return count
+
+
+def ready(stack: RunningStack) -> bool:
+    try:
+        return stack.client.get("/ready", timeout=15).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def wait_ready(stack: RunningStack) -> None:
+    """Until /ready says every dependency answers (after an outage)."""
+    wait_until(lambda: ready(stack), 30, 0.5, "the api to be ready again")
+
+
+def assert_one_whole_zip(stack: RunningStack, job: str, final: dict[str, Any]) -> None:
+    """Exactly one object under results/{job}/, the one the job names, and a valid ZIP."""
+    objects = list(stack.objects().list(f"results/{job}/"))
+    assert [o.key for o in objects] == [f"results/{job}/{final['fileName']}"], objects
+    download = stack.client.get(final["downloadUrl"])
+    assert download.status_code == 200
+    assert len(download.content) == objects[0].size == final["fileSizeBytes"]
+    with zipfile.ZipFile(zip_bytes(download)) as archive:
+        assert archive.testzip() is None
+        assert "demora.json" in archive.namelist()
+
+
+class ResultWatch:
+    """Lists results/{job}/ every 0.1 s from a thread: every (key, size) ever seen there."""
+
+    def __init__(self, stack: RunningStack, job: str) -> None:
+        self.store = stack.objects()
+        self.prefix = f"results/{job}/"
+        self.seen: set[tuple[str, int]] = set()
+        self.most_at_once = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                found = {(o.key, o.size) for o in self.store.list(self.prefix)}
+            except StorageUnavailable:
+                continue  # storage is down: nothing can be seen there
+            self.seen |= found
+            self.most_at_once = max(self.most_at_once, len(found))
+
+    def __enter__(self) -> ResultWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def test_storage_outage_refuses_submissions_and_the_running_job_completes_after(
+    own_s3: OwnS3, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a stack on storage of its own, and a job of 6 s under way (it outlasts the ~2.5 s
+    # the S3 server takes to stop)
+    stack = demora_stack(make_stack, running_dir, own_s3.env(), workers=1)
+    job = submit(stack, [{"sleep": 6}])
+    with ResultWatch(stack, job) as watch:
+        wait_running(running_dir, job)
+        records, active = job_records(stack), active_count(stack)
+
+        # When storage stops while the job builds (it is down when the job uploads its ZIP)
+        with own_s3.stopped():
+            # Then submissions are refused with 503 and Retry-After, and leave no job behind
+            assert_unavailable(post_multipart(stack, [{"sleep": 0, "n": 1}]))
+            assert_unavailable(post_json(stack, [{"sleep": 0, "n": 2}]))
+            assert job_records(stack) == records
+            assert active_count(stack) == active
+            # And the job, unable to upload, waits to try again: never Completed meanwhile
+            wait_until(lambda: not (running_dir / job).exists(), 30, what="the build to end")
+            wait_until(lambda: stack.status(job)["status"] == "Queued", 30,
+                       what="the job to be back in the queue for a retry")  # fmt: skip
+            assert stack.status(job)["downloadUrl"] is None
+
+        # Then, storage back, the job completes with one whole ZIP
+        final = stack.wait_finished(job, timeout=60)
+        assert final["status"] == "Completed", final
+        assert_one_whole_zip(stack, job, final)
+    # And no other (partial) object ever appeared under its results
+    assert watch.seen == {(f"results/{job}/{final['fileName']}", final["fileSizeBytes"])}
+    assert watch.most_at_once == 1
+    # And nothing of the refused submissions is in storage
+    wait_until(lambda: not list(stack.objects().list("payloads/")), 10,
+               what="the finished job's payload to be deleted")  # fmt: skip
+    assert stack.wait_finished(submit(stack, [{"sleep": 0, "n": 3}]))["status"] == "Completed"
+
+
+def test_redis_restart_the_api_and_workers_reconnect_and_a_queued_job_completes(
+    own_redis: OwnRedis, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a stack on a Redis of its own (append-only file on), running one job of 3 s
+    # with a second one queued behind it (one job at a time)
+    env = {"AR_REDIS_URL": own_redis.url}
+    stack = demora_stack(make_stack, running_dir, env, workers=1, max_concurrent_jobs=1)
+    running = submit(stack, [{"sleep": 3}])
+    wait_running(running_dir, running)
+    queued = submit(stack, [{"sleep": 0, "n": 1}])
+    assert stack.status(queued)["status"] == "Queued"
+
+    # When Redis is stopped and started again
+    with own_redis.stopped():
+        # Then the api says so, with 503 and Retry-After, never 500
+        readiness = stack.client.get("/ready")
+        assert readiness.status_code == 503
+        assert readiness.json()["checks"]["redis"] != "ok"
+        assert_unavailable(stack.client.get(f"{Q}/status/{queued}"))
+        assert_unavailable(post_multipart(stack, [{"sleep": 0, "n": 2}]))
+        time.sleep(1)  # the running job's heartbeat and the queued job's retries meet the outage
+
+    # Then the api and the workers reconnect by themselves
+    wait_ready(stack)
+    # And the job that ran and the one that was queued before the restart both complete
+    for job in (running, queued):
+        assert stack.wait_finished(job, timeout=60)["status"] == "Completed"
+    # And a new job completes
+    assert stack.wait_finished(submit(stack, [{"sleep": 0, "n": 3}]))["status"] == "Completed"
+
+
+def test_the_first_request_after_a_redis_restart_is_served(
+    own_redis: OwnRedis, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a stack on a Redis of its own, with a finished job
+    env = {"AR_REDIS_URL": own_redis.url}
+    stack = demora_stack(make_stack, running_dir, env, workers=1)
+    job = submit(stack, [{"sleep": 0}])
+    assert stack.wait_finished(job)["status"] == "Completed"
+    # When Redis restarts while no request is in flight
+    with own_redis.stopped():
+        pass
+    # Then the next request is answered: Redis is back
+    response = stack.client.get(f"{Q}/status/{job}")
+    assert response.status_code == 200, response.text
+
+
+def test_a_redis_outage_shorter_than_the_lease_lets_no_job_run_over_the_cap(
+    own_redis: OwnRedis, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a cap of one job at once, leases of 10 s, and a job of 16 s running
+    env = {"AR_REDIS_URL": own_redis.url}
+    stack = demora_stack(
+        make_stack, running_dir, env, workers=2, max_concurrent_jobs=1, lease_ttl_seconds=10
+    )
+    with RunningJobs(running_dir) as sampler:
+        first = submit(stack, [{"sleep": 16}])
+        wait_running(running_dir, first)
+        # When Redis is away for 6 s (less than the lease), then a second job is submitted
+        with own_redis.stopped():
+            time.sleep(6)
+        wait_ready(stack)
+        second = submit(stack, [{"sleep": 2, "n": 1}])
+        for job in (first, second):
+            assert stack.wait_finished(job, timeout=60)["status"] == "Completed"
+    # Then the second job never ran beside the first
+    assert sampler.peak == 1
+
+
+def test_a_job_queued_through_a_long_redis_outage_still_runs(
+    own_redis: OwnRedis, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given one retry after a transient error, a cap of one job, a job running, one queued
+    env = {"AR_REDIS_URL": own_redis.url}
+    stack = demora_stack(
+        make_stack, running_dir, env, workers=1, max_concurrent_jobs=1, max_retries=1,
+        lease_ttl_seconds=2,
+    )  # fmt: skip
+    running = submit(stack, [{"sleep": 3}])
+    wait_running(running_dir, running)
+    queued = submit(stack, [{"sleep": 0, "n": 1}])
+    # When Redis is away longer than a message's retries last (17 s covers two tries of
+    # redis-py's own reconnect attempts, up to 5 s each, and Dramatiq's backoff between them)
+    with own_redis.stopped():
+        time.sleep(17)
+    # Then, Redis back, the queued job runs too
+    wait_ready(stack)
+    assert stack.wait_finished(queued, timeout=15)["status"] == "Completed"
+    assert stack.wait_finished(running, timeout=15)["status"] == "Completed"
+
+
+def test_after_redis_loses_its_data_submissions_are_accepted_again(
+    volatile_redis: OwnRedis, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a stack on a Redis without persistence (as scripts/run-stack starts one)
+    env = {"AR_REDIS_URL": volatile_redis.url}
+    stack = demora_stack(make_stack, running_dir, env, workers=1)
+    # When Redis restarts empty, and the api's copy of the report types has aged out
+    with volatile_redis.stopped():
+        pass
+    wait_ready(stack)
+    time.sleep(CATALOG_TTL_SECONDS + 1)
+    # Then, within a short while, a submission for a type the workers build is accepted
+    wait_until(lambda: post_multipart(stack, [{"sleep": 0}]).status_code == 202, 10, 1.0,
+               "a submission to be accepted")  # fmt: skip
+
+
+def test_rabbitmq_outage_refuses_submissions_and_queued_and_running_jobs_complete_after(
+    own_rabbitmq: OwnRabbitMQ, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a stack on a RabbitMQ node of its own, one job of 10 s running (it outlasts the
+    # ~3.5 s the node takes to stop, and the checks made while it is down) and one queued
+    env = {"AR_AMQP_URL": own_rabbitmq.url}
+    stack = demora_stack(make_stack, running_dir, env, workers=2, max_concurrent_jobs=1)
+    running = submit(stack, [{"sleep": 10}])
+    wait_running(running_dir, running)
+    queued = submit(stack, [{"sleep": 0, "n": 1}])
+    payloads = {o.key for o in stack.objects().list("payloads/")}
+    records, active = job_records(stack), active_count(stack)
+
+    # When RabbitMQ stops
+    with own_rabbitmq.stopped():
+        # Then submissions are refused with 503 and Retry-After, and leave nothing behind
+        assert_unavailable(post_multipart(stack, [{"sleep": 0, "n": 2}]))
+        assert_unavailable(post_json(stack, [{"sleep": 0, "n": 3}]))
+        assert job_records(stack) == records
+        assert active_count(stack) == active
+        assert {o.key for o in stack.objects().list("payloads/")} <= payloads
+        readiness = stack.client.get("/ready")
+        assert readiness.status_code == 503
+        assert readiness.json()["checks"]["rabbitmq"] != "ok"
+
+    # Then, started again, the api and the workers reconnect by themselves
+    wait_ready(stack)
+    # And the running and the queued jobs complete
+    for job in (running, queued):
+        assert stack.wait_finished(job, timeout=60)["status"] == "Completed"
+    # And a new job is accepted and completes
+    assert stack.wait_finished(submit(stack, [{"sleep": 0, "n": 4}]))["status"] == "Completed"
+
+
+BOUNDARY = "faultsboundary"
+#: A multipart form of Demora records, sent in pieces: its fields, then the file's records.
+FORM_HEAD = (
+    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="reportType"\r\n\r\nDemora\r\n'
+    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="userName"\r\n\r\nana\r\n'
+    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="dataFile"; '
+    f'filename="d.json"\r\nContent-Type: application/json\r\n\r\n['
+).encode()
+FORM_TAIL = f'{{"sleep": 0}}]\r\n--{BOUNDARY}--\r\n'.encode()
+
+
+class LargeUpload:
+    """A multipart dataset of ``total`` bytes, made as it is sent (chunked), from a thread."""
+
+    def __init__(self, stack: RunningStack, total: int, at: int) -> None:
+        self.stack = stack
+        self.total = total
+        self.at = at
+        self.sent = 0
+        self.reached = threading.Event()  # set once ``at`` bytes are sent
+        self.outcome: list[httpx.Response | httpx.HTTPError] = []
+        self._thread = threading.Thread(target=self._post, daemon=True)
+
+    def body(self) -> Iterator[bytes]:
+        yield FORM_HEAD
+        chunk = b'{"sleep": 0},' * 80_000  # about 1 MB
+        while self.sent < self.total:
+            yield chunk
+            self.sent += len(chunk)
+            if self.sent >= self.at:
+                self.reached.set()
+        yield FORM_TAIL
+
+    def _post(self) -> None:
+        try:
+            response = self.stack.client.post(
+                f"{Q}/queue-multipart",
+                content=self.body(),
+                headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                timeout=60,
+            )
+        except httpx.HTTPError as exc:
+            self.outcome.append(exc)
+        else:
+            self.outcome.append(response)
+
+    def start(self) -> None:
+        """Start sending; return once ``at`` bytes are out and storage is receiving them."""
+        self._thread.start()
+        assert self.reached.wait(60), "the upload did not get going"
+        wait_until(lambda: self.stack.objects().pending_uploads("payloads/"), 10,
+                   what="the api to be streaming the dataset to storage")  # fmt: skip
+
+    def result(self) -> httpx.Response | httpx.HTTPError:
+        """What the client got in the end."""
+        self._thread.join(timeout=30)
+        assert not self._thread.is_alive(), "the upload is still hanging"
+        return self.outcome[0]
+
+
+def test_the_api_killed_during_a_large_upload_leaves_no_job_and_nothing_in_storage(
+    make_stack: StackFactory,
+) -> None:
+    # Given a stack whose janitor removes what belongs to no job after 5 s, and a 200 MB
+    # dataset streaming in (20 MB of it sent, well within those 5 s)
+    stack = make_stack(workers=1, report_plugins=PLUGIN, orphan_grace_seconds=5)
+    api = stack.supervisor.services["api"]
+    assert api.process is not None
+    records, active = job_records(stack), active_count(stack)
+    upload = LargeUpload(stack, 200 * MB, at=20 * MB)
+    upload.start()
+
+    # When the api process is killed (SIGKILL)
+    api.process.kill()
+
+    # Then the client got an error, not a job
+    assert isinstance(upload.result(), httpx.HTTPError), upload.outcome
+    assert upload.sent < upload.total
+    # And the api, restarted by its supervisor, recorded no job
+    wait_until(lambda: ready(stack), 30, 0.5, "the api to be restarted by its supervisor")
+    assert api.restarts == 1
+    assert job_records(stack) == records
+    assert active_count(stack) == active
+    # And once the janitor's grace period has passed, storage holds no payload object and no
+    # part of the upload cut short
+    store = stack.objects()
+    wait_until(lambda: not store.pending_uploads("payloads/"), 40, 0.5,
+               what="the janitor to abort the upload cut short")  # fmt: skip
+    assert list(store.list("payloads/")) == []
+
+
+def test_an_upload_slower_than_the_orphan_grace_period_is_not_cut_short(
+    make_stack: StackFactory,
+) -> None:
+    # Given a janitor that removes what belongs to no job after 2 s
+    stack = make_stack(workers=1, report_plugins=PLUGIN, orphan_grace_seconds=2)
+
+    # When a dataset arrives slowly: 6 MB at once (storage gets its first part), then a
+    # trickle for 5 s more, as over a slow link
+    def slow_form() -> Iterator[bytes]:
+        record = b'{"sleep": 0},'
+        yield FORM_HEAD
+        yield record * 500_000
+        for _ in range(10):
+            time.sleep(0.5)
+            yield record * 1_000
+        yield FORM_TAIL
+
+    response = stack.client.post(
+        f"{Q}/queue-multipart",
+        content=slow_form(),
+        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    # Then it is accepted and its report built
+    assert response.status_code == 202, response.text
+    assert stack.wait_finished(response.json()["jobId"])["status"] == "Completed"
