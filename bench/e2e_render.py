@@ -94,8 +94,8 @@ def stages_table(stages: list[dict[str, Any]]) -> str:
     lines = [
         "| invoices | build s (CPU s) | "
         + " | ".join(names)
-        + " | S3 read payload s | S3 write ZIP s | peak RSS MB: build / + S3 |",
-        "|---:|---:|" + "---:|" * (len(names) + 3),
+        + " | S3 read payload s | S3 write ZIP s | build peak RSS MB | S3 adds MB |",
+        "|---:|---:|" + "---:|" * (len(names) + 4),
     ]
     for row in stages:
         total = row["instrumentedSeconds"] or 1
@@ -106,7 +106,7 @@ def stages_table(stages: list[dict[str, Any]]) -> str:
             f"| {row['records']:,} | {row['buildSeconds']:.2f} ({row['buildCpuSeconds']:.2f}) "
             f"| {cells} | {row.get('s3GetPayloadSeconds', DASH)} "
             f"| {row.get('s3PutZipSeconds', DASH)} "
-            f"| {row['buildPeakRssMB']:.0f} / {row.get('peakRssAfterS3MB', DASH)} |"
+            f"| {row['buildPeakRssMB']:.0f} | {row.get('s3PeakRssGrowthMB', DASH)} |"
         )
     return "\n".join(lines)
 
