@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 import secrets
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,12 +19,10 @@ from pathlib import Path
 from typing import TextIO
 
 import httpx
-import pika
-import redis
 
 from devstack.infra import ensure_rabbitmq, ensure_redis, port_open
 from devstack.s3server import S3Server, start_s3
-from devstack.stack import service_specs
+from devstack.stack import forget_namespace, free_port, service_specs
 from devstack.supervisor import Supervisor
 from reports_shared.objectstore import ObjectStore
 from reports_shared.settings import CommonSettings, load_settings
@@ -85,7 +82,7 @@ class BenchStack:
     def stop(self) -> None:
         """Stop the services, remove what they left in Redis, RabbitMQ and S3."""
         self.supervisor.stop(timeout=30)
-        _forget_namespace(self.env)
+        forget_namespace(self.env)
         if self.s3 is None:
             try:
                 self.objects().delete_prefix("")
@@ -104,13 +101,6 @@ def _s3_port_base() -> int:
         if not any(port_open("127.0.0.1", port, timeout=0.2) for port in ports):
             return base
     raise RuntimeError("found no free ports for the S3 server")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_stack(
@@ -173,18 +163,3 @@ def _wait_ready(stack: BenchStack, timeout: float = 90) -> None:
                 pass
             time.sleep(0.2)
     raise RuntimeError(f"the stack did not become ready within {timeout:.0f} s")
-
-
-def _forget_namespace(env: dict[str, str]) -> None:
-    """Delete the namespace's Redis keys and RabbitMQ queues."""
-    namespace = env["AR_NAMESPACE"]
-    client = redis.Redis.from_url(env["AR_REDIS_URL"])
-    keys = list(client.scan_iter(f"{namespace}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    connection = pika.BlockingConnection(pika.URLParameters(env["AR_AMQP_URL"]))
-    channel = connection.channel()
-    for lane in ("small", "large"):
-        for suffix in ("", ".DQ", ".XQ"):
-            channel.queue_delete(f"{namespace}.reports.{lane}{suffix}")
-    connection.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import random
 import secrets
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -116,13 +115,6 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
     yield Infra(redis_url, amqp_url, endpoint, access, secret)
     if server is not None:
         server.stop()
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def new_namespace() -> str:

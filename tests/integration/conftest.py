@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pika
 import psutil
 import pytest
 import redis
 
-from devstack.stack import service_specs
+from devstack.stack import forget_namespace, free_port, service_specs
 from devstack.supervisor import Supervisor
 from reports_shared.objectstore import ObjectStore
 from reports_shared.settings import CommonSettings, load_settings
-from tests.conftest import Infra, free_port, new_namespace, wait_until
+from tests.conftest import Infra, new_namespace, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -102,20 +101,6 @@ class RunningStack:
         return self.log_path.read_text(errors="replace")
 
 
-def _cleanup(env: dict[str, str]) -> None:
-    namespace = env["AR_NAMESPACE"]
-    client = redis.Redis.from_url(env["AR_REDIS_URL"])
-    keys = list(client.scan_iter(f"{namespace}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    connection = pika.BlockingConnection(pika.URLParameters(env["AR_AMQP_URL"]))
-    channel = connection.channel()
-    for lane in ("small", "large"):
-        for suffix in ("", ".DQ", ".XQ"):
-            channel.queue_delete(f"{namespace}.reports.{lane}{suffix}")
-    connection.close()
-
-
 StackFactory = Callable[..., RunningStack]
 
 
@@ -159,7 +144,7 @@ class StackPool:
         for stack in self.started:
             stack.supervisor.stop(timeout=15)
             stack.client.close()
-            _cleanup(stack.env)
+            forget_namespace(stack.env)
             if os.environ.get("AR_TEST_SHOW_LOGS"):
                 print(stack.logs())
 

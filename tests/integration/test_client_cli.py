@@ -16,7 +16,8 @@ import httpx
 import pytest
 from reports_client import JobStatus, ReportsClient
 
-from tests.conftest import Infra, free_port
+from devstack.stack import free_port
+from tests.conftest import Infra
 from tests.integration.conftest import RunningStack, StackFactory, StackPool
 from tests.integration.test_smoke import INVOICE
 from tests.integration.test_worker import PLUGIN, submit

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import free_port, wait_until
+from devstack.stack import free_port
+from tests.conftest import wait_until
 from tests.integration.conftest import StackFactory
 
 

@@ -118,22 +118,7 @@ class IntakeController(Controller):
         if (replay := await _replay(request, services, principal)) is not None:
             return replay
         await services.submissions.check(client_identity(principal, request))
-        body = await read_json_body(request, services)
-        try:
-            request_body = decode_body(body)
-            submission = await services.submitter.check(
-                request_body.report_type,
-                request_body.user_name,
-                request_body.is_large_dataset,
-                request_body.options,
-                owner=principal.name,
-            )
-            dataset = await asyncio.to_thread(inline_dataset, request_body.json_data)
-            del body, request_body
-            job_id = services.submitter.new_job_id()
-            payload = await store_inline(services, job_id, dataset.data)
-        finally:
-            await services.json_budget.release(json_cost(request))
+        job_id, submission, payload = await take_json_dataset(request, services, principal)
         record = await services.submitter.enqueue(job_id, submission, payload)
         await _remember(request, services, principal, record)
         return accepted(record)
@@ -150,6 +135,39 @@ async def _check_form(
         options,
         owner=principal.name,
     )
+
+
+async def take_json_dataset(
+    request: Request[Any, Any, Any],
+    services: Services,
+    principal: Principal,
+    max_records: int | None = None,
+) -> tuple[str, Submission, StoredPayload]:
+    """A JSON submission checked and its dataset stored: the new job id, the request, the
+    payload. Over ``max_records`` records it is refused with 413 (the synchronous path)."""
+    body = await read_json_body(request, services)
+    try:
+        request_body = decode_body(body)
+        submission = await services.submitter.check(
+            request_body.report_type,
+            request_body.user_name,
+            False if max_records is not None else request_body.is_large_dataset,
+            request_body.options,
+            owner=principal.name,
+        )
+        dataset = await asyncio.to_thread(inline_dataset, request_body.json_data)
+        del body, request_body
+        if max_records is not None and dataset.records > max_records:
+            raise PayloadTooLarge(
+                f"El conjunto tiene {dataset.records} registros; el endpoint síncrono admite "
+                f"hasta {max_records}. Use /api/AsyncReports/queue-json o "
+                "/api/AsyncReports/queue-multipart."
+            )
+        job_id = services.submitter.new_job_id()
+        payload = await store_inline(services, job_id, dataset.data)
+    finally:
+        await services.json_budget.release(json_cost(request))
+    return job_id, submission, payload
 
 
 def json_cost(request: Request[Any, Any, Any]) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from litestar import Controller, Request, Response, post
@@ -14,9 +13,8 @@ from reports_shared.constants import SYNC_ROUTE, JobStatus
 from .access import Principal, client_identity
 from .apidocs import SUBMISSION_PROBLEMS, JsonBodyOperation, problems
 from .downloads import zip_response
-from .errors import PayloadTooLarge, ReportFailed
-from .intake import accepted, json_cost, read_json_body, store_inline
-from .payloads import decode_body, inline_dataset
+from .errors import ReportFailed
+from .intake import accepted, take_json_dataset
 from .state import Services
 from .views import Accepted
 
@@ -48,27 +46,9 @@ class SyncReportsController(Controller):
         """
         settings = services.settings
         await services.submissions.check(client_identity(principal, request))
-        body = await read_json_body(request, services)
-        try:
-            request_body = decode_body(body)
-            submission = await services.submitter.check(
-                request_body.report_type,
-                request_body.user_name,
-                False,
-                request_body.options,
-                owner=principal.name,
-            )
-            dataset = await asyncio.to_thread(inline_dataset, request_body.json_data)
-            if dataset.records > settings.sync_max_records:
-                raise PayloadTooLarge(
-                    f"El conjunto tiene {dataset.records} registros; el endpoint síncrono admite "
-                    f"hasta {settings.sync_max_records}. Use /api/AsyncReports/queue-json o "
-                    "/api/AsyncReports/queue-multipart."
-                )
-            job_id = services.submitter.new_job_id()
-            payload = await store_inline(services, job_id, dataset.data)
-        finally:
-            await services.json_budget.release(json_cost(request))
+        job_id, submission, payload = await take_json_dataset(
+            request, services, principal, max_records=settings.sync_max_records
+        )
         record = await services.submitter.enqueue(job_id, submission, payload)
         finished = await services.jobs.wait_finished(job_id, settings.sync_timeout_seconds)
         if finished is None or finished.status in {JobStatus.QUEUED, JobStatus.PROCESSING}:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import pika
+import redis
 
 from .s3server import S3Server, start_s3
 from .supervisor import Service, Supervisor
@@ -52,3 +56,25 @@ def start_s3_for(env: dict[str, str], workdir: Path, port_base: int | None) -> S
     )
     env["AR_S3_ENDPOINT"] = s3.endpoint
     return s3
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def forget_namespace(env: dict[str, str]) -> None:
+    """Delete a stack namespace's Redis keys and RabbitMQ queues (tests, benchmarks)."""
+    namespace = env["AR_NAMESPACE"]
+    client = redis.Redis.from_url(env["AR_REDIS_URL"])
+    keys = list(client.scan_iter(f"{namespace}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    connection = pika.BlockingConnection(pika.URLParameters(env["AR_AMQP_URL"]))
+    channel = connection.channel()
+    for lane in ("small", "large"):
+        for suffix in ("", ".DQ", ".XQ"):
+            channel.queue_delete(f"{namespace}.reports.{lane}{suffix}")
+    connection.close()
