@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack
 from decimal import localcontext
 from typing import ClassVar
@@ -12,9 +12,9 @@ from .csvfiles import CsvFields, CsvTable
 from .errors import RecordRejected
 from .invoices import Invoice, PricedInvoice, price_invoice
 from .money import MONEY_CONTEXT
-from .reporttype import BuildContext, BuildResult, ReportType
+from .reporttype import BuildContext, BuildResult, SpreadsheetReport
 from .totals import InvoiceTotals
-from .workbook import EXCEL_MAX_ROWS, Engine, SheetWriter, open_workbook
+from .workbook import SheetWriter, open_workbook
 
 INVOICE_COLUMNS = (
     Column("numero_factura", "N° de factura", "text", 18),
@@ -109,7 +109,7 @@ class InvoiceLines:
         )
 
 
-class FacturacionMasiva(ReportType):
+class FacturacionMasiva(SpreadsheetReport):
     """Mass invoicing: totals per invoice, per currency and per tax rate, exact to the cent."""
 
     name: ClassVar[str] = "FacturacionMasiva"
@@ -120,17 +120,6 @@ class FacturacionMasiva(ReportType):
     record_schema: ClassVar[type[Invoice]] = Invoice
     file_stem: ClassVar[str] = "reporte_facturacion"
     reference_field: ClassVar[str | None] = "invoiceNumber"
-
-    def __init__(
-        self,
-        options: Mapping[str, str] | None = None,
-        *,
-        sheet_row_limit: int = EXCEL_MAX_ROWS,
-        workbook_engine: Engine = "spreadsheetml",
-    ) -> None:
-        super().__init__(options)
-        self.sheet_row_limit = sheet_row_limit
-        self.workbook_engine: Engine = workbook_engine
 
     def build(self, records: Iterator[tuple[int, Invoice]], context: BuildContext) -> BuildResult:
         """Price every invoice, write its rows, then the summary sheet."""

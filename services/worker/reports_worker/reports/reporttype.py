@@ -16,6 +16,7 @@ from .archive import ReportFiles
 from .csvfiles import CSV_DIALECTS, DEFAULT_DIALECT, CsvDialect
 from .errors import ReportOptionError
 from .rejections import Rejections
+from .workbook import EXCEL_MAX_ROWS, Engine
 
 #: Options every report type accepts: name -> allowed values, the default first.
 COMMON_OPTIONS: Mapping[str, tuple[str, ...]] = {
@@ -94,3 +95,19 @@ class ReportType(ABC):
 
         A record that breaks a rule is passed to ``context.rejections`` and skipped.
         """
+
+
+class SpreadsheetReport(ReportType):
+    """A report type with a workbook: the sheet row limit and workbook engine are settable
+    (tests use a low limit, and the xlsxwriter engine as a reference)."""
+
+    def __init__(
+        self,
+        options: Mapping[str, str] | None = None,
+        *,
+        sheet_row_limit: int = EXCEL_MAX_ROWS,
+        workbook_engine: Engine = "spreadsheetml",
+    ) -> None:
+        super().__init__(options)
+        self.sheet_row_limit = sheet_row_limit
+        self.workbook_engine: Engine = workbook_engine

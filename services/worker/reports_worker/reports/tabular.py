@@ -8,7 +8,7 @@ decimals) and both outputs are written at the end, when the header is complete.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
@@ -18,8 +18,8 @@ import msgspec
 
 from .columns import Column
 from .csvfiles import CsvTable
-from .reporttype import BuildContext, BuildResult, ReportType
-from .workbook import EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, Engine, SheetWriter, open_workbook
+from .reporttype import BuildContext, BuildResult, SpreadsheetReport
+from .workbook import EXCEL_MAX_COLUMNS, SheetWriter, open_workbook
 
 #: The most distinct columns a payload may bring: every column name is kept in memory.
 #: The CSV file has them all; the workbook the first 16,384 (Excel's limit).
@@ -46,7 +46,7 @@ def flatten(
     return flat
 
 
-class Tabular(ReportType):
+class Tabular(SpreadsheetReport):
     """Any list of JSON objects as a table, one column per (flattened) field."""
 
     name: ClassVar[str] = "Tabular"
@@ -56,17 +56,6 @@ class Tabular(ReportType):
     )
     record_schema: ClassVar[Any] = dict[str, Any]
     file_stem: ClassVar[str] = "reporte_tabular"
-
-    def __init__(
-        self,
-        options: Mapping[str, str] | None = None,
-        *,
-        sheet_row_limit: int = EXCEL_MAX_ROWS,
-        workbook_engine: Engine = "spreadsheetml",
-    ) -> None:
-        super().__init__(options)
-        self.sheet_row_limit = sheet_row_limit
-        self.workbook_engine: Engine = workbook_engine
 
     def build(
         self, records: Iterator[tuple[int, dict[str, Any]]], context: BuildContext
