@@ -128,6 +128,11 @@ class ArraySplitter:
 
     def records(self) -> Iterator[msgspec.Raw]:
         """Every element of the array, as raw JSON, in order."""
+        for _, raws in self.batches():
+            yield from raws
+
+    def batches(self) -> Iterator[tuple[bytes, list[msgspec.Raw]]]:
+        """The array's elements in batches: the batch's text (no brackets), its records."""
         first = self._content.read(self._start)
         self._guard.check(first, 0)
         block = self._content.read(BLOCK_BYTES)
@@ -140,12 +145,13 @@ class ArraySplitter:
             self._guard.check(tail, block_start + len(head))
             if cut >= 0:
                 cut += len(head)
+                batch = pending + block[:cut]
                 try:
-                    records = _decode_batch(pending + block[:cut], offset)
+                    records = _decode_batch(batch, offset)
                 except InvalidPayload:  # the array ended before the cut, or bad JSON
                     yield from self._settle(pending + block, offset, batches)
                     return
-                yield from records
+                yield batch, records
                 batches += 1
                 pending, offset = block[cut + 1 :], block_start + cut + 1
             else:
@@ -159,7 +165,9 @@ class ArraySplitter:
             block_start = self._content.offset - len(block)
         yield from self._settle(pending, offset, batches)
 
-    def _settle(self, region: bytes, offset: int, batches: int) -> Iterator[msgspec.Raw]:
+    def _settle(
+        self, region: bytes, offset: int, batches: int
+    ) -> Iterator[tuple[bytes, list[msgspec.Raw]]]:
         """The records of ``region``, which holds the end of the array, then the rest."""
         # A region starts right after "[" or a cut comma: at the array's level, in no string.
         _, close = scan(region, (self._level, False, False), self._level)
@@ -173,7 +181,8 @@ class ArraySplitter:
                 f"El JSON no es válido cerca del byte {offset + len(region)}: el contenido "
                 "termina antes de cerrar el JSON (¿archivo truncado?)."
             )
-        yield from _decode_batch(region[:close], offset, empty_allowed=batches == 0)
+        last = region[:close]
+        yield last, _decode_batch(last, offset, empty_allowed=batches == 0)
         self._finish(region[close + 1 :], offset + close + 1, self._rest())
 
     def _rest(self) -> Iterator[bytes]:

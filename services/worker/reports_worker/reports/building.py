@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-import msgspec
-
 from .archive import ReportFiles
+from .batches import reference_of, rendered
 from .csvfiles import CSV_DIALECTS
 from .decoding import RecordDecoder
 from .errors import InvalidPayload, RecordRejected
@@ -21,7 +21,7 @@ from .payload import Source
 from .reading import Payload
 from .registry import report_type
 from .rejections import Rejections
-from .reporttype import BuildContext, BuildResult, Record, ReportType
+from .reporttype import BatchedReport, BuildContext, BuildResult, Record, ReportType
 
 #: Progress is reported every this many records (the caller throttles further).
 PROGRESS_EVERY = 1000
@@ -29,6 +29,7 @@ PROGRESS_EVERY = 1000
 DEFAULT_MAX_INPUT_BYTES = 1 << 30
 
 Progress = Callable[[int, int], None]
+_EMPTY = "La lista de registros está vacía: no hay nada que procesar."
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ def build_report(
     progress: Progress | None = None,
     generated_at: datetime | None = None,
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    processes: int = 1,
 ) -> BuildOutcome:
     """Build report ``report_name`` from ``source`` into the ZIP file ``dest``."""
     report = report_type(report_name)(options)
@@ -64,6 +66,7 @@ def build_report(
         progress=progress,
         generated_at=generated_at,
         max_input_bytes=max_input_bytes,
+        processes=processes,
     )
 
 
@@ -76,8 +79,13 @@ def run_report(
     progress: Progress | None = None,
     generated_at: datetime | None = None,
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    processes: int = 1,
 ) -> BuildOutcome:
-    """Run an already configured report type; the ZIP is complete at ``dest`` or absent."""
+    """Run an already configured report type; the ZIP is complete at ``dest`` or absent.
+
+    ``processes`` above 1: a :class:`BatchedReport` renders its batches in that many
+    helper processes (the others ignore it).
+    """
     moment = _utc(generated_at)
     dest = Path(dest)
     try:
@@ -85,7 +93,10 @@ def run_report(
             files = ReportFiles(Path(workdir), dest)
             try:
                 result, rejections = _build(
-                    report, source, files, job_id, moment, max_input_bytes, progress or _ignore
+                    report,
+                    source,
+                    files,
+                    _Run(job_id, moment, max_input_bytes, progress or _ignore, processes),
                 )
                 manifest = files.pack(
                     _manifest_head(report, job_id, moment, result, rejections.count)
@@ -107,24 +118,35 @@ def run_report(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """How one build runs."""
+
+    job_id: str
+    moment: datetime
+    max_input_bytes: int
+    progress: Progress
+    processes: int
+
+
 def _build(
-    report: ReportType,
-    source: Source,
-    files: ReportFiles,
-    job_id: str,
-    moment: datetime,
-    max_input_bytes: int,
-    progress: Progress,
+    report: ReportType, source: Source, files: ReportFiles, run: _Run
 ) -> tuple[BuildResult, Rejections]:
     """Read, decode and hand the records to the report type; fail if none was usable."""
     rejections = Rejections(files, CSV_DIALECTS[report.options["csvDialect"]])
     try:
-        payload = Payload(source, max_input_bytes=max_input_bytes)
-        records = _records(report, payload, rejections, progress)
-        context = BuildContext(job_id, moment, report.options, files, rejections)
-        result = report.build(records, context)
-        if next(records, None) is not None:
-            raise RuntimeError(f"{report.name} stopped before the last record")
+        payload = Payload(source, max_input_bytes=run.max_input_bytes)
+        context = BuildContext(run.job_id, run.moment, report.options, files, rejections)
+        if isinstance(report, BatchedReport):
+            helpers = run.processes if run.processes > 1 else 0
+            parts = _parts(report, payload, rejections, run.progress, helpers)
+            with closing(parts):  # stops the helpers at once if the report fails
+                result = report.assemble(parts, context)
+                _require_consumed(report, parts)
+        else:
+            records = _records(report, payload, rejections, run.progress)
+            result = report.build(records, context)
+            _require_consumed(report, records)
     finally:
         rejections.close()
     _require_usable(result.records_processed, rejections)
@@ -181,25 +203,36 @@ def _records(
             else:
                 record = decoder.from_raw(value, number)
         except RecordRejected as exc:
-            rejections.reject(number, exc.reason, _reference(value, reference_field))
+            rejections.reject(number, exc.reason, reference_of(value, reference_field))
             continue
         yield number, record
     progress(number, payload.raw.bytes_read)
     if number == 0:
-        raise InvalidPayload("La lista de registros está vacía: no hay nada que procesar.")
+        raise InvalidPayload(_EMPTY)
 
 
-def _reference(value: Any, field: str | None) -> object:
-    """The identifier of a record that did not fit the schema, if it has one."""
-    if field is None:
-        return None
-    if not isinstance(value, dict):
-        try:
-            value = msgspec.json.decode(value)
-        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
-            return None
-    found = value.get(field) if isinstance(value, dict) else None
-    return found if isinstance(found, str | int) else None
+def _parts(
+    report: BatchedReport,
+    payload: Payload,
+    rejections: Rejections,
+    progress: Progress,
+    helpers: int,
+) -> Generator[Any, None, None]:
+    """The report's parts, batch by batch, in order; rejections written as they come."""
+    number = 0
+    for output in rendered(report, payload.batches(), helpers):
+        for position, reason, reference in output.rejected:
+            rejections.reject(position, reason, reference)
+        number += output.count
+        progress(number, payload.raw.bytes_read)
+        yield output.part
+    if number == 0:
+        raise InvalidPayload(_EMPTY)
+
+
+def _require_consumed(report: ReportType, stream: Iterator[Any]) -> None:
+    if next(stream, None) is not None:
+        raise RuntimeError(f"{report.name} stopped before the last record")
 
 
 def _require_usable(processed: int, rejections: Rejections) -> None:

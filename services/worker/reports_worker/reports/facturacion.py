@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from decimal import localcontext
 from typing import ClassVar
 
 from .columns import CellKind, Column
-from .csvfiles import CsvFields, CsvTable
+from .csvfiles import CSV_DIALECTS, CsvFields, CsvTable
 from .errors import RecordRejected
 from .invoices import Invoice, PricedInvoice, price_invoice
 from .money import MONEY_CONTEXT
-from .reporttype import BuildContext, BuildResult, SpreadsheetReport
+from .reporttype import BatchedReport, BuildContext, BuildResult, Rejector, SpreadsheetReport
 from .totals import InvoiceTotals
-from .workbook import SheetWriter, open_workbook
+from .workbook import SheetWriter, open_workbook, row_preparer
 
 INVOICE_COLUMNS = (
     Column("numero_factura", "N° de factura", "text", 18),
@@ -109,7 +110,17 @@ class InvoiceLines:
         )
 
 
-class FacturacionMasiva(SpreadsheetReport):
+@dataclass(slots=True)
+class InvoicePart:
+    """A batch of invoices rendered: sheet rows, CSV text and their totals."""
+
+    rows: list[object]
+    invoices: str
+    details: str
+    totals: InvoiceTotals
+
+
+class FacturacionMasiva(SpreadsheetReport, BatchedReport):
     """Mass invoicing: totals per invoice, per currency and per tax rate, exact to the cent."""
 
     name: ClassVar[str] = "FacturacionMasiva"
@@ -121,12 +132,35 @@ class FacturacionMasiva(SpreadsheetReport):
     file_stem: ClassVar[str] = "reporte_facturacion"
     reference_field: ClassVar[str | None] = "invoiceNumber"
 
-    def build(self, records: Iterator[tuple[int, Invoice]], context: BuildContext) -> BuildResult:
-        """Price every invoice, write its rows, then the summary sheet."""
+    def render(self, records: Iterator[tuple[int, Invoice]], rejected: Rejector) -> InvoicePart:
+        """Price every invoice of a batch and render its sheet row and CSV lines."""
+        fields = CsvFields(CSV_DIALECTS[self.options["csvDialect"]])
+        render, number_text = InvoiceLines(fields), fields.text
+        prepare = row_preparer(self.workbook_engine, INVOICE_COLUMNS)
+        totals = InvoiceTotals()
+        rows: list[object] = []
+        invoices: list[str] = []
+        details: list[str] = []
+        # 80 digits: sums over millions of invoices never round.
+        with localcontext(MONEY_CONTEXT):
+            for position, invoice in records:
+                try:
+                    priced = price_invoice(invoice)
+                except RecordRejected as exc:
+                    rejected.reject(position, exc.reason, invoice.invoice_number)
+                    continue
+                totals.add(priced)
+                rows.append(prepare(invoice_row(priced)))
+                number_field = number_text(invoice.invoice_number)
+                invoices.append(render.invoice(priced, number_field))
+                details.append(render.details(priced, number_field))
+        return InvoicePart(rows, "".join(invoices), "".join(details), totals)
+
+    def assemble(self, parts: Iterator[InvoicePart], context: BuildContext) -> BuildResult:
+        """Write the batches' rows and lines, then the summary sheet."""
         files, dialect = context.files, context.csv_dialect
         totals = InvoiceTotals()
         with ExitStack() as stack:
-            # 80 digits: sums over millions of invoices never round.
             stack.enter_context(localcontext(MONEY_CONTEXT))
             book = open_workbook(
                 files.path("facturas.xlsx", compress=False),
@@ -143,20 +177,11 @@ class FacturacionMasiva(SpreadsheetReport):
             lines = stack.enter_context(
                 CsvTable(files.stream("facturas_detalle.csv"), LINE_COLUMNS, dialect)
             )
-            fields = CsvFields(dialect)
-            render, number_text = InvoiceLines(fields), fields.text
-            for position, invoice in records:
-                try:
-                    priced = price_invoice(invoice)
-                except RecordRejected as exc:
-                    context.rejections.reject(position, exc.reason, invoice.invoice_number)
-                    continue
-                totals.add(priced)
-                row = invoice_row(priced)
-                sheet.append(row)
-                number_field = number_text(invoice.invoice_number)
-                invoices.write_lines(render.invoice(priced, number_field))
-                lines.write_lines(render.details(priced, number_field))
+            for part in parts:
+                totals.merge(part.totals)
+                sheet.append_prepared(part.rows)
+                invoices.write_lines(part.invoices)
+                lines.write_lines(part.details)
             sheet.close()
             write_summary(summary, totals, context, sheets=sheet.sheets)
         return BuildResult(records_processed=totals.invoices, totals=totals.manifest())

@@ -18,7 +18,8 @@ from typing import Any, Literal
 import ijson
 import msgspec
 
-from .arraysplit import ArraySplitter, first_array, nothing_after
+from .arraysplit import BLOCK_BYTES, ArraySplitter, first_array, nothing_after
+from .batches import ArrayBatch, Batch, LineBatch
 from .errors import InvalidPayload
 from .nesting import NestingGuard
 from .payload import Content, RawCounter, Source
@@ -36,6 +37,8 @@ _WHITESPACE = b" \t\r\n"
 LOOKAHEAD_BYTES = 1 << 20
 DISCOVERY_LIMIT_BYTES = 4 << 20
 MAX_LINE_BYTES = 16 << 20
+#: NDJSON lines per batch: about as many bytes as an array's batch.
+BATCH_BYTES = BLOCK_BYTES
 _READ_SIZE = 1 << 16
 
 
@@ -55,6 +58,20 @@ class Payload:
         """Each record as raw JSON (bytes-like): an array element or an NDJSON line."""
         if self.shape == "ndjson":
             return self._lines()
+        return self._splitter().records()
+
+    def batches(self) -> Iterator[Batch]:
+        """The records in batches of about :data:`BATCH_BYTES`, for :mod:`.batches`."""
+        if self.shape == "ndjson":
+            yield from self._line_batches()
+            return
+        first = 1
+        for data, raws in self._splitter().batches():
+            if raws:
+                yield ArrayBatch(data, first, len(raws))
+                first += len(raws)
+
+    def _splitter(self) -> ArraySplitter:
         top = self.shape == "array"
         return ArraySplitter(
             self._content,
@@ -62,7 +79,20 @@ class Payload:
             start=self._start,
             level=1 if top else 2,
             finish=nothing_after if top else _object_rest,
-        ).records()
+        )
+
+    def _line_batches(self) -> Iterator[LineBatch]:
+        lines: list[tuple[bytes, int, int]] = []
+        first, size = 1, 0
+        for line in self._lines():
+            lines.append((line, self.line_number, self.line_offset))
+            size += len(line)
+            if size >= BATCH_BYTES:
+                yield LineBatch(lines, first)
+                first += len(lines)
+                lines, size = [], 0
+        if lines:
+            yield LineBatch(lines, first)
 
     def _lines(self) -> Iterator[bytes]:
         content = self._content

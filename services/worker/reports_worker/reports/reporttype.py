@@ -10,7 +10,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from itertools import islice
+from typing import Any, ClassVar, Protocol
 
 from .archive import ReportFiles
 from .csvfiles import CSV_DIALECTS, DEFAULT_DIALECT, CsvDialect
@@ -95,6 +96,44 @@ class ReportType(ABC):
 
         A record that breaks a rule is passed to ``context.rejections`` and skipped.
         """
+
+
+class Rejector(Protocol):
+    """Where a batch's rejected records go."""
+
+    def reject(self, position: int, reason: str, reference: object = None) -> None:
+        """Record number ``position`` (1-based) is skipped because of ``reason``."""
+
+
+class BatchedReport(ReportType):
+    """A report type whose records render independently, one batch at a time.
+
+    :meth:`render` turns a batch of records into a part (text already rendered, partial
+    sums), in whichever process the build chooses: it writes no file and keeps no state
+    between calls, and its report object, options and part are pickled. :meth:`assemble`
+    gets the parts in payload order and writes the files. A build may then render
+    batches on several cores at once; the output is the same either way.
+    """
+
+    #: Records per batch when :meth:`build` is handed records already decoded.
+    BATCH_RECORDS: ClassVar[int] = 1000
+
+    @abstractmethod
+    def render(self, records: Iterator[Record], rejected: Rejector) -> Any:
+        """One batch's part; a record that breaks a rule goes to ``rejected``."""
+
+    @abstractmethod
+    def assemble(self, parts: Iterator[Any], context: BuildContext) -> BuildResult:
+        """Write every part, in order, into ``context.files``."""
+
+    def build(self, records: Iterator[Record], context: BuildContext) -> BuildResult:
+        """Records already decoded, rendered here in batches."""
+
+        def parts() -> Iterator[Any]:
+            while batch := list(islice(records, self.BATCH_RECORDS)):
+                yield self.render(iter(batch), context.rejections)
+
+        return self.assemble(parts(), context)
 
 
 class SpreadsheetReport(ReportType):

@@ -29,6 +29,11 @@ _EPOCH_ORDINAL = _EPOCH.toordinal()
 
 Cell = Callable[[str, object], str]
 
+#: Stands for the row number in a row rendered before its number is known (see
+#: :meth:`.spreadsheetml.SpreadsheetTable.append_prepared`). No rendered cell holds it:
+#: XML cannot, and text with control characters is escaped or takes the generic path.
+ROW_MARK = "\x00"
+
 
 def column_letter(index: int) -> str:
     """Excel's letters for a 0-based column index (0 -> A, 26 -> AA)."""
@@ -126,7 +131,7 @@ CELLS: dict[CellKind, Cell] = {
 
 
 def render_row(
-    row: int, values: Sequence[object], kinds: Sequence[CellKind], letters: Sequence[str]
+    row: int | str, values: Sequence[object], kinds: Sequence[CellKind], letters: Sequence[str]
 ) -> str:
     """One ``<row>`` of SpreadsheetML (1-based ``row``); None values leave no cell.
 
@@ -156,49 +161,68 @@ def render_row(
 
 
 class _Shape:
-    """The template of rows whose empty cells are exactly ``missing``."""
+    """The template of rows whose empty cells are exactly ``missing``.
+
+    The template is a ``%`` format of the present cells with :data:`ROW_MARK` where the
+    row number goes, put in by one replace.
+    """
 
     def __init__(self, kinds: Sequence[CellKind], letters: Sequence[str], missing: set[int]):
         present = [col for col in range(len(kinds)) if col not in missing]
         cells = []
         for col in present:
             if kinds[col] == "text":
-                cells.append(f'<c r="{letters[col]}%s" t="inlineStr"><is><t>%s</t></is></c>')
+                cells.append(
+                    f'<c r="{letters[col]}{ROW_MARK}" t="inlineStr"><is><t>%s</t></is></c>'
+                )
             else:
                 style = parts.STYLE_IDS[kinds[col]]
-                cells.append(f'<c r="{letters[col]}%s" s="{style}"><v>%s</v></c>')
-        self.template = '<row r="%s">' + "".join(cells) + "</row>"
-        self.size = len(present)
-        # Positions in the row without its empty cells.
-        self.texts = [i for i, col in enumerate(present) if kinds[col] == "text"]
-        self.dates = [i for i, col in enumerate(present) if kinds[col] == "date"]
-        self.numbers = [i for i, col in enumerate(present) if kinds[col] in ("amount", "integer")]
+                cells.append(f'<c r="{letters[col]}{ROW_MARK}" s="{style}"><v>%s</v></c>')
+        self.template = f'<row r="{ROW_MARK}">' + "".join(cells) + "</row>"
+        self.present = present
+        self._texts = [col for col in present if kinds[col] == "text"]
+        self._dates = [col for col in present if kinds[col] == "date"]
+        self._numbers = [col for col in present if kinds[col] in ("amount", "integer")]
 
-    def texts_of(self, cells: list[object]) -> list[str] | None:
-        """Every cell as text when the row fits the template, else None."""
-        try:
-            probe = "\x7f".join([cells[i] for i in self.texts])  # type: ignore[misc]
-        except TypeError:  # something other than text in a text column
-            return None
-        if (
-            len(probe) > EXCEL_MAX_TEXT
-            or _BLOCKS_TEMPLATE.search(probe)
-            or "_x" in probe
-            or " \x7f" in probe
-            or "\x7f " in probe
-            or "\x7f\x7f" in probe
-            or (self.texts and (probe[:1] in _EDGES or probe[-1:] in _EDGES))
-        ):
-            return None
-        for i in self.dates:
-            if type(cells[i]) is not date:
+    def render(self, number: str, values: Sequence[object], serials: dict[date, str]) -> str | None:
+        """The row's XML when it fits the template, else None.
+
+        ``serials`` remembers the Excel serial of each date seen (invoices share dates).
+        """
+        texts = self._texts
+        if texts:
+            try:
+                probe = "\x7f".join([values[i] for i in texts])  # type: ignore[misc]
+            except TypeError:  # something other than text in a text column
                 return None
-            cells[i] = str(excel_serial(cells[i]))  # type: ignore[arg-type]
-        for i in self.numbers:
-            if type(cells[i]) is not Decimal and type(cells[i]) is not int:
+            if (
+                len(probe) > EXCEL_MAX_TEXT
+                or probe[:1] in _EDGES
+                or probe[-1:] in _EDGES
+                or "_x" in probe
+                or " \x7f" in probe
+                or "\x7f " in probe
+                or "\x7f\x7f" in probe
+                or _BLOCKS_TEMPLATE.search(probe)
+            ):
                 return None
-            cells[i] = str(cells[i])
-        return cells  # type: ignore[return-value]
+        cells = list(values)
+        for i in self._dates:
+            value = cells[i]
+            if type(value) is not date:
+                return None
+            serial = serials.get(value)
+            if serial is None:
+                serial = serials[value] = str(excel_serial(value))
+            cells[i] = serial
+        for i in self._numbers:
+            value = cells[i]
+            if type(value) is not Decimal and type(value) is not int:
+                return None
+            cells[i] = str(value)
+        if len(self.present) != len(cells):
+            cells = [cells[i] for i in self.present]
+        return (self.template % tuple(cells)).replace(ROW_MARK, number)
 
 
 class RowTemplate:
@@ -216,8 +240,10 @@ class RowTemplate:
     def __init__(self, kinds: Sequence[CellKind], letters: Sequence[str]) -> None:
         self._kinds = list(kinds)
         self._letters = list(letters)
-        self._fast = set(kinds) <= self._FAST_KINDS
+        fast = set(kinds) <= self._FAST_KINDS
+        self._full = _Shape(kinds, letters, set()) if fast else None
         self._shapes: dict[tuple[int, ...], _Shape] = {}
+        self._serials: dict[date, str] = {}
 
     def _shape(self, missing: tuple[int, ...]) -> _Shape | None:
         shape = self._shapes.get(missing)
@@ -225,22 +251,21 @@ class RowTemplate:
             shape = self._shapes[missing] = _Shape(self._kinds, self._letters, set(missing))
         return shape
 
-    def render(self, row: int, values: Sequence[object]) -> str:
-        """The row's XML."""
-        if self._fast:
-            shape = self._shape(())
-            assert shape is not None
-            texts = shape.texts_of(list(values))
-            if texts is None and None in values:  # try the template of this row's shape
+    def render(self, row: int | str, values: Sequence[object]) -> str:
+        """The row's XML (``row`` may be :data:`ROW_MARK`, for the table to fill in)."""
+        if self._full is not None:
+            if len(self._serials) > 100_000:  # a bound, whatever the dates
+                self._serials.clear()
+            number = str(row)
+            if None in values:  # the template of this row's shape
                 missing = tuple(col for col, value in enumerate(values) if value is None)
                 shape = self._shape(missing)
-                if shape is not None:
-                    texts = shape.texts_of([value for value in values if value is not None])
-            if texts is not None and shape is not None:
-                number = str(row)
-                args = [number] * (2 * shape.size + 1)
-                args[2::2] = texts
-                return shape.template % tuple(args)
+            else:
+                shape = self._full
+            if shape is not None:
+                rendered = shape.render(number, values, self._serials)
+                if rendered is not None:
+                    return rendered
         return render_row(row, values, self._kinds, self._letters)
 
 

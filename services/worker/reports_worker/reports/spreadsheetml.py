@@ -15,7 +15,15 @@ from typing import IO
 from . import spreadsheetparts as parts
 from .columns import CellKind, Column
 from .deflate import DEFLATE_LEVEL, open_member
-from .sheetcells import CELLS, RowTemplate, column_letter, render_row, string_cell, styled_row
+from .sheetcells import (
+    CELLS,
+    ROW_MARK,
+    RowTemplate,
+    column_letter,
+    render_row,
+    string_cell,
+    styled_row,
+)
 from .workbook import Style
 
 _BATCH_ROWS = 512
@@ -158,6 +166,23 @@ class SpreadsheetTable:
             assert self._spool is not None
             self._spool.write("".join(self._batch))
             self._batch.clear()
+
+    def append_prepared(self, rows: Sequence[object]) -> None:
+        """Add rows rendered without their number (:data:`.sheetcells.ROW_MARK` for it)."""
+        limit = self._book.row_limit
+        for xml in rows:
+            if self._entry is None:
+                self._open_sheet()
+            elif self._row >= limit:
+                self._finish_sheet()
+                self._open_sheet()
+            self._row += 1
+            batch = self._batch
+            batch.append(xml.replace(ROW_MARK, str(self._row)))  # type: ignore[attr-defined]
+            if len(batch) >= _BATCH_ROWS:
+                assert self._spool is not None
+                self._spool.write("".join(batch))
+                batch.clear()
 
     def _finish_sheet(self) -> None:
         assert self._entry is not None and self._spool is not None

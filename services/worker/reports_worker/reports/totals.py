@@ -72,6 +72,37 @@ class InvoiceTotals:
         if self.last_date is None or issued > self.last_date:
             self.last_date = issued
 
+    def merge(self, other: InvoiceTotals) -> None:
+        """Add the totals of a later batch (in the caller's decimal context)."""
+        self.invoices += other.invoices
+        self.lines += other.lines
+        for code, sums in other.by_currency.items():
+            currency = self.by_currency.get(code)
+            if currency is None:
+                self.by_currency[code] = sums
+                continue
+            currency.invoices += sums.invoices
+            currency.lines += sums.lines
+            currency.subtotal += sums.subtotal
+            currency.tax += sums.tax
+            currency.total += sums.total
+        for key, rate_sums in other.by_rate.items():
+            # The first batch's spelling of a rate is kept (0.18 before a later 0.180).
+            rate = self.by_rate.get(key)
+            if rate is None:
+                self.by_rate[key] = rate_sums
+                continue
+            rate.lines += rate_sums.lines
+            rate.net += rate_sums.net
+            rate.tax += rate_sums.tax
+        for issued in (other.first_date, other.last_date):
+            if issued is None:
+                continue
+            if self.first_date is None or issued < self.first_date:
+                self.first_date = issued
+            if self.last_date is None or issued > self.last_date:
+                self.last_date = issued
+
     def manifest(self) -> dict[str, dict[str, int | str]]:
         """Totals per currency as manifest.json carries them (amounts as decimal strings)."""
         return {

@@ -7,7 +7,7 @@ mode) is the reference: the tests prove that both read back identically.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Protocol
@@ -57,6 +57,9 @@ class TableWriter(Protocol):
     def append(self, values: Sequence[object]) -> None:
         """Add one row."""
 
+    def append_prepared(self, rows: Sequence[object]) -> None:
+        """Add rows made by :func:`row_preparer` for this engine and these columns."""
+
     def close(self) -> None:
         """Finish the last sheet."""
 
@@ -87,6 +90,22 @@ def open_workbook(
     from .spreadsheetml import SpreadsheetWorkbook
 
     return SpreadsheetWorkbook(path, row_limit=row_limit)
+
+
+def row_preparer(engine: Engine, columns: Sequence[Column]) -> Callable[[Sequence[object]], object]:
+    """How a table's rows are prepared away from the workbook, in a batch of records.
+
+    SpreadsheetML rows are rendered there (all but their row number, which only the
+    table knows); xlsxwriter takes the values themselves.
+    """
+    if engine == "xlsxwriter":
+        return tuple
+    from .sheetcells import ROW_MARK, RowTemplate, column_letter
+
+    template = RowTemplate(
+        [column.kind for column in columns], [column_letter(c) for c in range(len(columns))]
+    )
+    return lambda values: template.render(ROW_MARK, values)
 
 
 _DOUBLE_LIMIT = 10**300

@@ -147,6 +147,11 @@ class XlsxwriterTable:
             self._writer = self._new_sheet()
         self._writer.write_cells(values, self._kinds)
 
+    def append_prepared(self, rows: Sequence[object]) -> None:
+        """Add rows prepared by :func:`~.workbook.row_preparer` (their values)."""
+        for values in rows:
+            self.append(values)  # type: ignore[arg-type]
+
     def _close_sheet(self) -> None:
         if self._columns:
             self._writer.sheet.autofilter(0, 0, self._writer.row - 1, len(self._columns) - 1)

@@ -1,0 +1,94 @@
+"""Batches rendered in helper processes give the very report a single process gives.
+
+Real helper processes (multiprocessing's forkserver), payloads of several batches with
+rejected records spread over them, every shape; the ZIPs are compared file by file
+(the workbook part by part: only its parts' timestamps may differ).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from devstack.datasets import write_invoices
+from reports_worker.reports import InvalidPayload
+from reports_worker.reports.facturacion import FacturacionMasiva
+
+from .conftest import Builder, Built
+
+#: About 2.5 MB: three batches at least.
+INVOICES = 3000
+
+
+def _payload(**kwargs: object) -> bytes:
+    out = io.BytesIO()
+    write_invoices(out, INVOICES, invalid_every=97, **kwargs)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def _contents(built: Built) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for name in built.names():
+        data = built.zip.read(name)
+        if name.endswith(".xlsx"):
+            with zipfile.ZipFile(io.BytesIO(data)) as book:
+                out |= {f"{name}/{part}": book.read(part) for part in book.namelist()}
+        elif name == "manifest.json":
+            manifest = json.loads(data)
+            for listed in manifest["files"]:
+                if listed["name"].endswith(".xlsx"):
+                    del listed["sha256"]
+            out[name] = json.dumps(manifest).encode()
+        else:
+            out[name] = data
+    return out
+
+
+@pytest.mark.parametrize("shape", ["array", "ndjson", "wrapped"])
+def test_helpers_build_the_same_report(build: Builder, shape: str) -> None:
+    # given a payload of several batches with rejected records in each
+    data = _payload(ndjson=shape == "ndjson")
+    if shape == "wrapped":
+        data = b'{"lote": "L-1", "facturas": ' + data + b', "fin": true}'
+
+    # when it is built in this process and by two and three helpers
+    alone = build(data)
+    helped = [build(data, processes=n) for n in (2, 3)]
+
+    # then every file is the same, the rejections numbered alike
+    assert alone.outcome.records_rejected == INVOICES // 97
+    assert len(alone.csv("errores.csv")) == 1 + INVOICES // 97
+    for other in helped:
+        assert (other.outcome.records_processed, other.outcome.records_rejected) == (
+            alone.outcome.records_processed,
+            alone.outcome.records_rejected,
+        )
+        assert _contents(other) == _contents(alone)
+
+
+def test_sheets_split_at_the_row_limit_across_batches(build: Builder) -> None:
+    data = _payload()
+    report = FacturacionMasiva(sheet_row_limit=700)
+    alone, helped = build(data, report), build(data, report, processes=2)
+    assert "facturas.xlsx/xl/worksheets/sheet6.xml" in _contents(helped)
+    assert _contents(helped) == _contents(alone)
+
+
+def test_a_syntax_error_in_a_later_batch_is_reported_alike(build: Builder) -> None:
+    data = _payload()
+    at = data.index(b'"issueDate": ', len(data) * 3 // 4) + len(b'"issueDate": ')
+    broken = data[:at] + b"?" + data[at:]
+    with pytest.raises(InvalidPayload) as alone:
+        build(broken)
+    with pytest.raises(InvalidPayload) as helped:
+        build(broken, processes=2)
+    assert "no es válido cerca del byte" in helped.value.message
+    assert helped.value.message == alone.value.message
+
+
+def test_an_empty_list_fails_with_helpers_too(build: Builder) -> None:
+    with pytest.raises(InvalidPayload, match="vacía"):
+        build(b"[]", processes=2)
