@@ -135,6 +135,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--baseline-repeat-up-to", type=int, default=100_000,
         help="repeat the old way only up to this size (above it: one run)")  # fmt: skip
     add("--no-stages", action="store_true", help="skip the per-stage profile of the build")
+    add("--one-process-sizes", type=int, nargs="*", default=None,
+        help="sizes measured again with AR_BUILD_PROCESSES=1 (default: the smallest and "
+             "the largest; none: skip)")  # fmt: skip
     add("--no-load", action="store_true", help="skip jobs/minute and status polling")
     add("--throughput-jobs", type=int, default=8, help="jobs queued at once")
     add("--throughput-size", type=int, default=45_000, help="invoices per queued job")
@@ -195,8 +198,39 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         raise
     finally:
         stack.stop()
+    _run_one_process(args, sizes, paths, results["sizes"], scratch)
     _run_baselines(args, sizes, paths, results["sizes"], scratch)
     return results
+
+
+def _run_one_process(
+    args: argparse.Namespace,
+    sizes: list[int],
+    paths: dict[int, Path],
+    entries: list[dict[str, Any]],
+    scratch: Path,
+) -> None:
+    """The same jobs on a stack whose builds never use a helper process (the trade-off:
+    less memory, more time)."""
+    wanted = args.one_process_sizes
+    if wanted is None:
+        wanted = sorted({sizes[0], sizes[-1]})
+    entries = [entry for entry in entries if entry["records"] in wanted]
+    if not entries:
+        return
+    stack = start_stack(scratch, workers=args.workers, extra_env={"AR_BUILD_PROCESSES": "1"})
+    log(f"one-process stack up at {stack.url}")
+    try:
+        measure_e2e(stack, dataset(args.cache, WARM_UP_RECORDS), WARM_UP_RECORDS, 1, scratch)
+        for entry in entries:
+            records = entry["records"]
+            runs = measure_e2e(stack, paths[records], records, args.repeat, scratch)
+            entry["e2eOneProcess"] = {"runs": runs, "summary": summarise(runs)}
+    except BaseException:
+        print(stack.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        stack.stop()
 
 
 def _run_baselines(
@@ -237,6 +271,7 @@ def finish(args: argparse.Namespace, results: dict[str, Any], started: float,
            info: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """Ratios and targets; write JSON, Markdown and the chart; the whole document."""
     ratio_rows = [row for size in results["sizes"] if (row := ratios(size))]
+    one_ratio_rows = [row for size in results["sizes"] if (row := ratios(size, "e2eOneProcess"))]
     quoted = quoted_ratios(results["sizes"])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -253,6 +288,8 @@ def finish(args: argparse.Namespace, results: dict[str, Any], started: float,
         "ratios": ratio_rows,
         "quotedRatios": quoted,
         "targets": targets(results["sizes"], ratio_rows),
+        "ratiosOneProcess": one_ratio_rows,
+        "targetsOneProcess": targets(results["sizes"], one_ratio_rows, "e2eOneProcess"),
         "chart": chart_path.name if render.chart(results["sizes"], chart_path) else None,
         "markdown": f"e2e-{stamp}.md",
     }
@@ -278,8 +315,16 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "## Results\n\n" + render.results_table(doc["sizes"]),
         "## Old way ÷ new way (same run)\n\n" + render.ratios_table(doc["ratios"],
                                                                    doc["quotedRatios"]),
-        "## Targets\n\n" + render.targets_table(doc["targets"]),
+        "## Targets\n\nThe stack as it runs by default: a build alone on the machine renders "
+        "its batches in two processes (itself and a helper; `AR_BUILD_PROCESSES=0`, "
+        "automatic).\n\n" + render.targets_table(doc["targets"]),
     ]  # fmt: skip
+    if any(row["value"] is not None for row in doc.get("targetsOneProcess", [])):
+        parts.append(
+            "## Targets with `AR_BUILD_PROCESSES=1` (every build in one process)\n\n"
+            + render.ratios_table(doc["ratiosOneProcess"], None) + "\n\n"
+            + render.targets_table(doc["targetsOneProcess"])
+        )  # fmt: skip
     parts.append("## CPU during the runs (the machine is shared)\n\n"
                  + render.noise_table(doc["sizes"]))  # fmt: skip
     if stages:

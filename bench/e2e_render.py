@@ -32,20 +32,24 @@ def results_table(sizes: list[dict[str, Any]]) -> str:
     lines = [
         "| run | invoices | input MB | upload s | queue s | processing s | download s "
         "| end to end s | records/s | api RSS MB (upload) | worker RSS MB (tree) "
-        "| worker RSS MB (one process) | ZIP MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| worker PSS MB (tree) | worker RSS MB (one process) | ZIP MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size in sizes:
-        s = size["e2e"]["summary"]
         mb = size["inputBytes"] / 1e6
-        lines.append(
-            f"| stack | {size['records']:,} | {mb:,.0f} | {_cell(s['uploadSeconds'])} "
-            f"| {_cell(s['queueWaitSeconds'])} | {_cell(s['processingSeconds'])} "
-            f"| {_cell(s['downloadSeconds'])} | {_cell(s['totalSeconds'])} "
-            f"| {_cell(s['recordsPerSecond'], 0)} | {_cell(s['apiUploadPeakRssMB'], 0)} "
-            f"| {_cell(s['workerTreePeakRssMB'], 0)} | {_cell(s['workerProcessPeakRssMB'], 0)} "
-            f"| {_cell(s['zipBytes'], 1, 1e-6)} |"
-        )
+        for label, source in (("stack", "e2e"), ("stack, one process per build", "e2eOneProcess")):
+            s = (size.get(source) or {}).get("summary")
+            if not s:
+                continue
+            lines.append(
+                f"| {label} | {size['records']:,} | {mb:,.0f} | {_cell(s['uploadSeconds'])} "
+                f"| {_cell(s['queueWaitSeconds'])} | {_cell(s['processingSeconds'])} "
+                f"| {_cell(s['downloadSeconds'])} | {_cell(s['totalSeconds'])} "
+                f"| {_cell(s['recordsPerSecond'], 0)} | {_cell(s['apiUploadPeakRssMB'], 0)} "
+                f"| {_cell(s['workerTreePeakRssMB'], 0)} "
+                f"| {_cell(s.get('workerTreePeakPssMB'), 0)} "
+                f"| {_cell(s['workerProcessPeakRssMB'], 0)} | {_cell(s['zipBytes'], 1, 1e-6)} |"
+            )
         base = size.get("baseline", {})
         b = base.get("summary")
         if b and "seconds" in b:
@@ -53,16 +57,16 @@ def results_table(sizes: list[dict[str, Any]]) -> str:
                 f"| old way (pandas + openpyxl) | {size['records']:,} | {mb:,.0f} | {DASH} "
                 f"| {DASH} | {_cell(b['seconds'])} | {DASH} | {_cell(b['seconds'])} "
                 f"| {_cell(b['recordsPerSecond'], 0)} | {DASH} | {_cell(b['peakRssMB'], 0)} "
-                f"| {_cell(b['peakRssMB'], 0)} | {_cell(b['zipBytes'], 1, 1e-6)} |"
+                f"| {DASH} | {_cell(b['peakRssMB'], 0)} | {_cell(b['zipBytes'], 1, 1e-6)} |"
             )
         elif base.get("note"):
             lines.append(f"| old way (pandas + openpyxl) | {size['records']:,} | {mb:,.0f} "
-                         f"| {base['note']} |" + " |" * 9)  # fmt: skip
+                         f"| {base['note']} |" + " |" * 10)  # fmt: skip
     q = QUOTED_SEED
     lines.append(
         f"| {q['label']} | {q['records']:,} | {DASH} | {DASH} | {DASH} | {DASH} | {DASH} "
         f"| {q['seconds']:,.0f} | {q['records'] / q['seconds']:,.0f} | {DASH} "
-        f"| {q['peakRssMB']:,.0f} | {q['peakRssMB']:,.0f} | {DASH} |"
+        f"| {q['peakRssMB']:,.0f} | {DASH} | {q['peakRssMB']:,.0f} | {DASH} |"
     )
     return "\n".join(lines)
 
@@ -71,19 +75,20 @@ def ratios_table(rows: list[dict[str, Any]], quoted: dict[str, Any] | None) -> s
     """Old way ÷ new way, measured in the same run: median (worst–best pairing of runs)."""
     lines = [
         "| invoices | faster, end to end | faster, processing | less memory (worker tree) "
-        "| less memory (worker process) |",
-        "|---:|---:|---:|---:|---:|",
+        "| less memory (worker tree, PSS) | less memory (worker process) |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
             f"| {row['records']:,} | {_ratio(row['speedupEndToEnd'])} "
             f"| {_ratio(row['speedupProcessing'])} | {_ratio(row['lessMemoryVsWorkerTree'])} "
+            f"| {_ratio(row.get('lessMemoryVsWorkerTreePss'))} "
             f"| {_ratio(row['lessMemoryVsWorkerProcess'])} |"
         )
     if quoted:
         lines.append(
             f"| {quoted['records']:,} vs seed (quoted) | {_ratio(quoted['speedupEndToEnd'])} "
-            f"| {DASH} | {_ratio(quoted['lessMemoryVsWorkerTree'])} | {DASH} |"
+            f"| {DASH} | {_ratio(quoted['lessMemoryVsWorkerTree'])} | {DASH} | {DASH} |"
         )
     return "\n".join(lines)
 
@@ -94,8 +99,9 @@ def stages_table(stages: list[dict[str, Any]]) -> str:
     lines = [
         "| invoices | build s (CPU s) | "
         + " | ".join(names)
-        + " | S3 read payload s | S3 write ZIP s | build peak RSS MB | S3 adds MB |",
-        "|---:|---:|" + "---:|" * (len(names) + 4),
+        + " | build s, 2 processes | S3 read payload s | S3 write ZIP s | build peak RSS MB "
+        "| S3 adds MB |",
+        "|---:|---:|" + "---:|" * (len(names) + 5),
     ]
     for row in stages:
         total = row["instrumentedSeconds"] or 1
@@ -104,7 +110,8 @@ def stages_table(stages: list[dict[str, Any]]) -> str:
         )
         lines.append(
             f"| {row['records']:,} | {row['buildSeconds']:.2f} ({row['buildCpuSeconds']:.2f}) "
-            f"| {cells} | {row.get('s3GetPayloadSeconds', DASH)} "
+            f"| {cells} | {row.get('buildSecondsTwoProcesses', DASH)} "
+            f"| {row.get('s3GetPayloadSeconds', DASH)} "
             f"| {row.get('s3PutZipSeconds', DASH)} "
             f"| {row['buildPeakRssMB']:.0f} | {row.get('s3PeakRssGrowthMB', DASH)} |"
         )
@@ -174,7 +181,7 @@ def chart(sizes: list[dict[str, Any]], path: Path) -> bool:
 
     def plot(axis: Any, rows: list[dict[str, Any]], source: str, key: str, **style: Any) -> None:
         points = [(s["records"], s[source]["summary"][key]) for s in rows
-                  if s.get(source, {}).get("summary", {}).get(key)]  # fmt: skip
+                  if ((s.get(source) or {}).get("summary") or {}).get(key)]  # fmt: skip
         if not points:
             return
         xs = [p[0] for p in points]
@@ -186,12 +193,18 @@ def chart(sizes: list[dict[str, Any]], path: Path) -> bool:
     plot(left, sizes, "e2e", "totalSeconds", label="stack: end to end")
     plot(left, sizes, "e2e", "processingSeconds", label="stack: processing", linestyle="--")
     plot(left, sizes, "e2e", "uploadSeconds", label="stack: upload", linestyle=":")
+    plot(left, sizes, "e2eOneProcess", "processingSeconds",
+         label="stack, one process per build: processing", linestyle="-.")  # fmt: skip
     plot(left, sizes, "baseline", "seconds", label="old way (pandas + openpyxl)", color="red")
     left.scatter([QUOTED_SEED["records"]], [QUOTED_SEED["seconds"]], marker="x", s=80,
                  color="black", label="seed, quoted (not measured)", zorder=5)  # fmt: skip
     left.set(title="Time against dataset size", xlabel="invoices", ylabel="seconds (log)",
              yscale="log")  # fmt: skip
     plot(right, sizes, "e2e", "workerTreePeakRssMB", label="worker, whole tree")
+    plot(right, sizes, "e2e", "workerTreePeakPssMB", label="worker, whole tree (PSS)",
+         linestyle="-.")  # fmt: skip
+    plot(right, sizes, "e2eOneProcess", "workerTreePeakRssMB",
+         label="worker, whole tree, one process per build", linestyle=(0, (1, 3)))  # fmt: skip
     plot(right, sizes, "e2e", "workerProcessPeakRssMB", label="worker, one process",
          linestyle="--")  # fmt: skip
     plot(right, sizes, "e2e", "apiUploadPeakRssMB", label="api, during upload", linestyle=":")

@@ -2,13 +2,15 @@
 
     uv run python bench/e2e_stages.py DATASET.json OUT.zip
 
-Runs ``build_report`` on a local file twice in this process: once as the worker does
-(the reference time), once with timers wrapped around the builder's functions (classes
-and functions patched here, in memory only; the builder is not edited). Each stage is
-timed at its outermost call, so nothing is counted twice:
+Runs ``build_report`` on a local file in this process: once in this process alone (the
+reference time), once in two processes (itself and a helper, as a worker alone on a
+2-core machine builds), once alone with timers wrapped around the builder's functions
+(classes and functions patched here, in memory only; the builder is not edited). Each
+stage is timed at its outermost call, so nothing is counted twice:
 
-* ``parse``: reading the payload, the nesting guard, cutting the array, msgspec decoding
-  (the time spent fetching the next record from the builder's record iterator);
+* ``parse``: reading the payload, the nesting guard, cutting the array into batches,
+  msgspec decoding (the time spent fetching the next batch, and the next records of a
+  batch);
 * ``price``: checking and pricing an invoice in exact decimals; ``totals``: the sums;
 * ``xlsx``: rendering Facturas rows and finishing the workbook;
 * ``csv``: rendering and writing the two CSV files (``facturas_detalle.csv`` is deflated
@@ -43,8 +45,10 @@ from reports_shared.settings import CommonSettings, load_settings
 _TIMED = (
     ("facturacion", None, "price_invoice", "price"),
     ("totals", "InvoiceTotals", "add", "totals"),
+    ("totals", "InvoiceTotals", "merge", "totals"),
     ("facturacion", None, "invoice_row", "xlsx"),
-    ("spreadsheetml", "SpreadsheetTable", "append", "xlsx"),
+    ("sheetcells", "RowTemplate", "render", "xlsx"),
+    ("spreadsheetml", "SpreadsheetTable", "append_prepared", "xlsx"),
     ("spreadsheetml", "SpreadsheetTable", "close", "xlsx"),
     ("spreadsheetml", "SpreadsheetWorkbook", "close", "xlsx"),
     ("facturacion", "InvoiceLines", "invoice", "csv"),
@@ -106,8 +110,10 @@ def instrument(timers: Timers) -> None:
     import importlib
 
     package = "reports_worker.reports"
-    building = importlib.import_module(f"{package}.building")
-    building._records = timers.wrap_records(building._records)  # type: ignore[attr-defined]
+    reading = importlib.import_module(f"{package}.reading")
+    batches = importlib.import_module(f"{package}.batches")
+    reading.Payload.batches = timers.wrap_records(reading.Payload.batches)  # type: ignore[attr-defined]
+    batches.decode_batch = timers.wrap_records(batches.decode_batch)  # type: ignore[attr-defined]
     for module_name, class_name, attribute, stage in _TIMED:
         module = importlib.import_module(f"{package}.{module_name}")
         owner = getattr(module, class_name, None) if class_name else module
@@ -118,14 +124,19 @@ def instrument(timers: Timers) -> None:
         setattr(owner, attribute, timers.wrap(original, stage))
 
 
-def _build(source: Path, dest: Path) -> tuple[float, float, int, int]:
-    """Wall and CPU seconds (all threads) of one build, records, ZIP bytes."""
+def _build(source: Path, dest: Path, processes: int = 1) -> tuple[float, float, int, int]:
+    """Wall and CPU seconds (this process, all threads) of one build, records, ZIP bytes."""
     from reports_worker.reports import build_report
 
     started, cpu = time.perf_counter(), time.process_time()
     with source.open("rb") as payload:
         outcome = build_report(
-            "FacturacionMasiva", payload, dest, job_id="bench-stages", max_input_bytes=2 << 30
+            "FacturacionMasiva",
+            payload,
+            dest,
+            job_id="bench-stages",
+            max_input_bytes=2 << 30,
+            processes=processes,
         )
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     return seconds, cpu, outcome.records_processed, outcome.size_bytes
@@ -143,6 +154,10 @@ def profile(source: Path, dest: Path) -> dict[str, Any]:
     """Build once plain, once timed by stage; the figures, with this process's peak RSS."""
     plain_s, plain_cpu, records, zip_bytes = _build(source, dest)
     peak_build = _peak_rss_mb()
+    from reports_worker.reports.batches import start_helper_server
+
+    start_helper_server()
+    two_s, _, _, _ = _build(source, dest, processes=2)
     timers = Timers()
     instrument(timers)
     timed_s, _, _, _ = _build(source, dest)
@@ -152,6 +167,7 @@ def profile(source: Path, dest: Path) -> dict[str, Any]:
         "buildSeconds": round(plain_s, 3),
         "buildCpuSeconds": round(plain_cpu, 3),
         "buildPeakRssMB": peak_build,
+        "buildSecondsTwoProcesses": round(two_s, 3),
         "instrumentedSeconds": round(timed_s, 3),
         "stages": {stage: round(value, 3) for stage, value in timers.seconds.items()},
         "zipBytes": zip_bytes,

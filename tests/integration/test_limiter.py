@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
@@ -9,9 +10,13 @@ import pytest
 import redis
 
 from reports_worker.limiter import LeaseLimiter, live_leases
+from reports_worker.runner import build_processes
+from reports_worker.settings import WorkerSettings
 from tests.conftest import Infra, new_namespace
 
 pytestmark = pytest.mark.integration
+
+REQUIRED = {"s3_access_key": "k", "s3_secret_key": "s"}
 
 
 @pytest.fixture
@@ -79,3 +84,24 @@ def test_a_job_needs_room_in_every_lane_it_belongs_to(client: redis.Redis, key: 
     assert live_leases(client, key) == 2
     for holder in (big_one, small):
         holder._release()
+
+
+def test_a_lone_build_takes_every_core_and_a_full_pool_one_each(
+    client: redis.Redis, key: str
+) -> None:
+    cores = len(os.sched_getaffinity(0))
+    auto = WorkerSettings(**REQUIRED, build_processes=0)
+    first, second = limiter(client, {key: 2}), limiter(client, {key: 2})
+    assert first.try_acquire()
+    try:
+        # a job alone: every core
+        assert build_processes(auto, first) == cores
+        assert second.try_acquire()
+        # two jobs: half each (at least one)
+        assert build_processes(auto, first) == max(1, cores // 2)
+        # a fixed setting wins
+        assert build_processes(WorkerSettings(**REQUIRED, build_processes=1), first) == 1
+        assert build_processes(WorkerSettings(**REQUIRED, build_processes=3), first) == 3
+    finally:
+        first.release()
+        second.release()

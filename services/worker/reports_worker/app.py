@@ -16,6 +16,7 @@ from reports_shared.objectstore import ObjectStore
 from . import settings as worker_settings
 from .actors import create_broker
 from .reports import load_report_types
+from .reports.batches import start_helper_server
 from .reports.registry import register_plugins
 from .services import Services
 
@@ -39,6 +40,8 @@ def setup() -> None:
     except ReportsError as exc:  # storage may come later; jobs retry until it does
         structlog.get_logger(__name__).warning("bucket_check_failed", error=str(exc))
     create_broker(services)
+    if settings.build_processes != 1:
+        start_helper_server()
     catalog = {name: cls.description for name, cls in load_report_types().items()}
     threading.Thread(
         target=_announce, args=(services, catalog), name="announce", daemon=True

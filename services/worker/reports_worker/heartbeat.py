@@ -84,4 +84,11 @@ class Heartbeat:
         )
 
     def _sample_memory(self) -> None:
-        self.peak_rss = max(self.peak_rss, self._process.memory_info().rss)
+        """The process's RSS plus its helpers' (a build may render in helper processes)."""
+        rss = self._process.memory_info().rss
+        for child in self._process.children(recursive=True):
+            try:
+                rss += child.memory_info().rss
+            except psutil.Error:  # gone meanwhile
+                continue
+        self.peak_rss = max(self.peak_rss, rss)

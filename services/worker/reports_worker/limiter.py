@@ -99,6 +99,13 @@ class LeaseLimiter(RateLimiter):
         """Extend the lease by one TTL; False if it lapsed and the slot was taken meanwhile."""
         return bool(self._run(self._renew_script, self._args()))
 
+    def running(self) -> int:
+        """Jobs holding a slot of the first (global) lease set now, this one included."""
+        try:
+            return live_leases(self.client, self.keys[0])
+        except RedisError as exc:
+            raise JobStoreUnavailable(str(exc)) from exc
+
     def _run(self, script: Any, args: list[int | str]) -> Any:
         try:
             return script(keys=self.keys, args=args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from datetime import timedelta
@@ -24,6 +25,7 @@ from .heartbeat import Heartbeat
 from .limiter import LeaseLimiter
 from .reports import BuildOutcome, ReportError, build_report
 from .services import Services
+from .settings import WorkerSettings
 
 log = structlog.get_logger(__name__)
 
@@ -153,6 +155,7 @@ def _build_and_publish(
 ) -> None:
     settings = services.settings
     started = time.monotonic()
+    processes = build_processes(settings, limiter)
     with (
         tempfile.TemporaryDirectory(dir=settings.work_dir or None) as work,
         Heartbeat(services.jobs, record, limiter, settings.lease_ttl_seconds) as beat,
@@ -166,6 +169,7 @@ def _build_and_publish(
                 options=record.options,
                 progress=beat.progress,
                 max_input_bytes=settings.max_decompressed_bytes,
+                processes=processes,
             )
         result_key = settings.names.result_key(record.job_id, outcome.file_name)
         services.objects.put_file(result_key, str(Path(work) / "report.zip"))
@@ -196,7 +200,19 @@ def _build_and_publish(
         rejected=outcome.records_rejected,
         ms=metrics.processing_time_ms,
         peak_rss_mb=metrics.memory_usage_mb,
+        processes=processes,
     )
+
+
+def build_processes(settings: WorkerSettings, limiter: LeaseLimiter) -> int:
+    """How many processes this build may use (see ``AR_BUILD_PROCESSES``)."""
+    if settings.build_processes > 0:
+        return settings.build_processes
+    try:
+        running = max(1, limiter.running())
+    except JobStoreUnavailable:
+        return 1
+    return max(1, len(os.sched_getaffinity(0)) // running)
 
 
 def _metrics(

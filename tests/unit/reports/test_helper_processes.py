@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
+import time
 import zipfile
+from pathlib import Path
 
+import psutil
 import pytest
 
 from devstack.datasets import write_invoices
@@ -19,8 +24,8 @@ from reports_worker.reports.facturacion import FacturacionMasiva
 
 from .conftest import Builder, Built
 
-#: About 2.5 MB: three batches at least.
-INVOICES = 3000
+#: About 4 MB: batches for the helper and for the building process both.
+INVOICES = 5000
 
 
 def _payload(**kwargs: object) -> bytes:
@@ -92,3 +97,47 @@ def test_a_syntax_error_in_a_later_batch_is_reported_alike(build: Builder) -> No
 def test_an_empty_list_fails_with_helpers_too(build: Builder) -> None:
     with pytest.raises(InvalidPayload, match="vacía"):
         build(b"[]", processes=2)
+
+
+_BUILD_FOREVER = """
+import sys
+from pathlib import Path
+from reports_worker.reports import build_report
+
+if __name__ == "__main__":
+    data = Path(sys.argv[1])
+    while True:
+        with data.open("rb") as payload:
+            build_report("FacturacionMasiva", payload, data.with_suffix(".zip"), job_id="j",
+                         processes=3)
+        print("built", flush=True)
+"""
+
+
+def test_helpers_exit_when_the_build_is_killed(tmp_path: Path) -> None:
+    # given a process building over and over with two helpers
+    dataset = tmp_path / "facturas.json"
+    dataset.write_bytes(_payload())
+    script = tmp_path / "build_forever.py"
+    script.write_text(_BUILD_FOREVER)
+    builder = subprocess.Popen(
+        [sys.executable, str(script), str(dataset)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert builder.stdout is not None
+        assert builder.stdout.readline().strip() == "built"
+        # the resource tracker, the fork server and, during a build, two helpers
+        deadline = time.monotonic() + 10
+        while len(helpers := psutil.Process(builder.pid).children(recursive=True)) < 4:
+            assert time.monotonic() < deadline, helpers
+            time.sleep(0.01)
+
+        # when it is killed mid-build, as the kernel's OOM killer would
+        builder.kill()
+        builder.wait(timeout=10)
+
+        # then none of its helper processes outlives it
+        _, alive = psutil.wait_procs(helpers, timeout=10)
+        assert not alive, [process.cmdline()[:3] for process in alive]
+    finally:
+        builder.kill()

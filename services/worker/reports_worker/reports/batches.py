@@ -17,6 +17,10 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import multiprocessing.forkserver
+import os
+import select
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
     from .reporttype import BatchedReport
 
 #: Modules the helpers' server imports once, so that a helper starts ready.
-PRELOAD = ["reports_worker.reports.registry"]
+PRELOAD = ["reports_worker.reports.batches", "reports_worker.reports.facturacion"]
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 
 
@@ -146,24 +150,80 @@ def render_batch(report: BatchedReport, batch: Batch) -> BatchOutput:
 def rendered(
     report: BatchedReport, batches: Iterable[Batch], helpers: int
 ) -> Iterator[BatchOutput]:
-    """Every batch rendered, in order: here, or by ``helpers`` processes when above 0."""
+    """Every batch rendered, in payload order, by this process and ``helpers`` others.
+
+    A batch goes to the helpers while they have fewer than two each in hand (one
+    running, one waiting); otherwise this process renders it itself, between the parts
+    it hands on. Parts are handed on as soon as every earlier one is, and at most
+    :data:`MAX_AHEAD` per process are held: memory stays flat.
+    """
     if helpers <= 0:
         for batch in batches:
             yield render_batch(report, batch)
         return
-    with ProcessPoolExecutor(helpers, mp_context=helper_context()) as pool:
-        pending: deque[Future[BatchOutput]] = deque()
+    limit = MAX_AHEAD * (helpers + 1)
+    with ProcessPoolExecutor(
+        helpers, mp_context=helper_context(), initializer=watch_parent, initargs=(os.getpid(),)
+    ) as pool:
+        pending: deque[Future[BatchOutput] | BatchOutput] = deque()
         try:
             for batch in batches:
-                pending.append(pool.submit(render_batch, report, batch))
-                # One more than the helpers: none waits for work while a part is consumed.
-                if len(pending) > helpers:
-                    yield pending.popleft().result()
+                in_hand = sum(1 for item in pending if not _ready(item))
+                if in_hand < 2 * helpers:
+                    pending.append(pool.submit(render_batch, report, batch))
+                else:
+                    pending.append(render_batch(report, batch))
+                while pending and (len(pending) > limit or _ready(pending[0])):
+                    head = pending.popleft()
+                    yield head.result() if isinstance(head, Future) else head
             while pending:
-                yield pending.popleft().result()
+                head = pending.popleft()
+                yield head.result() if isinstance(head, Future) else head
         finally:
-            for future in pending:
-                future.cancel()
+            for item in pending:
+                if isinstance(item, Future):
+                    item.cancel()
+
+
+#: Rendered parts held per process, at most, before the oldest is waited for.
+MAX_AHEAD = 3
+
+
+def _ready(item: Future[BatchOutput] | BatchOutput) -> bool:
+    return not isinstance(item, Future) or item.done()
+
+
+def watch_parent(pid: int) -> None:
+    """In a helper: exit as soon as process ``pid``, the build's, is gone.
+
+    A helper's parent is the fork server, which outlives a build killed with SIGKILL,
+    and a helper blocks for ever on its work queue (it holds both ends of the pipe): so
+    each helper watches the build's process itself.
+    """
+    try:
+        handle = os.pidfd_open(pid)
+    except OSError:  # kernels before 5.3: look once a second
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while _alive(pid):
+                time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-build", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @functools.cache

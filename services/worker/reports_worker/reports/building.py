@@ -83,8 +83,8 @@ def run_report(
 ) -> BuildOutcome:
     """Run an already configured report type; the ZIP is complete at ``dest`` or absent.
 
-    ``processes`` above 1: a :class:`BatchedReport` renders its batches in that many
-    helper processes (the others ignore it).
+    ``processes`` above 1: a :class:`BatchedReport` renders its batches here and in
+    ``processes - 1`` helper processes at once (other report types ignore it).
     """
     moment = _utc(generated_at)
     dest = Path(dest)
@@ -138,7 +138,7 @@ def _build(
         payload = Payload(source, max_input_bytes=run.max_input_bytes)
         context = BuildContext(run.job_id, run.moment, report.options, files, rejections)
         if isinstance(report, BatchedReport):
-            helpers = run.processes if run.processes > 1 else 0
+            helpers = max(0, run.processes - 1)  # this process renders too
             parts = _parts(report, payload, rejections, run.progress, helpers)
             with closing(parts):  # stops the helpers at once if the report fails
                 result = report.assemble(parts, context)
