@@ -119,9 +119,11 @@ async def download_token(services: Services, record: JobRecord) -> str | None:
     if record.status != JobStatus.COMPLETED or record.expires_at is None:
         return None
     token = services.tokens.mint(record.job_id)
-    remaining = (record.expires_at - utcnow()).total_seconds()
-    ttl = int(remaining) + services.settings.tombstone_ttl_seconds
-    await services.jobs.index_token(token, record.job_id, ttl)
+    if not services.tokens.indexed(record.job_id):
+        remaining = (record.expires_at - utcnow()).total_seconds()
+        ttl = int(remaining) + services.settings.tombstone_ttl_seconds
+        await services.jobs.index_token(token, record.job_id, ttl)
+        services.tokens.remember_indexed(record.job_id)
     return token
 
 

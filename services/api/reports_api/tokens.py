@@ -16,8 +16,23 @@ import hmac
 class DownloadTokens:
     """Mints and checks download tokens."""
 
+    #: Jobs whose token this process indexed, remembered up to this many (then forgotten).
+    INDEXED_MEMORY = 65_536
+
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(b"async-reports download tokens\0" + secret.encode()).digest()
+        self._indexed: set[str] = set()
+
+    def indexed(self, job_id: str) -> bool:
+        """Whether this process already made the job's token findable (a Redis write saved
+        on every later poll of a Completed job)."""
+        return job_id in self._indexed
+
+    def remember_indexed(self, job_id: str) -> None:
+        """The job's token is findable now."""
+        if len(self._indexed) >= self.INDEXED_MEMORY:
+            self._indexed.clear()
+        self._indexed.add(job_id)
 
     def mint(self, job_id: str) -> str:
         """The download token of a job."""
