@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
@@ -10,7 +9,7 @@ import pytest
 import redis
 
 from reports_worker.limiter import LeaseLimiter, live_leases
-from reports_worker.runner import build_processes
+from reports_worker.runner import build_processes, usable_cores
 from reports_worker.settings import WorkerSettings
 from tests.conftest import Infra, new_namespace
 
@@ -89,7 +88,7 @@ def test_a_job_needs_room_in_every_lane_it_belongs_to(client: redis.Redis, key: 
 def test_a_lone_build_takes_every_core_and_a_full_pool_one_each(
     client: redis.Redis, key: str
 ) -> None:
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     auto = WorkerSettings(**REQUIRED, build_processes=0)
     first, second = limiter(client, {key: 2}), limiter(client, {key: 2})
     assert first.try_acquire()

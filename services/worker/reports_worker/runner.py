@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,7 @@ def run_job(services: Services, message: JobMessage, retries: int, last_try: boo
         _run_admitted(services, record, limiter, key, retries, last_try)
     finally:
         _let_go(services, record, key, limiter)
+        give_back_memory()
 
 
 def _admit(
@@ -204,6 +208,23 @@ def _build_and_publish(
     )
 
 
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def give_back_memory() -> None:
+    """Return the heap a finished job freed to the system (glibc keeps it otherwise, and
+    a worker that built a large report would hold its high-water mark between jobs)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def build_processes(settings: WorkerSettings, limiter: LeaseLimiter) -> int:
     """How many processes this build may use (see ``AR_BUILD_PROCESSES``)."""
     if settings.build_processes > 0:
@@ -212,7 +233,23 @@ def build_processes(settings: WorkerSettings, limiter: LeaseLimiter) -> int:
         running = max(1, limiter.running())
     except JobStoreUnavailable:
         return 1
-    return max(1, len(os.sched_getaffinity(0)) // running)
+    return max(1, usable_cores() // running)
+
+
+#: cgroup v2's CPU limit of this container (``max`` or ``<quota> <period>``).
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def usable_cores() -> int:
+    """Cores this process may use: its CPU affinity, within a container's CPU quota."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota, period = CPU_MAX.read_text().split()
+        if quota != "max":
+            cores = min(cores, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return cores
 
 
 def _metrics(

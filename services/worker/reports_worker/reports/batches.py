@@ -152,33 +152,39 @@ def rendered(
 ) -> Iterator[BatchOutput]:
     """Every batch rendered, in payload order, by this process and ``helpers`` others.
 
-    A batch goes to the helpers while they have fewer than two each in hand (one
-    running, one waiting); otherwise this process renders it itself, between the parts
-    it hands on. Parts are handed on as soon as every earlier one is, and at most
-    :data:`MAX_AHEAD` per process are held: memory stays flat.
+    The helpers are kept fed (two batches in hand each); this process hands on each part
+    as soon as every earlier one is, and renders a batch itself only when it would
+    otherwise wait for a helper. At most :data:`MAX_AHEAD` parts per process are held:
+    memory stays flat.
     """
     if helpers <= 0:
         for batch in batches:
             yield render_batch(report, batch)
         return
     limit = MAX_AHEAD * (helpers + 1)
+    upcoming = iter(batches)
     with ProcessPoolExecutor(
         helpers, mp_context=helper_context(), initializer=watch_parent, initargs=(os.getpid(),)
     ) as pool:
         pending: deque[Future[BatchOutput] | BatchOutput] = deque()
+        more = True
         try:
-            for batch in batches:
-                in_hand = sum(1 for item in pending if not _ready(item))
-                if in_hand < 2 * helpers:
-                    pending.append(pool.submit(render_batch, report, batch))
-                else:
-                    pending.append(render_batch(report, batch))
-                while pending and (len(pending) > limit or _ready(pending[0])):
-                    head = pending.popleft()
-                    yield head.result() if isinstance(head, Future) else head
-            while pending:
-                head = pending.popleft()
-                yield head.result() if isinstance(head, Future) else head
+            while more or pending:
+                while more and len(pending) < limit and _in_hand(pending) < 2 * helpers:
+                    following: Batch | None = next(upcoming, None)
+                    more = following is not None
+                    if following is not None:
+                        pending.append(pool.submit(render_batch, report, following))
+                if pending and _ready(pending[0]):
+                    yield _result(pending.popleft())
+                elif more and len(pending) < limit:
+                    # The next part is not ready: render a batch here rather than wait.
+                    following = next(upcoming, None)
+                    more = following is not None
+                    if following is not None:
+                        pending.append(render_batch(report, following))
+                elif pending:
+                    yield _result(pending.popleft())
         finally:
             for item in pending:
                 if isinstance(item, Future):
@@ -191,6 +197,15 @@ MAX_AHEAD = 3
 
 def _ready(item: Future[BatchOutput] | BatchOutput) -> bool:
     return not isinstance(item, Future) or item.done()
+
+
+def _in_hand(pending: deque[Future[BatchOutput] | BatchOutput]) -> int:
+    """Batches the helpers have and have not finished."""
+    return sum(1 for item in pending if not _ready(item))
+
+
+def _result(item: Future[BatchOutput] | BatchOutput) -> BatchOutput:
+    return item.result() if isinstance(item, Future) else item
 
 
 def watch_parent(pid: int) -> None:
@@ -221,8 +236,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # it exists, under another user
+        pass
     return True
 
 

@@ -1,0 +1,31 @@
+"""The cores a worker counts for its builds: affinity, within a container's CPU quota."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from reports_worker import runner
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "limit"),
+    [("max 100000\n", None), ("100000 100000\n", 1), ("150000 100000\n", 1), ("50000 100000", 1)],
+)
+def test_a_cgroup_quota_bounds_the_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_max: str, limit: int | None
+) -> None:
+    affinity = len(os.sched_getaffinity(0))
+    path = tmp_path / "cpu.max"
+    path.write_text(cpu_max)
+    monkeypatch.setattr(runner, "CPU_MAX", path)
+    assert runner.usable_cores() == (affinity if limit is None else min(affinity, limit))
+
+
+def test_without_a_cgroup_file_every_core_of_the_affinity_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "CPU_MAX", tmp_path / "absent")
+    assert runner.usable_cores() == len(os.sched_getaffinity(0))
