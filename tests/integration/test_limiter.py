@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from reports_worker.limiter import LeaseLimiter, live_leases
-from reports_worker.runner import build_processes, usable_cores
+from reports_worker.runner import AUTO_MAX_PROCESSES, build_processes, usable_cores
 from reports_worker.settings import WorkerSettings
 from tests.conftest import Infra, new_namespace
 
@@ -88,16 +88,22 @@ def test_a_job_needs_room_in_every_lane_it_belongs_to(client: redis.Redis, key: 
 def test_a_lone_build_takes_every_core_and_a_full_pool_one_each(
     client: redis.Redis, key: str
 ) -> None:
-    cores = usable_cores()
+    cores = min(usable_cores(), AUTO_MAX_PROCESSES)
     auto = WorkerSettings(**REQUIRED, build_processes=0)
     first, second = limiter(client, {key: 2}), limiter(client, {key: 2})
     assert first.try_acquire()
     try:
-        # a job alone: every core
+        # a job alone on this machine: every core (up to the cap)
         assert build_processes(auto, first) == cores
+        # a job of another machine does not count
+        elsewhere = limiter(client, {key: 3})
+        elsewhere.lease_id = "another-host:" + elsewhere.lease_id.split(":", 1)[1]
+        assert elsewhere.try_acquire()
+        assert build_processes(auto, first) == cores
+        elsewhere.release()
+        # two jobs here: half each (at least one)
         assert second.try_acquire()
-        # two jobs: half each (at least one)
-        assert build_processes(auto, first) == max(1, cores // 2)
+        assert build_processes(auto, first) == max(1, min(usable_cores() // 2, AUTO_MAX_PROCESSES))
         # a fixed setting wins
         assert build_processes(WorkerSettings(**REQUIRED, build_processes=1), first) == 1
         assert build_processes(WorkerSettings(**REQUIRED, build_processes=3), first) == 3

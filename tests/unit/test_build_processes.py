@@ -12,7 +12,13 @@ from reports_worker import runner
 
 @pytest.mark.parametrize(
     ("cpu_max", "limit"),
-    [("max 100000\n", None), ("100000 100000\n", 1), ("150000 100000\n", 1), ("50000 100000", 1)],
+    [
+        ("max 100000\n", None),
+        ("100000 100000\n", 1),
+        ("150000 100000\n", 1),
+        ("50000 100000", 1),
+        ("200000 100000", 2),
+    ],
 )
 def test_a_cgroup_quota_bounds_the_cores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_max: str, limit: int | None
@@ -28,4 +34,18 @@ def test_without_a_cgroup_file_every_core_of_the_affinity_counts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(runner, "CPU_MAX", tmp_path / "absent")
+    monkeypatch.setattr(runner, "CFS_QUOTA", tmp_path / "absent-too")
     assert runner.usable_cores() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize(("quota", "limit"), [("-1", None), ("100000", 1), ("50000", 1)])
+def test_a_cgroup_v1_quota_bounds_the_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quota: str, limit: int | None
+) -> None:
+    affinity = len(os.sched_getaffinity(0))
+    (tmp_path / "quota").write_text(quota + "\n")
+    (tmp_path / "period").write_text("100000\n")
+    monkeypatch.setattr(runner, "CPU_MAX", tmp_path / "absent")
+    monkeypatch.setattr(runner, "CFS_QUOTA", tmp_path / "quota")
+    monkeypatch.setattr(runner, "CFS_PERIOD", tmp_path / "period")
+    assert runner.usable_cores() == (affinity if limit is None else min(affinity, limit))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 
 
 class DownloadTokens:
@@ -18,21 +19,25 @@ class DownloadTokens:
 
     #: Jobs whose token this process indexed, remembered up to this many (then forgotten).
     INDEXED_MEMORY = 65_536
+    #: ... and for this long: a token index lost by Redis (a restart without persistence,
+    #: a failover) is written again by the next poll after it.
+    INDEXED_SECONDS = 300.0
 
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(b"async-reports download tokens\0" + secret.encode()).digest()
-        self._indexed: set[str] = set()
+        self._indexed: dict[str, float] = {}
 
     def indexed(self, job_id: str) -> bool:
-        """Whether this process already made the job's token findable (a Redis write saved
-        on every later poll of a Completed job)."""
-        return job_id in self._indexed
+        """Whether this process made the job's token findable lately (a Redis write saved
+        on the later polls of a Completed job)."""
+        since = self._indexed.get(job_id)
+        return since is not None and time.monotonic() - since < self.INDEXED_SECONDS
 
     def remember_indexed(self, job_id: str) -> None:
         """The job's token is findable now."""
         if len(self._indexed) >= self.INDEXED_MEMORY:
             self._indexed.clear()
-        self._indexed.add(job_id)
+        self._indexed[job_id] = time.monotonic()
 
     def mint(self, job_id: str) -> str:
         """The download token of a job."""

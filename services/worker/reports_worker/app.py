@@ -18,6 +18,7 @@ from .actors import create_broker
 from .reports import load_report_types
 from .reports.batches import start_helper_server
 from .reports.registry import register_plugins
+from .runner import usable_cores
 from .services import Services
 
 
@@ -40,7 +41,7 @@ def setup() -> None:
     except ReportsError as exc:  # storage may come later; jobs retry until it does
         structlog.get_logger(__name__).warning("bucket_check_failed", error=str(exc))
     create_broker(services)
-    if settings.build_processes != 1:
+    if settings.build_processes > 1 or (settings.build_processes == 0 and usable_cores() > 1):
         start_helper_server()
     catalog = {name: cls.description for name, cls in load_report_types().items()}
     threading.Thread(

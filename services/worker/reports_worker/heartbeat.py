@@ -84,11 +84,13 @@ class Heartbeat:
         )
 
     def _sample_memory(self) -> None:
-        """The process's RSS plus its helpers' (a build may render in helper processes)."""
-        rss = self._process.memory_info().rss
+        """This process's RSS plus what its own processes add (a build may render in
+        helper processes): their unique pages (USS), not the pages they share with the
+        fork server they come from. A second job of this process, if any, is in too."""
+        used = self._process.memory_info().rss
         for child in self._process.children(recursive=True):
             try:
-                rss += child.memory_info().rss
+                used += child.memory_full_info().uss
             except psutil.Error:  # gone meanwhile
                 continue
-        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_rss = max(self.peak_rss, used)

@@ -9,6 +9,7 @@ Time comes from the Redis server, so worker clocks need not agree.
 
 from __future__ import annotations
 
+import socket
 import uuid
 from typing import Any
 
@@ -17,6 +18,9 @@ from dramatiq.rate_limits import RateLimiter
 from redis.exceptions import RedisError
 
 from reports_shared.errors import JobStoreUnavailable
+
+#: This machine (a container's own name in a container), as its leases say.
+HOST = socket.gethostname()
 
 # KEYS: lease sets; ARGV: ttl ms, lease id, then one limit per key.
 _ACQUIRE = """
@@ -56,6 +60,13 @@ for _, key in ipairs(KEYS) do redis.call('ZREM', key, ARGV[1]) end
 return 1
 """
 
+# KEYS: one lease set. The ids of its live leases.
+_LIVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
+"""
+
 # KEYS: one lease set. Live leases.
 _COUNT = """
 local t = redis.call('TIME')
@@ -73,7 +84,8 @@ class LeaseLimiter(RateLimiter):
         self.keys = list(limits)
         self.limits = [limits[key] for key in self.keys]
         self.ttl_ms = int(ttl_seconds * 1000)
-        self.lease_id = uuid.uuid4().hex
+        # The host first: a worker counts the builds running on its own machine.
+        self.lease_id = f"{HOST}:{uuid.uuid4().hex}"
         self._acquire_script = client.register_script(_ACQUIRE)
         self._renew_script = client.register_script(_RENEW)
         self._release_script = client.register_script(_RELEASE)
@@ -99,12 +111,14 @@ class LeaseLimiter(RateLimiter):
         """Extend the lease by one TTL; False if it lapsed and the slot was taken meanwhile."""
         return bool(self._run(self._renew_script, self._args()))
 
-    def running(self) -> int:
-        """Jobs holding a slot of the first (global) lease set now, this one included."""
+    def running_here(self) -> int:
+        """Jobs of this machine holding a slot of the first (global) set, this one included."""
         try:
-            return live_leases(self.client, self.keys[0])
+            live = self.client.eval(_LIVE, 1, self.keys[0])
         except RedisError as exc:
             raise JobStoreUnavailable(str(exc)) from exc
+        mine = f"{HOST}:".encode()
+        return sum(1 for lease in live if bytes(lease).startswith(mine))
 
     def _run(self, script: Any, args: list[int | str]) -> Any:
         try:

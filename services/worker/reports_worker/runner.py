@@ -230,26 +230,40 @@ def build_processes(settings: WorkerSettings, limiter: LeaseLimiter) -> int:
     if settings.build_processes > 0:
         return settings.build_processes
     try:
-        running = max(1, limiter.running())
+        running = max(1, limiter.running_here())
     except JobStoreUnavailable:
         return 1
-    return max(1, usable_cores() // running)
+    return max(1, min(AUTO_MAX_PROCESSES, usable_cores() // running))
 
 
-#: cgroup v2's CPU limit of this container (``max`` or ``<quota> <period>``).
+#: Most processes a build takes by itself (more helpers gain little: the building
+#: process, which cuts the payload and writes every part, becomes the limit).
+AUTO_MAX_PROCESSES = 4
+#: CPU limits of a container: cgroup v2 (``max`` or ``<quota> <period>``), then v1.
 CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+CFS_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+CFS_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
 
 
 def usable_cores() -> int:
     """Cores this process may use: its CPU affinity, within a container's CPU quota."""
     cores = len(os.sched_getaffinity(0))
+    quota = _cpu_quota()
+    return min(cores, max(1, int(quota))) if quota is not None else cores
+
+
+def _cpu_quota() -> float | None:
+    """The container's CPU quota in cores, None if it has none (or it cannot be read)."""
     try:
-        quota, period = CPU_MAX.read_text().split()
-        if quota != "max":
-            cores = min(cores, max(1, int(quota) // int(period)))
+        limit, period = CPU_MAX.read_text().split()
+        return None if limit == "max" else int(limit) / int(period)
     except (OSError, ValueError):
         pass
-    return cores
+    try:
+        limit_us = int(CFS_QUOTA.read_text())
+        return None if limit_us <= 0 else limit_us / int(CFS_PERIOD.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _metrics(

@@ -32,9 +32,9 @@ class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
     work_dir: str = ""
     #: Extra report types as ``module:Class``, comma-separated (beside the entry points).
     report_plugins: str = ""
-    #: Processes one build may use (its batches rendered by helpers). 0: as many as
-    #: this machine's cores divided by the jobs running, so that a lone job takes every
-    #: core and a full pool one core per job; 1: never any helper.
+    #: Processes one build may use (its batches rendered by helpers). 0: the cores this
+    #: worker may use divided by the jobs running on this machine, at most 4, so that a
+    #: lone job takes every core and a full pool one core per job; 1: never any helper.
     build_processes: int = 0
     #: Port of Dramatiq's Prometheus exposition server; 0: not served.
     worker_metrics_port: int = 0

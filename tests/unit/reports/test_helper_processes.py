@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
+import os
 import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -20,7 +23,9 @@ import pytest
 
 from devstack.datasets import write_invoices
 from reports_worker.reports import InvalidPayload
-from reports_worker.reports.facturacion import FacturacionMasiva
+from reports_worker.reports.facturacion import FacturacionMasiva, InvoicePart
+from reports_worker.reports.invoices import Invoice
+from reports_worker.reports.reporttype import Rejector
 
 from .conftest import Builder, Built
 
@@ -141,3 +146,43 @@ def test_helpers_exit_when_the_build_is_killed(tmp_path: Path) -> None:
         assert not alive, [process.cmdline()[:3] for process in alive]
     finally:
         builder.kill()
+
+
+def test_the_first_error_in_payload_order_wins_whoever_renders(build: Builder) -> None:
+    # given a bad record in the first batch and junk after the array, batches away
+    data = _payload()
+    at = _nth(data, b'"invoiceNumber": "', 3) + len(b'"invoiceNumber": "')
+    broken = data[:at] + b"\xff" + data[at:] + b" basura"
+
+    # when it is built in one process and with a helper reading ahead
+    with pytest.raises(InvalidPayload) as alone:
+        build(broken)
+    with pytest.raises(InvalidPayload) as helped:
+        build(broken, processes=2)
+
+    # then both report the bad record, the first error in the payload
+    assert "registro 3" in alone.value.message
+    assert helped.value.message == alone.value.message
+
+
+class DyingHelpers(FacturacionMasiva):
+    """Its helper processes die as soon as they get a batch, as under the OOM killer."""
+
+    def render(self, records: Iterator[tuple[int, Invoice]], rejected: Rejector) -> InvoicePart:
+        if multiprocessing.parent_process() is not None:
+            os._exit(1)
+        return super().render(records, rejected)
+
+
+def test_batches_of_a_dead_helper_are_rendered_by_the_build(build: Builder) -> None:
+    data = _payload()
+    alone = build(data)
+    helped = build(data, DyingHelpers(), processes=2)
+    assert _contents(helped) == _contents(alone)
+
+
+def _nth(data: bytes, needle: bytes, n: int) -> int:
+    at = -1
+    for _ in range(n):
+        at = data.index(needle, at + 1)
+    return at

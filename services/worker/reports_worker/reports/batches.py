@@ -24,17 +24,22 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import structlog
 
 from .decoding import RecordDecoder
 from .errors import RecordRejected
 
 if TYPE_CHECKING:
     from .reporttype import BatchedReport
+
+log = structlog.get_logger(__name__)
 
 #: Modules the helpers' server imports once, so that a helper starts ready.
 PRELOAD = ["reports_worker.reports.batches", "reports_worker.reports.facturacion"]
@@ -155,65 +160,130 @@ def rendered(
     The helpers are kept fed (two batches in hand each); this process hands on each part
     as soon as every earlier one is, and renders a batch itself only when it would
     otherwise wait for a helper. At most :data:`MAX_AHEAD` parts per process are held:
-    memory stays flat.
+    memory stays flat. A payload of one batch is rendered here, without helpers.
+
+    Whoever renders a batch, the outcome is the same: an error (a record, the payload
+    further on) is raised when the parts before it are handed on, as it would be in one
+    process; a helper that dies (the OOM killer) leaves its batches to this process.
     """
-    if helpers <= 0:
-        for batch in batches:
+    upcoming = iter(batches)
+    first = next(upcoming, None)
+    second = next(upcoming, None) if first is not None and helpers > 0 else None
+    if second is None:  # one batch at most, or no helper: nothing to share
+        if first is not None:
+            yield render_batch(report, first)
+        for batch in upcoming:
             yield render_batch(report, batch)
         return
+    assert first is not None
+    yield from _shared(report, chain((first, second), upcoming), helpers)
+
+
+def _shared(
+    report: BatchedReport, upcoming: Iterator[Batch], helpers: int
+) -> Iterator[BatchOutput]:
     limit = MAX_AHEAD * (helpers + 1)
-    upcoming = iter(batches)
     with ProcessPoolExecutor(
         helpers, mp_context=helper_context(), initializer=watch_parent, initargs=(os.getpid(),)
     ) as pool:
-        pending: deque[Future[BatchOutput] | BatchOutput] = deque()
-        more = True
+        pending: deque[_Slot] = deque()
+        more, broken = True, False
+
+        def take() -> Batch | None:
+            """The next batch; an error reading the payload waits its turn in ``pending``."""
+            nonlocal more
+            try:
+                following = next(upcoming, None)
+            except Exception as exc:
+                following = None
+                pending.append(_Slot(None, _failed(exc)))
+            more = following is not None
+            return following
+
+        def send(batch: Batch) -> None:
+            nonlocal broken
+            if not broken:
+                try:
+                    pending.append(_Slot(batch, pool.submit(render_batch, report, batch)))
+                    return
+                except BrokenProcessPool:
+                    broken = True
+            pending.append(_Slot(batch, _here(report, batch)))
+
+        def result(slot: _Slot) -> BatchOutput:
+            nonlocal broken
+            if isinstance(slot.value, BatchOutput):
+                return slot.value
+            try:
+                return slot.value.result()
+            except BrokenProcessPool:
+                if slot.batch is None:
+                    raise
+                if not broken:
+                    log.warning("build_helper_died", helpers=helpers)
+                broken = True
+                return render_batch(report, slot.batch)
+
         try:
             while more or pending:
-                while more and len(pending) < limit and _in_hand(pending) < 2 * helpers:
-                    following: Batch | None = next(upcoming, None)
-                    more = following is not None
-                    if following is not None:
-                        pending.append(pool.submit(render_batch, report, following))
-                if pending and _ready(pending[0]):
-                    yield _result(pending.popleft())
+                while more and not broken and len(pending) < limit:
+                    if _in_hand(pending) >= 2 * helpers or (following := take()) is None:
+                        break
+                    send(following)
+                if pending and pending[0].ready():
+                    yield result(pending.popleft())
                 elif more and len(pending) < limit:
                     # The next part is not ready: render a batch here rather than wait.
-                    following = next(upcoming, None)
-                    more = following is not None
-                    if following is not None:
-                        pending.append(render_batch(report, following))
+                    if (following := take()) is not None:
+                        pending.append(_Slot(following, _here(report, following)))
                 elif pending:
-                    yield _result(pending.popleft())
+                    yield result(pending.popleft())
         finally:
-            for item in pending:
-                if isinstance(item, Future):
-                    item.cancel()
+            for slot in pending:
+                if isinstance(slot.value, Future):
+                    slot.value.cancel()
+
+
+@dataclass(slots=True)
+class _Slot:
+    """A batch on its way: rendered, being rendered by a helper, or failed."""
+
+    batch: Batch | None
+    value: Future[BatchOutput] | BatchOutput
+
+    def ready(self) -> bool:
+        return not isinstance(self.value, Future) or self.value.done()
+
+
+def _here(report: BatchedReport, batch: Batch) -> Future[BatchOutput] | BatchOutput:
+    """The batch rendered in this process; its error kept for its turn."""
+    try:
+        return render_batch(report, batch)
+    except Exception as exc:
+        return _failed(exc)
+
+
+def _failed(error: Exception) -> Future[BatchOutput]:
+    failed: Future[BatchOutput] = Future()
+    failed.set_exception(error)
+    return failed
 
 
 #: Rendered parts held per process, at most, before the oldest is waited for.
 MAX_AHEAD = 3
 
 
-def _ready(item: Future[BatchOutput] | BatchOutput) -> bool:
-    return not isinstance(item, Future) or item.done()
-
-
-def _in_hand(pending: deque[Future[BatchOutput] | BatchOutput]) -> int:
+def _in_hand(pending: deque[_Slot]) -> int:
     """Batches the helpers have and have not finished."""
-    return sum(1 for item in pending if not _ready(item))
-
-
-def _result(item: Future[BatchOutput] | BatchOutput) -> BatchOutput:
-    return item.result() if isinstance(item, Future) else item
+    return sum(1 for slot in pending if not slot.ready())
 
 
 def watch_parent(pid: int) -> None:
     """In a helper: exit as soon as process ``pid``, the build's, is gone.
 
-    A helper's parent is the fork server, which outlives a build killed with SIGKILL,
-    and a helper blocks for ever on its work queue (it holds both ends of the pipe): so
-    each helper watches the build's process itself.
+    A helper is a child of the fork server, not of the build's process: the kernel does
+    not tell it when the build dies, and it would wait for ever on its work queue (it
+    holds both ends of that pipe). So each helper watches the build's process itself.
     """
     try:
         handle = os.pidfd_open(pid)
