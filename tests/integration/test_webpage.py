@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import unavailable
-from tests.integration.conftest import RunningStack
+from tests.integration.conftest import RunningStack, StackFactory
 from tests.integration.test_smoke import INVOICE
 
 if TYPE_CHECKING:
@@ -179,3 +179,43 @@ def test_the_script_and_style_sheet_are_served(module_stack: RunningStack) -> No
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
     assert module_stack.client.get("/ui/nada.js").status_code == 404
+
+
+def test_with_api_keys_the_page_asks_for_one_and_works_with_it(
+    browser: Browser, make_stack: StackFactory, tmp_path: Path
+) -> None:
+    # Given an api that runs with API keys, opened in a fresh browser
+    key = "clave-del-erp-" + uuid.uuid4().hex
+    operator = "clave-de-operacion-" + uuid.uuid4().hex
+    keyed = make_stack(workers=1, api_keys=f"client:erp:{key},operator:ops:{operator}")
+    context = browser.new_context(accept_downloads=True, locale="es-ES")
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(keyed.url + "/")
+        # Then the page asks for a key (the api refused to list the report types)
+        key_field = page.get_by_label("Clave de API")
+        key_field.wait_for()
+        # When the key is given, the types load and a file is sent
+        key_field.fill(key)
+        key_field.press("Tab")
+        page.get_by_label("Tipo de reporte").locator(
+            "option", has_text="FacturacionMasiva"
+        ).wait_for(state="attached")
+        send(page, dataset(tmp_path))
+
+        # Then the job is followed to the end (by polling: EventSource sends no key)
+        page.get_by_role("status").filter(has_text="Reporte listo").wait_for()
+        # And the report downloads with the key
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Descargar reporte", exact=True).click()
+        saved = tmp_path / "con-clave.zip"
+        download.value.save_as(saved)
+        with zipfile.ZipFile(saved) as archive:
+            assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 2
+        assert download.value.suggested_filename.endswith(".zip")
+    finally:
+        context.close()
+    assert errors == [], errors

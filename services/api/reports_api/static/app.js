@@ -6,6 +6,7 @@
   const API = "/api/AsyncReports";
   const STORAGE_KEY = "asyncReports.jobs";
   const USER_KEY = "asyncReports.user";
+  const API_KEY = "asyncReports.apiKey"; // in sessionStorage: gone with the tab
   const MAX_REMEMBERED = 20;
   const LARGE_BYTES = 50 * 1024 * 1024; // the api's default large-lane threshold
   const REFRESH_MS = 10000;
@@ -25,6 +26,8 @@
   const $ = (id) => document.getElementById(id);
   const ui = {
     form: $("formulario"),
+    campoClave: $("campo-clave"),
+    clave: $("clave"),
     tipo: $("tipo"),
     tipoAyuda: $("tipo-ayuda"),
     usuario: $("usuario"),
@@ -50,6 +53,7 @@
   };
 
   let descriptions = {};
+  let apiKey = sessionStorage.getItem(API_KEY) || ""; // sent as X-API-Key when the api asks
   let upload = null; // the XMLHttpRequest sending a file
   let stream = null; // the EventSource of the followed job
   let followed = null; // id of the job shown under "Su reporte"
@@ -64,8 +68,18 @@
     return `El servicio respondió con un error (${status}).`;
   }
 
+  function withKey(headers) {
+    return apiKey ? { ...headers, "X-API-Key": apiKey } : headers;
+  }
+
+  function askForKey() {
+    // The api runs with API keys: the page asks for one (and keeps it in this tab only).
+    ui.campoClave.hidden = false;
+  }
+
   async function getJson(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
+    const response = await fetch(url, { headers: withKey({ Accept: "application/json" }), cache: "no-store" });
+    if (response.status === 401) askForKey();
     let body = null;
     try {
       body = await response.json();
@@ -198,6 +212,7 @@
     upload = xhr;
     xhr.open("POST", `${API}/queue-multipart`);
     xhr.responseType = "json";
+    if (apiKey) xhr.setRequestHeader("X-API-Key", apiKey);
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) setBar(ui.subida, ui.subidaTexto, (100 * event.loaded) / event.total);
     };
@@ -208,6 +223,7 @@
         setBar(ui.subida, ui.subidaTexto, 100);
         accepted(xhr.response, reportType, userName);
       } else {
+        if (xhr.status === 401) askForKey();
         say("El archivo no fue aceptado.", "Failed");
         warn(problemText(xhr.response, xhr.status));
       }
@@ -262,7 +278,8 @@
   function follow(jobId) {
     stopFollowing();
     followed = jobId;
-    if (!("EventSource" in window)) {
+    // EventSource cannot send a header: with an API key, the page polls instead.
+    if (!("EventSource" in window) || apiKey) {
       poll(jobId);
       return;
     }
@@ -335,6 +352,7 @@
     say(describe(job), job.status);
     if (job.status === "Completed" && job.downloadUrl) {
       ui.enlace.href = job.downloadUrl;
+      ui.enlace.dataset.fileName = job.fileName || "";
       ui.descargaDetalle.textContent = `${job.fileName || ""} · ${size(job.fileSizeBytes)}`;
       ui.descarga.hidden = false;
     }
@@ -423,6 +441,7 @@
       const link = document.createElement("a");
       link.href = job.downloadUrl;
       link.download = "";
+      link.addEventListener("click", (event) => downloadWithKey(event, link.href, job.fileName));
       link.textContent = "Descargar";
       link.setAttribute("aria-label", `Descargar ${job.fileName || "reporte"}`);
       action = link;
@@ -455,10 +474,59 @@
     return tr;
   }
 
+  // ---- downloads with an API key ------------------------------------------------------
+
+  async function downloadWithKey(event, url, fileName) {
+    // A plain link sends no header: with a key, fetch the ZIP and hand it to the browser.
+    if (!apiKey) return;
+    event.preventDefault();
+    try {
+      const response = await fetch(url, { headers: withKey({}), cache: "no-store" });
+      if (!response.ok) {
+        let body = null;
+        try {
+          body = await response.json();
+        } catch (_) {
+          body = null;
+        }
+        if (response.status === 401) askForKey();
+        warn(problemText(body, response.status));
+        return;
+      }
+      const blob = await response.blob();
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = fileName || "reporte.zip";
+      document.body.append(link);
+      link.click();
+      link.remove();
+      window.setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+    } catch (_) {
+      warn("No se pudo descargar el reporte: se perdió la conexión con el servicio.");
+    }
+  }
+
+  function useKey() {
+    apiKey = ui.clave.value.trim();
+    if (apiKey) sessionStorage.setItem(API_KEY, apiKey);
+    else sessionStorage.removeItem(API_KEY);
+    warn("");
+    loadTypes();
+    refreshJobs(true);
+  }
+
   // ---- start ----------------------------------------------------------------------------
 
   function start() {
     ui.usuario.value = localStorage.getItem(USER_KEY) || "";
+    if (apiKey) {
+      ui.clave.value = apiKey;
+      askForKey();
+    }
+    ui.clave.addEventListener("change", useKey);
+    ui.enlace.addEventListener("click", (event) =>
+      downloadWithKey(event, ui.enlace.href, ui.enlace.dataset.fileName),
+    );
     ui.form.addEventListener("submit", submit);
     ui.tipo.addEventListener("change", describeType);
     ui.archivo.addEventListener("change", showFile);
