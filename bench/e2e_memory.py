@@ -164,8 +164,13 @@ class CpuMeter:
                 try:
                     root = psutil.Process(pid)
                     for process in [root, *root.children(recursive=True)]:
+                        # With its reaped children: a build's helper processes live only
+                        # as long as the build, and their time then counts in their
+                        # parent's (the fork server's) children times.
                         times = process.cpu_times()
-                        used[group, process.pid] = times.user + times.system
+                        used[group, process.pid] = (
+                            times.user + times.system + times.children_user + times.children_system
+                        )
                 except psutil.Error:
                     continue
         return used
