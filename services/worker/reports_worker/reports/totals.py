@@ -20,6 +20,14 @@ class CurrencyTotals:
     tax: Decimal = ZERO
     total: Decimal = ZERO
 
+    def absorb(self, other: CurrencyTotals) -> None:
+        """Add another batch's sums for the same currency."""
+        self.invoices += other.invoices
+        self.lines += other.lines
+        self.subtotal += other.subtotal
+        self.tax += other.tax
+        self.total += other.total
+
 
 @dataclass(slots=True)
 class RateTotals:
@@ -28,6 +36,12 @@ class RateTotals:
     lines: int = 0
     net: Decimal = ZERO
     tax: Decimal = ZERO
+
+    def absorb(self, other: RateTotals) -> None:
+        """Add another batch's sums for the same currency and rate."""
+        self.lines += other.lines
+        self.net += other.net
+        self.tax += other.tax
 
 
 @dataclass(slots=True)
@@ -66,7 +80,9 @@ class InvoiceTotals:
             rate.lines += 1
             rate.net += line.net
             rate.tax += line.tax
-        issued = invoice.issue_date
+        self._see_date(invoice.issue_date)
+
+    def _see_date(self, issued: date) -> None:
         if self.first_date is None or issued < self.first_date:
             self.first_date = issued
         if self.last_date is None or issued > self.last_date:
@@ -77,31 +93,19 @@ class InvoiceTotals:
         self.invoices += other.invoices
         self.lines += other.lines
         for code, sums in other.by_currency.items():
-            currency = self.by_currency.get(code)
-            if currency is None:
+            if code in self.by_currency:
+                self.by_currency[code].absorb(sums)
+            else:
                 self.by_currency[code] = sums
-                continue
-            currency.invoices += sums.invoices
-            currency.lines += sums.lines
-            currency.subtotal += sums.subtotal
-            currency.tax += sums.tax
-            currency.total += sums.total
         for key, rate_sums in other.by_rate.items():
             # The first batch's spelling of a rate is kept (0.18 before a later 0.180).
-            rate = self.by_rate.get(key)
-            if rate is None:
+            if key in self.by_rate:
+                self.by_rate[key].absorb(rate_sums)
+            else:
                 self.by_rate[key] = rate_sums
-                continue
-            rate.lines += rate_sums.lines
-            rate.net += rate_sums.net
-            rate.tax += rate_sums.tax
         for issued in (other.first_date, other.last_date):
-            if issued is None:
-                continue
-            if self.first_date is None or issued < self.first_date:
-                self.first_date = issued
-            if self.last_date is None or issued > self.last_date:
-                self.last_date = issued
+            if issued is not None:
+                self._see_date(issued)
 
     def manifest(self) -> dict[str, dict[str, int | str]]:
         """Totals per currency as manifest.json carries them (amounts as decimal strings)."""
