@@ -91,12 +91,9 @@ def test_a_syntax_error_in_a_later_batch_is_reported_alike(build: Builder) -> No
     data = _payload()
     at = data.index(b'"issueDate": ', len(data) * 3 // 4) + len(b'"issueDate": ')
     broken = data[:at] + b"?" + data[at:]
-    with pytest.raises(InvalidPayload) as alone:
-        build(broken)
-    with pytest.raises(InvalidPayload) as helped:
-        build(broken, processes=2)
-    assert "no es válido cerca del byte" in helped.value.message
-    assert helped.value.message == alone.value.message
+    alone, helped = _failures(build, broken)
+    assert "no es válido cerca del byte" in helped
+    assert helped == alone
 
 
 def test_an_empty_list_fails_with_helpers_too(build: Builder) -> None:
@@ -155,14 +152,11 @@ def test_the_first_error_in_payload_order_wins_whoever_renders(build: Builder) -
     broken = data[:at] + b"\xff" + data[at:] + b" basura"
 
     # when it is built in one process and with a helper reading ahead
-    with pytest.raises(InvalidPayload) as alone:
-        build(broken)
-    with pytest.raises(InvalidPayload) as helped:
-        build(broken, processes=2)
+    alone, helped = _failures(build, broken)
 
     # then both report the bad record, the first error in the payload
-    assert "registro 3" in alone.value.message
-    assert helped.value.message == alone.value.message
+    assert "registro 3" in alone
+    assert helped == alone
 
 
 class DyingHelpers(FacturacionMasiva):
@@ -179,6 +173,15 @@ def test_batches_of_a_dead_helper_are_rendered_by_the_build(build: Builder) -> N
     alone = build(data)
     helped = build(data, DyingHelpers(), processes=2)
     assert _contents(helped) == _contents(alone)
+
+
+def _failures(build: Builder, payload: bytes) -> tuple[str, str]:
+    """Why ``payload`` fails in one process, and with a helper."""
+    with pytest.raises(InvalidPayload) as alone:
+        build(payload)
+    with pytest.raises(InvalidPayload) as helped:
+        build(payload, processes=2)
+    return alone.value.message, helped.value.message
 
 
 def _nth(data: bytes, needle: bytes, n: int) -> int:
