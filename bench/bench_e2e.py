@@ -24,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,25 @@ def dataset(cache: Path, records: int) -> Path:
         log(f"generated {path.name} ({path.stat().st_size / 1e6:.0f} MB) "
             f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
     return path
+
+
+@contextmanager
+def warm_stack(
+    args: argparse.Namespace, scratch: Path, label: str, extra_env: dict[str, str] | None = None
+) -> Iterator[BenchStack]:
+    """A stack of its own, warmed up by one small job; its log tail printed if a measurement
+    fails; stopped after."""
+    stack = start_stack(scratch, workers=args.workers, extra_env=extra_env)
+    log(f"{label} up at {stack.url} (namespace {stack.env['AR_NAMESPACE']})")
+    try:
+        # imports, connections, bucket
+        measure_e2e(stack, dataset(args.cache, WARM_UP_RECORDS), WARM_UP_RECORDS, 1, scratch)
+        yield stack
+    except BaseException:
+        print(stack.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        stack.stop()
 
 
 def measure_e2e(
@@ -161,12 +182,8 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     sizes = sorted(set(args.sizes))
     paths = {records: dataset(args.cache, records) for records in sizes}
     load_path = dataset(args.cache, args.throughput_size)
-    warm = dataset(args.cache, WARM_UP_RECORDS)
     results: dict[str, Any] = {"sizes": [], "throughput": None, "polling": None}
-    stack = start_stack(scratch, workers=args.workers)
-    log(f"stack up at {stack.url} (namespace {stack.env['AR_NAMESPACE']})")
-    try:
-        measure_e2e(stack, warm, WARM_UP_RECORDS, 1, scratch)  # imports, connections, bucket
+    with warm_stack(args, scratch, "stack") as stack:
         for records in sizes:
             runs = measure_e2e(stack, paths[records], records, args.repeat, scratch)
             entry: dict[str, Any] = {
@@ -193,11 +210,6 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
                 args.poll_connections, args.poll_threads,
             )  # fmt: skip
             log(f"polling: {results['polling']}")
-    except BaseException:
-        print(stack.log_tail(), file=sys.stderr)
-        raise
-    finally:
-        stack.stop()
     _run_one_process(args, sizes, paths, results["sizes"], scratch)
     _run_baselines(args, sizes, paths, results["sizes"], scratch)
     return results
@@ -218,19 +230,12 @@ def _run_one_process(
     entries = [entry for entry in entries if entry["records"] in wanted]
     if not entries:
         return
-    stack = start_stack(scratch, workers=args.workers, extra_env={"AR_BUILD_PROCESSES": "1"})
-    log(f"one-process stack up at {stack.url}")
-    try:
-        measure_e2e(stack, dataset(args.cache, WARM_UP_RECORDS), WARM_UP_RECORDS, 1, scratch)
+    one_process = {"AR_BUILD_PROCESSES": "1"}
+    with warm_stack(args, scratch, "one-process stack", one_process) as stack:
         for entry in entries:
             records = entry["records"]
             runs = measure_e2e(stack, paths[records], records, args.repeat, scratch)
             entry["e2eOneProcess"] = {"runs": runs, "summary": summarise(runs)}
-    except BaseException:
-        print(stack.log_tail(), file=sys.stderr)
-        raise
-    finally:
-        stack.stop()
 
 
 def _run_baselines(
