@@ -37,7 +37,7 @@ from .decoding import RecordDecoder
 from .errors import RecordRejected
 
 if TYPE_CHECKING:
-    from .reporttype import BatchedReport
+    from .reporttype import BatchedReport, Rejector, ReportType
 
 log = structlog.get_logger(__name__)
 
@@ -85,19 +85,14 @@ class BatchOutput:
 
 
 class Rejected:
-    """Rejections of one batch, kept in payload order."""
+    """Rejections of one batch rendered away from the build's files, kept for it."""
 
-    def __init__(self, reference_field: str | None) -> None:
-        self._field = reference_field
+    def __init__(self) -> None:
         self.items: list[tuple[int, str, object]] = []
 
     def reject(self, position: int, reason: str, reference: object = None) -> None:
         """Record ``position`` is skipped because of ``reason``."""
         self.items.append((position, reason, reference))
-
-    def reject_raw(self, position: int, reason: str, raw: Any) -> None:
-        """A record that did not fit the schema; its reference read from its raw JSON."""
-        self.reject(position, reason, reference_of(raw, self._field))
 
 
 def reference_of(value: Any, field_name: str | None) -> object:
@@ -119,15 +114,17 @@ def _decoders(schema: Any) -> tuple[msgspec.json.Decoder[Any], RecordDecoder]:
     return whole, RecordDecoder(schema)
 
 
-def decode_batch(schema: Any, batch: Batch, rejected: Rejected) -> Iterator[tuple[int, Any]]:
-    """The batch's records that fit ``schema``, numbered; misfits go to ``rejected``."""
-    whole, one = _decoders(schema)
+def decode_batch(report: ReportType, batch: Batch, rejected: Rejector) -> Iterator[tuple[int, Any]]:
+    """The batch's records that fit the report's schema, numbered; misfits go to
+    ``rejected``, with the reference (``report.reference_field``) read from their JSON."""
+    whole, one = _decoders(report.record_schema)
+    field_name = report.reference_field
     if isinstance(batch, LineBatch):
         for number, (line, line_number, offset) in enumerate(batch.lines, start=batch.first):
             try:
                 yield number, one.from_line(line, line_number, offset)
             except RecordRejected as exc:
-                rejected.reject_raw(number, exc.reason, line)
+                rejected.reject(number, exc.reason, reference_of(line, field_name))
         return
     wrapped = b"[" + batch.data + b"]"
     try:  # the common case: every record fits, one call decodes them all
@@ -141,13 +138,13 @@ def decode_batch(schema: Any, batch: Batch, rejected: Rejected) -> Iterator[tupl
         try:
             yield number, one.from_raw(raw, number)
         except RecordRejected as exc:
-            rejected.reject_raw(number, exc.reason, raw)
+            rejected.reject(number, exc.reason, reference_of(raw, field_name))
 
 
 def render_batch(report: BatchedReport, batch: Batch) -> BatchOutput:
     """Decode and render one batch (in whichever process runs it)."""
-    rejected = Rejected(report.reference_field)
-    part = report.render(decode_batch(report.record_schema, batch, rejected), rejected)
+    rejected = Rejected()
+    part = report.render(decode_batch(report, batch, rejected), rejected)
     rejected.items.sort(key=lambda item: item[0])
     return BatchOutput(batch.count, part, rejected.items)
 

@@ -13,18 +13,15 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 from .archive import ReportFiles
-from .batches import reference_of, rendered
+from .batches import decode_batch, rendered
 from .csvfiles import CSV_DIALECTS
-from .decoding import RecordDecoder
-from .errors import InvalidPayload, RecordRejected
+from .errors import InvalidPayload
 from .payload import Source
 from .reading import Payload
 from .registry import report_type
 from .rejections import Rejections
 from .reporttype import BatchedReport, BuildContext, BuildResult, Record, ReportType
 
-#: Progress is reported every this many records (the caller throttles further).
-PROGRESS_EVERY = 1000
 #: Default cap on the decompressed payload: the contract's 500 MB with some room.
 DEFAULT_MAX_INPUT_BYTES = 1 << 30
 
@@ -189,24 +186,11 @@ def _records(
     report: ReportType, payload: Payload, rejections: Rejections, progress: Progress
 ) -> Iterator[Record]:
     """The payload's records decoded into the report's schema; misfits go to rejections."""
-    decoder = RecordDecoder(report.record_schema)
-    reference_field = report.reference_field
-    ndjson = payload.shape == "ndjson"
     number = 0
-    for value in payload.records():
-        number += 1
-        if number % PROGRESS_EVERY == 0:
-            progress(number, payload.raw.bytes_read)
-        try:
-            if ndjson:
-                record = decoder.from_line(value, payload.line_number, payload.line_offset)
-            else:
-                record = decoder.from_raw(value, number)
-        except RecordRejected as exc:
-            rejections.reject(number, exc.reason, reference_of(value, reference_field))
-            continue
-        yield number, record
-    progress(number, payload.raw.bytes_read)
+    for batch in payload.batches():
+        yield from decode_batch(report, batch, rejections)
+        number += batch.count
+        progress(number, payload.raw.bytes_read)
     if number == 0:
         raise InvalidPayload(_EMPTY)
 
