@@ -26,6 +26,8 @@ from .reporttype import BatchedReport, BuildContext, BuildResult, Record, Report
 DEFAULT_MAX_INPUT_BYTES = 1 << 30
 
 Progress = Callable[[int, int], None]
+#: Progress is reported every this many records (the caller throttles further).
+PROGRESS_EVERY = 1000
 _EMPTY = "La lista de registros está vacía: no hay nada que procesar."
 
 
@@ -188,9 +190,12 @@ def _records(
     """The payload's records decoded into the report's schema; misfits go to rejections."""
     number = 0
     for batch in payload.batches():
-        yield from decode_batch(report, batch, rejections)
+        for record in decode_batch(report, batch, rejections):
+            if record[0] % PROGRESS_EVERY == 0:
+                progress(record[0], payload.raw.bytes_read)
+            yield record
         number += batch.count
-        progress(number, payload.raw.bytes_read)
+    progress(number, payload.raw.bytes_read)
     if number == 0:
         raise InvalidPayload(_EMPTY)
 
