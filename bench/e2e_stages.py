@@ -56,7 +56,7 @@ _TIMED = (
     ("formats.csv", "CsvTable", "write_lines", "csv"),
     ("formats.csv", "CsvTable", "close", "csv"),
     ("formats.zip.archive", "ReportFiles", "pack", "zip"),
-    ("build.pipeline", None, "_digest", "zip"),
+    ("building.pipeline", None, "_digest", "zip"),
 )
 STAGES = ("parse", "price", "totals", "xlsx", "csv", "zip", "other")
 
@@ -111,7 +111,7 @@ def instrument(timers: Timers) -> None:
 
     package = "reports_worker"
     payload = importlib.import_module(f"{package}.input.payload")
-    helpers = importlib.import_module(f"{package}.build.helpers")
+    helpers = importlib.import_module(f"{package}.building.helpers")
     payload.Payload.batches = timers.wrap_records(payload.Payload.batches)  # type: ignore[attr-defined]
     helpers.decode_batch = timers.wrap_records(helpers.decode_batch)  # type: ignore[attr-defined]
     for module_name, class_name, attribute, stage in _TIMED:

@@ -24,7 +24,7 @@ WORKER_LAYERS = {
     "reports_worker.errors": 0,
     "reports_worker.input": 1,
     "reports_worker.formats": 1,
-    "reports_worker.build": 2,
+    "reports_worker.building": 2,
     "reports_worker.reporttypes": 3,
 }
 

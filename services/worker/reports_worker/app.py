@@ -15,7 +15,7 @@ from reports_shared.objectstore import ObjectStore
 
 from . import settings as worker_settings
 from .actors import create_broker
-from .build.forkserver import start_helper_server
+from .building.forkserver import start_helper_server
 from .machine import usable_cores
 from .reporttypes import load_report_types, register_plugins
 from .services import Services

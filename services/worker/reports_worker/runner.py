@@ -20,7 +20,7 @@ from reports_shared.records import epoch
 from reports_shared.results import ReportResult, publish_result
 
 from . import caching
-from .build.pipeline import BuildOutcome
+from .building.pipeline import BuildOutcome
 from .errors import ReportError
 from .heartbeat import Heartbeat
 from .limiter import LeaseLimiter

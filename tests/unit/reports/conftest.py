@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from reports_worker.build.pipeline import BuildOutcome, run_report
+from reports_worker.building.pipeline import BuildOutcome, run_report
 from reports_worker.reporttypes import ReportType, build_report
 
 GENERATED_AT = datetime(2026, 1, 15, 10, 5, 30, tzinfo=UTC)

@@ -8,7 +8,7 @@ ReportType, BuildContext, ...``); the worker builds a report by name with
 
 from __future__ import annotations
 
-from ..build.context import BuildContext, BuildResult, Record
+from ..building.context import BuildContext, BuildResult, Record
 from ..errors import RecordRejected, ReportOptionError
 from ..formats.columns import CellKind, Column
 from ..formats.csv import CsvFields, CsvTable

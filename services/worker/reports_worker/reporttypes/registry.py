@@ -12,7 +12,7 @@ from pathlib import Path
 
 from reports_shared.errors import UnknownReportType
 
-from ..build.pipeline import DEFAULT_MAX_INPUT_BYTES, BuildOutcome, Progress, run_report
+from ..building.pipeline import DEFAULT_MAX_INPUT_BYTES, BuildOutcome, Progress, run_report
 from ..input.content import Source
 from .reporttype import ReportType
 

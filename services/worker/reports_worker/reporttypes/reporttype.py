@@ -1,4 +1,4 @@
-"""The interface every report type implements (what a build hands it: ``..build.context``).
+"""The interface every report type implements (what a build hands it: ``..building.context``).
 
 A report type is one module with one subclass of :class:`ReportType`, registered as an
 entry point in the group ``async_reports.report_types``; nothing else changes.
@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from itertools import islice
 from typing import Any, ClassVar
 
-from ..build.context import BuildContext, BuildResult, Record
+from ..building.context import BuildContext, BuildResult, Record
 from ..errors import ReportOptionError
 from ..formats.csv import CSV_DIALECTS, DEFAULT_DIALECT
 from ..formats.xlsx.spreadsheetml import SPREADSHEETML

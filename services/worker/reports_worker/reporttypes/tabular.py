@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from ..build.context import BuildContext, BuildResult
+from ..building.context import BuildContext, BuildResult
 from ..formats.columns import Column
 from ..formats.csv import CsvTable
 from ..formats.xlsx.spreadsheetml import open_workbook

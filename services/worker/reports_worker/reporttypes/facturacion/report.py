@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import localcontext
 from typing import ClassVar
 
-from ...build.context import BuildContext, BuildResult
+from ...building.context import BuildContext, BuildResult
 from ...errors import RecordRejected
 from ...formats.columns import CellKind, Column
 from ...formats.csv import CSV_DIALECTS, CsvFields, CsvTable

@@ -17,7 +17,7 @@ from typing import Any
 
 #: Modules the helpers' server imports once, so that a helper starts ready (by name: the
 #: report types sit above the build, which must not import them).
-PRELOAD = ["reports_worker.build.helpers", "reports_worker.reporttypes.facturacion"]
+PRELOAD = ["reports_worker.building.helpers", "reports_worker.reporttypes.facturacion"]
 
 
 def watch_parent(pid: int) -> None:
