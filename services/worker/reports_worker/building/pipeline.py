@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,15 +12,16 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from .archive import ReportFiles
-from .batches import decode_batch, rendered
-from .csvfiles import CSV_DIALECTS
-from .errors import InvalidPayload
-from .payload import Source
-from .reading import Payload
-from .registry import report_type
+from reports_shared.errors import InvalidPayload
+
+from ..formats.csv import CSV_DIALECTS
+from ..formats.zip.archive import ReportFiles
+from ..input.content import Source
+from ..input.decoding import decode_batch
+from ..input.payload import Payload
+from .context import Batched, BuildContext, BuildResult, Record, Report
+from .helpers import rendered
 from .rejections import Rejections
-from .reporttype import BatchedReport, BuildContext, BuildResult, Record, ReportType
 
 #: Default cap on the decompressed payload: the contract's 500 MB with some room.
 DEFAULT_MAX_INPUT_BYTES = 1 << 30
@@ -43,34 +44,8 @@ class BuildOutcome:
     manifest: dict[str, Any]
 
 
-def build_report(
-    report_name: str,
-    source: Source,
-    dest: Path,
-    *,
-    job_id: str,
-    options: Mapping[str, str] | None = None,
-    progress: Progress | None = None,
-    generated_at: datetime | None = None,
-    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
-    processes: int = 1,
-) -> BuildOutcome:
-    """Build report ``report_name`` from ``source`` into the ZIP file ``dest``."""
-    report = report_type(report_name)(options)
-    return run_report(
-        report,
-        source,
-        dest,
-        job_id=job_id,
-        progress=progress,
-        generated_at=generated_at,
-        max_input_bytes=max_input_bytes,
-        processes=processes,
-    )
-
-
 def run_report(
-    report: ReportType,
+    report: Report,
     source: Source,
     dest: Path,
     *,
@@ -82,7 +57,7 @@ def run_report(
 ) -> BuildOutcome:
     """Run an already configured report type; the ZIP is complete at ``dest`` or absent.
 
-    ``processes`` above 1: a :class:`BatchedReport` renders its batches here and in
+    ``processes`` above 1: a :class:`~.context.Batched` report renders its batches here and in
     ``processes - 1`` helper processes at once (other report types ignore it).
     """
     moment = _utc(generated_at)
@@ -129,14 +104,14 @@ class _Run:
 
 
 def _build(
-    report: ReportType, source: Source, files: ReportFiles, run: _Run
+    report: Report, source: Source, files: ReportFiles, run: _Run
 ) -> tuple[BuildResult, Rejections]:
     """Read, decode and hand the records to the report type; fail if none was usable."""
     rejections = Rejections(files, CSV_DIALECTS[report.options["csvDialect"]])
     try:
         payload = Payload(source, max_input_bytes=run.max_input_bytes)
         context = BuildContext(run.job_id, run.moment, report.options, files, rejections)
-        if isinstance(report, BatchedReport):
+        if isinstance(report, Batched):
             helpers = max(0, run.processes - 1)  # this process renders too
             parts = _parts(report, payload, rejections, run.progress, helpers)
             with closing(parts):  # stops the helpers at once if the report fails
@@ -153,7 +128,7 @@ def _build(
 
 
 def _manifest_head(
-    report: ReportType, job_id: str, moment: datetime, result: BuildResult, rejected: int
+    report: Report, job_id: str, moment: datetime, result: BuildResult, rejected: int
 ) -> dict[str, Any]:
     """manifest.json without its list of files, in the contract's order."""
     return {
@@ -185,7 +160,7 @@ def _utc(moment: datetime | None) -> datetime:
 
 
 def _records(
-    report: ReportType, payload: Payload, rejections: Rejections, progress: Progress
+    report: Report, payload: Payload, rejections: Rejections, progress: Progress
 ) -> Iterator[Record]:
     """The payload's records decoded into the report's schema; misfits go to rejections."""
     number = 0
@@ -201,7 +176,7 @@ def _records(
 
 
 def _parts(
-    report: BatchedReport,
+    report: Batched,
     payload: Payload,
     rejections: Rejections,
     progress: Progress,
@@ -219,7 +194,7 @@ def _parts(
         raise InvalidPayload(_EMPTY)
 
 
-def _require_consumed(report: ReportType, stream: Iterator[Any]) -> None:
+def _require_consumed(report: Report, stream: Iterator[Any]) -> None:
     if next(stream, None) is not None:
         raise RuntimeError(f"{report.name} stopped before the last record")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from itertools import accumulate, pairwise
 
-from .errors import InvalidPayload
+from reports_shared.errors import InvalidPayload
 
 MAX_DEPTH = 200
 MAX_STRING_BYTES = 8 << 20

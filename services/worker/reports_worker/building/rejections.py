@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .archive import ReportFiles
-from .columns import Column
-from .csvfiles import CsvDialect, CsvTable
+from ..formats.columns import Column
+from ..formats.csv import CsvDialect, CsvTable
+from ..formats.zip.archive import ReportFiles
 
 ERRORS_FILE = "errores.csv"
 #: ``registro`` counts records from 1 in payload order (array element or NDJSON record);

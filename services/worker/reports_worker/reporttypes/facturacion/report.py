@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from decimal import localcontext
 from typing import ClassVar
 
-from .columns import CellKind, Column
-from .csvfiles import CSV_DIALECTS, CsvFields, CsvTable
-from .errors import RecordRejected
+from ...building.context import BuildContext, BuildResult
+from ...errors import RecordRejected
+from ...formats.columns import CellKind, Column
+from ...formats.csv import CSV_DIALECTS, CsvFields, CsvTable
+from ...formats.xlsx.spreadsheetml import open_workbook
+from ...formats.xlsx.workbook import SheetWriter
+from ...input.decoding import Rejector
+from ..reporttype import BatchedReport, SpreadsheetReport
 from .invoices import Invoice, PricedInvoice, price_invoice
 from .money import MONEY_CONTEXT
-from .reporttype import BatchedReport, BuildContext, BuildResult, Rejector, SpreadsheetReport
 from .totals import InvoiceTotals
-from .workbook import SheetWriter, open_workbook, row_preparer
 
 INVOICE_COLUMNS = (
     Column("numero_factura", "N° de factura", "text", 18),
@@ -136,7 +139,7 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
         """Price every invoice of a batch and render its sheet row and CSV lines."""
         fields = CsvFields(CSV_DIALECTS[self.options["csvDialect"]])
         render, number_text = InvoiceLines(fields), fields.text
-        prepare = row_preparer(self.workbook_engine, INVOICE_COLUMNS)
+        prepare = self.workbook_engine.row_preparer(INVOICE_COLUMNS)
         totals = InvoiceTotals()
         rows: list[object] = []
         invoices: list[str] = []

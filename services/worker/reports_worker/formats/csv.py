@@ -19,7 +19,6 @@ from types import TracebackType
 from typing import Protocol
 
 from .columns import CellKind, Column
-from .money import plain
 
 #: A leading character that makes a spreadsheet read a cell as a formula (OWASP).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -42,12 +41,18 @@ CSV_DIALECTS: dict[str, CsvDialect] = {
 DEFAULT_DIALECT = "rfc4180"
 
 
+_TRIGGER_CHARS = "".join(FORMULA_TRIGGERS)
+
+
 def neutralise(text: str) -> str:
     """``text`` made inert for spreadsheets: a leading formula trigger gets a ``'`` prefix."""
-    return "'" + text if text[:1] in _TRIGGER_CHARS and text else text
+    # `"" in _TRIGGER_CHARS` holds: empty text is tested apart.
+    return "'" + text if text and text[:1] in _TRIGGER_CHARS else text
 
 
-_TRIGGER_CHARS = "".join(FORMULA_TRIGGERS)
+def plain(value: Decimal) -> str:
+    """``value`` in positional notation, never exponent notation (1E+2 -> 100)."""
+    return f"{value:f}"
 
 
 def decimal_text(value: Decimal) -> str:
@@ -66,8 +71,7 @@ def format_row(
         if value is None:
             append("")
         elif kind == "text" or type(value) is str:
-            text = str(value)
-            append("'" + text if text[:1] in _TRIGGER_CHARS and text else text)
+            append(neutralise(str(value)))
         elif type(value) is Decimal:
             text = decimal_text(value)
             append(text.replace(".", ",") if decimal_comma else text)
@@ -106,9 +110,7 @@ class CsvFields:
         """User text: neutralised, quoted if it must be (as csv's minimal quoting does)."""
         if value is None:
             return ""
-        text = str(value)
-        if text[:1] in _TRIGGER_CHARS and text:
-            text = "'" + text
+        text = neutralise(str(value))
         if self._needs_quotes.search(text):
             return '"' + text.replace('"', '""') + '"'
         return text

@@ -1,4 +1,4 @@
-"""The interface every report type implements, and what a build hands it.
+"""The interface every report type implements (what a build hands it: ``..building.context``).
 
 A report type is one module with one subclass of :class:`ReportType`, registered as an
 entry point in the group ``async_reports.report_types``; nothing else changes.
@@ -8,48 +8,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import islice
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
-from .archive import ReportFiles
-from .csvfiles import CSV_DIALECTS, DEFAULT_DIALECT, CsvDialect
-from .errors import ReportOptionError
-from .rejections import Rejections
-from .workbook import EXCEL_MAX_ROWS, Engine
+from ..building.context import BuildContext, BuildResult, Record
+from ..errors import ReportOptionError
+from ..formats.csv import CSV_DIALECTS, DEFAULT_DIALECT
+from ..formats.xlsx.spreadsheetml import SPREADSHEETML
+from ..formats.xlsx.workbook import EXCEL_MAX_ROWS, WorkbookEngine
+from ..input.decoding import Rejector
 
 #: Options every report type accepts: name -> allowed values, the default first.
 COMMON_OPTIONS: Mapping[str, tuple[str, ...]] = {
     "csvDialect": (DEFAULT_DIALECT, *(name for name in CSV_DIALECTS if name != DEFAULT_DIALECT)),
 }
-
-#: A record as the build sees it: its 1-based number in the payload, and its value.
-Record = tuple[int, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class BuildContext:
-    """Everything a report type needs while it builds: where to write, what to tell."""
-
-    job_id: str
-    generated_at: datetime
-    options: Mapping[str, str]
-    files: ReportFiles
-    rejections: Rejections
-
-    @property
-    def csv_dialect(self) -> CsvDialect:
-        """The CSV dialect chosen with the ``csvDialect`` option."""
-        return CSV_DIALECTS[self.options["csvDialect"]]
-
-
-@dataclass(frozen=True, slots=True)
-class BuildResult:
-    """What a report type reports back: usable records and the manifest's totals."""
-
-    records_processed: int
-    totals: dict[str, Any] = field(default_factory=dict)
 
 
 class ReportType(ABC):
@@ -98,13 +70,6 @@ class ReportType(ABC):
         """
 
 
-class Rejector(Protocol):
-    """Where a batch's rejected records go."""
-
-    def reject(self, position: int, reason: str, reference: object = None) -> None:
-        """Record number ``position`` (1-based) is skipped because of ``reason``."""
-
-
 class BatchedReport(ReportType):
     """A report type whose records render independently, one batch at a time.
 
@@ -138,15 +103,15 @@ class BatchedReport(ReportType):
 
 class SpreadsheetReport(ReportType):
     """A report type with a workbook: the sheet row limit and workbook engine are settable
-    (tests use a low limit, and the xlsxwriter engine as a reference)."""
+    (tests use a low limit, and an xlsxwriter engine of their own as a reference)."""
 
     def __init__(
         self,
         options: Mapping[str, str] | None = None,
         *,
         sheet_row_limit: int = EXCEL_MAX_ROWS,
-        workbook_engine: Engine = "spreadsheetml",
+        workbook_engine: WorkbookEngine = SPREADSHEETML,
     ) -> None:
         super().__init__(options)
         self.sheet_row_limit = sheet_row_limit
-        self.workbook_engine: Engine = workbook_engine
+        self.workbook_engine: WorkbookEngine = workbook_engine

@@ -2,6 +2,7 @@
 
 Inline strings with the same escapes, the same number formats, the same date serials:
 what openpyxl reads back is the same, which the tests check against xlsxwriter.
+Column letters come from :func:`.spreadsheetparts.column_letter`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from ..columns import CellKind
 from . import spreadsheetparts as parts
-from .columns import CellKind
+from .spreadsheetparts import column_letter
 from .workbook import EXCEL_MAX_TEXT, Style, number_text
 
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
@@ -33,16 +35,6 @@ Cell = Callable[[str, object], str]
 #: :meth:`.spreadsheetml.SpreadsheetTable.append_prepared`). No rendered cell holds it:
 #: XML cannot, and text with control characters is escaped or takes the generic path.
 ROW_MARK = "\x00"
-
-
-def column_letter(index: int) -> str:
-    """Excel's letters for a 0-based column index (0 -> A, 26 -> AA)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def xml_text(value: object) -> tuple[str, bool]:

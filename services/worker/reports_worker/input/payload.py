@@ -18,11 +18,13 @@ from typing import Any, Literal
 import ijson
 import msgspec
 
+from reports_shared.errors import InvalidPayload
+
 from .arraysplit import BLOCK_BYTES, ArraySplitter, first_array, nothing_after
 from .batches import ArrayBatch, Batch, LineBatch
-from .errors import InvalidPayload
+from .content import Content, RawCounter, Source
+from .messages import TRUNCATED, invalid_json
 from .nesting import NestingGuard
-from .payload import Content, RawCounter, Source
 
 Shape = Literal["array", "object", "ndjson"]
 
@@ -61,7 +63,7 @@ class Payload:
         return self._splitter().records()
 
     def batches(self) -> Iterator[Batch]:
-        """The records in batches of about :data:`BATCH_BYTES`, for :mod:`.batches`."""
+        """The records in batches of about :data:`BATCH_BYTES`, for :mod:`.decoding`."""
         if self.shape == "ndjson":
             yield from self._line_batches()
             return
@@ -154,9 +156,7 @@ def _object_rest(after: bytes, offset: int, rest: Iterator[bytes]) -> None:
             pass
     except ijson.JSONError as exc:
         at = chunks.start + _locate_in(chunks.chunk, exc) if chunks.chunk else chunks.start
-        raise InvalidPayload(
-            f"El JSON no es válido cerca del byte {max(at, offset)}: {_reason(exc)}."
-        ) from None
+        raise invalid_json(max(at, offset), _reason(exc)) from None
 
 
 def _locate_in(chunk: bytes, error: Exception) -> int:
@@ -176,7 +176,7 @@ def _locate_in(chunk: bytes, error: Exception) -> int:
 
 
 _YAJL_REASONS = {
-    "premature EOF": "el contenido termina antes de cerrar el JSON (¿archivo truncado?)",
+    "premature EOF": TRUNCATED,
     "trailing garbage": "hay contenido después del final del JSON",
     "invalid char in json text": "hay un carácter no válido",
     "invalid character inside string": "hay un carácter de control dentro de un texto",
@@ -270,9 +270,7 @@ def _wrapped_start(content: Content) -> int:
                     "El objeto JSON no contiene ninguna lista de registros en sus primeros "
                     f"{DISCOVERY_LIMIT_BYTES:,} bytes; ponga la lista antes que otros datos."
                 ) from None
-            raise InvalidPayload(
-                f"El JSON no es válido cerca del byte {_locate_in(head, exc)}: {_reason(exc)}."
-            ) from None
+            raise invalid_json(_locate_in(head, exc), _reason(exc)) from None
         if prefix is None:
             raise InvalidPayload(
                 "El objeto JSON no contiene ninguna lista de registros "

@@ -1,12 +1,19 @@
-"""Report types, found through the entry point group ``async_reports.report_types``."""
+"""Report types, found through the entry point group ``async_reports.report_types``, and
+built by name."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
+from pathlib import Path
 
-from .errors import UnknownReportType
+from reports_shared.errors import UnknownReportType
+
+from ..building.pipeline import DEFAULT_MAX_INPUT_BYTES, BuildOutcome, Progress, run_report
+from ..input.content import Source
 from .reporttype import ReportType
 
 ENTRY_POINT_GROUP = "async_reports.report_types"
@@ -57,3 +64,29 @@ def report_type(name: str) -> type[ReportType]:
     if name not in types:
         raise UnknownReportType(name, types)
     return types[name]
+
+
+def build_report(
+    report_name: str,
+    source: Source,
+    dest: Path,
+    *,
+    job_id: str,
+    options: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+    generated_at: datetime | None = None,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    processes: int = 1,
+) -> BuildOutcome:
+    """Build report ``report_name`` from ``source`` into the ZIP file ``dest``."""
+    report = report_type(report_name)(options)
+    return run_report(
+        report,
+        source,
+        dest,
+        job_id=job_id,
+        progress=progress,
+        generated_at=generated_at,
+        max_input_bytes=max_input_bytes,
+        processes=processes,
+    )

@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterator
 
 import msgspec
 
-from .errors import InvalidPayload
+from reports_shared.errors import InvalidPayload
+
+from .content import Content
+from .messages import TRUNCATED, invalid_json
 from .nesting import NestingGuard
-from .payload import Content
 
 BLOCK_BYTES = 1 << 20
 #: The tail of a block scanned in Python for a cut; most records are far smaller.
@@ -32,7 +34,7 @@ _CLOSE = frozenset(b"]}")
 _QUOTE, _BACKSLASH, _COMMA = ord('"'), ord("\\"), ord(",")
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 _MSGSPEC_REASONS = {
-    "truncated": "el contenido termina antes de cerrar el JSON (¿archivo truncado?)",
+    "truncated": TRUNCATED,
     "trailing comma": "sobra una coma antes del cierre",
     "expected ',' or ']'": "tras un elemento se esperaba ',' o ']'",
     "expected ',' or '}'": "tras un valor se esperaba ',' o '}'",
@@ -176,11 +178,8 @@ class ArraySplitter:
                 _raw_list.decode(b"[" + region)
             except msgspec.DecodeError as exc:
                 if "truncated" not in str(exc):
-                    raise InvalidPayload(_located(str(exc), offset, len(region))) from None
-            raise InvalidPayload(
-                f"El JSON no es válido cerca del byte {offset + len(region)}: el contenido "
-                "termina antes de cerrar el JSON (¿archivo truncado?)."
-            )
+                    raise _located(str(exc), offset, len(region)) from None
+            raise invalid_json(offset + len(region), TRUNCATED)
         last = region[:close]
         yield last, _decode_batch(last, offset, empty_allowed=batches == 0)
         self._finish(region[close + 1 :], offset + close + 1, self._rest())
@@ -196,9 +195,8 @@ def nothing_after(after: bytes, offset: int, rest: Iterator[bytes]) -> None:
     for chunk in (after, *rest):
         stripped = chunk.lstrip(_WHITESPACE)
         if stripped:
-            raise InvalidPayload(
-                f"El JSON no es válido cerca del byte {offset + len(chunk) - len(stripped)}: "
-                "hay contenido después del final del JSON."
+            raise invalid_json(
+                offset + len(chunk) - len(stripped), "hay contenido después del final del JSON"
             )
         offset += len(chunk)
 
@@ -208,16 +206,14 @@ def _decode_batch(batch: bytes, offset: int, *, empty_allowed: bool = False) -> 
     if not batch.strip(_WHITESPACE):
         if empty_allowed:
             return []
-        raise InvalidPayload(
-            f"El JSON no es válido cerca del byte {offset}: sobra una coma o falta un registro."
-        )
+        raise invalid_json(offset, "sobra una coma o falta un registro")
     try:
         return _raw_list.decode(b"[" + batch + b"]")
     except msgspec.DecodeError as exc:
-        raise InvalidPayload(_located(str(exc), offset, len(batch))) from None
+        raise _located(str(exc), offset, len(batch)) from None
 
 
-def _located(message: str, offset: int, size: int) -> str:
+def _located(message: str, offset: int, size: int) -> InvalidPayload:
     where = re.search(r"\(byte (\d+)\)", message)
     # The batch was wrapped in "[...]": byte 1 of the wrapped text is byte `offset`.
     at = offset + int(where.group(1)) - 1 if where else offset + size
@@ -225,4 +221,4 @@ def _located(message: str, offset: int, size: int) -> str:
         (spanish for english, spanish in _MSGSPEC_REASONS.items() if english in message),
         "error de sintaxis",
     )
-    return f"El JSON no es válido cerca del byte {at}: {reason}."
+    return invalid_json(at, reason)

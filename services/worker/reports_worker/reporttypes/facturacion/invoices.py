@@ -8,8 +8,8 @@ from typing import Annotated
 
 import msgspec
 
+from ...errors import RecordRejected
 from .currencies import ISO_4217_CODES
-from .errors import RecordRejected
 from .money import CENT, EXACT_CONTEXT, MAX_AMOUNT, MONEY_CONTEXT, ONE, ZERO
 
 #: Exact arithmetic: a result with more digits than the context holds raises Inexact.

@@ -6,7 +6,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Protocol
 
-from .errors import InvalidPayload
+from reports_shared.errors import InvalidPayload
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"

@@ -8,25 +8,47 @@ memory until the end. Cells are rendered by :mod:`.sheetcells`.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
+from ..columns import CellKind, Column
+from ..zip.deflate import DEFLATE_LEVEL, open_member
 from . import spreadsheetparts as parts
-from .columns import CellKind, Column
-from .deflate import DEFLATE_LEVEL, open_member
-from .sheetcells import (
-    CELLS,
-    ROW_MARK,
-    RowTemplate,
-    column_letter,
-    render_row,
-    string_cell,
-    styled_row,
-)
-from .workbook import Style
+from .sheetcells import CELLS, ROW_MARK, RowTemplate, render_row, string_cell, styled_row
+from .spreadsheetparts import column_letter
+from .workbook import EXCEL_MAX_ROWS, Style, WorkbookEngine, WorkbookWriter
 
 _BATCH_ROWS = 512
+
+
+class SpreadsheetmlEngine:
+    """The workbook engine of this package: :class:`SpreadsheetWorkbook`."""
+
+    def open(self, path: Path, *, row_limit: int) -> WorkbookWriter:
+        """A streaming workbook at ``path``."""
+        return SpreadsheetWorkbook(path, row_limit=row_limit)
+
+    def row_preparer(self, columns: Sequence[Column]) -> Callable[[Sequence[object]], object]:
+        """Rows rendered away from the workbook, all but their number (only the table
+        knows it): :data:`.sheetcells.ROW_MARK` stands for it."""
+        template = RowTemplate(
+            [column.kind for column in columns], [column_letter(c) for c in range(len(columns))]
+        )
+        return lambda values: template.render(ROW_MARK, values)
+
+
+#: The engine every report uses unless told otherwise (the tests bring xlsxwriter).
+SPREADSHEETML = SpreadsheetmlEngine()
+
+
+def open_workbook(
+    path: Path, *, row_limit: int = EXCEL_MAX_ROWS, engine: WorkbookEngine = SPREADSHEETML
+) -> WorkbookWriter:
+    """A workbook writer for ``path`` with the chosen engine."""
+    if row_limit < 2:
+        raise ValueError("a sheet needs room for the header and one row")
+    return engine.open(path, row_limit=row_limit)
 
 
 class SpreadsheetWorkbook:

@@ -1,8 +1,8 @@
-"""The XLSX workbook a report writes: its interface, its limits, and the two engines.
+"""The XLSX workbook a report writes: its interface, its limits, and what an engine is.
 
-``spreadsheetml`` (default) is this package's own streaming writer: rows rendered from
-small templates, about 10 times faster than xlsxwriter. ``xlsxwriter`` (constant-memory
-mode) is the reference: the tests prove that both read back identically.
+The one engine in production is :mod:`.spreadsheetml`, this package's own streaming
+writer; the tests hold it against xlsxwriter, an engine of their own behind the same
+interface.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Protocol
 
-from .columns import CellKind, Column
+from ..columns import CellKind, Column
 
 #: Excel's rows per sheet, the header included.
 EXCEL_MAX_ROWS = 1_048_576
@@ -23,7 +23,6 @@ EXCEL_MAX_TEXT = 32_767
 #: The largest integer Excel stores exactly (it keeps 15 significant digits).
 EXCEL_MAX_EXACT_INT = 10**15 - 1
 
-Engine = Literal["spreadsheetml", "xlsxwriter"]
 #: Named cell styles beyond the number formats of each kind.
 Style = Literal["header", "title", "label"]
 
@@ -58,7 +57,7 @@ class TableWriter(Protocol):
         """Add one row."""
 
     def append_prepared(self, rows: Sequence[object]) -> None:
-        """Add rows made by :func:`row_preparer` for this engine and these columns."""
+        """Add rows made by the engine's :meth:`~WorkbookEngine.row_preparer` for them."""
 
     def close(self) -> None:
         """Finish the last sheet."""
@@ -77,35 +76,14 @@ class WorkbookWriter(Protocol):
         """Write the file."""
 
 
-def open_workbook(
-    path: Path, *, row_limit: int = EXCEL_MAX_ROWS, engine: Engine = "spreadsheetml"
-) -> WorkbookWriter:
-    """A workbook writer for ``path`` with the chosen engine."""
-    if row_limit < 2:
-        raise ValueError("a sheet needs room for the header and one row")
-    if engine == "xlsxwriter":
-        from .workbook_xlsxwriter import XlsxwriterWorkbook
+class WorkbookEngine(Protocol):
+    """What writes workbooks: opens one, and prepares table rows away from it."""
 
-        return XlsxwriterWorkbook(path, row_limit=row_limit)
-    from .spreadsheetml import SpreadsheetWorkbook
+    def open(self, path: Path, *, row_limit: int) -> WorkbookWriter:
+        """A workbook writer for ``path``, its tables split at ``row_limit`` rows."""
 
-    return SpreadsheetWorkbook(path, row_limit=row_limit)
-
-
-def row_preparer(engine: Engine, columns: Sequence[Column]) -> Callable[[Sequence[object]], object]:
-    """How a table's rows are prepared away from the workbook, in a batch of records.
-
-    SpreadsheetML rows are rendered there (all but their row number, which only the
-    table knows); xlsxwriter takes the values themselves.
-    """
-    if engine == "xlsxwriter":
-        return tuple
-    from .sheetcells import ROW_MARK, RowTemplate, column_letter
-
-    template = RowTemplate(
-        [column.kind for column in columns], [column_letter(c) for c in range(len(columns))]
-    )
-    return lambda values: template.render(ROW_MARK, values)
+    def row_preparer(self, columns: Sequence[Column]) -> Callable[[Sequence[object]], object]:
+        """How a table's rows are prepared in a batch of records, for ``append_prepared``."""
 
 
 _DOUBLE_LIMIT = 10**300

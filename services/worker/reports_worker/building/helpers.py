@@ -1,78 +1,34 @@
-"""Records in batches, rendered in this process or, side by side, in helper processes.
+"""Batches rendered in this process or, side by side, in helper processes.
 
-A report type that renders each record on its own (:class:`~.reporttype.BatchedReport`)
-gets its records in batches of about 1 MB of payload. Each batch is decoded and rendered
-by :func:`render_batch`: here, or in helper processes when the build may use more than
+A report type that renders each record on its own (a batched report) gets its records
+in batches of about 1 MB of payload. Each batch is decoded and rendered by
+:func:`render_batch`: here, or in helper processes when the build may use more than
 one core, so that a lone job on an idle machine uses every core. A batch travels as the
 payload's bytes and comes back as the report's rendered part; the parts are handed to
 the report in payload order, whatever order the helpers finish in, and at most a few
-are in flight, so memory does not grow with the payload.
-
-Helpers are forked from a server process started once (multiprocessing's forkserver):
-never from the worker itself, whose threads may hold locks at any moment.
+are in flight, so memory does not grow with the payload. The helpers come from
+:mod:`.forkserver`.
 """
 
 from __future__ import annotations
 
-import functools
-import multiprocessing
-import multiprocessing.forkserver
 import os
-import select
-import threading
-import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from decimal import Decimal
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import msgspec
 import structlog
 
-from .decoding import RecordDecoder
-from .errors import RecordRejected
-
-if TYPE_CHECKING:
-    from .reporttype import BatchedReport, Rejector, ReportType
+from ..input.batches import Batch
+from ..input.decoding import decode_batch
+from .context import Batched
+from .forkserver import helper_context, watch_parent
 
 log = structlog.get_logger(__name__)
-
-#: Modules the helpers' server imports once, so that a helper starts ready.
-PRELOAD = ["reports_worker.reports.batches", "reports_worker.reports.facturacion"]
-_raw_list = msgspec.json.Decoder(list[msgspec.Raw])
-
-
-@dataclass(frozen=True, slots=True)
-class ArrayBatch:
-    """Consecutive elements of the payload's array: their JSON text without brackets.
-
-    The text is known to be valid JSON (the splitter decoded it once, as raw records):
-    what can still go wrong is a record that does not fit the schema.
-    """
-
-    data: bytes
-    first: int  # number of the first record (1-based, in payload order)
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class LineBatch:
-    """Consecutive NDJSON records: each line with its line number and byte offset."""
-
-    lines: list[tuple[bytes, int, int]]
-    first: int
-
-    @property
-    def count(self) -> int:
-        """Records in the batch."""
-        return len(self.lines)
-
-
-Batch = ArrayBatch | LineBatch
 
 
 @dataclass(slots=True)
@@ -95,53 +51,7 @@ class Rejected:
         self.items.append((position, reason, reference))
 
 
-def reference_of(value: Any, field_name: str | None) -> object:
-    """The identifier of a record that did not fit the schema, if it has one."""
-    if field_name is None:
-        return None
-    if not isinstance(value, dict):
-        try:
-            value = msgspec.json.decode(value)
-        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
-            return None
-    found = value.get(field_name) if isinstance(value, dict) else None
-    return found if isinstance(found, str | int) else None
-
-
-@functools.cache
-def _decoders(schema: Any) -> tuple[msgspec.json.Decoder[Any], RecordDecoder]:
-    whole = msgspec.json.Decoder(list[schema], float_hook=Decimal)
-    return whole, RecordDecoder(schema)
-
-
-def decode_batch(report: ReportType, batch: Batch, rejected: Rejector) -> Iterator[tuple[int, Any]]:
-    """The batch's records that fit the report's schema, numbered; misfits go to
-    ``rejected``, with the reference (``report.reference_field``) read from their JSON."""
-    whole, one = _decoders(report.record_schema)
-    field_name = report.reference_field
-    if isinstance(batch, LineBatch):
-        for number, (line, line_number, offset) in enumerate(batch.lines, start=batch.first):
-            try:
-                yield number, one.from_line(line, line_number, offset)
-            except RecordRejected as exc:
-                rejected.reject(number, exc.reason, reference_of(line, field_name))
-        return
-    wrapped = b"[" + batch.data + b"]"
-    try:  # the common case: every record fits, one call decodes them all
-        records = whole.decode(wrapped)
-    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
-        records = None
-    if records is not None:
-        yield from enumerate(records, start=batch.first)
-        return
-    for number, raw in enumerate(_raw_list.decode(wrapped), start=batch.first):
-        try:
-            yield number, one.from_raw(raw, number)
-        except RecordRejected as exc:
-            rejected.reject(number, exc.reason, reference_of(raw, field_name))
-
-
-def render_batch(report: BatchedReport, batch: Batch) -> BatchOutput:
+def render_batch(report: Batched, batch: Batch) -> BatchOutput:
     """Decode and render one batch (in whichever process runs it)."""
     rejected = Rejected()
     part = report.render(decode_batch(report, batch, rejected), rejected)
@@ -149,9 +59,7 @@ def render_batch(report: BatchedReport, batch: Batch) -> BatchOutput:
     return BatchOutput(batch.count, part, rejected.items)
 
 
-def rendered(
-    report: BatchedReport, batches: Iterable[Batch], helpers: int
-) -> Iterator[BatchOutput]:
+def rendered(report: Batched, batches: Iterable[Batch], helpers: int) -> Iterator[BatchOutput]:
     """Every batch rendered, in payload order, by this process and ``helpers`` others.
 
     The helpers are kept fed (two batches in hand each); this process hands on each part
@@ -176,9 +84,7 @@ def rendered(
     yield from _shared(report, chain((first, second), upcoming), helpers)
 
 
-def _shared(
-    report: BatchedReport, upcoming: Iterator[Batch], helpers: int
-) -> Iterator[BatchOutput]:
+def _shared(report: Batched, upcoming: Iterator[Batch], helpers: int) -> Iterator[BatchOutput]:
     limit = MAX_AHEAD * (helpers + 1)
     with ProcessPoolExecutor(
         helpers, mp_context=helper_context(), initializer=watch_parent, initargs=(os.getpid(),)
@@ -252,7 +158,7 @@ class _Slot:
         return not isinstance(self.value, Future) or self.value.done()
 
 
-def _here(report: BatchedReport, batch: Batch) -> Future[BatchOutput] | BatchOutput:
+def _here(report: Batched, batch: Batch) -> Future[BatchOutput] | BatchOutput:
     """The batch rendered in this process; its error kept for its turn."""
     try:
         return render_batch(report, batch)
@@ -273,50 +179,3 @@ MAX_AHEAD = 3
 def _in_hand(pending: deque[_Slot]) -> int:
     """Batches the helpers have and have not finished."""
     return sum(1 for slot in pending if not slot.ready())
-
-
-def watch_parent(pid: int) -> None:
-    """In a helper: exit as soon as process ``pid``, the build's, is gone.
-
-    A helper is a child of the fork server, not of the build's process: the kernel does
-    not tell it when the build dies, and it would wait for ever on its work queue (it
-    holds both ends of that pipe). So each helper watches the build's process itself.
-    """
-    try:
-        handle = os.pidfd_open(pid)
-    except OSError:  # kernels before 5.3: look once a second
-        handle = None
-
-    def watch() -> None:
-        if handle is not None:
-            select.select([handle], [], [])
-        else:
-            while _alive(pid):
-                time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="watch-build", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another user
-        pass
-    return True
-
-
-@functools.cache
-def helper_context() -> Any:
-    """The forkserver context helpers come from (its server started on first use)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
-    return context
-
-
-def start_helper_server() -> None:
-    """Start the helpers' server now (about 0.2 s), not during the first build."""
-    helper_context()
-    multiprocessing.forkserver.ensure_running()

@@ -1,12 +1,14 @@
-"""The workbook written with xlsxwriter in constant-memory mode (the reference engine).
+"""The oracle of the workbook tests: workbooks written by xlsxwriter (constant-memory mode).
 
-In that mode each sheet streams its rows, in order, to its own temporary file, so a
-sheet added first (the summary) can be filled last, once the totals are known.
+The worker writes its workbooks with its own engine (``spreadsheetml``); this engine,
+behind the same interface, is what the differential tests read it back against. In
+constant-memory mode each sheet streams its rows, in order, to its own temporary file,
+so a sheet added first (the summary) can be filled last, once the totals are known.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,8 +17,13 @@ from xml.sax.saxutils import escape
 
 import xlsxwriter
 
-from .columns import CellKind, Column
-from .workbook import EXCEL_MAX_TEXT, Style, number_text
+from reports_worker.formats.columns import CellKind, Column
+from reports_worker.formats.xlsx.workbook import (
+    EXCEL_MAX_TEXT,
+    Style,
+    WorkbookWriter,
+    number_text,
+)
 
 _FORMATS: dict[str, dict[str, Any]] = {
     "header": {"bold": True, "bg_color": "#D9E1F2", "bottom": 1, "text_wrap": True},
@@ -148,7 +155,7 @@ class XlsxwriterTable:
         self._writer.write_cells(values, self._kinds)
 
     def append_prepared(self, rows: Sequence[object]) -> None:
-        """Add rows prepared by :func:`~.workbook.row_preparer` (their values)."""
+        """Add rows prepared by :meth:`XlsxwriterEngine.row_preparer` (their values)."""
         for values in rows:
             self.append(values)  # type: ignore[arg-type]
 
@@ -159,3 +166,18 @@ class XlsxwriterTable:
     def close(self) -> None:
         """Finish the last sheet (its filter covers every row written)."""
         self._close_sheet()
+
+
+class XlsxwriterEngine:
+    """The reference engine: rows go to xlsxwriter as values, prepared as tuples."""
+
+    def open(self, path: Path, *, row_limit: int) -> WorkbookWriter:
+        """An xlsxwriter workbook at ``path``."""
+        return XlsxwriterWorkbook(path, row_limit=row_limit)
+
+    def row_preparer(self, columns: Sequence[Column]) -> Callable[[Sequence[object]], object]:
+        """xlsxwriter takes the values themselves."""
+        return tuple
+
+
+XLSXWRITER = XlsxwriterEngine()

@@ -80,7 +80,8 @@ def _column_width(width: float) -> str:
     return f"{(pixels * 256 // 7) / 256.0:.16g}"
 
 
-def _column_letter(index: int) -> str:
+def column_letter(index: int) -> str:
+    """Excel's letters for a 0-based column index (0 -> A, 26 -> AA)."""
     letters = ""
     index += 1
     while index:
@@ -93,7 +94,7 @@ def sheet_frame(
     entry: SheetEntry, widths: Mapping[int, float], last_row: int, columns: int, *, frozen: bool
 ) -> tuple[str, str]:
     """The XML before and after a sheet's rows."""
-    last = f"{_column_letter(max(columns, 1) - 1)}{max(last_row, 1)}"
+    last = f"{column_letter(max(columns, 1) - 1)}{max(last_row, 1)}"
     selected = ' tabSelected="1"' if entry.number == 1 else ""
     if frozen:
         view = (

@@ -38,8 +38,3 @@ MONEY_CONTEXT = Context(
 def round_cents(value: Decimal) -> Decimal:
     """``value`` rounded half-up to 2 decimals (2.675 -> 2.68, 0.005 -> 0.01)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP, context=MONEY_CONTEXT)
-
-
-def plain(value: Decimal) -> str:
-    """``value`` in positional notation, never exponent notation (1E+2 -> 100)."""
-    return f"{value:f}"

@@ -16,10 +16,12 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from .columns import Column
-from .csvfiles import CsvTable
-from .reporttype import BuildContext, BuildResult, SpreadsheetReport
-from .workbook import EXCEL_MAX_COLUMNS, SheetWriter, open_workbook
+from ..building.context import BuildContext, BuildResult
+from ..formats.columns import Column
+from ..formats.csv import CsvTable
+from ..formats.xlsx.spreadsheetml import open_workbook
+from ..formats.xlsx.workbook import EXCEL_MAX_COLUMNS, SheetWriter
+from .reporttype import SpreadsheetReport
 
 #: The most distinct columns a payload may bring: every column name is kept in memory.
 #: The CSV file has them all; the workbook the first 16,384 (Excel's limit).
