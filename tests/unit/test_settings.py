@@ -1,4 +1,4 @@
-"""Settings come from the environment, typed, with clear errors; the operators' configuration page lists them all."""
+"""Settings come from the environment, typed, with clear errors, documented for operators."""
 
 from __future__ import annotations
 
