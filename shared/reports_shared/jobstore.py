@@ -16,21 +16,13 @@ from redis.retry import Retry
 
 from . import records
 from .constants import ACTIVE_STATUSES, JobStatus, Lane, Names
-from .errors import JobStoreUnavailable
+from .errors import JobStoreUnavailable, TransitionRefused
 from .jobs import JobRecord
 
 
 def secret_hash(secret: str) -> str:
     """SHA-256 of a token or key, the only form in which secrets are stored."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-class TransitionRefused(Exception):
-    """The job was not in a status that allows the change (or does not exist)."""
-
-    def __init__(self, job_id: str, current: JobStatus | None) -> None:
-        super().__init__(f"job {job_id} is {current.value if current else 'missing'}")
-        self.current = current
 
 
 class JobStore:
