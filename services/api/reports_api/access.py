@@ -19,9 +19,9 @@ from litestar import Request
 
 from reports_shared.errors import ConfigurationError
 from reports_shared.jobs import JobRecord
+from reports_shared.jobstore import AsyncJobStore
 
 from .errors import ApiError, JobNotFound
-from .jobs import AsyncJobStore
 
 
 class Role(StrEnum):

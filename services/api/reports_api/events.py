@@ -1,9 +1,9 @@
 """Live job status as Server-Sent Events: ``GET /api/AsyncReports/events/{jobId}``.
 
 Every change of a job record is PUBLISHed on the job's Redis channel (see
-``records.TRANSITION_SCRIPT``), whichever process made it, so a stream served by any api
-replica hears every change. The message only says that something changed: the stream
-re-reads the record and sends the same JSON as ``GET /status``.
+``TRANSITION_SCRIPT`` in ``reports_shared.jobstore.records``), whichever process made it,
+so a stream served by any api replica hears every change. The message only says that
+something changed: the stream re-reads the record and sends the same JSON as ``GET /status``.
 """
 
 from __future__ import annotations

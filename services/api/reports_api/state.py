@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reports_shared.cache import ReportCache
-from reports_shared.jobstore import JobStore
+from reports_shared.jobstore import AsyncJobStore, JobStore
 from reports_shared.objectstore import ObjectStore
 
 from .access import ApiKeys, SubmissionLimiter
-from .jobs import AsyncJobStore
 from .payloads import MemoryBudget
 from .publisher import Publisher
 from .settings import ApiSettings
