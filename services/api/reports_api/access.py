@@ -21,7 +21,7 @@ from reports_shared.errors import ConfigurationError
 from reports_shared.jobs import JobRecord
 from reports_shared.jobstore import AsyncJobStore
 
-from .errors import ApiError, JobNotFound
+from .errors import Forbidden, JobNotFound, TooManyRequests, Unauthorized
 
 
 class Role(StrEnum):
@@ -50,27 +50,6 @@ class Principal:
 
 #: The caller when no keys are configured.
 OPEN_ACCESS = Principal("anonymous", Role.OPERATOR)
-
-
-class Unauthorized(ApiError):
-    """No key, or a key that is not one of ours."""
-
-    status = 401
-    title = "No autorizado"
-
-
-class Forbidden(ApiError):
-    """A client key on an operator's endpoint."""
-
-    status = 403
-    title = "Prohibido"
-
-
-class TooManyRequests(ApiError):
-    """The client submitted more than its share this minute."""
-
-    status = 429
-    title = "Demasiadas solicitudes"
 
 
 class ApiKeys:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import msgspec
 
-from .errors import Busy, InvalidPayload, InvalidRequest
+from reports_shared.errors import InvalidPayload
+
+from .errors import Busy, InvalidRequest
 
 
 class JsonSubmission(msgspec.Struct, rename="camel", kw_only=True):

@@ -10,13 +10,14 @@ import structlog
 
 from reports_shared.cache import CacheEntry, ReportCache, key_of
 from reports_shared.constants import JobStatus, Lane
+from reports_shared.errors import UnknownReportType
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import AsyncJobStore, JobStore
 from reports_shared.messages import message_for
 from reports_shared.objectstore import ObjectStore
 from reports_shared.results import serve_from_cache
 
-from .errors import Busy, InvalidRequest, UnknownReportType
+from .errors import Busy, InvalidRequest
 from .publisher import Publisher
 from .settings import ApiSettings
 from .uploads import StoredPayload
@@ -93,11 +94,7 @@ class Submitter:
                 "intente de nuevo en unos segundos."
             )
         if report_type not in catalog:
-            valid = ", ".join(sorted(catalog))
-            raise UnknownReportType(
-                f"El tipo de reporte '{report_type[:100]}' no existe. Tipos válidos: {valid}.",
-                validReportTypes=sorted(catalog),
-            )
+            raise UnknownReportType(report_type, catalog)
         user_name = (user_name or "").strip()
         if not user_name:
             raise InvalidRequest("Falta el campo obligatorio 'userName'.")
