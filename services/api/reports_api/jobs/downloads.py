@@ -12,7 +12,7 @@ from litestar.response import Stream
 
 from reports_shared.objectstore import ObjectReader, ObjectStore
 
-from .errors import RangeNotSatisfiable
+from ..errors import RangeNotSatisfiable
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")

@@ -23,10 +23,10 @@ from redis.exceptions import RedisError
 from reports_shared.constants import API_PREFIX, TERMINAL_STATUSES, JobStatus
 from reports_shared.errors import JobStoreUnavailable
 
-from .access import Principal
-from .apidocs import problems
-from .async_reports import download_token, find_job
-from .state import Services
+from ..access.keys import Principal
+from ..openapi import problems
+from ..state import Services
+from .lookup import download_token, find_job
 from .views import job_view
 
 log = structlog.get_logger(__name__)

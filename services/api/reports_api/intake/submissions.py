@@ -17,9 +17,9 @@ from reports_shared.messages import message_for
 from reports_shared.objectstore import ObjectStore
 from reports_shared.results import serve_from_cache
 
-from .errors import Busy, InvalidRequest
+from ..errors import Busy, InvalidRequest
+from ..settings import ApiSettings
 from .publisher import Publisher
-from .settings import ApiSettings
 from .uploads import StoredPayload
 
 log = structlog.get_logger(__name__)
