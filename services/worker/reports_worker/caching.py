@@ -9,9 +9,8 @@ from redis.exceptions import RedisError
 
 from reports_shared.cache import CacheEntry, cache_key
 from reports_shared.constants import JobStatus
-from reports_shared.errors import JobStoreUnavailable, StorageUnavailable
+from reports_shared.errors import JobStoreUnavailable, StorageUnavailable, TransitionRefused
 from reports_shared.jobs import JobRecord
-from reports_shared.jobstore import TransitionRefused
 from reports_shared.results import ReportResult, serve_from_cache
 
 from .services import Services

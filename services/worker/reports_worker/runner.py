@@ -12,11 +12,15 @@ import structlog
 from redis.exceptions import RedisError
 
 from reports_shared.constants import JobStatus
-from reports_shared.errors import InvalidInput, JobStoreUnavailable, StorageUnavailable
+from reports_shared.errors import (
+    InvalidInput,
+    JobStoreUnavailable,
+    StorageUnavailable,
+    TransitionRefused,
+)
 from reports_shared.jobs import JobRecord, PerformanceMetrics, utcnow
-from reports_shared.jobstore import TransitionRefused
+from reports_shared.jobstore.records import epoch
 from reports_shared.messages import JobMessage
-from reports_shared.records import epoch
 from reports_shared.results import ReportResult, publish_result
 
 from . import caching
