@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from redis.exceptions import RedisError
 
+from reports_shared.cache import key_of
 from reports_shared.constants import JobStatus
 from reports_shared.errors import (
     InvalidInput,
@@ -73,7 +74,7 @@ def _admit(
         status = record.status.value if record else None
         log.info("job_skipped", job_id=message.job_id, status=status)
         return None
-    key = caching.key_of(record)
+    key = key_of(record)
     if key and (entry := services.cache.lookup(key)):
         caching.serve_cached(services, record, entry)
         return None
