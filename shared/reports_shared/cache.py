@@ -19,6 +19,7 @@ import msgspec
 import redis
 
 from .constants import Names
+from .errors import ObjectNotFound, StaleCacheEntry
 from .jobs import JobRecord
 from .objectstore import ObjectStore
 from .settings import CommonSettings
@@ -119,8 +120,13 @@ class ReportCache:
         return None if entry.created_at + self.ttl_seconds < time.time() else entry
 
     def serve(self, entry: CacheEntry, dest_key: str) -> None:
-        """Copy a cached ZIP to ``dest_key`` and count the hit."""
-        self.objects.copy(entry.object_key, dest_key)
+        """Copy a cached ZIP to ``dest_key`` and count the hit; StaleCacheEntry (the entry
+        evicted) when storage lost the ZIP (a fresh storage under the same Redis, say)."""
+        try:
+            self.objects.copy(entry.object_key, dest_key)
+        except ObjectNotFound as exc:
+            self.remove(entry.key, "evictions")
+            raise StaleCacheEntry(entry.key) from exc
         with self.client.pipeline(transaction=False) as pipe:
             pipe.zadd(self.names.cache_lru, {entry.key: time.time()}, xx=True)
             pipe.hincrby(self.names.cache_stats, "hits", 1)
@@ -131,24 +137,23 @@ class ReportCache:
         if self.enabled:
             self.client.hincrby(self.names.cache_stats, "misses", 1)
 
-    def claim(self, key: str, job_id: str, ttl_seconds: int, force: bool = False) -> bool:
-        """Mark ``job_id`` as the job building ``key``; False if another job holds it.
-
-        ``force`` takes the claim from a holder known to be gone.
+    def claim(self, key: str, holder: str, ttl_seconds: int, force: bool = False) -> bool:
+        """Mark ``holder`` (a job id, then what tells its run apart) as building ``key``;
+        False if another holds it. ``force`` takes the claim from a holder known to be gone.
         """
         if not self.enabled:
             return True
         name = self.names.cache_inflight(key)
-        return bool(self.client.set(name, job_id, nx=not force, ex=ttl_seconds))
+        return bool(self.client.set(name, holder, nx=not force, ex=ttl_seconds))
 
     def holder(self, key: str) -> str | None:
         """The job building ``key`` now, if any."""
         raw = self.client.get(self.names.cache_inflight(key)) if self.enabled else None
-        return None if raw is None else _text(raw)
+        return None if raw is None else _text(raw).split(" ", 1)[0]
 
-    def release(self, key: str, job_id: str) -> None:
-        """Drop the claim of ``job_id`` on ``key``."""
-        self._release(keys=[self.names.cache_inflight(key)], args=[job_id])
+    def release(self, key: str, holder: str) -> None:
+        """Drop the claim of ``holder`` on ``key`` (one someone else holds now stays)."""
+        self._release(keys=[self.names.cache_inflight(key)], args=[holder])
 
     def store(self, key: str, source_key: str, entry: CacheEntry) -> int:
         """Keep a copy of a freshly built ZIP; evictions made to stay under the cap."""
@@ -179,6 +184,19 @@ class ReportCache:
         cutoff = time.time() - self.ttl_seconds
         keys = self.client.zrangebyscore(self.names.cache_created, "-inf", cutoff, 0, 500)
         return sum(self.remove(_text(key), "expirations") for key in keys)
+
+    def drop_missing(self) -> int:
+        """Remove entries whose ZIP storage no longer has (lost behind our back); how many.
+
+        Entries are read before the objects are listed: an entry is written only after its
+        ZIP is copied, so one that appears meanwhile has its object and is not mistaken.
+        """
+        keys = [_text(key) for key in self.client.zrange(self.names.cache_created, 0, -1)]
+        if not keys:
+            return 0
+        present = {info.key for info in self.objects.list("cache/")}
+        missing = [key for key in keys if self.names.cache_object(key) not in present]
+        return sum(self.remove(key, "evictions") for key in missing)
 
     def remove(self, key: str, counter: str) -> bool:
         """Delete one entry and its ZIP, counting it under ``counter``."""

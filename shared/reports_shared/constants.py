@@ -137,9 +137,10 @@ class Names:
         return f"payloads/{job_id}"
 
     @staticmethod
-    def result_key(job_id: str, file_name: str) -> str:
-        """Object holding a job's ZIP."""
-        return f"results/{job_id}/{file_name}"
+    def result_key(job_id: str, file_name: str, run: str = "") -> str:
+        """Object holding a job's ZIP; a worker's run writes under a folder of its own, so
+        a run that lost the job never overwrites or deletes the ZIP of the run that won."""
+        return f"results/{job_id}/{run}/{file_name}" if run else f"results/{job_id}/{file_name}"
 
     @staticmethod
     def cache_object(key: str) -> str:

@@ -60,3 +60,13 @@ class TransitionRefused(ReportsError):
         # StrEnum, not JobStatus: errors import nothing of this package; it is a JobStatus.
         super().__init__(f"job {job_id} is {current.value if current else 'missing'}")
         self.current = current
+
+
+class StaleCacheEntry(ReportsError):
+    """Control flow: a cache entry named a ZIP that storage no longer has; it was evicted,
+    and the job is built as on any other miss."""
+
+
+class RunFenced(TransitionRefused):
+    """Control flow: another run of the job holds it now (this one lost its lease while it
+    was paused or cut off), so nothing this run writes may count."""

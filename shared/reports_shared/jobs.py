@@ -59,6 +59,9 @@ class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
     error: str | None = None
     worker: str | None = None
     lease_expires_at: datetime | None = None
+    #: The worker's run that holds the job now (its lease id); every write of a run is
+    #: fenced by it, so a run that lost the job (paused, cut off) changes nothing.
+    run_id: str | None = None
     from_cache: bool = False
     performance_metrics: PerformanceMetrics | None = None
 

@@ -35,9 +35,10 @@ def publish_result(
     allowed: Set[JobStatus],
     result: ReportResult,
     ttl_seconds: int,
+    fence: str | None = None,
 ) -> None:
     """Mark the job Completed with its ZIP (already whole in storage); TransitionRefused if
-    it moved on meanwhile (cancelled, expired)."""
+    it moved on meanwhile (cancelled, expired), RunFenced if run ``fence`` lost it."""
     now = utcnow()
     expires = now + timedelta(seconds=ttl_seconds)
     message = (
@@ -60,7 +61,7 @@ def publish_result(
         "performanceMetrics": result.metrics,
         "leaseExpiresAt": None,
     }
-    jobs.transition(record, allowed, JobStatus.COMPLETED, fields, epoch(expires))
+    jobs.transition(record, allowed, JobStatus.COMPLETED, fields, epoch(expires), fence)
 
 
 def serve_from_cache(
@@ -70,7 +71,10 @@ def serve_from_cache(
     entry: CacheEntry,
     ttl_seconds: int,
 ) -> None:
-    """Complete a job with a copy of a cached ZIP: no build, no slot, no worker time."""
+    """Complete a job with a copy of a cached ZIP: no build, no slot, no worker time.
+
+    Raises StaleCacheEntry (and evicts the entry) when storage no longer has that ZIP.
+    """
     result_key = jobs.names.result_key(record.job_id, entry.file_name)
     cache.serve(entry, result_key)
     wait = utcnow() - record.created_at

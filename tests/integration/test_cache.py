@@ -81,3 +81,37 @@ def test_the_cache_evicts_the_least_recently_used_to_stay_under_its_cap(
     assert figures["evictions"] >= 1
     assert figures["entries"] == 3 - figures["evictions"]
     assert submit(stack, [{**INVOICE, "invoiceNumber": "F-2"}])["status"] == "Completed"
+
+
+def test_a_cache_entry_whose_zip_is_gone_is_a_miss_and_the_upload_is_kept(
+    make_stack: StackFactory,
+) -> None:
+    # Given a report in the cache whose ZIP storage no longer has (a fresh storage, same Redis)
+    stack = make_stack(workers=1, janitor=False)
+    stack.wait_finished(submit(stack, [INVOICE])["jobId"])
+    objects = stack.objects()
+    for info in list(objects.list("cache/")):
+        objects.delete(info.key)
+    # When the same dataset is submitted again
+    second = submit(stack, [INVOICE])
+    # Then it is accepted and built afresh, not lost to the stale entry
+    final = stack.wait_finished(second["jobId"])
+    assert final["status"] == "Completed", final
+    assert final["fromCache"] is False
+    with zipfile.ZipFile(zip_bytes(stack.client.get(final["downloadUrl"]))) as archive:
+        assert json.loads(archive.read("manifest.json"))["jobId"] == second["jobId"]
+    # And the cache holds the fresh report, whose ZIP is there
+    assert stats(stack)["entries"] == 1
+    assert len(list(objects.list("cache/"))) == 1
+
+
+def test_the_janitor_evicts_a_cache_entry_whose_zip_is_gone(make_stack: StackFactory) -> None:
+    # Given a cached report whose ZIP was removed from storage behind the service's back
+    stack = make_stack(workers=1)
+    stack.wait_finished(submit(stack, [INVOICE])["jobId"])
+    objects = stack.objects()
+    for info in list(objects.list("cache/")):
+        objects.delete(info.key)
+    # Then the janitor drops the entry
+    wait_until(lambda: stats(stack)["entries"] == 0, 30, what="the stale entry to go")
+    assert stats(stack)["totalBytes"] == 0

@@ -10,7 +10,8 @@ from .sweeps import SweepCounts
 
 _DONE = Counter(
     "async_reports_janitor_actions_total",
-    "What the janitor did, by kind (expired, requeued, failed, orphans, cache_expired).",
+    "What the janitor did, by kind (expired, requeued, failed, orphans, cache_expired, "
+    "cache_missing).",
     ["kind"],
 )
 _SWEEPS = Counter("async_reports_janitor_sweeps_total", "Sweeps, by outcome.", ["outcome"])

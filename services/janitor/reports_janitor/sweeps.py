@@ -36,6 +36,7 @@ class SweepCounts:
     failed: int = 0
     orphans: int = 0
     cache_expired: int = 0
+    cache_missing: int = 0
 
 
 class Janitor:
@@ -69,6 +70,7 @@ class Janitor:
             elif outcome == JobStatus.FAILED:
                 counts.failed += 1
         counts.cache_expired = self.cache.expire()
+        counts.cache_missing = self.cache.drop_missing()
         counts.orphans = self.remove_orphans(now)
         return counts
 
@@ -108,7 +110,7 @@ class Janitor:
             fields = {"message": reason, "error": reason, "completedAt": now, "expiresAt": expires}
             return self._move(record, JobStatus.FAILED, fields, epoch(expires))
         fields = {"message": "Reencolado: el worker que lo procesaba dejó de responder.",
-                  "leaseExpiresAt": None}  # fmt: skip
+                  "leaseExpiresAt": None, "runId": None}  # fmt: skip
         moved = self._move(record, JobStatus.QUEUED, fields, epoch(record.created_at))
         if moved is not None:
             self._publish(record)

@@ -9,7 +9,12 @@ from redis.exceptions import RedisError
 
 from reports_shared.cache import CacheEntry
 from reports_shared.constants import JobStatus
-from reports_shared.errors import JobStoreUnavailable, StorageUnavailable, TransitionRefused
+from reports_shared.errors import (
+    JobStoreUnavailable,
+    StaleCacheEntry,
+    StorageUnavailable,
+    TransitionRefused,
+)
 from reports_shared.jobs import JobRecord
 from reports_shared.results import ReportResult, serve_from_cache
 
@@ -29,26 +34,38 @@ def building_elsewhere(services: Services, key: str, record: JobRecord) -> bool:
     return other is not None and other.status in _STARTABLE
 
 
-def claim(services: Services, key: str, record: JobRecord) -> bool:
-    """Claim the building of ``key`` for this job (taking it over from a finished holder)."""
+def holder_of(job_id: str, run_id: str) -> str:
+    """How a run of a job holds a dataset's claim: its job first, so others can look it up;
+    its run after, so a run that lost the job never releases the claim of the one that won."""
+    return f"{job_id} {run_id}"
+
+
+def claim(services: Services, key: str, record: JobRecord, run_id: str) -> bool:
+    """Claim the building of ``key`` for this run (taking it over from a finished holder)."""
     ttl = services.settings.job_time_limit_seconds
-    if services.cache.claim(key, record.job_id, ttl):
+    holder = holder_of(record.job_id, run_id)
+    if services.cache.claim(key, holder, ttl):
         return True
     if building_elsewhere(services, key, record):
         return False
-    return services.cache.claim(key, record.job_id, ttl, force=True)
+    return services.cache.claim(key, holder, ttl, force=True)
 
 
-def serve_cached(services: Services, record: JobRecord, entry: CacheEntry) -> None:
-    """Complete a job with the cached ZIP of the same report."""
+def serve_cached(services: Services, record: JobRecord, entry: CacheEntry) -> bool:
+    """Complete a job with the cached ZIP of the same report; False when the entry was stale
+    (storage lost its ZIP: evicted), and the job must be built."""
     try:
         serve_from_cache(
             services.jobs, services.cache, record, entry, services.settings.job_ttl_seconds
         )
+    except StaleCacheEntry:
+        log.info("cache_entry_stale", job_id=record.job_id)
+        return False
     except TransitionRefused:
-        return
+        return True
     services.drop_payload(record)
     log.info("job_served_from_cache", job_id=record.job_id)
+    return True
 
 
 def keep(services: Services, key: str, result: ReportResult) -> None:

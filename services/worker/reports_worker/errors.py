@@ -27,3 +27,15 @@ class RecordRejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class RunStopped(Exception):
+    """Control flow: this run must stop now, since nothing it writes would count.
+
+    ``superseded``: another run holds the job (this one was paused or cut off past its
+    lease); otherwise the run's slot lapsed and the cap is full, so the job waits again.
+    """
+
+    def __init__(self, superseded: bool) -> None:
+        super().__init__("superseded" if superseded else "lease lost")
+        self.superseded = superseded

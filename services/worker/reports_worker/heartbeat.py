@@ -13,6 +13,7 @@ from reports_shared.errors import TransitionRefused
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import JobStore
 
+from .errors import RunStopped
 from .limiter import LeaseLimiter
 
 log = structlog.get_logger(__name__)
@@ -41,12 +42,20 @@ class Heartbeat:
         self.peak_rss = 0
         self._process = psutil.Process()
         self._stop = threading.Event()
+        self._lost: RunStopped | None = None
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
     def progress(self, records: int, bytes_read: int) -> None:
-        """Called by the report builder as it goes; cheap, only stores the figures."""
+        """Called by the report builder as it goes; cheap, only stores the figures. Raises
+        RunStopped once the run has lost the job: the build stops where it is."""
         self.records = records
         self.bytes_read = bytes_read
+        self.check()
+
+    def check(self) -> None:
+        """Raise RunStopped if this run has lost its job or its slot."""
+        if self._lost is not None:
+            raise self._lost
 
     def __enter__(self) -> Heartbeat:
         self._sample_memory()
@@ -61,18 +70,22 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self._sample_memory()
+            if self._lost is not None:
+                return
             try:
                 self.beat()
-            except TransitionRefused:
-                return  # the job was cancelled or expired meanwhile
+            except TransitionRefused:  # taken over by another run, cancelled or expired
+                self._lost = RunStopped(superseded=True)
             except Exception as exc:
                 # The lease lapses if Redis stays away; the job itself goes on.
                 log.warning("heartbeat_failed", job_id=self.record.job_id, error=str(exc))
 
     def beat(self) -> None:
-        """Renew the lease and write progress to the job record."""
+        """Renew the lease and write progress to the job record, while this run holds it."""
         if not self.limiter.renew():
             log.warning("lease_lost", job_id=self.record.job_id)
+            self._lost = RunStopped(superseded=False)
+            return
         self.store.transition(
             self.record,
             _PROCESSING,
@@ -82,6 +95,7 @@ class Heartbeat:
                 "bytesProcessed": self.bytes_read,
                 "leaseExpiresAt": (utcnow() + self.lease_ttl).isoformat(),
             },
+            fence=self.record.run_id,
         )
 
     def _sample_memory(self) -> None:

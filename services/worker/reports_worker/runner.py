@@ -16,6 +16,7 @@ from reports_shared.constants import JobStatus
 from reports_shared.errors import (
     InvalidInput,
     JobStoreUnavailable,
+    RunFenced,
     StorageUnavailable,
     TransitionRefused,
 )
@@ -26,7 +27,7 @@ from reports_shared.results import ReportResult, publish_result
 
 from . import caching
 from .building.pipeline import BuildOutcome
-from .errors import ReportError
+from .errors import ReportError, RunStopped
 from .heartbeat import Heartbeat
 from .limiter import LeaseLimiter
 from .machine import AUTO_MAX_PROCESSES, usable_cores
@@ -75,8 +76,11 @@ def _admit(
         log.info("job_skipped", job_id=message.job_id, status=status)
         return None
     key = key_of(record)
-    if key and (entry := services.cache.lookup(key)):
-        caching.serve_cached(services, record, entry)
+    if (
+        key
+        and (entry := services.cache.lookup(key))
+        and caching.serve_cached(services, record, entry)
+    ):
         return None
     if _held_elsewhere(record) or (key and caching.building_elsewhere(services, key, record)):
         # Another worker runs it, or the same dataset (then the cache serves this one).
@@ -84,7 +88,7 @@ def _admit(
     limiter = services.limiter(message.lane)
     if not limiter.try_acquire():
         raise NoSlot
-    if key and not caching.claim(services, key, record):
+    if key and not caching.claim(services, key, record, limiter.lease_id):
         limiter.release()
         raise NoSlot
     return record, key, limiter
@@ -95,7 +99,7 @@ def _let_go(services: Services, record: JobRecord, key: str | None, limiter: Lea
     try:
         limiter.release()
         if key:
-            services.cache.release(key, record.job_id)
+            services.cache.release(key, caching.holder_of(record.job_id, limiter.lease_id))
     except (JobStoreUnavailable, RedisError) as exc:
         log.warning("release_failed", job_id=record.job_id, error=str(exc))
 
@@ -108,11 +112,13 @@ def _run_admitted(
     retries: int,
     last_try: bool,
 ) -> None:
-    started = _start(services, record)
+    started = _start(services, record, limiter.lease_id)
     if started is None:
         return
     try:
         _build_and_publish(services, started, limiter, key)
+    except RunStopped as stop:
+        _stopped(services, started, stop)
     except (ReportError, InvalidInput) as exc:
         _fail(services, started, str(exc))
     except Exception as exc:
@@ -130,8 +136,9 @@ def _held_elsewhere(record: JobRecord) -> bool:
     return record.status == JobStatus.PROCESSING and lease is not None and lease > utcnow()
 
 
-def _start(services: Services, record: JobRecord) -> JobRecord | None:
-    """Mark the job Processing and count the delivery; None when it must not run."""
+def _start(services: Services, record: JobRecord, run_id: str) -> JobRecord | None:
+    """Mark the job Processing, held by run ``run_id``, and count the delivery; None when it
+    must not run."""
     settings = services.settings
     if record.deliveries >= settings.max_deliveries:
         _fail(
@@ -147,11 +154,13 @@ def _start(services: Services, record: JobRecord) -> JobRecord | None:
         "deliveries": record.deliveries + 1,
         "startedAt": now,
         "leaseExpiresAt": now + timedelta(seconds=settings.lease_ttl_seconds),
+        "runId": run_id,
     }
     try:
         services.jobs.transition(record, _STARTABLE, JobStatus.PROCESSING, fields)
     except TransitionRefused:
         return None
+    record.run_id = run_id
     record.status = JobStatus.PROCESSING
     record.deliveries += 1
     record.started_at = now
@@ -180,8 +189,11 @@ def _build_and_publish(
                 max_input_bytes=settings.max_decompressed_bytes,
                 processes=processes,
             )
-        result_key = settings.names.result_key(record.job_id, outcome.file_name)
+        beat.check()
+        run_folder = (record.run_id or "").rpartition(":")[2]
+        result_key = settings.names.result_key(record.job_id, outcome.file_name, run_folder)
         services.objects.put_file(result_key, str(Path(work) / "report.zip"))
+        beat.check()
     metrics = _metrics(record, outcome, time.monotonic() - started, beat.peak_rss)
     result = ReportResult(
         result_key=result_key,
@@ -195,7 +207,13 @@ def _build_and_publish(
         # Before Completed: a client that sees Completed and asks again gets the cache.
         caching.keep(services, key, result)
     try:
-        publish_result(services.jobs, record, _RUNNING, result, settings.job_ttl_seconds)
+        publish_result(
+            services.jobs, record, _RUNNING, result, settings.job_ttl_seconds, record.run_id
+        )
+    except RunFenced:
+        services.objects.delete(result_key)  # this run's own: the winner's is elsewhere
+        log.info("job_run_fenced", job_id=record.job_id, at="publish")
+        return
     except TransitionRefused as exc:
         # Cancelled or expired meanwhile: nobody will download this one.
         services.objects.delete(result_key)
@@ -238,13 +256,33 @@ def _metrics(
     )
 
 
+def _stopped(services: Services, record: JobRecord, stop: RunStopped) -> None:
+    """A run that lost its job ends without a write; one that lost only its slot (the cap
+    filled up while its lease had lapsed) puts the job back to wait for one."""
+    if not stop.superseded:
+        fields = {"message": "En cola: esperando un lugar libre", "leaseExpiresAt": None,
+                  "deliveries": max(0, record.deliveries - 1), "runId": None}  # fmt: skip
+        try:
+            services.jobs.transition(
+                record, _RUNNING, JobStatus.QUEUED, fields, epoch(record.created_at), record.run_id
+            )
+        except TransitionRefused:
+            pass  # taken over meanwhile after all
+        else:
+            log.info("job_run_yielded", job_id=record.job_id)
+            raise NoSlot
+    log.info("job_run_fenced", job_id=record.job_id, at="build")
+
+
 def _fail(services: Services, record: JobRecord, reason: str) -> None:
     """End the job as Failed with a message the user can act on."""
     now = utcnow()
     expires = now + timedelta(seconds=services.settings.job_ttl_seconds)
     fields = {"message": reason, "error": reason, "completedAt": now, "expiresAt": expires}
     try:
-        services.jobs.transition(record, _FAILABLE, JobStatus.FAILED, fields, epoch(expires))
+        services.jobs.transition(
+            record, _FAILABLE, JobStatus.FAILED, fields, epoch(expires), record.run_id
+        )
     except TransitionRefused:
         return
     services.drop_payload(record)
@@ -260,7 +298,7 @@ def _settle(services: Services, record: JobRecord) -> None:
     }
     try:
         services.jobs.transition(
-            record, _RUNNING, JobStatus.QUEUED, fields, epoch(record.created_at)
+            record, _RUNNING, JobStatus.QUEUED, fields, epoch(record.created_at), record.run_id
         )
     except Exception:
         log.warning("settle_failed", job_id=record.job_id)

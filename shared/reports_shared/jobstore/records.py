@@ -48,6 +48,10 @@ def decode_record(raw: Mapping[bytes, bytes]) -> JobRecord | None:
     return msgspec.convert(values, JobRecord)
 
 
+#: What TRANSITION_SCRIPT answers when another run holds the job.
+FENCED = b"FENCED"
+
+
 def status_set(statuses: Iterable[JobStatus]) -> bytes:
     """Allowed statuses as the scripts take them: ``|"Queued"|"Processing"|``."""
     return b"|" + b"|".join(_encoder.encode(s.value) for s in statuses) + b"|"
@@ -69,15 +73,18 @@ return 1
 """
 
 # KEYS: job, active, queued(lane), expiry
-# ARGV: allowed (|"A"|"B"|), new status (JSON), job id, score, kind, field/value pairs...
+# ARGV: allowed (|"A"|"B"|), new status (JSON), job id, score, kind, fence, field/value pairs...
 # kind: "queued" (score = creation), "processing", "terminal" (score = expiry), "same".
-# Answers "OK", or the current status when it is not an allowed one, or false if missing.
+# fence: the run id (JSON) that must still hold the job, or '' for a change outside a run.
+# Answers "OK"; the current status when it is not an allowed one; FENCED when another run
+# holds the job now; false if the job is missing.
 TRANSITION_SCRIPT = """
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return false end
 if not string.find(ARGV[1], '|' .. current .. '|', 1, true) then return current end
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], 'runId') ~= ARGV[6] then return 'FENCED' end
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
-if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
+if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
 local kind = ARGV[5]
 if kind == 'queued' then
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
@@ -137,8 +144,9 @@ def transition_call(
     status: JobStatus,
     score: float,
     fields: Mapping[str, Any],
+    fence: str | None = None,
 ) -> tuple[list[str], list[Any]]:
-    """Keys and arguments of TRANSITION_SCRIPT."""
+    """Keys and arguments of TRANSITION_SCRIPT (``fence``: the run that must hold the job)."""
     keys = [names.job(job_id), names.jobs_active, names.jobs_queued(lane), names.jobs_expiry]
     args: list[Any] = [
         status_set(allowed),
@@ -146,6 +154,7 @@ def transition_call(
         job_id,
         score,
         transition_kind(status),
+        _encoder.encode(fence) if fence else b"",
         *encode_fields(fields),
     ]
     return keys, args

@@ -9,7 +9,7 @@ from typing import Any
 import redis
 
 from ..constants import ACTIVE_STATUSES, JobStatus, Lane, Names
-from ..errors import TransitionRefused
+from ..errors import RunFenced, TransitionRefused
 from ..jobs import JobRecord
 from . import records
 from .connection import SYNC_TIMEOUTS, connect, unavailable_on_error
@@ -53,16 +53,21 @@ class JobStore:
         status: JobStatus,
         fields: Mapping[str, Any],
         score: float = 0.0,
+        fence: str | None = None,
     ) -> None:
         """Move a job into ``status`` and set ``fields``, atomically, if its status allows.
 
         ``score`` is the creation time for a move back to Queued and the expiry time for a
-        move into a terminal status. Raises TransitionRefused otherwise.
+        move into a terminal status. ``fence`` is the run id of a worker's run: the change is
+        made only while that run still holds the job (RunFenced otherwise). Raises
+        TransitionRefused when the status does not allow it.
         """
         keys, args = records.transition_call(
-            self.names, record.job_id, record.lane, allowed, status, score, fields
+            self.names, record.job_id, record.lane, allowed, status, score, fields, fence
         )
         answer = self._call(self._transition, keys, args)
+        if answer == records.FENCED:
+            raise RunFenced(record.job_id, record.status)
         if answer != b"OK":
             current = None if answer is None else JobStatus(records.decode_value(answer))
             raise TransitionRefused(record.job_id, current)

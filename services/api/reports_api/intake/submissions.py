@@ -10,7 +10,7 @@ import structlog
 
 from reports_shared.cache import CacheEntry, ReportCache, key_of
 from reports_shared.constants import JobStatus, Lane
-from reports_shared.errors import UnknownReportType
+from reports_shared.errors import StaleCacheEntry, UnknownReportType
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import AsyncJobStore, JobStore
 from reports_shared.messages import message_for
@@ -136,7 +136,10 @@ class Submitter:
         try:
             await self.jobs.create(record)
             if entry is not None:
-                return await self._serve_cached(record, entry)
+                try:
+                    return await self._serve_cached(record, entry)
+                except StaleCacheEntry:  # storage lost the ZIP: built like any other miss
+                    log.info("cache_entry_stale", job_id=job_id)
             await self.publisher.publish(message)
             await self.jobs.mark_enqueued(job_id, utcnow())
         except Exception:
