@@ -521,3 +521,68 @@ def test_no_secret_reaches_any_log_while_storage_and_redis_fail(
         "token secret": stack.env["AR_TOKEN_SECRET"], **keys,
     }.items():  # fmt: skip
         assert value not in logs, f"the {name} is in the {log_format} logs"
+
+
+def logged(stack: RunningStack, job: str, event: str) -> int:
+    """How many times the stack's processes logged ``event`` for ``job`` (JSON logs)."""
+    count = 0
+    for line in stack.logs().splitlines():
+        _, brace, body = line.partition("{")
+        try:
+            entry = json.loads(brace + body) if brace else {}
+        except ValueError:
+            continue
+        count += entry.get("job_id") == job and entry.get("event") == event
+    return count
+
+
+def test_a_storage_outage_longer_than_the_retries_backoff_spends_no_retry(
+    own_s3: OwnS3, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a worker allowed one retry, and a job under way
+    stack = demora_stack(make_stack, running_dir, own_s3.env(), workers=1, max_retries=1)
+    job = submit(stack, [{"sleep": 1}])
+    wait_running(running_dir, job)
+    # When storage is away for longer than a retry's backoff (the upload fails; so would
+    # the payload's download on every new try)
+    with own_s3.stopped():
+        wait_until(lambda: logged(stack, job, "job_waits_for_dependency") >= 3, 60,
+                   what="the job to wait through several attempts")  # fmt: skip
+        assert stack.status(job)["status"] in {"Queued", "Processing"}
+    # Then, storage back, the job completes: waiting cost it none of its retries
+    final = stack.wait_finished(job, timeout=60)
+    assert final["status"] == "Completed", final
+
+
+def test_a_job_that_waits_for_storage_past_its_bound_fails_saying_why(
+    own_s3: OwnS3, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given jobs may wait 3 s for a dependency, and a job under way
+    stack = demora_stack(make_stack, running_dir, own_s3.env(), workers=1,
+                         dependency_wait_seconds=3)  # fmt: skip
+    job = submit(stack, [{"sleep": 1}])
+    wait_running(running_dir, job)
+    # When storage stays away for longer
+    with own_s3.stopped():
+        final = stack.wait_finished(job, timeout=60)
+    # Then the job fails, and says why
+    assert final["status"] == "Failed", final
+    assert "no estuvieron disponibles" in final["message"]
+
+
+def test_a_build_finished_while_redis_is_away_is_recorded_when_it_is_back_not_built_again(
+    own_redis: OwnRedis, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a job of three seconds under way
+    stack = demora_stack(make_stack, running_dir, {"AR_REDIS_URL": own_redis.url}, workers=1)
+    job = submit(stack, [{"sleep": 3}])
+    wait_running(running_dir, job)
+    # When Redis goes away until the build has finished (its result cannot be recorded)
+    with own_redis.stopped():
+        wait_until(lambda: logged(stack, job, "publish_waits_for_redis") >= 2, 30,
+                   what="the finished build to try to record its result")  # fmt: skip
+    # Then, Redis back, the job completes with the ZIP of that one build
+    final = stack.wait_finished(job, timeout=60)
+    assert final["status"] == "Completed", final
+    assert logged(stack, job, "job_started") == 1
+    assert_one_whole_zip(stack, job, final)
