@@ -470,12 +470,13 @@ def test_an_upload_slower_than_the_orphan_grace_period_is_not_cut_short(
     # When a dataset arrives slowly: 6 MB at once (storage gets its first part), then a
     # trickle for 5 s more, as over a slow link
     def slow_form() -> Iterator[bytes]:
-        record = b'{"sleep": 0},'
+        # Few records, made big with padding: the build takes no time on any machine
+        padded = b'{"sleep": 0, "pad": "' + b"x" * 1_000_000 + b'"},'
         yield FORM_HEAD
-        yield record * 500_000
+        yield padded * 6
         for _ in range(10):
             time.sleep(0.5)
-            yield record * 1_000
+            yield padded[:1_000] + b'"},'
         yield FORM_TAIL
 
     response = stack.client.post(
