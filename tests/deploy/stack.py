@@ -113,6 +113,17 @@ class Stack:
         self.compose("up", "-d", "--no-build", *args)
         self.wait_ready()
 
+    def scale_down(self, replicas: int, grace: int = 300) -> None:
+        """Stop and remove workers past ``replicas`` (SIGTERM, then up to ``grace`` s).
+
+        podman-compose 1.6 `up --scale worker=N` starts missing replicas but never removes
+        extra ones, so the test does what Compose v2 would.
+        """
+        extra = self.containers("worker")[replicas:]
+        if extra:
+            run("podman", "stop", "--time", str(grace), *extra, timeout=grace + 60)
+            run("podman", "rm", *extra)
+
     def wait_ready(self, timeout: float = 120) -> None:
         """Until /ready answers 200 and a worker has announced the Demora report type."""
 

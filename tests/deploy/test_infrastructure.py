@@ -24,7 +24,7 @@ MB = 1024 * 1024
 def test_redis_restarted_keeps_records_links_and_queued_jobs(stack: Stack) -> None:
     # Given a completed job with its download link, and jobs queued behind a running one
     # (a worker container takes one message at a time)
-    stack.up("--scale", "worker=1")
+    stack.scale_down(1)
     done = stack.wait_finished(stack.submit(sleeps(1)))
     running = [stack.submit(sleeps(8))]
     queued = [stack.submit(sleeps(1)) for _ in range(2)]

@@ -55,7 +55,7 @@ def test_three_workers_never_run_more_than_the_cap_and_scaling_back_loses_nothin
         assert len(stack.containers("worker")) == 3
         wait_until(lambda: sum(stack.status(j)["status"] == "Completed" for j in jobs) >= 3,
                    90, what="three jobs to complete")  # fmt: skip
-        stack.up("--scale", "worker=1")
+        stack.scale_down(1)
         assert len(stack.containers("worker")) == 1
         finals = [stack.wait_finished(job, timeout=180) for job in jobs]
     # Then never more than 2 ran at once, and every job completed with all its records
@@ -87,7 +87,7 @@ def test_a_worker_container_killed_mid_job_the_job_completes_once(stack: Stack) 
 
 def test_a_worker_container_stopped_mid_job_finishes_it_within_its_grace(stack: Stack) -> None:
     # Given a job running on the only worker container
-    stack.up("--scale", "worker=1")
+    stack.scale_down(1)
     job = stack.submit(sleeps(10))
     stack.wait_status(job, {"Processing"}, 60)
     runner = stack.runner_of(job)
