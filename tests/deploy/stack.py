@@ -138,6 +138,10 @@ class Stack:
     def down(self) -> None:
         """Stop everything and delete the volumes."""
         self.compose("down", "-v", "-t", "5", timeout=600)
+        # podman-compose's down misses replicas that --scale added after the first up
+        left = run("podman", "ps", "-aq", "--filter", f"label=io.podman.compose.project={PROJECT}")
+        if left.split():
+            run("podman", "rm", "--force", "--volumes", "--time", "5", *left.split())
 
     def containers(self, service: str, running: bool = True) -> list[str]:
         """Names of the service's containers, in replica order."""
