@@ -46,7 +46,7 @@ def dataset(cache: Path, size: int, *, gzip: bool, ndjson: bool) -> Path:
 
 def child_build(path: Path, report: str, options: dict[str, str]) -> dict[str, Any]:
     """Run in the child: build the report and say how long it took."""
-    from reports_worker.reports import build_report
+    from reports_worker.reporttypes import build_report
 
     dest = Path(tempfile.mkdtemp(prefix="bench-")) / "out.zip"
     started = time.perf_counter()

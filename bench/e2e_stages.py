@@ -43,20 +43,20 @@ from reports_shared.settings import CommonSettings, load_settings
 
 #: (module, class or None, attribute, stage) of the builder functions to time.
 _TIMED = (
-    ("facturacion", None, "price_invoice", "price"),
-    ("totals", "InvoiceTotals", "add", "totals"),
-    ("totals", "InvoiceTotals", "merge", "totals"),
-    ("facturacion", None, "invoice_row", "xlsx"),
-    ("sheetcells", "RowTemplate", "render", "xlsx"),
-    ("spreadsheetml", "SpreadsheetTable", "append_prepared", "xlsx"),
-    ("spreadsheetml", "SpreadsheetTable", "close", "xlsx"),
-    ("spreadsheetml", "SpreadsheetWorkbook", "close", "xlsx"),
-    ("facturacion", "InvoiceLines", "invoice", "csv"),
-    ("facturacion", "InvoiceLines", "details", "csv"),
-    ("csvfiles", "CsvTable", "write_lines", "csv"),
-    ("csvfiles", "CsvTable", "close", "csv"),
-    ("archive", "ReportFiles", "pack", "zip"),
-    ("building", None, "_digest", "zip"),
+    ("reporttypes.facturacion.report", None, "price_invoice", "price"),
+    ("reporttypes.facturacion.totals", "InvoiceTotals", "add", "totals"),
+    ("reporttypes.facturacion.totals", "InvoiceTotals", "merge", "totals"),
+    ("reporttypes.facturacion.report", None, "invoice_row", "xlsx"),
+    ("formats.xlsx.sheetcells", "RowTemplate", "render", "xlsx"),
+    ("formats.xlsx.spreadsheetml", "SpreadsheetTable", "append_prepared", "xlsx"),
+    ("formats.xlsx.spreadsheetml", "SpreadsheetTable", "close", "xlsx"),
+    ("formats.xlsx.spreadsheetml", "SpreadsheetWorkbook", "close", "xlsx"),
+    ("reporttypes.facturacion.report", "InvoiceLines", "invoice", "csv"),
+    ("reporttypes.facturacion.report", "InvoiceLines", "details", "csv"),
+    ("formats.csv", "CsvTable", "write_lines", "csv"),
+    ("formats.csv", "CsvTable", "close", "csv"),
+    ("formats.zip.archive", "ReportFiles", "pack", "zip"),
+    ("building.pipeline", None, "_digest", "zip"),
 )
 STAGES = ("parse", "price", "totals", "xlsx", "csv", "zip", "other")
 
@@ -109,11 +109,11 @@ def instrument(timers: Timers) -> None:
     """Patch the builder's functions (in this process) so that ``timers`` times them."""
     import importlib
 
-    package = "reports_worker.reports"
-    reading = importlib.import_module(f"{package}.reading")
-    batches = importlib.import_module(f"{package}.batches")
-    reading.Payload.batches = timers.wrap_records(reading.Payload.batches)  # type: ignore[attr-defined]
-    batches.decode_batch = timers.wrap_records(batches.decode_batch)  # type: ignore[attr-defined]
+    package = "reports_worker"
+    payload = importlib.import_module(f"{package}.input.payload")
+    helpers = importlib.import_module(f"{package}.building.helpers")
+    payload.Payload.batches = timers.wrap_records(payload.Payload.batches)  # type: ignore[attr-defined]
+    helpers.decode_batch = timers.wrap_records(helpers.decode_batch)  # type: ignore[attr-defined]
     for module_name, class_name, attribute, stage in _TIMED:
         module = importlib.import_module(f"{package}.{module_name}")
         owner = getattr(module, class_name, None) if class_name else module
@@ -126,7 +126,7 @@ def instrument(timers: Timers) -> None:
 
 def _build(source: Path, dest: Path, processes: int = 1) -> tuple[float, float, int, int]:
     """Wall and CPU seconds (this process, all threads) of one build, records, ZIP bytes."""
-    from reports_worker.reports import build_report
+    from reports_worker.reporttypes import build_report
 
     started, cpu = time.perf_counter(), time.process_time()
     with source.open("rb") as payload:
@@ -147,7 +147,7 @@ def _two_processes(source: Path, dest: Path) -> float:
     import io
 
     from devstack.datasets import write_invoices
-    from reports_worker.reports import build_report
+    from reports_worker.reporttypes import build_report
 
     small = io.BytesIO()
     write_invoices(small, 2000, seed=1)  # two batches: a helper starts and renders one

@@ -9,7 +9,8 @@ import pytest
 import redis
 
 from reports_worker.limiter import LeaseLimiter, live_leases
-from reports_worker.runner import AUTO_MAX_PROCESSES, build_processes, usable_cores
+from reports_worker.machine import AUTO_MAX_PROCESSES, usable_cores
+from reports_worker.runner import build_processes
 from reports_worker.settings import WorkerSettings
 from tests.conftest import Infra, new_namespace
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from reports_worker.reports.reporttype import BuildContext, BuildResult, Record, ReportType
+from reports_worker.reporttypes import BuildContext, BuildResult, Record, ReportType
 
 #: Where a running job writes its id, so a test can see which jobs run at once.
 RUNNING_DIR_ENV = "DEMORA_RUNNING_DIR"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reports_worker import runner
+from reports_worker import machine
 
 
 @pytest.mark.parametrize(
@@ -26,16 +26,16 @@ def test_a_cgroup_quota_bounds_the_cores(
     affinity = len(os.sched_getaffinity(0))
     path = tmp_path / "cpu.max"
     path.write_text(cpu_max)
-    monkeypatch.setattr(runner, "CPU_MAX", path)
-    assert runner.usable_cores() == (affinity if limit is None else min(affinity, limit))
+    monkeypatch.setattr(machine, "CPU_MAX", path)
+    assert machine.usable_cores() == (affinity if limit is None else min(affinity, limit))
 
 
 def test_without_a_cgroup_file_every_core_of_the_affinity_counts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runner, "CPU_MAX", tmp_path / "absent")
-    monkeypatch.setattr(runner, "CFS_QUOTA", tmp_path / "absent-too")
-    assert runner.usable_cores() == len(os.sched_getaffinity(0))
+    monkeypatch.setattr(machine, "CPU_MAX", tmp_path / "absent")
+    monkeypatch.setattr(machine, "CFS_QUOTA", tmp_path / "absent-too")
+    assert machine.usable_cores() == len(os.sched_getaffinity(0))
 
 
 @pytest.mark.parametrize(("quota", "limit"), [("-1", None), ("100000", 1), ("50000", 1)])
@@ -45,7 +45,7 @@ def test_a_cgroup_v1_quota_bounds_the_cores(
     affinity = len(os.sched_getaffinity(0))
     (tmp_path / "quota").write_text(quota + "\n")
     (tmp_path / "period").write_text("100000\n")
-    monkeypatch.setattr(runner, "CPU_MAX", tmp_path / "absent")
-    monkeypatch.setattr(runner, "CFS_QUOTA", tmp_path / "quota")
-    monkeypatch.setattr(runner, "CFS_PERIOD", tmp_path / "period")
-    assert runner.usable_cores() == (affinity if limit is None else min(affinity, limit))
+    monkeypatch.setattr(machine, "CPU_MAX", tmp_path / "absent")
+    monkeypatch.setattr(machine, "CFS_QUOTA", tmp_path / "quota")
+    monkeypatch.setattr(machine, "CFS_PERIOD", tmp_path / "period")
+    assert machine.usable_cores() == (affinity if limit is None else min(affinity, limit))

@@ -15,10 +15,9 @@ from reports_shared.objectstore import ObjectStore
 
 from . import settings as worker_settings
 from .actors import create_broker
-from .reports import load_report_types
-from .reports.batches import start_helper_server
-from .reports.registry import register_plugins
-from .runner import usable_cores
+from .building.forkserver import start_helper_server
+from .machine import usable_cores
+from .reporttypes import load_report_types, register_plugins
 from .services import Services
 
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import os
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +12,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from reports_shared.constants import JobStatus
-from reports_shared.errors import JobStoreUnavailable, StorageUnavailable
+from reports_shared.errors import InvalidInput, JobStoreUnavailable, StorageUnavailable
 from reports_shared.jobs import JobRecord, PerformanceMetrics, utcnow
 from reports_shared.jobstore import TransitionRefused
 from reports_shared.messages import JobMessage
@@ -24,9 +20,13 @@ from reports_shared.records import epoch
 from reports_shared.results import ReportResult, publish_result
 
 from . import caching
+from .building.pipeline import BuildOutcome
+from .errors import ReportError
 from .heartbeat import Heartbeat
 from .limiter import LeaseLimiter
-from .reports import BuildOutcome, ReportError, build_report
+from .machine import AUTO_MAX_PROCESSES, usable_cores
+from .memory import give_back_memory
+from .reporttypes import build_report
 from .services import Services
 from .settings import WorkerSettings
 
@@ -108,7 +108,7 @@ def _run_admitted(
         return
     try:
         _build_and_publish(services, started, limiter, key)
-    except ReportError as exc:
+    except (ReportError, InvalidInput) as exc:
         _fail(services, started, str(exc))
     except Exception as exc:
         _settle(services, started)
@@ -208,23 +208,6 @@ def _build_and_publish(
     )
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-_MALLOC_TRIM = _malloc_trim()
-
-
-def give_back_memory() -> None:
-    """Return the heap a finished job freed to the system (glibc keeps it otherwise, and
-    a worker that built a large report would hold its high-water mark between jobs)."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
-
-
 def build_processes(settings: WorkerSettings, limiter: LeaseLimiter) -> int:
     """How many processes this build may use (see ``AR_BUILD_PROCESSES``)."""
     if settings.build_processes > 0:
@@ -234,36 +217,6 @@ def build_processes(settings: WorkerSettings, limiter: LeaseLimiter) -> int:
     except JobStoreUnavailable:
         return 1
     return max(1, min(AUTO_MAX_PROCESSES, usable_cores() // running))
-
-
-#: Most processes a build takes by itself (more helpers gain little: the building
-#: process, which cuts the payload and writes every part, becomes the limit).
-AUTO_MAX_PROCESSES = 4
-#: CPU limits of a container: cgroup v2 (``max`` or ``<quota> <period>``), then v1.
-CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
-CFS_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
-CFS_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
-
-
-def usable_cores() -> int:
-    """Cores this process may use: its CPU affinity, within a container's CPU quota."""
-    cores = len(os.sched_getaffinity(0))
-    quota = _cpu_quota()
-    return min(cores, max(1, int(quota))) if quota is not None else cores
-
-
-def _cpu_quota() -> float | None:
-    """The container's CPU quota in cores, None if it has none (or it cannot be read)."""
-    try:
-        limit, period = CPU_MAX.read_text().split()
-        return None if limit == "max" else int(limit) / int(period)
-    except (OSError, ValueError):
-        pass
-    try:
-        limit_us = int(CFS_QUOTA.read_text())
-        return None if limit_us <= 0 else limit_us / int(CFS_PERIOD.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _metrics(

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from reports_worker.reports import BuildOutcome, ReportType, build_report, run_report
+from reports_worker.building.pipeline import BuildOutcome, run_report
+from reports_worker.reporttypes import ReportType, build_report
 
 GENERATED_AT = datetime(2026, 1, 15, 10, 5, 30, tzinfo=UTC)
 JOB_ID = "0f8e7d6c-5b4a-3210-fedc-ba9876543210"

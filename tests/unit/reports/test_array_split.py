@@ -8,10 +8,10 @@ import random
 import msgspec
 import pytest
 
-from reports_worker.reports import arraysplit
-from reports_worker.reports.arraysplit import scan
-from reports_worker.reports.errors import InvalidPayload
-from reports_worker.reports.reading import Payload
+from reports_shared.errors import InvalidPayload
+from reports_worker.input import arraysplit
+from reports_worker.input.arraysplit import scan
+from reports_worker.input.payload import Payload
 
 from .conftest import Source
 

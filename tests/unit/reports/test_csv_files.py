@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports_worker.reports import ReportOptionError
+from reports_worker.errors import ReportOptionError
 
 from .conftest import Builder, invoice, item
 

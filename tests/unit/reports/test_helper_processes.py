@@ -22,10 +22,11 @@ import psutil
 import pytest
 
 from devstack.datasets import write_invoices
-from reports_worker.reports import InvalidPayload
-from reports_worker.reports.facturacion import FacturacionMasiva, InvoicePart
-from reports_worker.reports.invoices import Invoice
-from reports_worker.reports.reporttype import Rejector
+from reports_shared.errors import InvalidPayload
+from reports_worker.reporttypes import Rejector
+from reports_worker.reporttypes.facturacion import FacturacionMasiva
+from reports_worker.reporttypes.facturacion.invoices import Invoice
+from reports_worker.reporttypes.facturacion.report import InvoicePart
 
 from .conftest import Builder, Built
 
@@ -104,7 +105,7 @@ def test_an_empty_list_fails_with_helpers_too(build: Builder) -> None:
 _BUILD_FOREVER = """
 import sys
 from pathlib import Path
-from reports_worker.reports import build_report
+from reports_worker.reporttypes import build_report
 
 if __name__ == "__main__":
     data = Path(sys.argv[1])

@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from reports_worker.reports import InvalidPayload
+from reports_shared.errors import InvalidPayload
 
 from .conftest import Builder, as_json, invoice
 

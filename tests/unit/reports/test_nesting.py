@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from reports_worker.reports.errors import InvalidPayload
-from reports_worker.reports.nesting import NestingGuard
+from reports_shared.errors import InvalidPayload
+from reports_worker.input.nesting import NestingGuard
 
 from .conftest import Builder, invoice
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reports_worker.reports import ReportType, UnknownReportType, load_report_types
+from reports_shared.errors import UnknownReportType
+from reports_worker.reporttypes import ReportType, load_report_types
 
 from .conftest import Builder, invoice
 
@@ -23,6 +24,7 @@ def test_each_type_describes_itself_in_one_spanish_sentence() -> None:
 def test_unknown_report_type_lists_the_valid_ones(build: Builder) -> None:
     with pytest.raises(UnknownReportType) as caught:
         build([invoice()], report="Inventario")
+    # the message is the shared one (reports_shared.errors), the api's too
     assert str(caught.value) == (
-        "Tipo de reporte desconocido: 'Inventario'. Tipos válidos: FacturacionMasiva, Tabular."
+        "El tipo de reporte 'Inventario' no existe. Tipos válidos: FacturacionMasiva, Tabular."
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from reports_worker.reports import InvalidPayload
+from reports_shared.errors import InvalidPayload
 
 from .conftest import Builder, as_json, invoice, item
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from reports_worker.reports.money import round_cents
+from reports_worker.reporttypes.facturacion.money import round_cents
 
 from .conftest import Builder, invoice, item
 

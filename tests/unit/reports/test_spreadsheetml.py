@@ -11,13 +11,16 @@ from typing import Any
 import openpyxl
 import pytest
 
-from reports_worker.reports.columns import CellKind, Column
-from reports_worker.reports.facturacion import FacturacionMasiva
-from reports_worker.reports.sheetcells import RowTemplate, column_letter, render_row
-from reports_worker.reports.tabular import Tabular
-from reports_worker.reports.workbook import Engine, open_workbook
+from reports_worker.formats.columns import CellKind, Column
+from reports_worker.formats.xlsx.sheetcells import RowTemplate, render_row
+from reports_worker.formats.xlsx.spreadsheetml import SPREADSHEETML, open_workbook
+from reports_worker.formats.xlsx.spreadsheetparts import column_letter
+from reports_worker.formats.xlsx.workbook import WorkbookEngine
+from reports_worker.reporttypes.facturacion import FacturacionMasiva
+from reports_worker.reporttypes.tabular import Tabular
 
 from .conftest import Builder, invoice, item
+from .xlsx_oracle import XLSXWRITER
 
 TEXTS = [
     "plain",
@@ -64,7 +67,9 @@ def _widths(sheet: Any) -> dict[str, float]:
     }
 
 
-def _write(path: Path, engine: Engine, rows: list[list[object]], kinds: list[CellKind]) -> None:
+def _write(
+    path: Path, engine: WorkbookEngine, rows: list[list[object]], kinds: list[CellKind]
+) -> None:
     book = open_workbook(path, row_limit=4, engine=engine)
     summary = book.sheet("Resumen")
     summary.set_widths({0: 30, 1: 12.5})
@@ -101,16 +106,16 @@ def test_both_engines_read_back_identically(tmp_path: Path) -> None:
         )
 
     # when both engines write them
-    _write(tmp_path / "ref.xlsx", "xlsxwriter", rows, kinds)
-    _write(tmp_path / "fast.xlsx", "spreadsheetml", rows, kinds)
+    _write(tmp_path / "ref.xlsx", XLSXWRITER, rows, kinds)
+    _write(tmp_path / "fast.xlsx", SPREADSHEETML, rows, kinds)
 
     # then openpyxl reads back the same sheets, cells, types, formats, panes and filters
     assert _read(tmp_path / "fast.xlsx") == _read(tmp_path / "ref.xlsx")
 
 
-@pytest.mark.parametrize("engine", ["xlsxwriter", "spreadsheetml"])
+@pytest.mark.parametrize("engine", [XLSXWRITER, SPREADSHEETML], ids=["xlsxwriter", "spreadsheetml"])
 def test_facturacion_workbooks_match_between_engines(
-    build: Builder, tmp_path: Path, engine: Engine
+    build: Builder, tmp_path: Path, engine: WorkbookEngine
 ) -> None:
     # given invoices with awkward text and empty optional fields
     records = [
@@ -121,7 +126,7 @@ def test_facturacion_workbooks_match_between_engines(
         )
         for n, text in enumerate(TEXTS)
     ]
-    reference = build(records, FacturacionMasiva(sheet_row_limit=6, workbook_engine="xlsxwriter"))
+    reference = build(records, FacturacionMasiva(sheet_row_limit=6, workbook_engine=XLSXWRITER))
     built = build(records, FacturacionMasiva(sheet_row_limit=6, workbook_engine=engine))
 
     # then the workbooks read back the same
@@ -136,7 +141,7 @@ def test_tabular_workbooks_match_between_engines(build: Builder, tmp_path: Path)
         {"t": text, "n": n, "ok": n % 2 == 0, "x": {"y": n / 8, "z": None}}
         for n, text in enumerate(TEXTS)
     ]
-    reference = build(records, Tabular(sheet_row_limit=5, workbook_engine="xlsxwriter"))
+    reference = build(records, Tabular(sheet_row_limit=5, workbook_engine=XLSXWRITER))
     built = build(records, Tabular(sheet_row_limit=5))
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from reports_worker.reports import InvalidPayload
-from reports_worker.reports.tabular import Tabular, flatten
+from reports_shared.errors import InvalidPayload
+from reports_worker.reporttypes.tabular import Tabular, flatten
 
 from .conftest import Builder
 

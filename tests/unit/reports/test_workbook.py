@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from reports_worker.reports.facturacion import FacturacionMasiva
+from reports_worker.reporttypes.facturacion import FacturacionMasiva
 
 from .conftest import Builder, invoice, item
 

@@ -1,0 +1,1 @@
+"""XLSX workbooks: the interface reports write through (:mod:`.workbook`) and its engine."""

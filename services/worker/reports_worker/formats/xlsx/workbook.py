@@ -1,0 +1,104 @@
+"""The XLSX workbook a report writes: its interface, its limits, and what an engine is.
+
+The one engine in production is :mod:`.spreadsheetml`, this package's own streaming
+writer; the tests hold it against xlsxwriter, an engine of their own behind the same
+interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal, Protocol
+
+from ..columns import CellKind, Column
+
+#: Excel's rows per sheet, the header included.
+EXCEL_MAX_ROWS = 1_048_576
+#: Excel's columns per sheet.
+EXCEL_MAX_COLUMNS = 16_384
+#: Excel's characters per cell; longer text is cut there.
+EXCEL_MAX_TEXT = 32_767
+#: The largest integer Excel stores exactly (it keeps 15 significant digits).
+EXCEL_MAX_EXACT_INT = 10**15 - 1
+
+#: Named cell styles beyond the number formats of each kind.
+Style = Literal["header", "title", "label"]
+
+
+class SheetWriter(Protocol):
+    """A free-form sheet written top to bottom."""
+
+    def set_widths(self, widths: Mapping[int, float]) -> None:
+        """Widths of columns (0-based), in characters."""
+
+    def write_cells(self, values: Sequence[object], kinds: Sequence[CellKind]) -> None:
+        """One row of values written by kind; None leaves a cell empty."""
+
+    def write_labelled(self, label: str, value: object, kind: CellKind) -> None:
+        """One row: a bold label and, beside it, one value."""
+
+    def write_styled(self, values: Sequence[str], style: Style) -> None:
+        """One row of text in a named style."""
+
+    def skip(self, rows: int = 1) -> None:
+        """Leave ``rows`` empty rows."""
+
+
+class TableWriter(Protocol):
+    """A table of rows under a frozen, filtered header; a new sheet at the row limit."""
+
+    @property
+    def sheets(self) -> int:
+        """How many sheets the table has taken so far."""
+
+    def append(self, values: Sequence[object]) -> None:
+        """Add one row."""
+
+    def append_prepared(self, rows: Sequence[object]) -> None:
+        """Add rows made by the engine's :meth:`~WorkbookEngine.row_preparer` for them."""
+
+    def close(self) -> None:
+        """Finish the last sheet."""
+
+
+class WorkbookWriter(Protocol):
+    """One XLSX file; sheets appear in the order they are added, whenever filled."""
+
+    def sheet(self, title: str) -> SheetWriter:
+        """A free-form sheet."""
+
+    def table(self, title: str, columns: Sequence[Column]) -> TableWriter:
+        """A table starting on sheet ``title``, continued on ``title 2``... at the limit."""
+
+    def close(self) -> None:
+        """Write the file."""
+
+
+class WorkbookEngine(Protocol):
+    """What writes workbooks: opens one, and prepares table rows away from it."""
+
+    def open(self, path: Path, *, row_limit: int) -> WorkbookWriter:
+        """A workbook writer for ``path``, its tables split at ``row_limit`` rows."""
+
+    def row_preparer(self, columns: Sequence[Column]) -> Callable[[Sequence[object]], object]:
+        """How a table's rows are prepared in a batch of records, for ``append_prepared``."""
+
+
+_DOUBLE_LIMIT = 10**300
+
+
+def number_text(value: object) -> str | None:
+    """Text for a number a spreadsheet cannot hold as a number without harm, else None.
+
+    Integers past 15 digits (ids, mostly) would lose digits; decimals beyond a double's
+    range would become infinite.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value) if abs(value) > EXCEL_MAX_EXACT_INT else None
+    if isinstance(value, Decimal) and not (value.is_finite() and abs(value) < _DOUBLE_LIMIT):
+        return str(value)
+    return None

@@ -1,0 +1,163 @@
+"""Records decoded into a report's schema, a batch at a time; misfits become Spanish reasons."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any, Protocol
+
+import msgspec
+
+from reports_shared.errors import InvalidPayload
+
+from ..errors import RecordRejected
+from .batches import Batch, LineBatch
+from .messages import invalid_json
+
+_TYPE_NAMES = {
+    "str": "un texto",
+    "int": "un número entero",
+    "float": "un número",
+    "decimal": "un número",
+    "bool": "un valor true/false",
+    "null": "null",
+    "object": "un objeto",
+    "array": "una lista",
+    "date": "una fecha",
+}
+_EXPECTED = re.compile(r"Expected `(?P<want>[^`]+)`(?:, got `(?P<got>[^`]+)`)?")
+_LENGTH = re.compile(r"Expected `(?P<want>str|array)` of length >= (?P<min>\d+)")
+_MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
+_WHERE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_BYTE = re.compile(r"\(byte (?P<at>\d+)\)")
+_raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+class Schema(Protocol):
+    """What decoding needs of a report type: its records' schema and reference field."""
+
+    @property
+    def record_schema(self) -> Any:
+        """Type each record is decoded into (usually a msgspec Struct)."""
+
+    @property
+    def reference_field(self) -> str | None:
+        """Field of a raw record that identifies it in errores.csv, if any."""
+
+
+class Rejector(Protocol):
+    """Where a batch's rejected records go."""
+
+    def reject(self, position: int, reason: str, reference: object = None) -> None:
+        """Record number ``position`` (1-based) is skipped because of ``reason``."""
+
+
+class RecordDecoder:
+    """Turns raw JSON of one record into an instance of ``schema``."""
+
+    def __init__(self, schema: Any) -> None:
+        self._json = msgspec.json.Decoder(schema, float_hook=Decimal)
+
+    def from_raw(self, raw: Any, number: int) -> Any:
+        """Raw JSON already checked for syntax as the schema; RecordRejected if it misfits."""
+        try:
+            return self._json.decode(raw)
+        except msgspec.ValidationError as exc:
+            raise RecordRejected(spanish_reason(str(exc))) from None
+        except RecursionError:
+            raise RecordRejected("El registro está anidado demasiado profundo.") from None
+        except UnicodeDecodeError:
+            raise InvalidPayload(
+                f"El registro {number} contiene bytes que no son UTF-8 válido."
+            ) from None
+
+    def from_line(self, line: bytes, number: int, offset: int) -> Any:
+        """An NDJSON line as the schema; InvalidPayload if the line is not JSON at all."""
+        try:
+            return self._json.decode(line)
+        except UnicodeDecodeError:
+            raise InvalidPayload(
+                f"La línea {number} contiene bytes que no son UTF-8 válido."
+            ) from None
+        except msgspec.ValidationError as exc:
+            raise RecordRejected(spanish_reason(str(exc))) from None
+        except RecursionError:
+            raise RecordRejected("El registro está anidado demasiado profundo.") from None
+        except msgspec.DecodeError as exc:
+            truncated = "truncated" in str(exc)
+            where = _BYTE.search(str(exc))
+            at = offset + (len(line) if truncated or not where else int(where["at"]))
+            problem = "está incompleta" if truncated else "tiene un error de sintaxis"
+            raise invalid_json(at, f"la línea {number} {problem}") from None
+
+
+def spanish_reason(message: str) -> str:
+    """A msgspec validation message said in Spanish, naming the field by its JSON path."""
+    where = _WHERE.search(message)
+    path = where["path"].lstrip(".") if where else ""
+    text = message[: where.start()] if where else message
+    field = f"«{path}»" if path else "El registro"
+    if missing := _MISSING.match(text):
+        name = f"{path}.{missing['field']}" if path else missing["field"]
+        return f"Falta el campo obligatorio «{name}»."
+    if length := _LENGTH.match(text):
+        if length["want"] == "str":
+            return f"{field} no puede estar vacío."
+        return f"{field} debe tener al menos {length['min']} elemento(s)."
+    if "Invalid decimal" in text:
+        return f"{field} no es un número válido."
+    if "RFC3339 encoded date" in text:
+        return f"{field} no es una fecha válida (formato AAAA-MM-DD)."
+    if expected := _EXPECTED.match(text):
+        want = " o ".join(_TYPE_NAMES.get(t, t) for t in expected["want"].split(" | "))
+        got = _TYPE_NAMES.get(expected["got"] or "", expected["got"] or "otro tipo")
+        return f"{field} debe ser {want}, pero es {got}."
+    return f"{field} no es válido: {text}."
+
+
+def reference_of(value: Any, field_name: str | None) -> object:
+    """The identifier of a record that did not fit the schema, if it has one."""
+    if field_name is None:
+        return None
+    if not isinstance(value, dict):
+        try:
+            value = msgspec.json.decode(value)
+        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+            return None
+    found = value.get(field_name) if isinstance(value, dict) else None
+    return found if isinstance(found, str | int) else None
+
+
+@functools.cache
+def _decoders(schema: Any) -> tuple[msgspec.json.Decoder[Any], RecordDecoder]:
+    whole = msgspec.json.Decoder(list[schema], float_hook=Decimal)
+    return whole, RecordDecoder(schema)
+
+
+def decode_batch(report: Schema, batch: Batch, rejected: Rejector) -> Iterator[tuple[int, Any]]:
+    """The batch's records that fit the report's schema, numbered; misfits go to
+    ``rejected``, with the reference (``report.reference_field``) read from their JSON."""
+    whole, one = _decoders(report.record_schema)
+    field_name = report.reference_field
+    if isinstance(batch, LineBatch):
+        for number, (line, line_number, offset) in enumerate(batch.lines, start=batch.first):
+            try:
+                yield number, one.from_line(line, line_number, offset)
+            except RecordRejected as exc:
+                rejected.reject(number, exc.reason, reference_of(line, field_name))
+        return
+    wrapped = b"[" + batch.data + b"]"
+    try:  # the common case: every record fits, one call decodes them all
+        records = whole.decode(wrapped)
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        records = None
+    if records is not None:
+        yield from enumerate(records, start=batch.first)
+        return
+    for number, raw in enumerate(_raw_list.decode(wrapped), start=batch.first):
+        try:
+            yield number, one.from_raw(raw, number)
+        except RecordRejected as exc:
+            rejected.reject(number, exc.reason, reference_of(raw, field_name))
