@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Start `weed mini` with S3 on :9000, taking MinIO's `server DIR ...` command and root user.
 
-The identities come from the environment: MINIO_ROOT_USER / MINIO_ROOT_PASSWORD (admin),
-and, when set, S3_APP_ACCESS_KEY / S3_APP_SECRET_KEY / S3_APP_BUCKET (an identity that may
-use that one bucket only), the equivalent of what compose.yaml's minio-init service does
+The identities come from the environment: MINIO_ROOT_USER / MINIO_ROOT_PASSWORD (admin;
+or MinIO's older names MINIO_ACCESS_KEY / MINIO_SECRET_KEY) and, when set,
+S3_APP_ACCESS_KEY / S3_APP_SECRET_KEY / S3_APP_BUCKET (an identity that may use that one
+bucket only), the equivalent of what compose.yaml's minio-init service does
 with `mc admin`. `init [URL]` instead waits until the S3 server answers (the stand-in for
 minio-init in compose.podman.yaml).
 """
@@ -45,7 +46,11 @@ def wait(url: str) -> None:
 def serve(data: Path) -> None:
     """Replace this process with `weed mini`, its S3 gateway on :9000."""
     env = os.environ
-    identities = [identity("root", env["MINIO_ROOT_USER"], env["MINIO_ROOT_PASSWORD"])]
+    # MINIO_ACCESS_KEY / MINIO_SECRET_KEY: MinIO's older names, which it still reads and
+    # testcontainers' MinioContainer sets.
+    root_user = env.get("MINIO_ROOT_USER") or env["MINIO_ACCESS_KEY"]
+    root_password = env.get("MINIO_ROOT_PASSWORD") or env["MINIO_SECRET_KEY"]
+    identities = [identity("root", root_user, root_password)]
     if env.get("S3_APP_ACCESS_KEY"):
         identities.append(
             identity(

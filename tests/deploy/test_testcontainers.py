@@ -3,7 +3,9 @@
 podman serves the Docker-compatible API on a socket of this test's own; the locally built
 Redis, RabbitMQ and S3 images are tagged under the names tests/containers.py asks for, so
 nothing is pulled. Ryuk (testcontainers' reaper, an image of its own) is off: the
-``with`` block removes the containers.
+``with`` block removes the containers. One stand-in at the edge: MinioContainer waits for
+MinIO's ``/minio/health/live``, which SeaweedFS does not serve (403), so here it waits for
+SeaweedFS's ``/healthz`` instead; everything else in tests/containers.py runs as written.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 import pika
 import pytest
 import redis
+import testcontainers.community.minio as tc_minio
+from testcontainers.core.config import ConnectionMode, testcontainers_config
+from testcontainers.core.wait_strategies import HttpWaitStrategy
 
 from reports_shared.objectstore import ObjectStore
 from reports_shared.settings import CommonSettings
@@ -34,6 +39,12 @@ TAGS = {
 }
 
 
+def _seaweedfs_health(port: int, path: str | None = "/") -> HttpWaitStrategy:
+    """MinioContainer's wait, on the S3 stand-in's health endpoint."""
+    assert path == "/minio/health/live", path  # what MinioContainer asks; fail if it changes
+    return HttpWaitStrategy(port, "/healthz")
+
+
 @pytest.fixture
 def docker_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """podman's Docker-compatible API on a socket in ``tmp_path``, as DOCKER_HOST."""
@@ -43,6 +54,14 @@ def docker_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     service = subprocess.Popen(["podman", "system", "service", "--time=0", socket])
     monkeypatch.setenv("DOCKER_HOST", socket)
     monkeypatch.setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+    monkeypatch.setattr(tc_minio, "HttpWaitStrategy", _seaweedfs_health)
+    # This machine is itself a container (/.dockerenv), so testcontainers would take podman
+    # for Docker-in-Docker and look for a gateway in fields podman's API leaves out; podman
+    # publishes the ports on this machine's loopback, as a Docker host would
+    # (TESTCONTAINERS_CONNECTION_MODE=docker_host, read once at import, hence the attribute).
+    monkeypatch.setattr(
+        testcontainers_config, "connection_mode_override", ConnectionMode.docker_host
+    )
     try:
         wait_until(docker_available, 30, what="podman's Docker API")
         yield socket
@@ -50,7 +69,8 @@ def docker_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
         service.terminate()
         service.wait(30)
         for wanted in TAGS.values():
-            run("podman", "untag", wanted, check=False)
+            # `podman untag IMAGE` alone drops every name of the image, the local one too
+            run("podman", "untag", wanted, wanted, check=False)
 
 
 def test_the_testcontainers_services_answer(docker_socket: str) -> None:
