@@ -19,6 +19,7 @@ import msgspec
 import redis
 
 from .constants import Names
+from .jobs import JobRecord
 from .objectstore import ObjectStore
 from .settings import CommonSettings
 
@@ -32,6 +33,13 @@ def cache_key(report_type: str, options: Mapping[str, str], payload_sha256: str)
     """The identity of a report: type, options and dataset."""
     canonical = json.dumps([report_type, dict(sorted(options.items())), payload_sha256])
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def key_of(record: JobRecord) -> str | None:
+    """The cache key of a job (None for a job recorded without its payload's hash)."""
+    if not record.payload_sha256:
+        return None
+    return cache_key(record.report_type, record.options, record.payload_sha256)
 
 
 class CacheEntry(msgspec.Struct, rename="camel", kw_only=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 
 class ReportsError(Exception):
@@ -49,3 +50,13 @@ class UnknownReportType(InvalidInput):
         self.valid = sorted(valid)
         names = ", ".join(self.valid) or "(ninguno)"
         super().__init__(f"El tipo de reporte '{name[:100]}' no existe. Tipos válidos: {names}.")
+
+
+class TransitionRefused(ReportsError):
+    """Control flow, not a failure: the job's status no longer allows the change (or the job
+    is gone), so the caller leaves it to whoever moved it on (a cancel, an expiry)."""
+
+    def __init__(self, job_id: str, current: StrEnum | None) -> None:
+        # StrEnum, not JobStatus: errors import nothing of this package; it is a JobStatus.
+        super().__init__(f"job {job_id} is {current.value if current else 'missing'}")
+        self.current = current

@@ -11,7 +11,7 @@ from .cache import CacheEntry, ReportCache
 from .constants import JobStatus
 from .jobs import JobRecord, PerformanceMetrics, utcnow
 from .jobstore import JobStore
-from .records import epoch
+from .jobstore.records import epoch
 
 _SERVABLE = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
 

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reports_api.jobs import CATALOG_TTL_SECONDS
+from reports_shared.jobstore.aio import CATALOG_TTL_SECONDS
 from tests.conftest import wait_until
 from tests.integration.conftest import RunningStack, StackFactory, zip_bytes
 from tests.integration.faults import OwnRabbitMQ, OwnRedis, OwnS3

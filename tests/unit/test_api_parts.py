@@ -9,12 +9,13 @@ import threading
 import msgspec
 import pytest
 
-from reports_api.downloads import RangeNotSatisfiable, byte_range, content_disposition
-from reports_api.errors import InvalidPayload, InvalidRequest
-from reports_api.payloads import decode_body, inline_dataset
-from reports_api.pipe import UploadPipe
-from reports_api.submissions import parse_flag
-from reports_api.tokens import DownloadTokens
+from reports_api.errors import InvalidRequest, RangeNotSatisfiable
+from reports_api.intake.payloads import decode_body, inline_dataset
+from reports_api.intake.pipe import UploadPipe
+from reports_api.intake.submissions import parse_flag
+from reports_api.jobs.downloads import byte_range, content_disposition
+from reports_api.jobs.tokens import DownloadTokens
+from reports_shared.errors import InvalidPayload
 
 
 @pytest.mark.parametrize(

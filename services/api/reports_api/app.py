@@ -17,15 +17,19 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from reports_shared.errors import ReportsError
 from reports_shared.settings import redact_url
 
-from .async_reports import AsyncReportsController
 from .errors import EXCEPTION_HANDLERS
-from .events import JobEventsController
 from .health import HealthController
-from .intake import IntakeController
+from .intake.generate import SyncReportsController
+from .intake.queue import IntakeController
+from .intake.report_types import ReportTypesController
+from .jobs.active import ActiveJobsController
+from .jobs.cache_stats import CacheStatsController
+from .jobs.download import DownloadController
+from .jobs.events import JobEventsController
+from .jobs.status import JobStatusController
 from .settings import ApiSettings
 from .state import Services
-from .sync_reports import SyncReportsController
-from .webpage import home, ui_router
+from .web.page import home, ui_router
 
 log = structlog.get_logger(__name__)
 
@@ -67,7 +71,11 @@ def create_app(settings: ApiSettings) -> Litestar:
     return Litestar(
         route_handlers=[
             IntakeController,
-            AsyncReportsController,
+            ActiveJobsController,
+            CacheStatsController,
+            DownloadController,
+            ReportTypesController,
+            JobStatusController,
             JobEventsController,
             SyncReportsController,
             HealthController,

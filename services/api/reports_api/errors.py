@@ -11,10 +11,13 @@ from litestar.types import ExceptionHandlersMap
 
 from reports_shared.errors import (
     BrokerUnavailable,
+    InvalidInput,
+    InvalidPayload,
     JobStoreUnavailable,
     ObjectNotFound,
     ReportsError,
     StorageUnavailable,
+    UnknownReportType,
 )
 
 log = structlog.get_logger(__name__)
@@ -38,16 +41,25 @@ class InvalidRequest(ApiError):
     """A field is missing, empty or malformed."""
 
 
-class UnknownReportType(ApiError):
-    """The report type is not one the workers build."""
+class Unauthorized(ApiError):
+    """No key, or a key that is not one of ours."""
 
-    title = "Tipo de reporte desconocido"
+    status = 401
+    title = "No autorizado"
 
 
-class InvalidPayload(ApiError):
-    """The dataset is not valid JSON of the expected shape."""
+class Forbidden(ApiError):
+    """A client key on an operator's endpoint."""
 
-    title = "Datos JSON inválidos"
+    status = 403
+    title = "Prohibido"
+
+
+class TooManyRequests(ApiError):
+    """The client submitted more than its share this minute."""
+
+    status = 429
+    title = "Demasiadas solicitudes"
 
 
 class PayloadTooLarge(ApiError):
@@ -78,6 +90,13 @@ class JobGone(ApiError):
     title = "Expirado"
 
 
+class RangeNotSatisfiable(ApiError):
+    """The requested byte range lies outside the file."""
+
+    status = 416
+    title = "Rango no satisfacible"
+
+
 class ReportFailed(ApiError):
     """The synchronous report could not be built."""
 
@@ -91,6 +110,12 @@ class Busy(ApiError):
     status = 503
     title = "Servicio ocupado"
 
+
+#: Titles of the shared input errors (the worker raises them too), answered as 400.
+_INPUT_TITLES: dict[type[InvalidInput], str] = {
+    UnknownReportType: "Tipo de reporte desconocido",
+    InvalidPayload: "Datos JSON inválidos",
+}
 
 _UNAVAILABLE = {
     StorageUnavailable: "El almacenamiento de archivos no está disponible",
@@ -113,6 +138,15 @@ def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response
     if exc.status in {429, 503}:
         headers = {"Retry-After": str(exc.extra.get("retryAfter", 5))}
     return problem(exc.status, exc.title, exc.detail, headers, **exc.extra)
+
+
+def handle_invalid_input(request: Request[Any, Any, Any], exc: InvalidInput) -> Response[Any]:
+    """What the user sent cannot be used: 400, with the valid report types when it is those."""
+    title = next((t for kind, t in _INPUT_TITLES.items() if isinstance(exc, kind)), ApiError.title)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, UnknownReportType):
+        extra["validReportTypes"] = exc.valid
+    return problem(400, title, exc.message, **extra)
 
 
 def handle_unavailable(request: Request[Any, Any, Any], exc: ReportsError) -> Response[Any]:
@@ -150,6 +184,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiError: handle_api_error,
+    InvalidInput: handle_invalid_input,
     StorageUnavailable: handle_unavailable,
     JobStoreUnavailable: handle_unavailable,
     BrokerUnavailable: handle_unavailable,

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reports_shared.cache import ReportCache
-from reports_shared.jobstore import JobStore
+from reports_shared.jobstore import AsyncJobStore, JobStore
 from reports_shared.objectstore import ObjectStore
 
-from .access import ApiKeys, SubmissionLimiter
-from .jobs import AsyncJobStore
-from .payloads import MemoryBudget
-from .publisher import Publisher
+from .access.keys import ApiKeys
+from .access.limits import SubmissionLimiter
+from .intake.budget import MemoryBudget
+from .intake.publisher import Publisher
+from .intake.submissions import Submitter
+from .jobs.tokens import DownloadTokens
 from .settings import ApiSettings
-from .submissions import Submitter
-from .tokens import DownloadTokens
 
 
 @dataclass(frozen=True, slots=True)

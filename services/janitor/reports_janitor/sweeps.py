@@ -10,11 +10,12 @@ import structlog
 
 from reports_shared.cache import ReportCache
 from reports_shared.constants import TERMINAL_STATUSES, JobStatus
+from reports_shared.errors import TransitionRefused
 from reports_shared.jobs import JobRecord, utcnow
-from reports_shared.jobstore import JobStore, TransitionRefused
+from reports_shared.jobstore import JobStore
+from reports_shared.jobstore.records import epoch
 from reports_shared.messages import message_for, to_dramatiq
 from reports_shared.objectstore import ObjectStore
-from reports_shared.records import epoch
 
 from .settings import JanitorSettings
 

@@ -7,11 +7,10 @@ import time
 import structlog
 from redis.exceptions import RedisError
 
-from reports_shared.cache import CacheEntry, cache_key
+from reports_shared.cache import CacheEntry
 from reports_shared.constants import JobStatus
-from reports_shared.errors import JobStoreUnavailable, StorageUnavailable
+from reports_shared.errors import JobStoreUnavailable, StorageUnavailable, TransitionRefused
 from reports_shared.jobs import JobRecord
-from reports_shared.jobstore import TransitionRefused
 from reports_shared.results import ReportResult, serve_from_cache
 
 from .services import Services
@@ -19,13 +18,6 @@ from .services import Services
 log = structlog.get_logger(__name__)
 
 _STARTABLE = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
-
-
-def key_of(record: JobRecord) -> str | None:
-    """The cache key of a job (None for a job recorded without its payload's hash)."""
-    if not record.payload_sha256:
-        return None
-    return cache_key(record.report_type, record.options, record.payload_sha256)
 
 
 def building_elsewhere(services: Services, key: str, record: JobRecord) -> bool:

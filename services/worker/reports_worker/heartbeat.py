@@ -9,8 +9,9 @@ import psutil
 import structlog
 
 from reports_shared.constants import JobStatus
+from reports_shared.errors import TransitionRefused
 from reports_shared.jobs import JobRecord, utcnow
-from reports_shared.jobstore import JobStore, TransitionRefused
+from reports_shared.jobstore import JobStore
 
 from .limiter import LeaseLimiter
 

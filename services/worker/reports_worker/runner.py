@@ -11,12 +11,17 @@ from typing import Any
 import structlog
 from redis.exceptions import RedisError
 
+from reports_shared.cache import key_of
 from reports_shared.constants import JobStatus
-from reports_shared.errors import InvalidInput, JobStoreUnavailable, StorageUnavailable
+from reports_shared.errors import (
+    InvalidInput,
+    JobStoreUnavailable,
+    StorageUnavailable,
+    TransitionRefused,
+)
 from reports_shared.jobs import JobRecord, PerformanceMetrics, utcnow
-from reports_shared.jobstore import TransitionRefused
+from reports_shared.jobstore.records import epoch
 from reports_shared.messages import JobMessage
-from reports_shared.records import epoch
 from reports_shared.results import ReportResult, publish_result
 
 from . import caching
@@ -69,7 +74,7 @@ def _admit(
         status = record.status.value if record else None
         log.info("job_skipped", job_id=message.job_id, status=status)
         return None
-    key = caching.key_of(record)
+    key = key_of(record)
     if key and (entry := services.cache.lookup(key)):
         caching.serve_cached(services, record, entry)
         return None

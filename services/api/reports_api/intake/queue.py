@@ -1,49 +1,24 @@
-"""Submitting datasets: POST /queue-multipart and /queue-json, and what the sync path shares."""
+"""Queueing datasets: POST /api/AsyncReports/queue-multipart and /queue-json."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import io
 from typing import Any
 
 from litestar import Controller, Request, Response, post
 
-from reports_shared.constants import API_PREFIX, JobStatus
+from reports_shared.constants import API_PREFIX
 from reports_shared.jobs import JobRecord
 
-from .access import Principal, client_identity
-from .apidocs import SUBMISSION_PROBLEMS, JsonBodyOperation, MultipartOperation, problems
-from .errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
-from .payloads import decode_body, inline_dataset
-from .state import Services
+from ..access.keys import Principal, client_identity
+from ..errors import InvalidRequest, PayloadTooLarge
+from ..jobs.views import Accepted, accepted
+from ..openapi import SUBMISSION_PROBLEMS, JsonBodyOperation, MultipartOperation, problems
+from ..state import Services
+from .json_body import take_json_dataset
 from .submissions import Submission
-from .uploads import (
-    KEEPALIVE_TTL_SECONDS,
-    MIB,
-    StoredPayload,
-    StreamingUpload,
-    boundary_of,
-    receive_form,
-)
-from .views import Accepted, status_url
+from .uploads import KEEPALIVE_TTL_SECONDS, MIB, StreamingUpload, boundary_of, receive_form
 
 _FORM_FIELDS = {"reportType", "userName", "isLargeDataset", "dataFile"}
-#: Seconds a client should wait between polls (the seed polls every 5 s).
-POLL_AFTER = "2"
-
-
-def accepted(record: JobRecord, message: str = "Trabajo en cola") -> Response[Accepted]:
-    """202 with where to poll (the job may already be Completed, from the cache)."""
-    url = status_url(record.job_id)
-    body = Accepted(
-        job_id=record.job_id,
-        status=record.status,
-        message=message if record.status == JobStatus.QUEUED else record.message,
-        created_at=record.created_at,
-        status_url=url,
-    )
-    return Response(body, status_code=202, headers={"Location": url, "Retry-After": POLL_AFTER})
 
 
 class IntakeController(Controller):
@@ -135,84 +110,6 @@ async def _check_form(
         options,
         owner=principal.name,
     )
-
-
-async def take_json_dataset(
-    request: Request[Any, Any, Any],
-    services: Services,
-    principal: Principal,
-    max_records: int | None = None,
-) -> tuple[str, Submission, StoredPayload]:
-    """A JSON submission checked and its dataset stored: the new job id, the request, the
-    payload. Over ``max_records`` records it is refused with 413 (the synchronous path)."""
-    body = await read_json_body(request, services)
-    try:
-        request_body = decode_body(body)
-        submission = await services.submitter.check(
-            request_body.report_type,
-            request_body.user_name,
-            False if max_records is not None else request_body.is_large_dataset,
-            request_body.options,
-            owner=principal.name,
-        )
-        dataset = await asyncio.to_thread(inline_dataset, request_body.json_data)
-        del body, request_body
-        if max_records is not None and dataset.records > max_records:
-            raise PayloadTooLarge(
-                f"El conjunto tiene {dataset.records} registros; el endpoint síncrono admite "
-                f"hasta {max_records}. Use /api/AsyncReports/queue-json o "
-                "/api/AsyncReports/queue-multipart."
-            )
-        job_id = services.submitter.new_job_id()
-        payload = await store_inline(services, job_id, dataset.data)
-    finally:
-        await services.json_budget.release(json_cost(request))
-    return job_id, submission, payload
-
-
-def json_cost(request: Request[Any, Any, Any]) -> int:
-    """Memory a JSON body may take: the body, the decoded string and the payload."""
-    length = request.headers.get("content-length", "")
-    return 3 * int(length) if length.isdigit() else 3 * 100 * MIB
-
-
-async def read_json_body(request: Request[Any, Any, Any], services: Services) -> bytes:
-    """The body of a JSON submission, within the size limit and the memory budget.
-
-    On success the caller owns ``json_cost(request)`` of the budget and must release it.
-    """
-    settings = services.settings
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
-        raise UnsupportedMediaType(
-            f"Se esperaba application/json y se recibió '{media or 'ninguno'}'."
-        )
-    length = request.headers.get("content-length", "")
-    too_large = (
-        f"El cuerpo supera el máximo de {settings.max_json_bytes // MIB} MB; use /queue-multipart."
-    )
-    if length.isdigit() and int(length) > settings.max_json_bytes:
-        raise PayloadTooLarge(too_large)
-    await services.json_budget.reserve(json_cost(request))
-    try:
-        chunks = bytearray()
-        async for chunk in request.stream():
-            chunks += chunk
-            if len(chunks) > settings.max_json_bytes:
-                raise PayloadTooLarge(too_large)
-        return bytes(chunks)
-    except BaseException:
-        await services.json_budget.release(json_cost(request))
-        raise
-
-
-async def store_inline(services: Services, job_id: str, data: bytes) -> StoredPayload:
-    """Put an inline dataset in storage as the job's payload."""
-    key = services.settings.names.payload_key(job_id)
-    await asyncio.to_thread(
-        services.objects.put_stream, key, io.BytesIO(data), len(data), "application/json"
-    )
-    return StoredPayload(key, len(data), hashlib.sha256(data).hexdigest())
 
 
 def _idempotency_scope(request: Request[Any, Any, Any], principal: Principal) -> str:

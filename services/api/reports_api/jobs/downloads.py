@@ -12,17 +12,10 @@ from litestar.response import Stream
 
 from reports_shared.objectstore import ObjectReader, ObjectStore
 
-from .errors import ApiError
+from ..errors import RangeNotSatisfiable
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
-
-
-class RangeNotSatisfiable(ApiError):
-    """The requested byte range lies outside the file."""
-
-    status = 416
-    title = "Rango no satisfacible"
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:

@@ -1,36 +1,18 @@
-"""The job store (Redis), synchronous client used by the worker and the janitor."""
+"""The job store's synchronous client: the worker, the janitor and the api's cache hits."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
 import redis
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
+from ..constants import ACTIVE_STATUSES, JobStatus, Lane, Names
+from ..errors import TransitionRefused
+from ..jobs import JobRecord
 from . import records
-from .constants import ACTIVE_STATUSES, JobStatus, Lane, Names
-from .errors import JobStoreUnavailable
-from .jobs import JobRecord
-
-
-def secret_hash(secret: str) -> str:
-    """SHA-256 of a token or key, the only form in which secrets are stored."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-class TransitionRefused(Exception):
-    """The job was not in a status that allows the change (or does not exist)."""
-
-    def __init__(self, job_id: str, current: JobStatus | None) -> None:
-        super().__init__(f"job {job_id} is {current.value if current else 'missing'}")
-        self.current = current
+from .connection import SYNC_TIMEOUTS, connect, unavailable_on_error
 
 
 class JobStore:
@@ -46,23 +28,12 @@ class JobStore:
     @classmethod
     def from_url(cls, url: str, names: Names) -> JobStore:
         """A store on the Redis at ``url``, reconnecting by itself after outages."""
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=10,
-            socket_connect_timeout=5,
-            health_check_interval=15,
-            # A pooled connection is stale after a Redis restart: retry on a fresh one.
-            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        )
-        return cls(client, names)
+        return cls(connect(redis.Redis, url, SYNC_TIMEOUTS), names)
 
     def ping(self) -> None:
         """Raise JobStoreUnavailable unless Redis answers."""
-        try:
+        with unavailable_on_error():
             self.client.ping()
-        except RedisError as exc:
-            raise JobStoreUnavailable(str(exc)) from exc
 
     def create(self, record: JobRecord) -> bool:
         """Store a new record; False if one with the same id exists."""
@@ -71,10 +42,8 @@ class JobStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         """The record of a job, or None."""
-        try:
+        with unavailable_on_error():
             raw = self.client.hgetall(self.names.job(job_id))
-        except RedisError as exc:
-            raise JobStoreUnavailable(str(exc)) from exc
         return records.decode_record(raw)  # type: ignore[arg-type]
 
     def transition(
@@ -131,13 +100,9 @@ class JobStore:
             self._read(self.client.hset, self.names.report_types, mapping=dict(catalog))
 
     def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
-        try:
+        with unavailable_on_error():
             return script(keys=keys, args=args)
-        except RedisError as exc:
-            raise JobStoreUnavailable(str(exc)) from exc
 
     def _read(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with unavailable_on_error():
             return method(*args, **kwargs)
-        except RedisError as exc:
-            raise JobStoreUnavailable(str(exc)) from exc

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import msgspec
 
-from .errors import Busy, InvalidPayload, InvalidRequest
+from reports_shared.errors import InvalidPayload
+
+from ..errors import InvalidRequest
 
 
 class JsonSubmission(msgspec.Struct, rename="camel", kw_only=True):
@@ -83,27 +84,3 @@ def _count_records(parsed: list[msgspec.Raw] | dict[str, msgspec.Raw]) -> int:
         if bytes(value).lstrip()[:1] == b"[":
             return len(_list_decoder.decode(value))
     raise InvalidPayload("'jsonData' es un objeto que no contiene ningún arreglo de registros.")
-
-
-class MemoryBudget:
-    """Bytes that inline bodies may hold at once; past it the request gets 503."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self._lock = asyncio.Lock()
-
-    async def reserve(self, amount: int) -> None:
-        """Take ``amount`` bytes of the budget or raise Busy."""
-        async with self._lock:
-            if self.used + amount > self.limit:
-                raise Busy(
-                    "Hay demasiados datos en proceso de recepción; intente de nuevo en unos "
-                    "segundos o use /queue-multipart."
-                )
-            self.used += amount
-
-    async def release(self, amount: int) -> None:
-        """Give bytes back."""
-        async with self._lock:
-            self.used -= amount

@@ -1,23 +1,19 @@
-"""The job store seen from the api: async Redis, the same record layout and scripts."""
+"""The job store's asyncio client (the api): the same record layout and scripts as the sync one."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from reports_shared import records
-from reports_shared.constants import JobStatus, Lane, Names
-from reports_shared.errors import JobStoreUnavailable
-from reports_shared.jobs import JobRecord
-from reports_shared.jobstore import secret_hash
+from ..constants import JobStatus, Lane, Names
+from ..jobs import JobRecord
+from . import records
+from .connection import ASYNC_TIMEOUTS, connect, unavailable_on_error
+from .records import secret_hash
 
 #: How long the report-type catalog read from Redis is trusted.
 CATALOG_TTL_SECONDS = 5.0
@@ -37,16 +33,7 @@ class AsyncJobStore:
     @classmethod
     def from_url(cls, url: str, names: Names) -> AsyncJobStore:
         """A store on the Redis at ``url``."""
-        client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=5,
-            socket_connect_timeout=3,
-            health_check_interval=15,
-            # A pooled connection is stale after a Redis restart: retry on a fresh one.
-            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        )
-        return cls(client, names)
+        return cls(connect(aioredis.Redis, url, ASYNC_TIMEOUTS), names)
 
     async def ping(self) -> None:
         """Raise JobStoreUnavailable unless Redis answers."""
@@ -136,8 +123,6 @@ class AsyncJobStore:
         self, job_id: str, timeout: float, poll: float = 0.1
     ) -> JobRecord | None:
         """Poll a job until it is finished or ``timeout`` passes; its last record."""
-        import asyncio
-
         deadline = time.monotonic() + timeout
         record = await self.get(job_id)
         while record is not None and record.status in {JobStatus.QUEUED, JobStatus.PROCESSING}:
@@ -153,7 +138,5 @@ class AsyncJobStore:
 
     @staticmethod
     async def _do(awaitable: Any) -> Any:
-        try:
+        with unavailable_on_error():
             return await awaitable
-        except RedisError as exc:
-            raise JobStoreUnavailable(str(exc)) from exc

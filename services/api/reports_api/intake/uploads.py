@@ -14,7 +14,7 @@ import structlog
 from reports_shared.errors import ObjectNotFound, StorageUnavailable
 from reports_shared.objectstore import ObjectStore
 
-from .errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from ..errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from .pipe import UploadPipe
 
 log = structlog.get_logger(__name__)

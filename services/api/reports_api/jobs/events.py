@@ -1,9 +1,9 @@
 """Live job status as Server-Sent Events: ``GET /api/AsyncReports/events/{jobId}``.
 
 Every change of a job record is PUBLISHed on the job's Redis channel (see
-``records.TRANSITION_SCRIPT``), whichever process made it, so a stream served by any api
-replica hears every change. The message only says that something changed: the stream
-re-reads the record and sends the same JSON as ``GET /status``.
+``TRANSITION_SCRIPT`` in ``reports_shared.jobstore.records``), whichever process made it,
+so a stream served by any api replica hears every change. The message only says that
+something changed: the stream re-reads the record and sends the same JSON as ``GET /status``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from redis.exceptions import RedisError
 from reports_shared.constants import API_PREFIX, TERMINAL_STATUSES, JobStatus
 from reports_shared.errors import JobStoreUnavailable
 
-from .access import Principal
-from .apidocs import problems
-from .async_reports import download_token, find_job
-from .state import Services
+from ..access.keys import Principal
+from ..openapi import problems
+from ..state import Services
+from .lookup import download_token, find_job
 from .views import job_view
 
 log = structlog.get_logger(__name__)

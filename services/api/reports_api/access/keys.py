@@ -1,4 +1,4 @@
-"""Who is calling: optional API keys with two roles, and per-client submission limits.
+"""Who is calling: optional API keys with two roles.
 
 Keys come from ``AR_API_KEYS`` as ``role:name:key`` items separated by commas, role being
 ``client`` (sees and downloads only its own jobs) or ``operator`` (sees everything). With
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -20,8 +19,7 @@ from litestar import Request
 from reports_shared.errors import ConfigurationError
 from reports_shared.jobs import JobRecord
 
-from .errors import ApiError, JobNotFound
-from .jobs import AsyncJobStore
+from ..errors import Forbidden, JobNotFound, Unauthorized
 
 
 class Role(StrEnum):
@@ -52,27 +50,6 @@ class Principal:
 OPEN_ACCESS = Principal("anonymous", Role.OPERATOR)
 
 
-class Unauthorized(ApiError):
-    """No key, or a key that is not one of ours."""
-
-    status = 401
-    title = "No autorizado"
-
-
-class Forbidden(ApiError):
-    """A client key on an operator's endpoint."""
-
-    status = 403
-    title = "Prohibido"
-
-
-class TooManyRequests(ApiError):
-    """The client submitted more than its share this minute."""
-
-    status = 429
-    title = "Demasiadas solicitudes"
-
-
 class ApiKeys:
     """The configured keys, by digest."""
 
@@ -86,7 +63,7 @@ class ApiKeys:
                     "AR_API_KEYS items must be role:name:key with role client or operator "
                     "and a key of at least 16 characters"
                 )
-            self._by_digest[_digest(key)] = Principal(name, Role(role))
+            self._by_digest[key_digest(key)] = Principal(name, Role(role))
 
     @property
     def enabled(self) -> bool:
@@ -100,7 +77,7 @@ class ApiKeys:
         key = request.headers.get("x-api-key") or _bearer(request.headers.get("authorization"))
         if not key:
             raise Unauthorized("Falta la clave de API (encabezado X-API-Key).")
-        digest = _digest(key)
+        digest = key_digest(key)
         for known, principal in self._by_digest.items():
             if hmac.compare_digest(known, digest):
                 return principal
@@ -119,29 +96,6 @@ def check_visible(principal: Principal, record: JobRecord) -> None:
         raise JobNotFound(f"No existe un trabajo con id '{record.job_id}'.")
 
 
-class SubmissionLimiter:
-    """At most N submissions per client per minute, counted in Redis (shared by replicas)."""
-
-    def __init__(self, jobs: AsyncJobStore, per_minute: int) -> None:
-        self.jobs = jobs
-        self.per_minute = per_minute
-
-    async def check(self, client: str) -> None:
-        """Count one submission; 429 with Retry-After past the limit."""
-        if self.per_minute <= 0:
-            return
-        window = int(time.time() // 60)
-        key = f"{self.jobs.names.namespace}:rate:{_digest(client).hex()[:32]}:{window}"
-        count = await self.jobs.count_in_window(key, 60)
-        if count > self.per_minute:
-            retry = 60 - int(time.time() % 60)
-            raise TooManyRequests(
-                f"Se superó el límite de {self.per_minute} envíos por minuto; "
-                f"intente de nuevo en {retry} s.",
-                retryAfter=retry,
-            )
-
-
 def client_identity(principal: Principal, request: Request[Any, Any, Any]) -> str:
     """Whom a submission counts against: the key's name, or the address when open."""
     if principal is not OPEN_ACCESS:
@@ -149,7 +103,8 @@ def client_identity(principal: Principal, request: Request[Any, Any, Any]) -> st
     return f"ip:{request.client.host if request.client else 'unknown'}"
 
 
-def _digest(key: str) -> bytes:
+def key_digest(key: str) -> bytes:
+    """SHA-256 of a key, the only form in which keys are held."""
     return hashlib.sha256(key.encode()).digest()
 
 

@@ -10,13 +10,13 @@ from litestar.response import Stream
 
 from reports_shared.constants import SYNC_ROUTE, JobStatus
 
-from .access import Principal, client_identity
-from .apidocs import SUBMISSION_PROBLEMS, JsonBodyOperation, problems
-from .downloads import zip_response
-from .errors import ReportFailed
-from .intake import accepted, take_json_dataset
-from .state import Services
-from .views import Accepted
+from ..access.keys import Principal, client_identity
+from ..errors import ReportFailed
+from ..jobs.downloads import zip_response
+from ..jobs.views import Accepted, accepted
+from ..openapi import SUBMISSION_PROBLEMS, JsonBodyOperation, problems
+from ..state import Services
+from .json_body import take_json_dataset
 
 
 class SyncReportsController(Controller):

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
+from litestar import Response
 
 from reports_shared.constants import API_PREFIX, JobStatus
 from reports_shared.jobs import JobRecord, PerformanceMetrics
+
+#: Seconds a client should wait between polls (the seed polls every 5 s).
+POLL_AFTER = "2"
 
 
 class Accepted(msgspec.Struct, rename="camel", kw_only=True):
@@ -59,13 +63,6 @@ class ActiveJobs(msgspec.Struct, rename="camel", kw_only=True):
     jobs: list[JobStatusView]
 
 
-class ReportTypeView(msgspec.Struct, rename="camel", kw_only=True):
-    """One report type the workers build."""
-
-    name: str
-    description: str
-
-
 def status_url(job_id: str) -> str:
     """Where to poll a job."""
     return f"{API_PREFIX}/status/{job_id}"
@@ -106,3 +103,16 @@ def job_view(
         expires_at=record.expires_at,
         from_cache=record.from_cache,
     )
+
+
+def accepted(record: JobRecord, message: str = "Trabajo en cola") -> Response[Accepted]:
+    """202 with where to poll (the job may already be Completed, from the cache)."""
+    url = status_url(record.job_id)
+    body = Accepted(
+        job_id=record.job_id,
+        status=record.status,
+        message=message if record.status == JobStatus.QUEUED else record.message,
+        created_at=record.created_at,
+        status_url=url,
+    )
+    return Response(body, status_code=202, headers={"Location": url, "Retry-After": POLL_AFTER})

@@ -7,17 +7,23 @@ The same scripts serve the sync client (worker, janitor) and the async one (api)
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from .constants import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus, Lane, Names
-from .jobs import JobRecord
+from ..constants import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus, Lane, Names
+from ..jobs import JobRecord
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
+
+
+def secret_hash(secret: str) -> str:
+    """SHA-256 of a token or key, the only form in which secrets are stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def encode_fields(fields: Mapping[str, Any]) -> list[bytes]:
@@ -166,6 +172,7 @@ __all__ = [
     "decode_record",
     "delete_keys",
     "encode_fields",
+    "secret_hash",
     "transition_call",
 ]
 

@@ -8,18 +8,18 @@ from dataclasses import dataclass
 
 import structlog
 
-from reports_shared.cache import CacheEntry, ReportCache, cache_key
+from reports_shared.cache import CacheEntry, ReportCache, key_of
 from reports_shared.constants import JobStatus, Lane
+from reports_shared.errors import UnknownReportType
 from reports_shared.jobs import JobRecord, utcnow
-from reports_shared.jobstore import JobStore
+from reports_shared.jobstore import AsyncJobStore, JobStore
 from reports_shared.messages import message_for
 from reports_shared.objectstore import ObjectStore
 from reports_shared.results import serve_from_cache
 
-from .errors import Busy, InvalidRequest, UnknownReportType
-from .jobs import AsyncJobStore
+from ..errors import Busy, InvalidRequest
+from ..settings import ApiSettings
 from .publisher import Publisher
-from .settings import ApiSettings
 from .uploads import StoredPayload
 
 log = structlog.get_logger(__name__)
@@ -94,11 +94,7 @@ class Submitter:
                 "intente de nuevo en unos segundos."
             )
         if report_type not in catalog:
-            valid = ", ".join(sorted(catalog))
-            raise UnknownReportType(
-                f"El tipo de reporte '{report_type[:100]}' no existe. Tipos válidos: {valid}.",
-                validReportTypes=sorted(catalog),
-            )
+            raise UnknownReportType(report_type, catalog)
         user_name = (user_name or "").strip()
         if not user_name:
             raise InvalidRequest("Falta el campo obligatorio 'userName'.")
@@ -135,7 +131,8 @@ class Submitter:
             options=submission.options,
         )
         message = message_for(record)
-        entry = await asyncio.to_thread(self.cache.lookup, self._cache_key(record))
+        key = key_of(record)
+        entry = await asyncio.to_thread(self.cache.lookup, key) if key else None
         try:
             await self.jobs.create(record)
             if entry is not None:
@@ -147,10 +144,6 @@ class Submitter:
             raise
         log.info("job_queued", job_id=job_id, lane=record.lane.value, bytes=payload.size)
         return record
-
-    @staticmethod
-    def _cache_key(record: JobRecord) -> str:
-        return cache_key(record.report_type, record.options, record.payload_sha256)
 
     async def _serve_cached(self, record: JobRecord, entry: CacheEntry) -> JobRecord:
         """Complete the job at once from the cache; the payload is not needed."""

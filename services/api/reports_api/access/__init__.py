@@ -1,0 +1,1 @@
+"""Who is calling: API keys, roles, and per-client submission limits."""

@@ -1,0 +1,1 @@
+"""Taking datasets in: the submission endpoints and what checks, stores and enqueues them."""

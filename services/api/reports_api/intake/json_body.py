@@ -1,0 +1,95 @@
+"""A JSON submission's body: read within its limits, checked, and its dataset stored."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+from typing import Any
+
+from litestar import Request
+
+from ..access.keys import Principal
+from ..errors import PayloadTooLarge, UnsupportedMediaType
+from ..state import Services
+from .payloads import decode_body, inline_dataset
+from .submissions import Submission
+from .uploads import MIB, StoredPayload
+
+
+async def take_json_dataset(
+    request: Request[Any, Any, Any],
+    services: Services,
+    principal: Principal,
+    max_records: int | None = None,
+) -> tuple[str, Submission, StoredPayload]:
+    """A JSON submission checked and its dataset stored: the new job id, the request, the
+    payload. Over ``max_records`` records it is refused with 413 (the synchronous path)."""
+    body = await read_json_body(request, services)
+    try:
+        request_body = decode_body(body)
+        submission = await services.submitter.check(
+            request_body.report_type,
+            request_body.user_name,
+            False if max_records is not None else request_body.is_large_dataset,
+            request_body.options,
+            owner=principal.name,
+        )
+        dataset = await asyncio.to_thread(inline_dataset, request_body.json_data)
+        del body, request_body
+        if max_records is not None and dataset.records > max_records:
+            raise PayloadTooLarge(
+                f"El conjunto tiene {dataset.records} registros; el endpoint síncrono admite "
+                f"hasta {max_records}. Use /api/AsyncReports/queue-json o "
+                "/api/AsyncReports/queue-multipart."
+            )
+        job_id = services.submitter.new_job_id()
+        payload = await store_inline(services, job_id, dataset.data)
+    finally:
+        await services.json_budget.release(json_cost(request))
+    return job_id, submission, payload
+
+
+def json_cost(request: Request[Any, Any, Any]) -> int:
+    """Memory a JSON body may take: the body, the decoded string and the payload."""
+    length = request.headers.get("content-length", "")
+    return 3 * int(length) if length.isdigit() else 3 * 100 * MIB
+
+
+async def read_json_body(request: Request[Any, Any, Any], services: Services) -> bytes:
+    """The body of a JSON submission, within the size limit and the memory budget.
+
+    On success the caller owns ``json_cost(request)`` of the budget and must release it.
+    """
+    settings = services.settings
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"Se esperaba application/json y se recibió '{media or 'ninguno'}'."
+        )
+    length = request.headers.get("content-length", "")
+    too_large = (
+        f"El cuerpo supera el máximo de {settings.max_json_bytes // MIB} MB; use /queue-multipart."
+    )
+    if length.isdigit() and int(length) > settings.max_json_bytes:
+        raise PayloadTooLarge(too_large)
+    await services.json_budget.reserve(json_cost(request))
+    try:
+        chunks = bytearray()
+        async for chunk in request.stream():
+            chunks += chunk
+            if len(chunks) > settings.max_json_bytes:
+                raise PayloadTooLarge(too_large)
+        return bytes(chunks)
+    except BaseException:
+        await services.json_budget.release(json_cost(request))
+        raise
+
+
+async def store_inline(services: Services, job_id: str, data: bytes) -> StoredPayload:
+    """Put an inline dataset in storage as the job's payload."""
+    key = services.settings.names.payload_key(job_id)
+    await asyncio.to_thread(
+        services.objects.put_stream, key, io.BytesIO(data), len(data), "application/json"
+    )
+    return StoredPayload(key, len(data), hashlib.sha256(data).hexdigest())

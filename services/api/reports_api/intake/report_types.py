@@ -1,0 +1,32 @@
+"""GET /api/AsyncReports/report-types: what may be submitted, as the workers announce it."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, get
+
+from reports_shared.constants import API_PREFIX
+
+from ..access.keys import Principal
+from ..openapi import problems
+from ..state import Services
+
+
+class ReportTypeView(msgspec.Struct, rename="camel", kw_only=True):
+    """One report type the workers build."""
+
+    name: str
+    description: str
+
+
+class ReportTypesController(Controller):
+    """The report types a submission may ask for."""
+
+    path = API_PREFIX
+    tags = ["AsyncReports"]  # noqa: RUF012 - Litestar reads this class attribute
+
+    @get("/report-types", responses=problems(401, 503))
+    async def report_types(self, services: Services, principal: Principal) -> list[ReportTypeView]:
+        """The report types the running workers build."""
+        catalog = await services.jobs.report_types()
+        return [ReportTypeView(name=n, description=d) for n, d in sorted(catalog.items())]

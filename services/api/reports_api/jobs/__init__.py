@@ -1,0 +1,1 @@
+"""Following jobs: status, live events, active jobs, cache figures and downloads."""

@@ -1,0 +1,48 @@
+"""GET /api/AsyncReports/active-jobs: jobs queued or processing, with queue positions."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from reports_shared.constants import ACTIVE_STATUSES, API_PREFIX, JobStatus, Lane
+from reports_shared.jobs import JobRecord
+
+from ..access.keys import Principal
+from ..openapi import problems
+from ..state import Services
+from .views import ActiveJobs, job_view
+
+
+class ActiveJobsController(Controller):
+    """Jobs still waiting or running."""
+
+    path = API_PREFIX
+    tags = ["AsyncReports"]  # noqa: RUF012 - Litestar reads this class attribute
+
+    @get("/active-jobs", responses=problems(401, 503))
+    async def active_jobs(
+        self,
+        services: Services,
+        principal: Principal,
+        user_name: str | None = Parameter(query="userName", default=None),
+    ) -> ActiveJobs:
+        """Jobs queued or processing, oldest first (a client sees its own only)."""
+        records = await services.jobs.get_many(await services.jobs.active_ids())
+        records = [r for r in records if r.status in ACTIVE_STATUSES and principal.may_see(r)]
+        if user_name:
+            records = [r for r in records if r.user_name == user_name]
+        positions = _positions(records)
+        views = [job_view(r, positions.get(r.job_id)) for r in records]
+        return ActiveJobs(count=len(views), jobs=views)
+
+
+def _positions(records: list[JobRecord]) -> dict[str, int]:
+    """Queue positions per lane, from records already in creation order."""
+    counters = dict.fromkeys(Lane, 0)
+    positions: dict[str, int] = {}
+    for record in records:
+        if record.status == JobStatus.QUEUED:
+            counters[record.lane] += 1
+            positions[record.job_id] = counters[record.lane]
+    return positions

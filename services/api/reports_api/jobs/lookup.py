@@ -1,0 +1,34 @@
+"""Finding a job the caller may see, and its download token."""
+
+from __future__ import annotations
+
+from reports_shared.constants import JobStatus
+from reports_shared.jobs import JobRecord, utcnow
+
+from ..access.keys import Principal, check_visible
+from ..errors import JobGone, JobNotFound
+from ..state import Services
+
+
+async def find_job(services: Services, job_id: str, principal: Principal) -> JobRecord:
+    """A job the caller may see: 404 if unknown or another client's, 410 if expired."""
+    record = await services.jobs.get(job_id) if len(job_id) <= 64 else None
+    if record is None:
+        raise JobNotFound(f"No existe un trabajo con id '{job_id[:64]}'.")
+    check_visible(principal, record)
+    if record.status == JobStatus.EXPIRED:
+        raise JobGone("El trabajo y su reporte expiraron y fueron eliminados.")
+    return record
+
+
+async def download_token(services: Services, record: JobRecord) -> str | None:
+    """The job's download token, made findable until a while after the job expires."""
+    if record.status != JobStatus.COMPLETED or record.expires_at is None:
+        return None
+    token = services.tokens.mint(record.job_id)
+    if not services.tokens.indexed(record.job_id):
+        remaining = (record.expires_at - utcnow()).total_seconds()
+        ttl = int(remaining) + services.settings.tombstone_ttl_seconds
+        await services.jobs.index_token(token, record.job_id, ttl)
+        services.tokens.remember_indexed(record.job_id)
+    return token

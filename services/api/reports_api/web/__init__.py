@@ -1,0 +1,1 @@
+"""The web page for business staff and its static files."""
