@@ -56,6 +56,33 @@ def stack() -> Iterator[Stack]:
         try:
             running.up()
             yield running
+            _account(running)
         finally:
             if not os.environ.get("AR_CT_KEEP"):
                 running.down()
+
+
+#: The session's figures, for the terminal summary.
+FIGURES: dict[str, object] = {}
+
+
+def _account(stack: Stack) -> None:
+    """At the end of the session: every job, every 5xx; fail on a lost, duplicated or
+    stuck job and on any 5xx but /ready's 503 (its answer while a dependency is away)."""
+    jobs, api_logs = stack.job_accounting(), stack.api_log_errors()
+    FIGURES.update(
+        jobs=jobs,
+        suite_5xx=len(stack.unexpected_5xx()),
+        ready_503=len(stack.server_errors) - len(stack.unexpected_5xx()),
+        api_logs=api_logs,
+    )
+    assert not stack.unexpected_5xx(), stack.unexpected_5xx()
+    assert api_logs["500"] == 0, "the api logged unhandled errors (500)"
+    assert not jobs["lost"] and not jobs["duplicated"] and not jobs["unfinished"], jobs
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("container suite figures")
+        for name, value in FIGURES.items():
+            terminalreporter.write_line(f"{name}: {value}")

@@ -90,8 +90,60 @@ class Stack:
             **TEST_SETTINGS,
         }
         self.url = f"http://127.0.0.1:{self.api_port}"
-        self.client = httpx.Client(base_url=self.url, timeout=30)
+        #: Every 5xx answer the suite's own requests got, as "STATUS METHOD PATH".
+        self.server_errors: list[str] = []
+        self.client = self.http_client(base_url=self.url, timeout=30)
         self.network = f"{PROJECT}_default"
+
+    def http_client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client whose 5xx answers are counted in ``server_errors``."""
+        return httpx.Client(event_hooks={"response": [self._count_5xx]}, **kwargs)
+
+    def _count_5xx(self, response: httpx.Response) -> None:
+        if response.status_code >= 500:
+            request = response.request
+            self.server_errors.append(f"{response.status_code} {request.method} {request.url.path}")
+
+    def unexpected_5xx(self) -> list[str]:
+        """The 5xx answers that were not /ready saying 503 (not ready yet: its job)."""
+        return [e for e in self.server_errors if e != "503 GET /ready"]
+
+    def api_log_errors(self) -> dict[str, int]:
+        """What the api containers' logs say about 5xx answers to anyone (seed clients and
+        CLI included): 500s (``unhandled_error``) and 503s (``dependency_unavailable``)."""
+        logs = "".join(self.logs(api) for api in self.containers("api", running=False))
+        return {
+            "500": logs.count('"unhandled_error"'),
+            "503": logs.count('"dependency_unavailable"'),
+        }
+
+    def job_accounting(self) -> dict[str, Any]:
+        """Every job the api recorded: how many, by status, those whose results in storage
+        are not exactly one ZIP (lost: none for a Completed job; duplicated: more), and
+        those still Queued or Processing."""
+        jobs = self.jobs()
+        ids = [i.decode() if isinstance(i, bytes) else str(i)
+               for i in jobs.client.zrange(jobs.names.jobs_by_creation, 0, -1)]  # fmt: skip
+        by_status: dict[str, int] = {}
+        lost, duplicated, unfinished = [], [], []
+        for job_id in ids:
+            record = jobs.get(job_id)
+            status = str(record.status) if record else "missing"
+            by_status[status] = by_status.get(status, 0) + 1
+            results = len(self.results(job_id))
+            if record is None or (status == "Completed" and results == 0):
+                lost.append(job_id)
+            elif results > 1:
+                duplicated.append(job_id)
+            if status in {"Queued", "Processing"}:
+                unfinished.append(job_id)
+        return {
+            "jobs": len(ids),
+            "by_status": by_status,
+            "lost": lost,
+            "duplicated": duplicated,
+            "unfinished": unfinished,
+        }
 
     # --- compose ------------------------------------------------------------------------
 

@@ -73,12 +73,12 @@ class Upload:
 
     def _post(self) -> None:
         try:
-            response = httpx.post(
-                f"{self.stack.url}{Q}/queue-multipart",
-                content=self._body(),
-                headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
-                timeout=60,
-            )
+            with self.stack.http_client(timeout=60) as client:
+                response = client.post(
+                    f"{self.stack.url}{Q}/queue-multipart",
+                    content=self._body(),
+                    headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                )
             self.outcome.append(response)
         except httpx.HTTPError as exc:
             self.outcome.append(exc)
