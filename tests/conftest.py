@@ -24,6 +24,15 @@ from devstack.s3server import S3Server, start_s3
 from tests.containers import container_services, docker_available
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave the container suite (tests/deploy) out unless it is asked for by path."""
+    deploy = Path(__file__).parent / "deploy"
+    if collection_path != deploy:
+        return None
+    asked = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    return not any(path == deploy or deploy in path.parents for path in asked)
+
+
 def s3_port_base() -> int:
     """Ports for a test-owned S3 server: base to base+5 and their +10000 (gRPC), all free.
 
