@@ -25,7 +25,7 @@ from reports_shared.messages import JobMessage
 from reports_shared.results import ReportResult
 
 from . import caching
-from .errors import ReportError, RunStopped
+from .errors import RunStopped
 from .heartbeat import Heartbeat
 from .limiter import LeaseLimiter
 from .machine import AUTO_MAX_PROCESSES, usable_cores
@@ -122,7 +122,7 @@ def _run_admitted(
         _build_and_publish(services, started, limiter, key)
     except RunStopped as stop:
         _stopped(services, started, stop)
-    except (ReportError, InvalidInput) as exc:
+    except InvalidInput as exc:  # ReportError too: what the user sent cannot be built
         _fail(services, started, str(exc))
     except Exception as exc:
         _settle(services, started)
