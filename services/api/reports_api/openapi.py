@@ -17,11 +17,16 @@ from .errors import PROBLEM_JSON
 
 _TEXT = Schema(type=OpenAPIType.STRING)
 _FLAG = Schema(type=OpenAPIType.STRING, enum=["true", "false"], description="'true' o 'false'")
+#: Text with something besides blanks: the api strips both fields and refuses them empty.
+_NOT_BLANK = r"\S"
 _FIELDS = {
     "reportType": Schema(
-        type=OpenAPIType.STRING, description="Tipo de reporte (GET /report-types)."
+        type=OpenAPIType.STRING,
+        min_length=1,
+        pattern=_NOT_BLANK,
+        description="Tipo de reporte (GET /report-types).",
     ),
-    "userName": Schema(type=OpenAPIType.STRING, min_length=1, max_length=256),
+    "userName": Schema(type=OpenAPIType.STRING, min_length=1, max_length=256, pattern=_NOT_BLANK),
 }
 
 

@@ -24,7 +24,7 @@ class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
     #: Retries of a job that met a transient storage or Redis error.
     max_retries: int = 5
     job_time_limit_seconds: int = 7_200
-    #: Cap on a payload's size once decompressed (gzip bomb defence).
+    #: Cap on the JSON bytes read from one payload: plain, or gzip once decompressed (bombs).
     max_decompressed_bytes: int = 2 * 1024 * 1024 * 1024
     #: Delete a job's payload as soon as the job is finished.
     delete_payloads: bool = True
