@@ -111,7 +111,7 @@ _DESCRIPTIONS = {
     413: "Demasiado grande",
     415: "Tipo de contenido no admitido",
     416: "Rango fuera del archivo",
-    422: "No se pudo generar el reporte",
+    422: "No se pudo generar el reporte, o la Idempotency-Key ya se usó con otros datos",
     429: "Demasiados envíos este minuto",
     503: "Un servicio interno no está disponible o el api está ocupado",
 }
