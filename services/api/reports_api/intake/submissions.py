@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -51,6 +52,27 @@ def parse_flag(name: str, value: str | bool | None) -> bool:
     raise InvalidRequest(f"El campo '{name}' debe ser 'true' o 'false'.")
 
 
+def check_options(
+    report_type: str, options: Mapping[str, str], allowed: Mapping[str, Sequence[str]]
+) -> None:
+    """400 naming an option (or form field) the report type does not take, or a value it
+    does not allow, with the valid ones: checked before anything is stored."""
+    valid = {"validOptions": {name: list(values) for name, values in allowed.items()}}
+    for name, value in options.items():
+        if name not in allowed:
+            raise InvalidRequest(
+                f"Campo u opción desconocida '{name[:100]}' para {report_type}. "
+                f"Opciones válidas: {', '.join(sorted(allowed)) or 'ninguna'}.",
+                **valid,
+            )
+        if value not in allowed[name]:
+            raise InvalidRequest(
+                f"Valor '{value[:100]}' no válido para la opción '{name}'. "
+                f"Valores válidos: {', '.join(allowed[name])}.",
+                **valid,
+            )
+
+
 class Submitter:
     """Turns checked submissions into queued jobs."""
 
@@ -95,6 +117,10 @@ class Submitter:
             )
         if report_type not in catalog:
             raise UnknownReportType(report_type, catalog)
+        options = dict(options or {})
+        allowed = (await self.jobs.report_options()).get(report_type)
+        if allowed is not None:
+            check_options(report_type, options, allowed)
         user_name = (user_name or "").strip()
         if not user_name:
             raise InvalidRequest("Falta el campo obligatorio 'userName'.")
@@ -106,7 +132,7 @@ class Submitter:
             report_type=report_type,
             user_name=user_name,
             is_large_dataset=parse_flag("isLargeDataset", is_large_dataset),
-            options=dict(options or {}),
+            options=options,
             owner=owner,
         )
 
