@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from reports_shared.cache import CacheEntry, ReportCache, key_of
+from reports_shared.cache import CacheEntry, ReportCache
 from reports_shared.constants import JobStatus, Lane
 from reports_shared.errors import StaleCacheEntry, UnknownReportType
 from reports_shared.jobs import JobRecord, utcnow
@@ -157,7 +157,7 @@ class Submitter:
             options=submission.options,
         )
         message = message_for(record)
-        key = key_of(record)
+        key = self.cache.key_for(record)
         entry = await asyncio.to_thread(self.cache.lookup, key) if key else None
         try:
             await self.jobs.create(record)
