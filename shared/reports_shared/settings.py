@@ -73,6 +73,9 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     lease_ttl_seconds: int = 30
     #: Reuse the ZIP of an identical earlier submission (same type, options and dataset).
     cache_enabled: bool = True
+    #: Whether a client may be served a report built from another client's identical
+    #: submission; by default the cache is shared only within one owner (API key name).
+    cache_shared_across_clients: bool = False
     #: Most bytes of ZIPs the report cache keeps; least recently used go first.
     cache_max_bytes: int = 5 * 1024**3
 

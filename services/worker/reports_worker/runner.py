@@ -11,7 +11,6 @@ from typing import Any
 import structlog
 from redis.exceptions import RedisError
 
-from reports_shared.cache import key_of
 from reports_shared.constants import JobStatus
 from reports_shared.errors import (
     InvalidInput,
@@ -78,7 +77,7 @@ def _admit(
         status = record.status.value if record else None
         log.info("job_skipped", job_id=message.job_id, status=status)
         return None
-    key = key_of(record)
+    key = services.cache.key_for(record)
     if (
         key
         and (entry := services.cache.lookup(key))

@@ -27,7 +27,7 @@ class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
     #: How long a job may wait for storage or Redis to come back before it fails saying so.
     dependency_wait_seconds: int = 1_800
     job_time_limit_seconds: int = 7_200
-    #: Cap on a payload's size once decompressed (gzip bomb defence).
+    #: Cap on the JSON bytes read from one payload: plain, or gzip once decompressed (bombs).
     max_decompressed_bytes: int = 2 * 1024 * 1024 * 1024
     #: Delete a job's payload as soon as the job is finished.
     delete_payloads: bool = True
