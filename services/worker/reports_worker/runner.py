@@ -199,8 +199,9 @@ def _build_and_publish(
         beat.check()
         run_folder = (record.run_id or "").rpartition(":")[2]
         result_key = settings.names.result_key(record.job_id, outcome.file_name, run_folder)
+        # No check after the upload: a run that lost its job meanwhile is refused by the
+        # fenced publish, which deletes this run's ZIP (a check here would leave it behind).
         services.objects.put_file(result_key, str(Path(work) / "report.zip"))
-        beat.check()
         metrics = run_metrics(record, outcome, time.monotonic() - started, beat.peak_rss)
         result = ReportResult(
             result_key=result_key,
