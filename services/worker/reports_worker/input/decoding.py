@@ -29,6 +29,7 @@ _TYPE_NAMES = {
 }
 _EXPECTED = re.compile(r"Expected `(?P<want>[^`]+)`(?:, got `(?P<got>[^`]+)`)?")
 _LENGTH = re.compile(r"Expected `(?P<want>str|array)` of length >= (?P<min>\d+)")
+_TOO_LONG = re.compile(r"Expected `str` of length <= (?P<max>\d+)")
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _WHERE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _BYTE = re.compile(r"\(byte (?P<at>\d+)\)")
@@ -106,6 +107,8 @@ def spanish_reason(message: str) -> str:
         if length["want"] == "str":
             return f"{field} no puede estar vacío."
         return f"{field} debe tener al menos {length['min']} elemento(s)."
+    if too_long := _TOO_LONG.match(text):
+        return f"{field} admite como máximo {too_long['max']} caracteres."
     if "Invalid decimal" in text:
         return f"{field} no es un número válido."
     if "RFC3339 encoded date" in text:
