@@ -174,6 +174,18 @@ class _ObjectRest:
         except ijson.JSONError as exc:
             at = chunks.start + _locate_in(chunks.chunk, exc) if chunks.chunk else chunks.start
             raise invalid_json(max(at, offset), _reason(exc)) from None
+        except UnicodeDecodeError:  # yajl lets a lone surrogate through, Python does not
+            at = chunks.start + _bad_utf8_at(chunks.chunk)
+            raise invalid_json(max(at, offset), _NOT_UTF8) from None
+
+
+def _bad_utf8_at(data: bytes) -> int:
+    """Where ``data`` stops being valid UTF-8 (its length if it never does)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return len(data)
 
 
 def _locate_in(chunk: bytes, error: Exception) -> int:
@@ -192,12 +204,13 @@ def _locate_in(chunk: bytes, error: Exception) -> int:
     return max(found.start() + len(before) - 1, 0) if found else len(chunk)
 
 
+_NOT_UTF8 = "hay bytes que no son UTF-8 válido"
 _YAJL_REASONS = {
     "premature EOF": TRUNCATED,
     "trailing garbage": "hay contenido después del final del JSON",
     "invalid char in json text": "hay un carácter no válido",
     "invalid character inside string": "hay un carácter de control dentro de un texto",
-    "invalid bytes in UTF8 string": "hay bytes que no son UTF-8 válido",
+    "invalid bytes in UTF8 string": _NOT_UTF8,
     "unallowed token at this point in JSON text": "hay un elemento inesperado en esa posición",
     "after array element, I expect ',' or ']'": "tras un elemento se esperaba ',' o ']'",
     "after key and value, inside map, I expect ',' or '}'": "tras un valor se esperaba ',' o '}'",
@@ -261,7 +274,7 @@ def _is_ndjson(head: bytes) -> bool:
         return False
     try:
         msgspec.json.decode(head[:end])
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         return False
     return head[end:].lstrip(_WHITESPACE).startswith(b"{")
 
@@ -279,6 +292,8 @@ def _wrapped_start(content: Content) -> tuple[int, str]:
         NestingGuard().check(head, 0)  # before ijson, whose memory grows with depth squared
         try:
             key = _first_array(head)
+        except UnicodeDecodeError:  # in a key: yajl lets a lone surrogate through
+            raise invalid_json(_bad_utf8_at(head), _NOT_UTF8) from None
         except ijson.IncompleteJSONError as exc:
             truncated = _reason(exc) == _YAJL_REASONS["premature EOF"]
             if truncated and not whole and size < DISCOVERY_LIMIT_BYTES:

@@ -1,0 +1,28 @@
+"""What the property test (test_fuzz_payloads.py) found, each pinned by a focused test."""
+
+from __future__ import annotations
+
+import pytest
+
+from reports_shared.errors import InvalidPayload
+from tests.unit.reports.conftest import Builder, as_json, invoice
+
+#: UTF-8's encoding of a lone surrogate (U+D800): yajl lets it through, Python does not.
+SURROGATE = b"\xed\xa0\x80"
+GOOD = as_json([invoice("F-1")])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"' + SURROGATE + b'": 1, "facturas": ' + GOOD + b"}",
+        b'{"facturas": ' + GOOD + b', "' + SURROGATE + b'": 1}',
+        b'{"' + SURROGATE + b'": 1}\n{"a": 1}\n',
+    ],
+    ids=["key-before-the-array", "key-after-the-array", "first-ndjson-line"],
+)
+def test_a_lone_surrogate_in_a_key_is_refused_as_invalid_utf8(build: Builder, data: bytes) -> None:
+    # Given a payload whose object key holds the UTF-8 bytes of a lone surrogate
+    # When the report is built, then the job fails saying the bytes are not UTF-8
+    with pytest.raises(InvalidPayload, match="UTF-8"):
+        build(data)
