@@ -26,3 +26,24 @@ def test_a_lone_surrogate_in_a_key_is_refused_as_invalid_utf8(build: Builder, da
     # When the report is built, then the job fails saying the bytes are not UTF-8
     with pytest.raises(InvalidPayload, match="UTF-8"):
         build(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (GOOD.replace(b'"2024-01-15"', b'"\xc32024-01-15"'), "registro 1"),
+        (GOOD.replace(b'"notes": "opcional"', b'"extra": "\xff"'), "registro 1"),
+        (
+            GOOD[1:-1] + b"\n" + GOOD[1:-1].replace(b'"notes"', b'"extra": "\xc3", "notes"'),
+            "línea 2",
+        ),
+    ],
+    ids=["in-a-field-failing-validation", "in-an-ignored-field", "in-an-ndjson-line"],
+)
+def test_invalid_utf8_in_a_string_msgspec_skips_fails_the_job(
+    build: Builder, data: bytes, where: str
+) -> None:
+    # Given a record whose invalid UTF-8 sits where the schema never reads it as text
+    # When the report is built, then the job fails naming the record, as elsewhere
+    with pytest.raises(InvalidPayload, match=f"{where} contiene bytes que no son UTF-8"):
+        build(data)

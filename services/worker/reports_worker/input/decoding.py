@@ -144,6 +144,7 @@ def decode_batch(report: Schema, batch: Batch, rejected: Rejector) -> Iterator[t
     ``rejected``, with the reference (``report.reference_field``) read from their JSON."""
     whole, one = _decoders(report.record_schema)
     field_name = report.reference_field
+    _require_utf8(batch)
     if isinstance(batch, LineBatch):
         for number, (line, line_number, offset) in enumerate(batch.lines, start=batch.first):
             try:
@@ -164,3 +165,31 @@ def decode_batch(report: Schema, batch: Batch, rejected: Rejector) -> Iterator[t
             yield number, one.from_raw(raw, number)
         except RecordRejected as exc:
             rejected.reject(number, exc.reason, reference_of(raw, field_name))
+
+
+def _require_utf8(batch: Batch) -> None:
+    """InvalidPayload naming the first record with bytes that are not UTF-8.
+
+    msgspec checks only the strings it decodes: not those of a field the schema ignores,
+    nor one that fails validation first (an invalid date), so a batch is checked whole.
+    """
+    if isinstance(batch, LineBatch):
+        for line, line_number, _offset in batch.lines:
+            if not _is_utf8(line):
+                raise InvalidPayload(
+                    f"La línea {line_number} contiene bytes que no son UTF-8 válido."
+                )
+        return
+    if _is_utf8(batch.data):
+        return
+    for number, raw in enumerate(_raw_list.decode(b"[" + batch.data + b"]"), start=batch.first):
+        if not _is_utf8(bytes(raw)):
+            raise InvalidPayload(f"El registro {number} contiene bytes que no son UTF-8 válido.")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
