@@ -47,3 +47,21 @@ def test_invalid_utf8_in_a_string_msgspec_skips_fails_the_job(
     # When the report is built, then the job fails naming the record, as elsewhere
     with pytest.raises(InvalidPayload, match=f"{where} contiene bytes que no son UTF-8"):
         build(data)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b'{"invoiceNumber": "", "items": [{"quantity": 1, "', b'{"invoiceNumber": 5 oops'],
+    ids=["truncated-after-a-bad-field", "garbage-after-a-bad-field"],
+)
+def test_an_ndjson_line_that_is_not_json_fails_even_after_a_field_that_misfits(
+    build: Builder, tail: bytes
+) -> None:
+    # Given NDJSON whose last line breaks off (or turns to garbage) after a field that does
+    # not fit the schema: msgspec stops at that field and never sees the syntax error
+    data = GOOD[1:-1] + b"\n" + GOOD[1:-1] + b"\n" + tail
+    # When the report is built, then the job fails: the payload is not valid JSON there
+    with pytest.raises(
+        InvalidPayload, match=r"El JSON no es válido cerca del byte \d+: la línea 3"
+    ):
+        build(data)

@@ -34,6 +34,7 @@ _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _WHERE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _BYTE = re.compile(r"\(byte (?P<at>\d+)\)")
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+_any_json = msgspec.json.Decoder()
 
 
 class Schema(Protocol):
@@ -83,15 +84,33 @@ class RecordDecoder:
                 f"La línea {number} contiene bytes que no son UTF-8 válido."
             ) from None
         except msgspec.ValidationError as exc:
+            # msgspec stops at the first field that misfits: the rest of the line may not
+            # even be JSON (a truncated upload), and that must fail the job, not reject.
+            _check_line_syntax(line, number, offset)
             raise RecordRejected(spanish_reason(str(exc))) from None
         except RecursionError:
             raise RecordRejected("El registro está anidado demasiado profundo.") from None
         except msgspec.DecodeError as exc:
-            truncated = "truncated" in str(exc)
-            where = _BYTE.search(str(exc))
-            at = offset + (len(line) if truncated or not where else int(where["at"]))
-            problem = "está incompleta" if truncated else "tiene un error de sintaxis"
-            raise invalid_json(at, f"la línea {number} {problem}") from None
+            raise _line_error(exc, line, number, offset) from None
+
+
+def _check_line_syntax(line: bytes, number: int, offset: int) -> None:
+    """InvalidPayload if an NDJSON line is not JSON (only on a rejection: it is rare)."""
+    try:
+        _any_json.decode(line)
+    except msgspec.DecodeError as exc:
+        raise _line_error(exc, line, number, offset) from None
+    except RecursionError:  # deep, but JSON as far as msgspec followed it
+        pass
+
+
+def _line_error(exc: msgspec.DecodeError, line: bytes, number: int, offset: int) -> InvalidPayload:
+    """Where and how line ``number`` (at byte ``offset``) is not JSON."""
+    truncated = "truncated" in str(exc)
+    where = _BYTE.search(str(exc))
+    at = offset + (len(line) if truncated or not where else int(where["at"]))
+    problem = "está incompleta" if truncated else "tiene un error de sintaxis"
+    return invalid_json(at, f"la línea {number} {problem}")
 
 
 def spanish_reason(message: str) -> str:
