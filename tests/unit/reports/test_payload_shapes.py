@@ -52,14 +52,6 @@ def test_every_shape_gives_the_same_invoices(build: Builder, payload: bytes) -> 
     assert _numbers(build, payload) == EXPECTED_NUMBERS
 
 
-def test_only_the_first_array_of_a_wrapper_is_read(build: Builder) -> None:
-    # given
-    payload = json.dumps({"facturas": RECORDS[:1], "otras": RECORDS[1:]}).encode()
-
-    # when / then
-    assert _numbers(build, payload) == ["F-1"]
-
-
 def test_ndjson_records_are_numbered_like_array_elements(build: Builder) -> None:
     # given NDJSON whose 2nd record is bad
     lines = [invoice("N-1"), invoice("N-2", currency="???"), invoice("N-3")]

@@ -38,10 +38,15 @@ class BuildContext:
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
-    """What a report type reports back: usable records and the manifest's totals."""
+    """What a report type reports back: usable records, the manifest's totals and notes.
+
+    ``notes`` are sentences (Spanish) about what the files do not show, such as columns
+    a workbook could not hold; manifest.json carries them as ``notes`` when there are any.
+    """
 
     records_processed: int
     totals: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 class Report(Schema, Protocol):

@@ -130,8 +130,8 @@ def _build(
 def _manifest_head(
     report: Report, job_id: str, moment: datetime, result: BuildResult, rejected: int
 ) -> dict[str, Any]:
-    """manifest.json without its list of files, in the contract's order."""
-    return {
+    """manifest.json without its list of files, in the contract's order (notes if any)."""
+    head: dict[str, Any] = {
         "reportType": report.name,
         "jobId": job_id,
         "generatedAt": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -139,6 +139,9 @@ def _manifest_head(
         "recordsRejected": rejected,
         "totals": result.totals,
     }
+    if result.notes:
+        head["notes"] = list(result.notes)
+    return head
 
 
 def zip_name(stem: str, moment: datetime, job_id: str) -> str:

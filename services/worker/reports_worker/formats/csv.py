@@ -55,10 +55,27 @@ def plain(value: Decimal) -> str:
     return f"{value:f}"
 
 
+#: Zeros that positional notation may add to a number's own digits; past this, a number
+#: keeps its exponent (``1E-999999`` would otherwise be a million characters).
+MAX_PADDING_ZEROS = 30
+
+
 def decimal_text(value: Decimal) -> str:
-    """A decimal in positional notation (``str`` unless it would use an exponent)."""
+    """A decimal in positional notation, unless that pads it with more than 30 zeros.
+
+    ``str`` is positional already unless it would use an exponent.
+    """
     text = str(value)
-    return plain(value) if "E" in text else text
+    if "E" not in text:
+        return text
+    exponent = value.as_tuple().exponent
+    if (
+        isinstance(exponent, int)
+        and value.adjusted() >= -MAX_PADDING_ZEROS
+        and (exponent <= MAX_PADDING_ZEROS)
+    ):
+        return plain(value)
+    return text
 
 
 def format_row(

@@ -29,10 +29,12 @@ _TYPE_NAMES = {
 }
 _EXPECTED = re.compile(r"Expected `(?P<want>[^`]+)`(?:, got `(?P<got>[^`]+)`)?")
 _LENGTH = re.compile(r"Expected `(?P<want>str|array)` of length >= (?P<min>\d+)")
+_TOO_LONG = re.compile(r"Expected `str` of length <= (?P<max>\d+)")
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _WHERE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _BYTE = re.compile(r"\(byte (?P<at>\d+)\)")
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+_any_json = msgspec.json.Decoder()
 
 
 class Schema(Protocol):
@@ -82,15 +84,33 @@ class RecordDecoder:
                 f"La línea {number} contiene bytes que no son UTF-8 válido."
             ) from None
         except msgspec.ValidationError as exc:
+            # msgspec stops at the first field that misfits: the rest of the line may not
+            # even be JSON (a truncated upload), and that must fail the job, not reject.
+            _check_line_syntax(line, number, offset)
             raise RecordRejected(spanish_reason(str(exc))) from None
         except RecursionError:
             raise RecordRejected("El registro está anidado demasiado profundo.") from None
         except msgspec.DecodeError as exc:
-            truncated = "truncated" in str(exc)
-            where = _BYTE.search(str(exc))
-            at = offset + (len(line) if truncated or not where else int(where["at"]))
-            problem = "está incompleta" if truncated else "tiene un error de sintaxis"
-            raise invalid_json(at, f"la línea {number} {problem}") from None
+            raise _line_error(exc, line, number, offset) from None
+
+
+def _check_line_syntax(line: bytes, number: int, offset: int) -> None:
+    """InvalidPayload if an NDJSON line is not JSON (only on a rejection: it is rare)."""
+    try:
+        _any_json.decode(line)
+    except msgspec.DecodeError as exc:
+        raise _line_error(exc, line, number, offset) from None
+    except RecursionError:  # deep, but JSON as far as msgspec followed it
+        pass
+
+
+def _line_error(exc: msgspec.DecodeError, line: bytes, number: int, offset: int) -> InvalidPayload:
+    """Where and how line ``number`` (at byte ``offset``) is not JSON."""
+    truncated = "truncated" in str(exc)
+    where = _BYTE.search(str(exc))
+    at = offset + (len(line) if truncated or not where else int(where["at"]))
+    problem = "está incompleta" if truncated else "tiene un error de sintaxis"
+    return invalid_json(at, f"la línea {number} {problem}")
 
 
 def spanish_reason(message: str) -> str:
@@ -106,6 +126,8 @@ def spanish_reason(message: str) -> str:
         if length["want"] == "str":
             return f"{field} no puede estar vacío."
         return f"{field} debe tener al menos {length['min']} elemento(s)."
+    if too_long := _TOO_LONG.match(text):
+        return f"{field} admite como máximo {too_long['max']} caracteres."
     if "Invalid decimal" in text:
         return f"{field} no es un número válido."
     if "RFC3339 encoded date" in text:
@@ -141,6 +163,7 @@ def decode_batch(report: Schema, batch: Batch, rejected: Rejector) -> Iterator[t
     ``rejected``, with the reference (``report.reference_field``) read from their JSON."""
     whole, one = _decoders(report.record_schema)
     field_name = report.reference_field
+    _require_utf8(batch)
     if isinstance(batch, LineBatch):
         for number, (line, line_number, offset) in enumerate(batch.lines, start=batch.first):
             try:
@@ -161,3 +184,31 @@ def decode_batch(report: Schema, batch: Batch, rejected: Rejector) -> Iterator[t
             yield number, one.from_raw(raw, number)
         except RecordRejected as exc:
             rejected.reject(number, exc.reason, reference_of(raw, field_name))
+
+
+def _require_utf8(batch: Batch) -> None:
+    """InvalidPayload naming the first record with bytes that are not UTF-8.
+
+    msgspec checks only the strings it decodes: not those of a field the schema ignores,
+    nor one that fails validation first (an invalid date), so a batch is checked whole.
+    """
+    if isinstance(batch, LineBatch):
+        for line, line_number, _offset in batch.lines:
+            if not _is_utf8(line):
+                raise InvalidPayload(
+                    f"La línea {line_number} contiene bytes que no son UTF-8 válido."
+                )
+        return
+    if _is_utf8(batch.data):
+        return
+    for number, raw in enumerate(_raw_list.decode(b"[" + batch.data + b"]"), start=batch.first):
+        if not _is_utf8(bytes(raw)):
+            raise InvalidPayload(f"El registro {number} contiene bytes que no son UTF-8 válido.")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

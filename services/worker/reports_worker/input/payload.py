@@ -1,7 +1,8 @@
 """Records out of a payload, as a stream: a JSON array, an object holding one, or NDJSON.
 
-The array (at the top or under the object's first array-valued key) is cut into raw
-records (:mod:`.arraysplit`), NDJSON into lines; both are handed over undecoded, for
+The array (at the top or under the object's one array-valued key; an object with more
+than one is refused, naming them) is cut into raw records (:mod:`.arraysplit`), NDJSON
+into lines; both are handed over undecoded, for
 msgspec to decode straight into the report's schema with exact decimals. ijson's C
 backend (yajl2_c) checks what surrounds a wrapped array: the keys before it, found in a
 look-ahead, and everything after it. Memory does not grow with the number of records,
@@ -23,7 +24,7 @@ from reports_shared.errors import InvalidPayload
 from .arraysplit import BLOCK_BYTES, ArraySplitter, first_array, nothing_after
 from .batches import ArrayBatch, Batch, LineBatch
 from .content import Content, RawCounter, Source
-from .messages import TRUNCATED, invalid_json
+from .messages import TRUNCATED, invalid_json, several_arrays
 from .nesting import NestingGuard
 
 Shape = Literal["array", "object", "ndjson"]
@@ -51,7 +52,7 @@ class Payload:
         self.raw = RawCounter(source)
         self._content = Content(self.raw, max_input_bytes)
         self._guard = NestingGuard()
-        self.shape, self._start = _detect(self._content)
+        self.shape, self._start, self._key = _detect(self._content)
         #: Where the NDJSON line last handed out starts, and its number, for messages.
         self.line_offset = 0
         self.line_number = 0
@@ -80,7 +81,7 @@ class Payload:
             self._guard,
             start=self._start,
             level=1 if top else 2,
-            finish=nothing_after if top else _object_rest,
+            finish=nothing_after if top else _ObjectRest(self._key),
         )
 
     def _line_batches(self) -> Iterator[LineBatch]:
@@ -147,16 +148,44 @@ class _Chunks:
         return self.chunk
 
 
-def _object_rest(after: bytes, offset: int, rest: Iterator[bytes]) -> None:
-    """What follows a wrapped array must complete the object: ``, "k": v ... }``."""
-    opening = b'{"":0'  # stands for the object up to the end of the array
-    chunks = _Chunks(offset - len(opening), iter((opening + after, *rest)))
+class _ObjectRest:
+    """What follows a wrapped array must complete the object: ``, "k": v ... }``.
+
+    No other key may hold an array: which one the records are would be a guess.
+    """
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def __call__(self, after: bytes, offset: int, rest: Iterator[bytes]) -> None:
+        opening = b'{"":0'  # stands for the object up to the end of the array
+        chunks = _Chunks(offset - len(opening), iter((opening + after, *rest)))
+        depth, key = 0, ""
+        try:
+            for event, value in _IJSON.basic_parse(chunks, use_float=False):
+                if event == "map_key" and depth == 1:
+                    key = value
+                elif event in ("start_map", "start_array"):
+                    if event == "start_array" and depth == 1:
+                        raise several_arrays([self._key, key])
+                    depth += 1
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
+        except ijson.JSONError as exc:
+            at = chunks.start + _locate_in(chunks.chunk, exc) if chunks.chunk else chunks.start
+            raise invalid_json(max(at, offset), _reason(exc)) from None
+        except UnicodeDecodeError:  # yajl lets a lone surrogate through, Python does not
+            at = chunks.start + _bad_utf8_at(chunks.chunk)
+            raise invalid_json(max(at, offset), _NOT_UTF8) from None
+
+
+def _bad_utf8_at(data: bytes) -> int:
+    """Where ``data`` stops being valid UTF-8 (its length if it never does)."""
     try:
-        for _event in _IJSON.basic_parse(chunks, use_float=False):
-            pass
-    except ijson.JSONError as exc:
-        at = chunks.start + _locate_in(chunks.chunk, exc) if chunks.chunk else chunks.start
-        raise invalid_json(max(at, offset), _reason(exc)) from None
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return len(data)
 
 
 def _locate_in(chunk: bytes, error: Exception) -> int:
@@ -175,12 +204,13 @@ def _locate_in(chunk: bytes, error: Exception) -> int:
     return max(found.start() + len(before) - 1, 0) if found else len(chunk)
 
 
+_NOT_UTF8 = "hay bytes que no son UTF-8 válido"
 _YAJL_REASONS = {
     "premature EOF": TRUNCATED,
     "trailing garbage": "hay contenido después del final del JSON",
     "invalid char in json text": "hay un carácter no válido",
     "invalid character inside string": "hay un carácter de control dentro de un texto",
-    "invalid bytes in UTF8 string": "hay bytes que no son UTF-8 válido",
+    "invalid bytes in UTF8 string": _NOT_UTF8,
     "unallowed token at this point in JSON text": "hay un elemento inesperado en esa posición",
     "after array element, I expect ',' or ']'": "tras un elemento se esperaba ',' o ']'",
     "after key and value, inside map, I expect ',' or '}'": "tras un valor se esperaba ',' o '}'",
@@ -206,15 +236,16 @@ def _reason(error: Exception) -> str:
     return "error de sintaxis"
 
 
-def _detect(content: Content) -> tuple[Shape, int]:
-    """The payload's shape and, for JSON, the offset just after the array's ``[``."""
+def _detect(content: Content) -> tuple[Shape, int, str]:
+    """The payload's shape; for JSON, the offset just after the array's ``[``, and the key
+    that holds it in an object."""
     head = content.peek(LOOKAHEAD_BYTES)
     start = len(head) - len(head.lstrip(_WHITESPACE))
     if start == len(head):
         raise InvalidPayload("El contenido está vacío: se esperaba una lista JSON de registros.")
     first = head[start : start + 1]
     if first == b"[":
-        return "array", start + 1
+        return "array", start + 1, ""
     if first != b"{":
         raise InvalidPayload(
             "El JSON debe ser una lista de registros ([...]), un objeto que la contenga o "
@@ -222,8 +253,8 @@ def _detect(content: Content) -> tuple[Shape, int]:
             f"{start}."
         )
     if _is_ndjson(head[start:]):
-        return "ndjson", 0
-    return "object", _wrapped_start(content)
+        return "ndjson", 0, ""
+    return "object", *_wrapped_start(content)
 
 
 def _describe(first: bytes) -> str:
@@ -243,13 +274,14 @@ def _is_ndjson(head: bytes) -> bool:
         return False
     try:
         msgspec.json.decode(head[:end])
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         return False
     return head[end:].lstrip(_WHITESPACE).startswith(b"{")
 
 
-def _wrapped_start(content: Content) -> int:
-    """Offset just after the ``[`` of the first array-valued key of the top-level object.
+def _wrapped_start(content: Content) -> tuple[int, str]:
+    """Offset just after the ``[`` of the first array-valued key of the top-level object,
+    and that key.
 
     ijson checks the object up to there (its keys and values before the array).
     """
@@ -259,7 +291,9 @@ def _wrapped_start(content: Content) -> int:
         whole = len(head) < size
         NestingGuard().check(head, 0)  # before ijson, whose memory grows with depth squared
         try:
-            prefix = _first_array(head)
+            key = _first_array(head)
+        except UnicodeDecodeError:  # in a key: yajl lets a lone surrogate through
+            raise invalid_json(_bad_utf8_at(head), _NOT_UTF8) from None
         except ijson.IncompleteJSONError as exc:
             truncated = _reason(exc) == _YAJL_REASONS["premature EOF"]
             if truncated and not whole and size < DISCOVERY_LIMIT_BYTES:
@@ -271,20 +305,22 @@ def _wrapped_start(content: Content) -> int:
                     f"{DISCOVERY_LIMIT_BYTES:,} bytes; ponga la lista antes que otros datos."
                 ) from None
             raise invalid_json(_locate_in(head, exc), _reason(exc)) from None
-        if prefix is None:
+        if key is None:
             raise InvalidPayload(
                 "El objeto JSON no contiene ninguna lista de registros "
                 '(se esperaba, por ejemplo, {"facturas": [...]}).'
             )
-        return first_array(head) + 1
+        return first_array(head) + 1, key
 
 
 def _first_array(head: bytes) -> str | None:
-    """The prefix of the first array directly under the top-level object, None if none."""
-    depth = 0
-    for prefix, event, _value in _IJSON.parse(io.BytesIO(head), use_float=False):
+    """The key of the first array directly under the top-level object, None if none."""
+    depth, key = 0, ""
+    for _prefix, event, value in _IJSON.parse(io.BytesIO(head), use_float=False):
+        if event == "map_key" and depth == 1:
+            key = value
         if event == "start_array" and depth == 1:
-            return f"{prefix}.item"
+            return key
         if event in ("start_map", "start_array"):
             depth += 1
         elif event in ("end_map", "end_array"):

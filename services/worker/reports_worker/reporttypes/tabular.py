@@ -24,7 +24,8 @@ from ..formats.xlsx.workbook import EXCEL_MAX_COLUMNS, SheetWriter
 from .reporttype import SpreadsheetReport
 
 #: The most distinct columns a payload may bring: every column name is kept in memory.
-#: The CSV file has them all; the workbook the first 16,384 (Excel's limit).
+#: The CSV file has them all; the workbook the first 16,384 (Excel's limit), and then its
+#: summary sheet and the manifest's ``notes`` say how many it left out.
 MAX_COLUMNS = 50_000
 
 _spool_encoder = msgspec.json.Encoder(decimal_format="number")
@@ -84,7 +85,8 @@ class Tabular(SpreadsheetReport):
                 rows += 1
         table = [Column(name, name, "value", max(10, min(len(name) + 2, 40))) for name in columns]
         self._write(spool, table, csv_path, xlsx_path, context, rows)
-        return BuildResult(records_processed=rows)
+        notice = columns_notice(len(table))
+        return BuildResult(records_processed=rows, notes=(notice,) if notice else ())
 
     def _write(
         self,
@@ -115,6 +117,22 @@ class Tabular(SpreadsheetReport):
             _write_summary(summary, context, rows=rows, columns=width, sheets=sheet.sheets)
 
 
+def columns_notice(columns: int) -> str | None:
+    """What the workbook leaves out when the table is wider than Excel's sheets, if anything."""
+    if columns <= EXCEL_MAX_COLUMNS:
+        return None
+    return (
+        f"datos.xlsx tiene las primeras {_es(EXCEL_MAX_COLUMNS)} de las {_es(columns)} "
+        f"columnas (el máximo de Excel); las {_es(columns - EXCEL_MAX_COLUMNS)} restantes "
+        "están solo en datos.csv."
+    )
+
+
+def _es(number: int) -> str:
+    """An integer with Spanish thousands separators (16.384)."""
+    return f"{number:,}".replace(",", ".")
+
+
 def _write_summary(
     summary: SheetWriter, context: BuildContext, *, rows: int, columns: int, sheets: int
 ) -> None:
@@ -127,4 +145,7 @@ def _write_summary(
     summary.write_labelled("Registros", rows, "integer")
     summary.write_labelled("Registros rechazados", context.rejections.count, "integer")
     summary.write_labelled("Columnas", columns, "integer")
+    if notice := columns_notice(columns):
+        summary.write_labelled("Columnas en este libro", EXCEL_MAX_COLUMNS, "integer")
+        summary.write_labelled("Aviso", notice, "text")
     summary.write_labelled("Hojas de datos", sheets, "integer")

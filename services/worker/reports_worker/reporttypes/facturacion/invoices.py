@@ -10,12 +10,18 @@ import msgspec
 
 from ...errors import RecordRejected
 from .currencies import ISO_4217_CODES
-from .money import CENT, EXACT_CONTEXT, MAX_AMOUNT, MONEY_CONTEXT, ONE, ZERO
+from .money import CENT, EXACT_CONTEXT, MAX_AMOUNT, MAX_DECIMAL_PLACES, MONEY_CONTEXT, ONE, ZERO
 
 #: Exact arithmetic: a result with more digits than the context holds raises Inexact.
 multiply, subtract, add = EXACT_CONTEXT.multiply, EXACT_CONTEXT.subtract, EXACT_CONTEXT.add
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+#: The invoice number is repeated on each of its lines in ``facturas_detalle.csv``: a
+#: bound on its length bounds what a line costs (real numbers, F001-00012345, are short).
+MAX_INVOICE_NUMBER = 100
+InvoiceNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_INVOICE_NUMBER)]
+#: ``Decimal.adjusted()`` of the smallest nonzero amount accepted (the cheap test of it).
+_MIN_ADJUSTED = -MAX_DECIMAL_PLACES
 
 
 class Customer(msgspec.Struct, rename="camel", frozen=True, gc=False):
@@ -40,7 +46,7 @@ class Item(msgspec.Struct, rename="camel", frozen=True, gc=False):
 class Invoice(msgspec.Struct, rename="camel", frozen=True, gc=False):
     """One FacturacionMasiva record (CONTRACT.md); unknown fields are ignored."""
 
-    invoice_number: NonEmpty
+    invoice_number: InvoiceNumber
     issue_date: date
     currency: str
     customer: Customer
@@ -99,12 +105,15 @@ def _price_lines(items: list[Item], lines: list[PricedLine]) -> tuple[Decimal, D
         if discount is None:
             discount = ZERO
         # One combined check keeps the common case fast; _line_problem says which rule
-        # broke. NaN makes a comparison raise InvalidOperation.
+        # broke. NaN makes a comparison raise InvalidOperation. adjusted() is the
+        # exponent of the first digit (a zero's own exponent): the magnitude bound.
         if not (
             ZERO < quantity < MAX_AMOUNT
             and ZERO <= price < MAX_AMOUNT
             and ZERO <= rate <= ONE
             and ZERO <= discount < MAX_AMOUNT
+            and min(quantity.adjusted(), price.adjusted(), rate.adjusted(), discount.adjusted())
+            >= _MIN_ADJUSTED
         ):
             raise RecordRejected(_line_problem(len(lines) + 1, item))
         gross = multiply(quantity, price)
@@ -158,4 +167,9 @@ def _line_problem(number: int, item: Item) -> str:
             return f"Ítem {number}: {field} {rule} (es {value})."
         if value >= MAX_AMOUNT:
             return f"Ítem {number}: {field} es demasiado grande (máximo 999.999.999.999.999)."
+        if value.adjusted() < _MIN_ADJUSTED:
+            return (
+                f"Ítem {number}: {field} es demasiado pequeño o tiene demasiados decimales "
+                f"(es {value}); se admiten hasta {MAX_DECIMAL_PLACES} decimales."
+            )
     return f"Ítem {number}: un importe está fuera de rango."

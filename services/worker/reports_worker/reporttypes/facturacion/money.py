@@ -18,6 +18,11 @@ ONE = Decimal(1)
 
 #: Every amount, given or computed, must stay below 10**15 (a quadrillion).
 MAX_AMOUNT = Decimal(10**15)
+#: The finest decimal place a given amount or rate may reach: a nonzero number below
+#: 1e-20, or a zero written with more than 20 decimals, is refused. Written out in full,
+#: ``1e-999999`` is a million characters (CSV has no exponents): this bounds what a
+#: number costs in the output to its own digits plus 36 characters.
+MAX_DECIMAL_PLACES = 20
 
 #: Context for money arithmetic that must be exact: 80 digits hold any product of two
 #: amounts with up to 40 significant digits each; a result that would need rounding
