@@ -127,14 +127,12 @@ def _run_admitted(
         _settle(services, started)
         if _transient(exc):
             # An outage, not a fault of the job: it waits for the dependency like a queued
-            # job does, spending no retry (the actor bounds how long).
-            log.warning("job_waits_for_dependency", job_id=record.job_id, error=str(exc))
+            # job does, spending no retry (the actor bounds how long). The traceback says
+            # which call met the outage.
+            log.warning("job_waits_for_dependency", job_id=record.job_id, exc_info=True)
             raise WaitForDependency from exc
-        if last_try:
-            log.exception("job_crashed", job_id=record.job_id, retries=retries)
-            _fail(services, started, f"Error interno al generar el reporte ({type(exc).__name__}).")
-            return
-        raise
+        log.exception("job_crashed", job_id=record.job_id, retries=retries, last_try=last_try)
+        _fail(services, started, f"Error interno al generar el reporte ({type(exc).__name__}).")
 
 
 def _held_elsewhere(record: JobRecord) -> bool:

@@ -21,8 +21,9 @@ class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
     worker_threads: int = 2
     #: Deliveries that ended with the worker dying before a job is declared poison.
     max_deliveries: int = 3
-    #: Retries of a job whose build raised an unexpected error (an outage of storage or
-    #: Redis costs none: the job waits for it, up to ``dependency_wait_seconds``).
+    #: Retries of a message whose handling raised outside a build (a build's own error
+    #: fails its job at once; an outage of storage or Redis costs none: the job waits for
+    #: it, up to ``dependency_wait_seconds``).
     max_retries: int = 5
     #: How long a job may wait for storage or Redis to come back before it fails saying so.
     dependency_wait_seconds: int = 1_800
