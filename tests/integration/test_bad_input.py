@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import RunningStack, StackPool
-from tests.integration.test_smoke import INVOICE
+from tests.support.data import INVOICE
+from tests.support.stacks import RunningStack, StackPool
 
 Q = "/api/AsyncReports"
 GOOD = json.dumps(INVOICE).encode()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Infra
+from tests.support.infra import Infra
 
 pytestmark = pytest.mark.integration
 

@@ -6,10 +6,9 @@ import json
 import zipfile
 from typing import Any
 
-from tests.conftest import wait_until
-from tests.integration.conftest import RunningStack, StackFactory, zip_bytes
-from tests.integration.test_smoke import INVOICE
 from tests.plugins.demora import RUNNING_DIR_ENV
+from tests.support.data import INVOICE
+from tests.support.stacks import RunningStack, StackFactory, wait_until, zip_bytes
 
 Q = "/api/AsyncReports"
 

@@ -20,11 +20,10 @@ import httpx
 import pytest
 
 from reports_shared.jobstore.aio import CATALOG_TTL_SECONDS
-from tests.conftest import wait_until
-from tests.integration.conftest import RunningStack, StackFactory, zip_bytes
-from tests.integration.faults import OwnRabbitMQ, OwnRedis, OwnS3
-from tests.integration.test_worker import PLUGIN, RunningJobs, submit
 from tests.plugins.demora import RUNNING_DIR_ENV
+from tests.support.faults import OwnRabbitMQ, OwnRedis, OwnS3
+from tests.support.jobs import PLUGIN, RunningJobs, submit
+from tests.support.stacks import RunningStack, StackFactory, wait_until, zip_bytes
 
 Q = "/api/AsyncReports"
 MB = 1_000_000

@@ -11,9 +11,8 @@ from reports_shared.constants import JobStatus, Lane
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import JobStore
 from reports_shared.settings import CommonSettings, load_settings
-from tests.conftest import wait_until
-from tests.integration.conftest import RunningStack, StackFactory
-from tests.integration.test_smoke import INVOICE
+from tests.support.data import INVOICE
+from tests.support.stacks import RunningStack, StackFactory, wait_until
 
 Q = "/api/AsyncReports"
 

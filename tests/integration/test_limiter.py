@@ -12,7 +12,8 @@ from reports_worker.limiter import LeaseLimiter, live_leases
 from reports_worker.machine import AUTO_MAX_PROCESSES, usable_cores
 from reports_worker.runner import build_processes
 from reports_worker.settings import WorkerSettings
-from tests.conftest import Infra, new_namespace
+from tests.support.infra import Infra
+from tests.support.stacks import new_namespace
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,7 @@ from reports_shared.errors import InvalidPayload
 from reports_worker.input import arraysplit
 from reports_worker.input.arraysplit import scan
 from reports_worker.input.payload import Payload
-
-from .conftest import Source
+from tests.support.builds import Source
 
 TRICKY_TEXTS = ["a,b", '[{"x": 1}]', "back\\slash", 'quote " inside', '\\"', "\\\\", "}, {", "ñ"]
 

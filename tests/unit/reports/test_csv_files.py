@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reports_worker.errors import ReportOptionError
-
-from .conftest import Builder, invoice, item
+from tests.support.builds import Builder
+from tests.support.data import invoice, item
 
 RECORD = invoice(
     "F-1",

@@ -7,8 +7,7 @@ import io
 import json
 
 from devstack.datasets import write_invoices
-
-from .conftest import Builder
+from tests.support.builds import Builder
 
 
 def _bytes(count: int, **kwargs: object) -> bytes:

@@ -7,7 +7,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from .conftest import Builder, invoice, item
+from tests.support.builds import Builder
+from tests.support.data import invoice, item
 
 DANGEROUS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd", "\ncmd"]
 

@@ -27,8 +27,7 @@ from reports_worker.reporttypes import Rejector
 from reports_worker.reporttypes.facturacion import FacturacionMasiva
 from reports_worker.reporttypes.facturacion.invoices import Invoice
 from reports_worker.reporttypes.facturacion.report import InvoicePart
-
-from .conftest import Builder, Built
+from tests.support.builds import Builder, Built
 
 #: About 4 MB: batches for the helper and for the building process both.
 INVOICES = 5000

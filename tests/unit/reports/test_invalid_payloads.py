@@ -9,8 +9,8 @@ import zlib
 import pytest
 
 from reports_shared.errors import InvalidPayload
-
-from .conftest import Builder, as_json, invoice
+from tests.support.builds import Builder
+from tests.support.data import as_json, invoice
 
 
 def _error(build: Builder, payload: bytes, **kwargs: object) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from reports_worker.reporttypes.facturacion import FacturacionMasiva
-
-from .conftest import Builder, invoice, item
+from tests.support.builds import Builder
+from tests.support.data import invoice, item
 
 LIBREOFFICE = shutil.which("libreoffice") or shutil.which("soffice")
 

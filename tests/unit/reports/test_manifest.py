@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .conftest import JOB_ID, Builder, invoice
+from tests.support.builds import JOB_ID, Builder
+from tests.support.data import invoice
 
 
 def test_manifest_has_the_contract_fields(build: Builder) -> None:

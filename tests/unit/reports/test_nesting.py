@@ -8,8 +8,8 @@ import pytest
 
 from reports_shared.errors import InvalidPayload
 from reports_worker.input.nesting import NestingGuard
-
-from .conftest import Builder, invoice
+from tests.support.builds import Builder
+from tests.support.data import invoice
 
 
 def _feed(text: bytes, size: int, guard: NestingGuard) -> None:

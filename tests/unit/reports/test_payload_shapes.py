@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from .conftest import Builder, as_json, invoice
+from tests.support.builds import Builder
+from tests.support.data import as_json, invoice
 
 RECORDS = [invoice("F-1"), invoice("F-2", currency="USD"), invoice("F-3")]
 EXPECTED_NUMBERS = ["F-1", "F-2", "F-3"]

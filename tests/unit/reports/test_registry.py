@@ -6,8 +6,8 @@ import pytest
 
 from reports_shared.errors import UnknownReportType
 from reports_worker.reporttypes import ReportType, load_report_types
-
-from .conftest import Builder, invoice
+from tests.support.builds import Builder
+from tests.support.data import invoice
 
 
 def test_installed_report_types_are_loaded_by_name() -> None:

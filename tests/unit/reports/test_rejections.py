@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from reports_shared.errors import InvalidPayload
-
-from .conftest import Builder, as_json, invoice, item
+from tests.support.builds import Builder
+from tests.support.data import as_json, invoice, item
 
 
 def _reason_for(build: Builder, bad: dict[str, Any]) -> str:

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from reports_worker.reporttypes.facturacion.money import round_cents
-
-from .conftest import Builder, invoice, item
+from tests.support.builds import Builder
+from tests.support.data import invoice, item
 
 
 @pytest.mark.parametrize(

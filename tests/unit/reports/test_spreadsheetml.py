@@ -18,9 +18,9 @@ from reports_worker.formats.xlsx.spreadsheetparts import column_letter
 from reports_worker.formats.xlsx.workbook import WorkbookEngine
 from reports_worker.reporttypes.facturacion import FacturacionMasiva
 from reports_worker.reporttypes.tabular import Tabular
-
-from .conftest import Builder, invoice, item
-from .xlsx_oracle import XLSXWRITER
+from tests.support.builds import Builder
+from tests.support.data import invoice, item
+from tests.support.xlsx_oracle import XLSXWRITER
 
 TEXTS = [
     "plain",

@@ -11,8 +11,7 @@ import pytest
 
 from reports_shared.errors import InvalidPayload
 from reports_worker.reporttypes.tabular import Tabular, flatten
-
-from .conftest import Builder
+from tests.support.builds import Builder
 
 
 def test_flatten_spreads_nested_objects_into_dotted_names() -> None:

@@ -9,8 +9,8 @@ import openpyxl
 import pytest
 
 from reports_worker.reporttypes.facturacion import FacturacionMasiva
-
-from .conftest import Builder, invoice, item
+from tests.support.builds import Builder
+from tests.support.data import invoice, item
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ import redis
 from devstack.infra import port_open
 from devstack.s3server import S3Server, start_s3
 from devstack.stack import free_port
-from tests.conftest import s3_port_base, unavailable
+from tests.support.infra import s3_port_base, unavailable
 
 #: Longest wait for a service to start or stop (bounded, never forever).
 START_TIMEOUT = 60.0
