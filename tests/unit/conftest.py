@@ -1,4 +1,4 @@
-"""Fixtures of the report tests: builds run into tmp_path (``tests.support.builds``)."""
+"""Fixtures of the unit tests: report builds run into tmp_path (``tests.support.builds``)."""
 
 from __future__ import annotations
 
