@@ -1,4 +1,4 @@
-"""Fixtures that give tests real services: RabbitMQ, Redis and S3 storage.
+"""Fixtures that give tests real services (RabbitMQ, Redis, S3 storage); markers by folder.
 
 Where they come from (the environment, local services, containers) is in
 ``tests/support/infra.py``; a missing service skips integration tests on a laptop and
@@ -13,6 +13,19 @@ from pathlib import Path
 import pytest
 
 from tests.support.infra import Infra, real_services
+
+#: The marker every test under each folder gets (``-m unit``, ``-m integration``).
+FOLDER_MARKERS = {"unit": pytest.mark.unit, "integration": pytest.mark.integration}
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the folder it lives in: tests/unit, tests/integration."""
+    here = Path(__file__).parent
+    for item in items:
+        for folder, marker in FOLDER_MARKERS.items():
+            if here / folder in item.path.parents:
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")

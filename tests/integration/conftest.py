@@ -10,8 +10,6 @@ import pytest
 from tests.support.infra import Infra
 from tests.support.stacks import RunningStack, StackFactory, StackPool
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def make_stack(infra: Infra, tmp_path: Path) -> Iterator[StackFactory]:

@@ -15,8 +15,6 @@ import pytest
 
 from tests.support.infra import Infra
 
-pytestmark = pytest.mark.integration
-
 REPO_ROOT = Path(__file__).parents[2]
 HARNESS = REPO_ROOT / "bench" / "bench_e2e.py"
 RECORDS = 500

@@ -22,8 +22,6 @@ from tests.support.infra import Infra
 from tests.support.jobs import PLUGIN, submit
 from tests.support.stacks import RunningStack, StackFactory, StackPool
 
-pytestmark = pytest.mark.integration
-
 #: The console script installed with the client package, beside this interpreter.
 COMMAND = Path(sys.executable).with_name("async-reports")
 

@@ -15,8 +15,6 @@ from tests.support.infra import Infra
 from tests.support.jobs import PLUGIN, submit
 from tests.support.stacks import RunningStack, StackFactory, StackPool
 
-pytestmark = pytest.mark.integration
-
 ORDER = {"Queued": 0, "Processing": 1, "Completed": 2}
 
 

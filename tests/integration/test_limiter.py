@@ -15,8 +15,6 @@ from reports_worker.settings import WorkerSettings
 from tests.support.infra import Infra
 from tests.support.stacks import new_namespace
 
-pytestmark = pytest.mark.integration
-
 REQUIRED = {"s3_access_key": "k", "s3_secret_key": "s"}
 
 

@@ -20,7 +20,6 @@ from tests.support.stacks import RunningStack, StackFactory
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-pytestmark = pytest.mark.integration
 
 #: Debian's build (``apt-get install -y chromium``); Playwright never downloads its own here.
 CHROMIUM = os.environ.get("AR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
