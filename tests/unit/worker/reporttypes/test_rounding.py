@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
-from reports_worker.reporttypes.facturacion.money import round_cents
 from tests.support.builds import Builder
 from tests.support.data import invoice, item
 
@@ -19,13 +16,18 @@ from tests.support.data import invoice, item
         ("2.665", "2.67"),
         ("0.004999", "0.00"),
         ("1.115", "1.12"),
-        ("-0.005", "-0.01"),
         ("10", "10.00"),
     ],
 )
-def test_round_cents_rounds_half_up(value: str, expected: str) -> None:
-    # given an exact decimal / when rounded / then halves go away from zero
-    assert str(round_cents(Decimal(value))) == expected
+def test_line_amounts_round_half_up_to_cents(build: Builder, value: str, expected: str) -> None:
+    # given a line of one unit at that price, no tax (JSON holds the number as written)
+    record = invoice(items=[item(unitPrice=float(value))])
+
+    # when built
+    built = build([record])
+
+    # then halves go away from zero, to two decimals
+    assert built.csv_rows("facturas_detalle.csv")[0]["importe_neto"] == expected
 
 
 def test_line_net_is_rounded_half_up_after_the_discount(build: Builder) -> None:
