@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -15,7 +16,7 @@ from reports_worker.settings import WorkerSettings
 from tests.support.infra import Infra
 from tests.support.stacks import new_namespace
 
-REQUIRED = {"s3_access_key": "k", "s3_secret_key": "s"}
+REQUIRED: dict[str, Any] = {"s3_access_key": "k", "s3_secret_key": "s"}
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ class RunningStack:
 
     def worker_children(self) -> list[psutil.Process]:
         """The dramatiq worker processes (children of each worker service) now alive."""
-        found = []
+        found: list[psutil.Process] = []
         for name, service in self.supervisor.services.items():
             if name.startswith("worker") and service.process and service.process.poll() is None:
                 parent = psutil.Process(service.process.pid)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from xml.sax.saxutils import escape
 
 import xlsxwriter
@@ -157,7 +157,8 @@ class XlsxwriterTable:
     def append_prepared(self, rows: Sequence[object]) -> None:
         """Add rows prepared by :meth:`XlsxwriterEngine.row_preparer` (their values)."""
         for values in rows:
-            self.append(values)  # type: ignore[arg-type]
+            # row_preparer made each one a tuple of the row's values
+            self.append(cast("tuple[object, ...]", values))
 
     def _close_sheet(self) -> None:
         if self._columns:

@@ -55,7 +55,7 @@ def test_the_body_can_be_sent_again_for_a_retry() -> None:
     # Given an open file (here, not yet flushed to disk)
     with tempfile.TemporaryFile() as spool:
         spool.write(b'[{"a": 1}]')
-        upload = MultipartUpload(FIELDS, "dataFile", spool, "datos.json")  # type: ignore[arg-type]
+        upload = MultipartUpload(FIELDS, "dataFile", spool, "datos.json")
 
         # When it is iterated twice (a retried request)
         first, second = b"".join(upload), b"".join(upload)

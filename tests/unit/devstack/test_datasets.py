@@ -5,14 +5,15 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from typing import Any
 
 from devstack.datasets import write_invoices
 from tests.support.builds import Builder
 
 
-def _bytes(count: int, **kwargs: object) -> bytes:
+def _bytes(count: int, **kwargs: Any) -> bytes:
     out = io.BytesIO()
-    write_invoices(out, count, **kwargs)  # type: ignore[arg-type]
+    write_invoices(out, count, **kwargs)
     return out.getvalue()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -29,7 +29,7 @@ from tests.support.data import INVOICE
 from tests.support.jobs import PLUGIN
 from tests.support.standins import MemoryObjects, memory_redis
 
-Logs = list[dict[str, Any]]
+Logs = list[MutableMapping[str, Any]]
 
 
 def make_services(**settings: Any) -> Services:

@@ -17,6 +17,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -33,9 +34,9 @@ from tests.support.builds import Builder, Built
 INVOICES = 5000
 
 
-def _payload(**kwargs: object) -> bytes:
+def _payload(**kwargs: Any) -> bytes:
     out = io.BytesIO()
-    write_invoices(out, INVOICES, invalid_every=97, **kwargs)  # type: ignore[arg-type]
+    write_invoices(out, INVOICES, invalid_every=97, **kwargs)
     return out.getvalue()
 
 
