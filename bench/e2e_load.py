@@ -178,12 +178,15 @@ def _python_pollers(url: str, seconds: float, connections: int, processes: int) 
     results = [json.loads(child.communicate()[0]) for child in children]
     latencies = sorted(ms for result in results for ms in result["latenciesMs"])
     elapsed = max(result["elapsed"] for result in results)
-    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    # A machine so loaded that no poll (or one) came back still gets a report, not a crash.
+    cuts = (
+        statistics.quantiles(latencies, n=100) if len(latencies) > 1 else (latencies or [0.0]) * 99
+    )
     return {
         "tool": f"python httpx pollers: {processes} processes x {per_process} connections",
         "seconds": seconds,
         "requests": len(latencies),
-        "requestsPerSecond": round(len(latencies) / elapsed),
+        "requestsPerSecond": round(len(latencies) / elapsed) if elapsed > 0 else 0,
         "p50Ms": round(cuts[49], 2),
         "p99Ms": round(cuts[98], 2),
         "errors": sum(result["errors"] for result in results),

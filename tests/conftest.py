@@ -18,6 +18,15 @@ from tests.support.infra import Infra, real_services
 FOLDER_MARKERS = {"unit": pytest.mark.unit, "integration": pytest.mark.integration}
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave the container suite (tests/deploy) out unless it is asked for by path."""
+    deploy = Path(__file__).parent / "deploy"
+    if collection_path != deploy:
+        return None
+    asked = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    return not any(path == deploy or deploy in path.parents for path in asked)
+
+
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by the folder it lives in: tests/unit, tests/integration."""

@@ -1,10 +1,12 @@
 """The temporary report cache: an identical submission reuses a recent ZIP.
 
 Identical means the same report type, the same options and the same dataset bytes (by the
-SHA-256 taken while the payload was ingested). Entries live ``ttl`` seconds and the cache
+SHA-256 taken while the payload was ingested), sent by the same owner (API key name): one
+client never learns from the cache what another sent, unless the operator shares it across
+clients (``AR_CACHE_SHARED_ACROSS_CLIENTS``). Entries live ``ttl`` seconds and the cache
 holds at most ``cap_bytes`` of ZIPs, evicting the least recently used. Each job gets its own
-copy of the ZIP (a server-side copy), so expiring a job never breaks the cache or the
-reverse.
+copy of the ZIP, re-labelled as its own report (:mod:`.reportcopy`), so expiring a job never
+breaks the cache or the reverse.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 import redis
@@ -22,6 +25,7 @@ from .constants import Names
 from .errors import ObjectNotFound, StaleCacheEntry
 from .jobs import JobRecord
 from .objectstore import ObjectStore
+from .reportcopy import NotACopyableReport, copy_for_job
 from .settings import CommonSettings
 
 _RELEASE = """
@@ -30,17 +34,23 @@ return 0
 """
 
 
-def cache_key(report_type: str, options: Mapping[str, str], payload_sha256: str) -> str:
-    """The identity of a report: type, options and dataset."""
-    canonical = json.dumps([report_type, dict(sorted(options.items())), payload_sha256])
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def cache_key(
+    report_type: str, options: Mapping[str, str], payload_sha256: str, owner: str | None = None
+) -> str:
+    """The identity of a report: type, options, dataset and, unless shared, its owner."""
+    identity: list[Any] = [report_type, dict(sorted(options.items())), payload_sha256]
+    if owner is not None:
+        identity.append(owner)
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
 
 
-def key_of(record: JobRecord) -> str | None:
-    """The cache key of a job (None for a job recorded without its payload's hash)."""
+def key_of(record: JobRecord, shared_across_clients: bool = False) -> str | None:
+    """The cache key of a job (None for a job recorded without its payload's hash); the
+    owner is part of it unless the cache is shared across clients."""
     if not record.payload_sha256:
         return None
-    return cache_key(record.report_type, record.options, record.payload_sha256)
+    owner = None if shared_across_clients else record.owner
+    return cache_key(record.report_type, record.options, record.payload_sha256, owner)
 
 
 class CacheEntry(msgspec.Struct, rename="camel", kw_only=True):
@@ -86,6 +96,7 @@ class ReportCache:
         cap_bytes: int,
         ttl_seconds: int,
         enabled: bool = True,
+        shared_across_clients: bool = False,
     ) -> None:
         self.client = client
         self.objects = objects
@@ -93,6 +104,7 @@ class ReportCache:
         self.cap_bytes = cap_bytes
         self.ttl_seconds = ttl_seconds
         self.enabled = enabled
+        self.shared_across_clients = shared_across_clients
         self._release = client.register_script(_RELEASE)
 
     @classmethod
@@ -107,7 +119,12 @@ class ReportCache:
             cap_bytes=settings.cache_max_bytes,
             ttl_seconds=settings.job_ttl_seconds,
             enabled=settings.cache_enabled,
+            shared_across_clients=settings.cache_shared_across_clients,
         )
+
+    def key_for(self, record: JobRecord) -> str | None:
+        """The cache key of a job, scoped to its owner unless the cache is shared."""
+        return key_of(record, self.shared_across_clients)
 
     def lookup(self, key: str) -> CacheEntry | None:
         """The live entry of a key, or None."""
@@ -119,18 +136,20 @@ class ReportCache:
         entry = _entry_decoder.decode(raw)
         return None if entry.created_at + self.ttl_seconds < time.time() else entry
 
-    def serve(self, entry: CacheEntry, dest_key: str) -> None:
-        """Copy a cached ZIP to ``dest_key`` and count the hit; StaleCacheEntry (the entry
-        evicted) when storage lost the ZIP (a fresh storage under the same Redis, say)."""
+    def serve(self, entry: CacheEntry, dest_key: str, job_id: str) -> int:
+        """Copy a cached ZIP to ``dest_key`` as job ``job_id``'s report and count the hit;
+        the copy's size. StaleCacheEntry (the entry evicted) when storage lost the ZIP (a
+        fresh storage under the same Redis, say) or it is not a report's."""
         try:
-            self.objects.copy(entry.object_key, dest_key)
-        except ObjectNotFound as exc:
+            size = copy_for_job(self.objects, entry.object_key, dest_key, job_id)
+        except (ObjectNotFound, NotACopyableReport) as exc:
             self.remove(entry.key, "evictions")
             raise StaleCacheEntry(entry.key) from exc
         with self.client.pipeline(transaction=False) as pipe:
             pipe.zadd(self.names.cache_lru, {entry.key: time.time()}, xx=True)
             pipe.hincrby(self.names.cache_stats, "hits", 1)
             pipe.execute()
+        return size
 
     def record_miss(self) -> None:
         """Count a report that had to be built."""

@@ -103,6 +103,12 @@ class Names:
         """Hash of report type name to its description, published by workers."""
         return f"{self.namespace}:report-types"
 
+    @property
+    def report_options(self) -> str:
+        """Hash of report type name to its options (JSON: name to allowed values, the
+        default first), published by workers beside :attr:`report_types`."""
+        return f"{self.namespace}:report-options"
+
     def limiter(self, name: str) -> str:
         """Sorted set of leases of a concurrency limiter."""
         return f"{self.namespace}:limiter:{name}"

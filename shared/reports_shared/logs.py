@@ -9,11 +9,18 @@ import structlog
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    """Send structlog and stdlib logging to stdout as JSON lines (or console text)."""
+    """Send structlog and stdlib logging to stdout as JSON lines (or console text).
+
+    Tracebacks never show local variables, in either format: a frame's locals hold
+    settings, credentials and clients (rich, which the console renderer would use when
+    installed, shows them by default).
+    """
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,

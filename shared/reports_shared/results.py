@@ -12,6 +12,7 @@ from .constants import JobStatus
 from .jobs import JobRecord, PerformanceMetrics, utcnow
 from .jobstore import JobStore
 from .jobstore.records import epoch
+from .reportcopy import file_name_for
 
 _SERVABLE = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
 
@@ -75,13 +76,14 @@ def serve_from_cache(
 
     Raises StaleCacheEntry (and evicts the entry) when storage no longer has that ZIP.
     """
-    result_key = jobs.names.result_key(record.job_id, entry.file_name)
-    cache.serve(entry, result_key)
+    file_name = file_name_for(entry.file_name, record.job_id)
+    result_key = jobs.names.result_key(record.job_id, file_name)
+    size = cache.serve(entry, result_key, record.job_id)
     wait = utcnow() - record.created_at
     result = ReportResult(
         result_key=result_key,
-        file_name=entry.file_name,
-        size_bytes=entry.size_bytes,
+        file_name=file_name,
+        size_bytes=size,
         records_processed=entry.records_processed,
         records_rejected=entry.records_rejected,
         metrics=PerformanceMetrics(

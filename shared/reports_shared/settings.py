@@ -47,6 +47,10 @@ def _explain(message: str) -> str:
     return message
 
 
+#: Fields whose values are secrets, by a word in their name.
+SECRET_WORDS = ("secret", "access_key", "api_keys", "password")
+
+
 class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Connections every service needs."""
 
@@ -69,8 +73,24 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     lease_ttl_seconds: int = 30
     #: Reuse the ZIP of an identical earlier submission (same type, options and dataset).
     cache_enabled: bool = True
+    #: Whether a client may be served a report built from another client's identical
+    #: submission; by default the cache is shared only within one owner (API key name).
+    cache_shared_across_clients: bool = False
     #: Most bytes of ZIPs the report cache keeps; least recently used go first.
     cache_max_bytes: int = 5 * 1024**3
+
+    def __repr__(self) -> str:
+        """The settings with every secret masked and URLs without their passwords (a
+        traceback or a debugger may print them)."""
+        shown = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if any(word in name for word in SECRET_WORDS):
+                value = "***" if value else ""
+            elif isinstance(value, str) and name.endswith("_url"):
+                value = redact_url(value)
+            shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @property
     def names(self) -> Names:

@@ -112,3 +112,18 @@ def test_a_path_like_file_name_never_reaches_storage_keys(strict: RunningStack) 
     keys = [info.key for info in strict.objects().list("")]
     assert all(".." not in key and "passwd" not in key for key in keys)
     assert strict.wait_finished(job)["status"] == "Completed"
+
+
+@pytest.mark.parametrize("path", [f"{Q}/queue-json", "/api/Reports/generate"])
+def test_json_nested_deeper_than_a_parser_follows_is_a_400_saying_so(
+    strict: RunningStack, path: str
+) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    inline = f'{{"reportType": "FacturacionMasiva", "userName": "qa", "jsonData": {deep}}}'
+    in_string = json.dumps({"reportType": "FacturacionMasiva", "userName": "qa", "jsonData": deep})
+    for body in (inline, in_string):
+        response = strict.client.post(
+            path, content=body.encode(), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400, response.text
+        assert "anidado demasiado profundo" in response.json()["detail"]

@@ -176,11 +176,16 @@ def test_an_unreachable_service_exits_5(service: RunningStack) -> None:
     assert "No se pudo conectar" in done.stderr
 
 
-def test_waiting_longer_than_timeout_exits_6(service: RunningStack) -> None:
-    job_id = submit(service, [{"sleep": 4, "run": uuid.uuid4().hex}])
+def test_waiting_longer_than_timeout_exits_6(service: RunningStack, tmp_path: Path) -> None:
+    # Given a job that runs until the test releases it
+    release = tmp_path / "release"
+    job_id = submit(service, [{"hold": str(release), "run": uuid.uuid4().hex}])
+    # When the CLI waits for it for one second
     done = run(service, "wait", job_id, "--timeout", "1")
+    # Then it gives up with exit 6, naming the job
     assert done.returncode == 6
     assert job_id in done.stderr
+    release.touch()
     service.wait_finished(job_id)
 
 

@@ -9,6 +9,7 @@ that complete once it is back, and nothing half-written in storage.
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 import zipfile
@@ -133,10 +134,24 @@ def wait_ready(stack: RunningStack) -> None:
     wait_until(lambda: ready(stack), 30, 0.5, "the api to be ready again")
 
 
+def result_key(stack: RunningStack, job: str) -> str:
+    """The object the job's record names as its ZIP (under the folder of the run that won)."""
+    raw = stack.redis().hget(f"{stack.namespace}:job:{job}", "resultKey")
+    assert raw is not None
+    key: str = json.loads(raw)
+    assert key.startswith(f"results/{job}/") and key.endswith(f"/{_file_name(stack, job)}")
+    return key
+
+
+def _file_name(stack: RunningStack, job: str) -> str:
+    name: str = stack.status(job)["fileName"]
+    return name
+
+
 def assert_one_whole_zip(stack: RunningStack, job: str, final: dict[str, Any]) -> None:
     """Exactly one object under results/{job}/, the one the job names, and a valid ZIP."""
     objects = list(stack.objects().list(f"results/{job}/"))
-    assert [o.key for o in objects] == [f"results/{job}/{final['fileName']}"], objects
+    assert [o.key for o in objects] == [result_key(stack, job)], objects
     download = stack.client.get(final["downloadUrl"])
     assert download.status_code == 200
     assert len(download.content) == objects[0].size == final["fileSizeBytes"]
@@ -207,7 +222,7 @@ def test_storage_outage_refuses_submissions_and_the_running_job_completes_after(
         assert final["status"] == "Completed", final
         assert_one_whole_zip(stack, job, final)
     # And no other (partial) object ever appeared under its results
-    assert watch.seen == {(f"results/{job}/{final['fileName']}", final["fileSizeBytes"])}
+    assert watch.seen == {(result_key(stack, job), final["fileSizeBytes"])}
     assert watch.most_at_once == 1
     # And nothing of the refused submissions is in storage
     wait_until(lambda: not list(stack.objects().list("payloads/")), 10,
@@ -456,12 +471,13 @@ def test_an_upload_slower_than_the_orphan_grace_period_is_not_cut_short(
     # When a dataset arrives slowly: 6 MB at once (storage gets its first part), then a
     # trickle for 5 s more, as over a slow link
     def slow_form() -> Iterator[bytes]:
-        record = b'{"sleep": 0},'
+        # Few records, made big with padding: the build takes no time on any machine
+        padded = b'{"sleep": 0, "pad": "' + b"x" * 1_000_000 + b'"},'
         yield FORM_HEAD
-        yield record * 500_000
+        yield padded * 6
         for _ in range(10):
             time.sleep(0.5)
-            yield record * 1_000
+            yield padded[:1_000] + b'"},'
         yield FORM_TAIL
 
     response = stack.client.post(
@@ -472,3 +488,103 @@ def test_an_upload_slower_than_the_orphan_grace_period_is_not_cut_short(
     # Then it is accepted and its report built
     assert response.status_code == 202, response.text
     assert stack.wait_finished(response.json()["jobId"])["status"] == "Completed"
+
+
+@pytest.mark.parametrize("log_format", ["console", "json"])
+def test_no_secret_reaches_any_log_while_storage_and_redis_fail(
+    own_s3: OwnS3, own_redis: OwnRedis, make_stack: StackFactory, running_dir: Path,
+    log_format: str,
+) -> None:  # fmt: skip
+    # Given a stack with every kind of secret set, logging in the given format
+    keys = {"client": secrets.token_urlsafe(18), "operator": secrets.token_urlsafe(18)}
+    api_keys = f"client:ana:{keys['client']},operator:ops:{keys['operator']}"
+    env = {**own_s3.env(), "AR_REDIS_URL": own_redis.url, "AR_LOG_FORMAT": log_format,
+           "AR_API_KEYS": api_keys}  # fmt: skip
+    stack = demora_stack(make_stack, running_dir, env, workers=1)
+    stack.client.headers["X-API-Key"] = keys["client"]
+    job = submit(stack, [{"sleep": 4}])
+    wait_running(running_dir, job)
+    # When storage fails under a running job (its upload fails, and it is retried) and
+    # Redis fails too, while clients keep submitting and polling
+    with own_s3.stopped():
+        assert_unavailable(post_multipart(stack, [{"sleep": 0, "n": 1}]))
+        wait_until(lambda: stack.status(job)["status"] == "Queued", 30,
+                   what="the job's failed upload to be retried")  # fmt: skip
+    with own_redis.stopped():
+        assert stack.client.get(f"{Q}/status/{job}").status_code == 503
+    wait_ready(stack)
+    assert stack.wait_finished(job, timeout=60)["status"] == "Completed"
+    # Then the failures were logged (in console text, with tracebacks), and no secret with them
+    logs = stack.logs()
+    assert "dependency_unavailable" in logs
+    assert log_format != "console" or "Traceback" in logs
+    for name, value in {
+        "S3 secret key": own_s3.secret_key, "S3 access key": own_s3.access_key,
+        "token secret": stack.env["AR_TOKEN_SECRET"], **keys,
+    }.items():  # fmt: skip
+        assert value not in logs, f"the {name} is in the {log_format} logs"
+
+
+def logged(stack: RunningStack, job: str, event: str) -> int:
+    """How many times the stack's processes logged ``event`` for ``job`` (JSON logs)."""
+    count = 0
+    for line in stack.logs().splitlines():
+        _, brace, body = line.partition("{")
+        try:
+            entry = json.loads(brace + body) if brace else {}
+        except ValueError:
+            continue
+        count += entry.get("job_id") == job and entry.get("event") == event
+    return count
+
+
+def test_a_storage_outage_longer_than_the_retries_backoff_spends_no_retry(
+    own_s3: OwnS3, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a worker allowed one retry, and a job under way
+    stack = demora_stack(make_stack, running_dir, own_s3.env(), workers=1, max_retries=1)
+    job = submit(stack, [{"sleep": 1}])
+    wait_running(running_dir, job)
+    # When storage is away for longer than a retry's backoff (the upload fails; so would
+    # the payload's download on every new try)
+    with own_s3.stopped():
+        wait_until(lambda: logged(stack, job, "job_waits_for_dependency") >= 3, 60,
+                   what="the job to wait through several attempts")  # fmt: skip
+        assert stack.status(job)["status"] in {"Queued", "Processing"}
+    # Then, storage back, the job completes: waiting cost it none of its retries
+    final = stack.wait_finished(job, timeout=60)
+    assert final["status"] == "Completed", final
+
+
+def test_a_job_that_waits_for_storage_past_its_bound_fails_saying_why(
+    own_s3: OwnS3, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given jobs may wait 3 s for a dependency, and a job under way
+    stack = demora_stack(make_stack, running_dir, own_s3.env(), workers=1,
+                         dependency_wait_seconds=3)  # fmt: skip
+    job = submit(stack, [{"sleep": 1}])
+    wait_running(running_dir, job)
+    # When storage stays away for longer
+    with own_s3.stopped():
+        final = stack.wait_finished(job, timeout=60)
+    # Then the job fails, and says why
+    assert final["status"] == "Failed", final
+    assert "no estuvieron disponibles" in final["message"]
+
+
+def test_a_build_finished_while_redis_is_away_is_recorded_when_it_is_back_not_built_again(
+    own_redis: OwnRedis, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a job of three seconds under way
+    stack = demora_stack(make_stack, running_dir, {"AR_REDIS_URL": own_redis.url}, workers=1)
+    job = submit(stack, [{"sleep": 3}])
+    wait_running(running_dir, job)
+    # When Redis goes away until the build has finished (its result cannot be recorded)
+    with own_redis.stopped():
+        wait_until(lambda: logged(stack, job, "publish_waits_for_redis") >= 2, 30,
+                   what="the finished build to try to record its result")  # fmt: skip
+    # Then, Redis back, the job completes with the ZIP of that one build
+    final = stack.wait_finished(job, timeout=60)
+    assert final["status"] == "Completed", final
+    assert logged(stack, job, "job_started") == 1
+    assert_one_whole_zip(stack, job, final)

@@ -65,9 +65,12 @@ def test_a_killed_worker_job_completes_once_and_its_slot_comes_back(
     final = stack.wait_finished(job, timeout=90)
     assert final["status"] == "Completed", final
     assert len(list(stack.objects().list(f"results/{job}/"))) == 1
-    # And the cap is whole again: two jobs run together
+    # And the cap is whole again: two jobs, held until both are seen running, run together
+    release = running_dir.parent / "release"
     with RunningJobs(running_dir) as sampler:
-        pair = [submit(stack, [{"sleep": 2}]) for _ in range(2)]
+        pair = [submit(stack, [{"hold": str(release), "n": n}]) for n in range(2)]
+        wait_until(lambda: sampler.peak == 2, 60, what="both jobs to run at once")
+        release.touch()
         for other in pair:
             assert stack.wait_finished(other, timeout=60)["status"] == "Completed"
     assert sampler.peak == 2

@@ -21,8 +21,14 @@ from reports_worker.reporttypes import BuildContext, BuildResult, Record, Report
 RUNNING_DIR_ENV = "DEMORA_RUNNING_DIR"
 
 
+#: Longest a ``hold`` record waits for its file (a test that forgets to release it fails).
+HOLD_LIMIT_SECONDS = 120
+
+
 class Demora(ReportType):
-    """Records ``{"sleep": seconds}`` wait; ``{"crash": true}`` kills the worker process."""
+    """Records ``{"sleep": seconds}`` wait; ``{"hold": path}`` waits until the test creates
+    that file (so a test, not the machine's speed, decides when the job ends);
+    ``{"crash": true}`` kills the worker process."""
 
     name: ClassVar[str] = "Demora"
     description: ClassVar[str] = "Prueba: espera lo que dice cada registro."
@@ -38,12 +44,20 @@ class Demora(ReportType):
                 if record.get("crash"):
                     os.kill(os.getpid(), signal.SIGKILL)
                 time.sleep(float(record.get("sleep", 0)))
+                if record.get("hold"):
+                    _hold(str(record["hold"]))
                 count += 1
         finally:
             if marker is not None:
                 marker.unlink(missing_ok=True)
         context.files.path("demora.json").write_text(json.dumps({"records": count}))
         return BuildResult(records_processed=count)
+
+
+def _hold(path: str) -> None:
+    deadline = time.monotonic() + HOLD_LIMIT_SECONDS
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _mark_running(job_id: str) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import fakeredis
 import urllib3
 
-from reports_shared.errors import ObjectNotFound, StorageUnavailable
+from reports_shared.errors import ObjectNotFound
 from reports_shared.objectstore import ObjectInfo, ObjectReader, ObjectStore, Readable
 
 
@@ -27,14 +27,14 @@ class MemoryObjects(ObjectStore):
 
     ``when_opened(key)``, if set, runs each time an object is opened for reading: the moment
     a test makes something happen elsewhere (another worker, say) while a job runs. While
-    ``down`` is set, writes fail as they do when storage cannot be reached.
+    ``failing`` is set, every write raises it (StorageUnavailable: storage cannot be reached).
     """
 
     def __init__(self) -> None:
         self.bucket = "memory"
         self.blobs: dict[str, bytes] = {}
         self.when_opened: Callable[[str], None] | None = None
-        self.down = False
+        self.failing: Exception | None = None
 
     def keys(self, prefix: str = "") -> set[str]:
         """Keys of the objects under ``prefix``."""
@@ -93,8 +93,8 @@ class MemoryObjects(ObjectStore):
             yield self.stat(key)
 
     def _put(self, key: str, data: bytes) -> str:
-        if self.down:
-            raise StorageUnavailable(f"storage error: cannot write {key}")
+        if self.failing is not None:
+            raise self.failing
         self.blobs[key] = data
         return _etag(data)
 

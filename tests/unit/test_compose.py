@@ -16,9 +16,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import yaml
 
+from reports_api.settings import ApiSettings
+from reports_janitor.settings import JanitorSettings
+from reports_shared.settings import env_name
 from reports_worker.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +33,12 @@ ENV_EXAMPLE = ROOT / ".env.example"
 INFRASTRUCTURE = ("rabbitmq", "redis", "minio")
 #: App service -> the package its image runs with `python -m`.
 APPS = {"api": "reports_api", "worker": "reports_worker", "janitor": "reports_janitor"}
+#: App service -> the settings class its container loads.
+SETTINGS = {"api": ApiSettings, "worker": WorkerSettings, "janitor": JanitorSettings}
 #: The secrets .env must provide, with values fit for MinIO's length rules.
 SECRETS = {
+    "MINIO_ROOT_USER": "minio-root",
+    "MINIO_ROOT_PASSWORD": "minio-root-secret-1",
     "AR_S3_ACCESS_KEY": "reports-key",
     "AR_S3_SECRET_KEY": "reports-secret-1",
     "RABBITMQ_USER": "reports",
@@ -180,10 +188,17 @@ def test_services_and_infrastructure_share_the_credentials_from_env(
     result = _compose_config(docker_compose, tmp_path, SECRETS)
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
-    # then MinIO's root user is every service's S3 key, and the AMQP URL holds RabbitMQ's user
+    # then MinIO's root user is minio-init's alone, the services get the app user it makes,
+    # and the AMQP URL holds RabbitMQ's user
     minio = services["minio"]["environment"]
+    init = services["minio-init"]["environment"]
     rabbitmq = services["rabbitmq"]["environment"]
     assert (minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"]) == (
+        SECRETS["MINIO_ROOT_USER"],
+        SECRETS["MINIO_ROOT_PASSWORD"],
+    )
+    assert init["MC_HOST_minio"] == "http://minio-root:minio-root-secret-1@minio:9000"
+    assert (init["APP_ACCESS_KEY"], init["APP_SECRET_KEY"]) == (
         SECRETS["AR_S3_ACCESS_KEY"],
         SECRETS["AR_S3_SECRET_KEY"],
     )
@@ -198,6 +213,7 @@ def test_services_and_infrastructure_share_the_credentials_from_env(
         assert env["AR_S3_SECRET_KEY"] == SECRETS["AR_S3_SECRET_KEY"]
         assert env["AR_AMQP_URL"] == "amqp://reports:rabbit-secret-1@rabbitmq:5672/%2F"
         assert env["AR_REDIS_URL"] == "redis://redis:6379/0"
+        assert "MINIO_ROOT_PASSWORD" not in env
 
 
 # --- what the issue demands of compose.yaml -----------------------------------------------
@@ -220,7 +236,54 @@ def test_worker_can_be_scaled() -> None:
 @pytest.mark.parametrize("app", sorted(APPS))
 def test_app_service_waits_for_healthy_infrastructure(app: str) -> None:
     depends_on = _services()[app]["depends_on"]
-    assert depends_on == {name: {"condition": "service_healthy"} for name in INFRASTRUCTURE}
+    assert depends_on == {
+        **{name: {"condition": "service_healthy"} for name in INFRASTRUCTURE},
+        "minio-init": {"condition": "service_completed_successfully"},
+    }
+
+
+@pytest.mark.parametrize("app", sorted(APPS))
+def test_every_setting_of_a_service_can_reach_its_container(app: str) -> None:
+    # given the settings class the service loads, and the environment compose gives it
+    environment = _services()[app]["environment"]
+    fixed = _fixed_in_env_example()
+    for field in msgspec.structs.fields(SETTINGS[app]):
+        name = env_name(field.name)
+        # then each setting is passed on from .env, or fixed with its reason in .env.example
+        assert name in environment, f"{name} never reaches the {app} container"
+        value = str(environment[name])
+        if not value.startswith(f"${{{name}"):
+            assert name in fixed, f"{name} is fixed in compose.yaml but not listed as fixed"
+
+
+def _fixed_in_env_example() -> set[str]:
+    """Settings that .env.example's "Fixed by compose.yaml" section names."""
+    text = ENV_EXAMPLE.read_text()
+    section = text.split("# --- Fixed by compose.yaml", 1)[1].split("# ---", 1)[0]
+    return set(re.findall(r"\bAR_[A-Z0-9_]+", section))
+
+
+@pytest.mark.parametrize("app", sorted(APPS))
+def test_app_containers_run_without_privileges_on_a_read_only_root(app: str) -> None:
+    service = _services()[app]
+    assert service["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in service["security_opt"]
+    assert service["read_only"] is True
+    # and what they write goes to /tmp: a tmpfs, or a volume of its own for the worker's ZIPs
+    assert "/tmp" in service.get("tmpfs", []) + service.get("volumes", [])
+
+
+def test_worker_has_cpu_and_memory_limits() -> None:
+    worker = _services()["worker"]
+    assert float(_with_defaults(str(worker["cpus"]))) >= 1
+    assert re.fullmatch(r"\d+[kmg]", _with_defaults(worker["mem_limit"]))
+
+
+@pytest.mark.parametrize("service", [*INFRASTRUCTURE, "minio-init"])
+def test_infrastructure_images_are_pinned_to_exact_versions(service: str) -> None:
+    image = _services()[service]["image"]
+    tag = image.rsplit(":", 1)[1]
+    assert re.match(r"(RELEASE\.|\d+\.\d+\.\d+)", tag), image
 
 
 @pytest.mark.parametrize("service", [*INFRASTRUCTURE, *sorted(APPS)])
@@ -333,7 +396,7 @@ def test_image_starts_its_package_in_exec_form(app: str) -> None:
 def test_image_is_slim_and_logs_unbuffered(app: str) -> None:
     stage = _final_stage(ROOT / "services" / app / "Dockerfile")
     assert stage[0][0] == "FROM"
-    assert stage[0][1].startswith("python:3.11-slim")
+    assert re.match(r"python:3\.11\.\d+-slim-bookworm\b", stage[0][1])
     env = " ".join(args for instruction, args in stage if instruction == "ENV")
     assert re.search(r"\bPYTHONUNBUFFERED=1\b", env)
 

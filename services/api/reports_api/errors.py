@@ -104,6 +104,13 @@ class ReportFailed(ApiError):
     title = "No se pudo generar el reporte"
 
 
+class IdempotencyKeyReused(ApiError):
+    """An Idempotency-Key sent again with another payload (IETF Idempotency-Key draft)."""
+
+    status = 422
+    title = "Idempotency-Key reutilizada"
+
+
 class Busy(ApiError):
     """Too much work in flight: come back shortly."""
 

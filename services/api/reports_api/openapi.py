@@ -17,11 +17,16 @@ from .errors import PROBLEM_JSON
 
 _TEXT = Schema(type=OpenAPIType.STRING)
 _FLAG = Schema(type=OpenAPIType.STRING, enum=["true", "false"], description="'true' o 'false'")
+#: Text with something besides blanks: the api strips both fields and refuses them empty.
+_NOT_BLANK = r"\S"
 _FIELDS = {
     "reportType": Schema(
-        type=OpenAPIType.STRING, description="Tipo de reporte (GET /report-types)."
+        type=OpenAPIType.STRING,
+        min_length=1,
+        pattern=_NOT_BLANK,
+        description="Tipo de reporte (GET /report-types).",
     ),
-    "userName": Schema(type=OpenAPIType.STRING, min_length=1, max_length=256),
+    "userName": Schema(type=OpenAPIType.STRING, min_length=1, max_length=256, pattern=_NOT_BLANK),
 }
 
 
@@ -106,7 +111,7 @@ _DESCRIPTIONS = {
     413: "Demasiado grande",
     415: "Tipo de contenido no admitido",
     416: "Rango fuera del archivo",
-    422: "No se pudo generar el reporte",
+    422: "No se pudo generar el reporte, o la Idempotency-Key ya se usó con otros datos",
     429: "Demasiados envíos este minuto",
     503: "Un servicio interno no está disponible o el api está ocupado",
 }

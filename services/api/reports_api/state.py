@@ -10,7 +10,7 @@ from reports_shared.objectstore import ObjectStore
 
 from .access.keys import ApiKeys
 from .access.limits import SubmissionLimiter
-from .intake.budget import MemoryBudget
+from .intake.budget import UPLOADS_BUSY, MemoryBudget
 from .intake.publisher import Publisher
 from .intake.submissions import Submitter
 from .jobs.tokens import DownloadTokens
@@ -50,7 +50,7 @@ class Services:
             publisher=publisher,
             submitter=Submitter(settings, jobs, objects, publisher, sync_jobs, cache),
             json_budget=MemoryBudget(settings.max_inflight_json_bytes),
-            upload_slots=MemoryBudget(settings.max_concurrent_uploads),
+            upload_slots=MemoryBudget(settings.max_concurrent_uploads, UPLOADS_BUSY),
             sync_jobs=sync_jobs,
             cache=cache,
             tokens=DownloadTokens(settings.token_secret),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 import dramatiq
@@ -20,15 +21,20 @@ from dramatiq.middleware import (
 from dramatiq.middleware.prometheus import Prometheus
 
 from reports_shared.constants import BUILD_ACTOR, Lane
+from reports_shared.errors import JobStoreUnavailable
 from reports_shared.messages import from_dramatiq_args
 
-from .runner import NoSlot, run_job
+from .runner import NoSlot, WaitForDependency, fail_waiting, run_job
 from .services import Services
 
 log = structlog.get_logger(__name__)
 
 #: How long a message waits before it asks again for a slot (ms, with jitter).
 SLOT_WAIT_MS = (500, 2000)
+#: How long a message waits before it tries an unreachable dependency again (ms).
+DEPENDENCY_WAIT_MS = (2000, 5000)
+#: Message option: when the job began waiting for storage or Redis (epoch seconds).
+WAITING_SINCE = "dependency_wait_since"
 
 
 def create_broker(services: Services) -> RabbitmqBroker:
@@ -65,7 +71,11 @@ def _register(broker: RabbitmqBroker, services: Services) -> None:
         retries = int(current.options.get("retries", 0)) if current else 0
         try:
             run_job(services, message, retries=retries, last_try=retries >= max_retries)
+        except WaitForDependency:
+            _wait_for_dependency(broker, services, current, message.job_id)
         except NoSlot:
+            if current is not None:
+                current.options.pop(WAITING_SINCE, None)
             _wait_for_slot(broker, current)
 
     # One actor, consumed from both lanes: the message's queue decides the lane.
@@ -77,8 +87,36 @@ def _register(broker: RabbitmqBroker, services: Services) -> None:
     )(build_report)
 
 
-def _wait_for_slot(broker: RabbitmqBroker, current: dramatiq.Message[Any] | None) -> None:
+def _wait_for_slot(
+    broker: RabbitmqBroker,
+    current: dramatiq.Message[Any] | None,
+    delay_ms: tuple[int, int] = SLOT_WAIT_MS,
+) -> None:
     """Put the message back with a short delay: waiting is not a failure, costs no retry."""
     if current is None:
         raise RuntimeError("CurrentMessage middleware is required")
-    broker.enqueue(current, delay=random.randint(*SLOT_WAIT_MS))
+    broker.enqueue(current, delay=random.randint(*delay_ms))
+
+
+def _wait_for_dependency(
+    broker: RabbitmqBroker, services: Services, current: dramatiq.Message[Any] | None, job_id: str
+) -> None:
+    """Wait for storage or Redis like for a slot, for at most ``dependency_wait_seconds``
+    in all (counted in the message, across its re-enqueued copies); then fail the job."""
+    if current is None:
+        raise RuntimeError("CurrentMessage middleware is required")
+    since = float(current.options.setdefault(WAITING_SINCE, time.time()))
+    limit = services.settings.dependency_wait_seconds
+    if time.time() - since > limit:
+        reason = (
+            f"El almacenamiento o el registro de trabajos no estuvieron disponibles durante "
+            f"más de {limit // 60 or 1} min; el trabajo no se pudo completar."
+        )
+        try:
+            fail_waiting(services, job_id, reason)
+        except JobStoreUnavailable:
+            log.warning("job_wait_limit_unrecorded", job_id=job_id)  # Redis away: next time
+        else:
+            log.info("job_wait_limit_reached", job_id=job_id, seconds=limit)
+            return
+    _wait_for_slot(broker, current, DEPENDENCY_WAIT_MS)

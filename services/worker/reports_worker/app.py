@@ -17,7 +17,7 @@ from . import settings as worker_settings
 from .actors import create_broker
 from .building.forkserver import start_helper_server
 from .machine import usable_cores
-from .reporttypes import load_report_types, register_plugins
+from .reporttypes import load_report_types, register_plugins, report_options
 from .services import Services
 
 
@@ -44,7 +44,7 @@ def setup() -> None:
         start_helper_server()
     catalog = {name: cls.description for name, cls in load_report_types().items()}
     threading.Thread(
-        target=_announce, args=(services, catalog), name="announce", daemon=True
+        target=_announce, args=(services, catalog, report_options()), name="announce", daemon=True
     ).start()
     structlog.get_logger(__name__).info("worker_ready", report_types=sorted(catalog))
 
@@ -53,11 +53,13 @@ def setup() -> None:
 ANNOUNCE_EVERY_SECONDS = 5.0
 
 
-def _announce(services: Services, catalog: dict[str, str]) -> None:
-    """Publish the report types now and again every ANNOUNCE_EVERY_SECONDS."""
+def _announce(
+    services: Services, catalog: dict[str, str], options: dict[str, dict[str, list[str]]]
+) -> None:
+    """Publish the report types and their options now and again every ANNOUNCE_EVERY_SECONDS."""
     while True:
         try:
-            services.jobs.publish_report_types(catalog)
+            services.jobs.publish_report_types(catalog, options)
         except ReportsError as exc:
             structlog.get_logger(__name__).warning("announce_failed", error=str(exc))
             time.sleep(1.0)

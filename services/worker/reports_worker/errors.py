@@ -8,13 +8,12 @@ control flow (like Dramatiq's ``Retry``), one record skipped and the build going
 
 from __future__ import annotations
 
+from reports_shared.errors import InvalidInput
 
-class ReportError(Exception):
-    """Base of every failure of a report build that the user can act on."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ReportError(InvalidInput):
+    """Base of every failure of a report build that the user can act on (its ``message``
+    says what to change), beside what the api also refuses before any build."""
 
 
 class ReportOptionError(ReportError):

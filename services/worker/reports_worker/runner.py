@@ -11,27 +11,25 @@ from typing import Any
 import structlog
 from redis.exceptions import RedisError
 
-from reports_shared.cache import key_of
 from reports_shared.constants import JobStatus
 from reports_shared.errors import (
     InvalidInput,
     JobStoreUnavailable,
-    RunFenced,
     StorageUnavailable,
     TransitionRefused,
 )
-from reports_shared.jobs import JobRecord, PerformanceMetrics, utcnow
+from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore.records import epoch
 from reports_shared.messages import JobMessage
-from reports_shared.results import ReportResult, publish_result
+from reports_shared.results import ReportResult
 
 from . import caching
-from .building.pipeline import BuildOutcome
-from .errors import ReportError, RunStopped
+from .errors import RunStopped
 from .heartbeat import Heartbeat
 from .limiter import LeaseLimiter
 from .machine import AUTO_MAX_PROCESSES, usable_cores
 from .memory import give_back_memory
+from .publishing import publish_run, run_metrics
 from .reporttypes import build_report
 from .services import Services
 from .settings import WorkerSettings
@@ -47,6 +45,10 @@ class NoSlot(Exception):
     """Every slot of the cap is taken: the message goes back to wait."""
 
 
+class WaitForDependency(NoSlot):
+    """Storage or Redis is unreachable: the message goes back to wait, costing no retry."""
+
+
 def run_job(services: Services, message: JobMessage, retries: int, last_try: bool) -> None:
     """Build the report of one job, under the global cap. Raises NoSlot when it must wait."""
     try:
@@ -55,7 +57,7 @@ def run_job(services: Services, message: JobMessage, retries: int, last_try: boo
         # Nothing is started yet: wait like for a slot, without spending a retry, so an
         # outage longer than the retries' backoff strands no queued job.
         log.warning("job_waits_for_dependency", job_id=message.job_id, error=str(exc))
-        raise NoSlot from exc
+        raise WaitForDependency from exc
     if admitted is None:
         return
     record, key, limiter = admitted
@@ -75,7 +77,7 @@ def _admit(
         status = record.status.value if record else None
         log.info("job_skipped", job_id=message.job_id, status=status)
         return None
-    key = key_of(record)
+    key = services.cache.key_for(record)
     if (
         key
         and (entry := services.cache.lookup(key))
@@ -119,11 +121,16 @@ def _run_admitted(
         _build_and_publish(services, started, limiter, key)
     except RunStopped as stop:
         _stopped(services, started, stop)
-    except (ReportError, InvalidInput) as exc:
+    except InvalidInput as exc:  # ReportError too: what the user sent cannot be built
         _fail(services, started, str(exc))
     except Exception as exc:
         _settle(services, started)
-        if last_try or not _transient(exc):
+        if _transient(exc):
+            # An outage, not a fault of the job: it waits for the dependency like a queued
+            # job does, spending no retry (the actor bounds how long).
+            log.warning("job_waits_for_dependency", job_id=record.job_id, error=str(exc))
+            raise WaitForDependency from exc
+        if last_try:
             log.exception("job_crashed", job_id=record.job_id, retries=retries)
             _fail(services, started, f"Error interno al generar el reporte ({type(exc).__name__}).")
             return
@@ -192,33 +199,24 @@ def _build_and_publish(
         beat.check()
         run_folder = (record.run_id or "").rpartition(":")[2]
         result_key = settings.names.result_key(record.job_id, outcome.file_name, run_folder)
+        # No check after the upload: a run that lost its job meanwhile is refused by the
+        # fenced publish, which deletes this run's ZIP (a check here would leave it behind).
         services.objects.put_file(result_key, str(Path(work) / "report.zip"))
-        beat.check()
-    metrics = _metrics(record, outcome, time.monotonic() - started, beat.peak_rss)
-    result = ReportResult(
-        result_key=result_key,
-        file_name=outcome.file_name,
-        size_bytes=outcome.size_bytes,
-        records_processed=outcome.records_processed,
-        records_rejected=outcome.records_rejected,
-        metrics=metrics,
-    )
-    if key:
-        # Before Completed: a client that sees Completed and asks again gets the cache.
-        caching.keep(services, key, result)
-    try:
-        publish_result(
-            services.jobs, record, _RUNNING, result, settings.job_ttl_seconds, record.run_id
+        metrics = run_metrics(record, outcome, time.monotonic() - started, beat.peak_rss)
+        result = ReportResult(
+            result_key=result_key,
+            file_name=outcome.file_name,
+            size_bytes=outcome.size_bytes,
+            records_processed=outcome.records_processed,
+            records_rejected=outcome.records_rejected,
+            metrics=metrics,
         )
-    except RunFenced:
-        services.objects.delete(result_key)  # this run's own: the winner's is elsewhere
-        log.info("job_run_fenced", job_id=record.job_id, at="publish")
-        return
-    except TransitionRefused as exc:
-        # Cancelled or expired meanwhile: nobody will download this one.
-        services.objects.delete(result_key)
-        log.info("job_result_discarded", job_id=record.job_id, status=str(exc))
-        return
+        if key:
+            # Before Completed: a client that sees Completed and asks again gets the cache.
+            caching.keep(services, key, result)
+        # Inside the beat: while Redis is away the lease is renewed as soon as it is back.
+        if not publish_run(services, record, result):
+            return
     services.drop_payload(record)
     log.info(
         "job_completed",
@@ -242,20 +240,6 @@ def build_processes(settings: WorkerSettings, limiter: LeaseLimiter) -> int:
     return max(1, min(AUTO_MAX_PROCESSES, usable_cores() // running))
 
 
-def _metrics(
-    record: JobRecord, outcome: BuildOutcome, seconds: float, peak_rss: int
-) -> PerformanceMetrics:
-    started = record.started_at or utcnow()
-    return PerformanceMetrics(
-        processing_time_ms=int(seconds * 1000),
-        memory_usage_mb=round(peak_rss / 1024 / 1024, 1),
-        records_processed=outcome.records_processed,
-        queue_wait_ms=max(0, int((started - record.created_at).total_seconds() * 1000)),
-        input_bytes=record.payload_bytes,
-        records_per_second=round(outcome.records_processed / seconds, 1) if seconds > 0 else 0.0,
-    )
-
-
 def _stopped(services: Services, record: JobRecord, stop: RunStopped) -> None:
     """A run that lost its job ends without a write; one that lost only its slot (the cap
     filled up while its lease had lapsed) puts the job back to wait for one."""
@@ -272,6 +256,14 @@ def _stopped(services: Services, record: JobRecord, stop: RunStopped) -> None:
             log.info("job_run_yielded", job_id=record.job_id)
             raise NoSlot
     log.info("job_run_fenced", job_id=record.job_id, at="build")
+
+
+def fail_waiting(services: Services, job_id: str, reason: str) -> None:
+    """End a job that waited too long for a dependency (JobStoreUnavailable if Redis is
+    the one still away: then the next attempt fails it)."""
+    record = services.jobs.get(job_id)
+    if record is not None and record.status in _FAILABLE:
+        _fail(services, record, reason)
 
 
 def _fail(services: Services, record: JobRecord, reason: str) -> None:

@@ -21,10 +21,13 @@ class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
     worker_threads: int = 2
     #: Deliveries that ended with the worker dying before a job is declared poison.
     max_deliveries: int = 3
-    #: Retries of a job that met a transient storage or Redis error.
+    #: Retries of a job whose build raised an unexpected error (an outage of storage or
+    #: Redis costs none: the job waits for it, up to ``dependency_wait_seconds``).
     max_retries: int = 5
+    #: How long a job may wait for storage or Redis to come back before it fails saying so.
+    dependency_wait_seconds: int = 1_800
     job_time_limit_seconds: int = 7_200
-    #: Cap on a payload's size once decompressed (gzip bomb defence).
+    #: Cap on the JSON bytes read from one payload: plain, or gzip once decompressed (bombs).
     max_decompressed_bytes: int = 2 * 1024 * 1024 * 1024
     #: Delete a job's payload as soon as the job is finished.
     delete_payloads: bool = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ class AsyncJobStore:
         self._create = client.register_script(records.CREATE_SCRIPT)
         self._delete = client.register_script(records.DELETE_SCRIPT)
         self._catalog: dict[str, str] = {}
+        self._options: dict[str, dict[str, list[str]]] = {}
         self._catalog_read_at = 0.0
 
     @classmethod
@@ -112,12 +114,27 @@ class AsyncJobStore:
 
     async def report_types(self) -> dict[str, str]:
         """Report types the workers announced (name to description), cached briefly."""
-        now = time.monotonic()
-        if now - self._catalog_read_at > CATALOG_TTL_SECONDS or not self._catalog:
-            raw = await self._do(self.client.hgetall(self.names.report_types))
-            self._catalog = {k.decode(): v.decode() for k, v in raw.items()}
-            self._catalog_read_at = now
+        await self._read_catalog()
         return self._catalog
+
+    async def report_options(self) -> dict[str, dict[str, list[str]]]:
+        """Options of each report type the workers announced (option to allowed values,
+        the default first); a type missing here was announced by a worker that predates
+        them, and its options are checked by the worker alone."""
+        await self._read_catalog()
+        return self._options
+
+    async def _read_catalog(self) -> None:
+        now = time.monotonic()
+        if now - self._catalog_read_at <= CATALOG_TTL_SECONDS and self._catalog:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(self.names.report_types)
+        pipe.hgetall(self.names.report_options)
+        types, options = await self._do(pipe.execute())
+        self._catalog = {k.decode(): v.decode() for k, v in types.items()}
+        self._options = {k.decode(): json.loads(v) for k, v in options.items()}
+        self._catalog_read_at = now
 
     async def wait_finished(
         self, job_id: str, timeout: float, poll: float = 0.1

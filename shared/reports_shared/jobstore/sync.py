@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -99,10 +100,22 @@ class JobStore:
         rank = self._read(self.client.zrank, self.names.jobs_queued(lane), job_id)
         return None if rank is None else int(rank) + 1
 
-    def publish_report_types(self, catalog: Mapping[str, str]) -> None:
-        """Announce the report types this worker builds (name to description)."""
-        if catalog:
-            self._read(self.client.hset, self.names.report_types, mapping=dict(catalog))
+    def publish_report_types(
+        self,
+        catalog: Mapping[str, str],
+        options: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+    ) -> None:
+        """Announce the report types this worker builds (name to description) and the
+        options each takes (name to allowed values, the default first)."""
+        if not catalog:
+            return
+        with unavailable_on_error(), self.client.pipeline(transaction=False) as pipe:
+            types: dict[Any, Any] = dict(catalog)
+            pipe.hset(self.names.report_types, mapping=types)
+            if options:
+                encoded: dict[Any, Any] = {n: json.dumps(dict(v)) for n, v in options.items()}
+                pipe.hset(self.names.report_options, mapping=encoded)
+            pipe.execute()
 
     def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         with unavailable_on_error():

@@ -22,7 +22,7 @@ from reports_shared.jobstore import JobStore
 from reports_shared.messages import JobMessage
 from reports_worker.limiter import LeaseLimiter
 from reports_worker.reporttypes import registry
-from reports_worker.runner import NoSlot, run_job
+from reports_worker.runner import NoSlot, WaitForDependency, run_job
 from reports_worker.services import Services
 from reports_worker.settings import WorkerSettings
 from tests.support.data import INVOICE
@@ -296,17 +296,22 @@ def test_a_large_job_waits_while_the_large_lane_is_full(services: Services) -> N
     assert record_of(services, small).status == JobStatus.COMPLETED
 
 
-def test_a_storage_outage_during_the_upload_puts_the_job_back_for_a_retry(
-    services: Services,
+@pytest.mark.parametrize("last_try", [False, True])
+def test_a_storage_outage_during_the_upload_puts_the_job_back_to_wait_for_storage(
+    services: Services, last_try: bool
 ) -> None:
     # Given a job whose ZIP cannot be uploaded (storage went away after the payload was read)
     message = queue(services, [INVOICE])
     objects = objects_of(services)
-    objects.when_opened = lambda key: setattr(objects, "down", True)
 
-    # When it runs (not on its last try), then the error goes up for Dramatiq to retry
-    with pytest.raises(StorageUnavailable):
-        run(services, message)
+    def storage_goes_away(key: str) -> None:
+        objects.failing = StorageUnavailable("storage error: connection refused")
+
+    objects.when_opened = storage_goes_away
+
+    # When it runs, on any try, then it waits for storage as for a slot (no retry spent)
+    with pytest.raises(WaitForDependency):
+        run(services, message, last_try=last_try)
     # And the job waits again as it was: Queued, this delivery not counted, payload kept
     record = record_of(services, message)
     assert (record.status, record.deliveries, record.lease_expires_at) == (
@@ -314,15 +319,26 @@ def test_a_storage_outage_during_the_upload_puts_the_job_back_for_a_retry(
     assert objects.keys() == {message.payload_key}
 
 
-def test_a_storage_outage_on_the_last_try_fails_the_job(services: Services, logs: Logs) -> None:
-    # Given the same outage on the job's last try
-    message = queue(services, [INVOICE])
+def test_an_unexpected_error_is_retried_and_fails_the_job_on_the_last_try(
+    services: Services, logs: Logs
+) -> None:
+    # Given jobs whose upload fails with an error that is no outage (a client's bug, say)
+    first, last = queue(services, [INVOICE]), queue(services, [INVOICE])
     objects = objects_of(services)
-    objects.when_opened = lambda key: setattr(objects, "down", True)
 
-    # When it runs, then it ends Failed with a message, nothing raised
-    run(services, message, last_try=True)
-    record = record_of(services, message)
+    def upload_breaks(key: str) -> None:
+        objects.failing = ValueError("part size out of range")
+
+    objects.when_opened = upload_breaks
+
+    # When one runs before its last try, then the error goes up for a retry, the job Queued
+    with pytest.raises(ValueError, match="part size"):
+        run(services, first)
+    assert record_of(services, first).status == JobStatus.QUEUED
+    # And on its last try the job ends Failed, saying so
+    objects.failing = None
+    run(services, last, last_try=True)
+    record = record_of(services, last)
     assert record.status == JobStatus.FAILED
-    assert record.error == "Error interno al generar el reporte (StorageUnavailable)."
-    assert "job_crashed" in events(logs, message.job_id)
+    assert record.error == "Error interno al generar el reporte (ValueError)."
+    assert "job_crashed" in events(logs, last.job_id)

@@ -12,7 +12,7 @@ from reports_shared.constants import SYNC_ROUTE, JobStatus
 
 from ..access.keys import Principal, client_identity
 from ..errors import ReportFailed
-from ..jobs.downloads import zip_response
+from ..jobs.downloads import zip_answer, zip_response
 from ..jobs.views import Accepted, accepted
 from ..openapi import SUBMISSION_PROBLEMS, JsonBodyOperation, problems
 from ..state import Services
@@ -56,7 +56,9 @@ class SyncReportsController(Controller):
             return accepted(record, "El reporte tarda más de lo esperado; siga el trabajo.")
         if finished.status != JobStatus.COMPLETED or not finished.result_key:
             raise ReportFailed(finished.message, jobId=job_id)
+        name = finished.file_name or "reporte.zip"
+        answer = await zip_answer(services.objects, finished.result_key, name, None, None)
         response: Response[object] | Stream = await zip_response(
-            services.objects, finished.result_key, finished.file_name or "reporte.zip", None, None
+            services.objects, finished.result_key, answer
         )
         return response

@@ -22,6 +22,9 @@ class JsonSubmission(msgspec.Struct, rename="camel", kw_only=True):
     options: dict[str, str] | None = None
 
 
+#: What a body or dataset nested past what a JSON parser follows is told.
+TOO_DEEP = "{what} está anidado demasiado profundo (arreglos u objetos unos dentro de otros)."
+
 _body_decoder = msgspec.json.Decoder(JsonSubmission)
 _string_decoder = msgspec.json.Decoder(str)
 # Raw elements: the JSON is fully checked but no record is built.
@@ -47,6 +50,8 @@ def decode_body(body: bytes) -> JsonSubmission:
         raise InvalidRequest(f"Cuerpo JSON inválido: {exc}.") from exc
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"El cuerpo no es JSON válido: {exc}.") from exc
+    except RecursionError:  # msgspec gives up past ~1,000 levels: hostile, not a dataset
+        raise InvalidRequest(TOO_DEEP.format(what="El cuerpo de la solicitud")) from None
 
 
 def inline_dataset(raw: msgspec.Raw) -> InlineDataset:
@@ -66,6 +71,8 @@ def inline_dataset(raw: msgspec.Raw) -> InlineDataset:
         ) from exc
     except msgspec.DecodeError as exc:
         raise InvalidPayload(f"'jsonData' no es JSON válido: {_where(exc, len(data))}.") from exc
+    except RecursionError:
+        raise InvalidPayload(TOO_DEEP.format(what="'jsonData'")) from None
     return InlineDataset(data, _count_records(parsed))
 
 

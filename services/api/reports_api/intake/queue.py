@@ -7,13 +7,13 @@ from typing import Any
 from litestar import Controller, Request, Response, post
 
 from reports_shared.constants import API_PREFIX
-from reports_shared.jobs import JobRecord
 
 from ..access.keys import Principal, client_identity
 from ..errors import InvalidRequest, PayloadTooLarge
 from ..jobs.views import Accepted, accepted
 from ..openapi import SUBMISSION_PROBLEMS, JsonBodyOperation, MultipartOperation, problems
 from ..state import Services
+from . import idempotency
 from .json_body import take_json_dataset
 from .submissions import Submission
 from .uploads import KEEPALIVE_TTL_SECONDS, MIB, StreamingUpload, boundary_of, receive_form
@@ -32,7 +32,7 @@ class IntakeController(Controller):
         request_max_body_size=None,
         status_code=202,
         operation_class=MultipartOperation,
-        responses=problems(*SUBMISSION_PROBLEMS),
+        responses=problems(*SUBMISSION_PROBLEMS, 422),
     )
     async def queue_multipart(
         self, request: Request[Any, Any, Any], services: Services, principal: Principal
@@ -43,9 +43,9 @@ class IntakeController(Controller):
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit + MIB:
             raise PayloadTooLarge(f"El archivo supera el máximo permitido de {limit // MIB} MB.")
-        if (replay := await _replay(request, services, principal)) is not None:
-            return replay
-        await services.submissions.check(client_identity(principal, request))
+        earlier = await idempotency.earlier_job(request, services, principal)
+        if earlier is None:  # a retry is not counted again
+            await services.submissions.check(client_identity(principal, request))
         job_id = services.submitter.new_job_id()
         checked: list[Submission] = []
 
@@ -72,11 +72,15 @@ class IntakeController(Controller):
             )
             if form.payload.size == 0:
                 raise InvalidRequest("El archivo 'dataFile' está vacío.")
+            if earlier is not None:
+                idempotency.check_same(earlier, submission, form.payload)
+                await services.submitter.discard(job_id, form.payload.key)
+                return accepted(earlier)
             record = await services.submitter.enqueue(job_id, submission, form.payload)
         except BaseException:
             await services.submitter.discard(job_id, form.payload.key)
             raise
-        await _remember(request, services, principal, record)
+        await idempotency.remember(request, services, principal, record)
         return accepted(record)
 
     @post(
@@ -84,18 +88,22 @@ class IntakeController(Controller):
         request_max_body_size=None,
         status_code=202,
         operation_class=JsonBodyOperation,
-        responses=problems(*SUBMISSION_PROBLEMS),
+        responses=problems(*SUBMISSION_PROBLEMS, 422),
     )
     async def queue_json(
         self, request: Request[Any, Any, Any], services: Services, principal: Principal
     ) -> Response[Accepted]:
         """Queue a dataset sent in a JSON body: {reportType, userName, jsonData, isLargeDataset}."""
-        if (replay := await _replay(request, services, principal)) is not None:
-            return replay
-        await services.submissions.check(client_identity(principal, request))
+        earlier = await idempotency.earlier_job(request, services, principal)
+        if earlier is None:  # a retry is not counted again
+            await services.submissions.check(client_identity(principal, request))
         job_id, submission, payload = await take_json_dataset(request, services, principal)
+        if earlier is not None:
+            await services.submitter.discard(job_id, payload.key)
+            idempotency.check_same(earlier, submission, payload)
+            return accepted(earlier)
         record = await services.submitter.enqueue(job_id, submission, payload)
-        await _remember(request, services, principal, record)
+        await idempotency.remember(request, services, principal, record)
         return accepted(record)
 
 
@@ -110,32 +118,3 @@ async def _check_form(
         options,
         owner=principal.name,
     )
-
-
-def _idempotency_scope(request: Request[Any, Any, Any], principal: Principal) -> str:
-    return f"{principal.name}\0{request.url.path}\0"
-
-
-async def _replay(
-    request: Request[Any, Any, Any], services: Services, principal: Principal
-) -> Response[Accepted] | None:
-    """The job a retried submission (same Idempotency-Key) already created."""
-    key = request.headers.get("idempotency-key")
-    if not key:
-        return None
-    if len(key) > 200:
-        raise InvalidRequest("El encabezado Idempotency-Key supera 200 caracteres.")
-    scope = _idempotency_scope(request, principal)
-    job_id = await services.jobs.job_for_idempotency_key(scope, key)
-    record = await services.jobs.get(job_id) if job_id else None
-    return None if record is None else accepted(record)
-
-
-async def _remember(
-    request: Request[Any, Any, Any], services: Services, principal: Principal, record: JobRecord
-) -> None:
-    key = request.headers.get("idempotency-key")
-    if key:
-        scope = _idempotency_scope(request, principal)
-        ttl = services.settings.job_ttl_seconds
-        await services.jobs.remember_idempotency_key(scope, key, record.job_id, ttl)

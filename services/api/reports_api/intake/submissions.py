@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
 
-from reports_shared.cache import CacheEntry, ReportCache, key_of
+from reports_shared.cache import CacheEntry, ReportCache
 from reports_shared.constants import JobStatus, Lane
 from reports_shared.errors import StaleCacheEntry, UnknownReportType
 from reports_shared.jobs import JobRecord, utcnow
@@ -49,6 +50,27 @@ def parse_flag(name: str, value: str | bool | None) -> bool:
     if text in _FALSE:
         return False
     raise InvalidRequest(f"El campo '{name}' debe ser 'true' o 'false'.")
+
+
+def check_options(
+    report_type: str, options: Mapping[str, str], allowed: Mapping[str, Sequence[str]]
+) -> None:
+    """400 naming an option (or form field) the report type does not take, or a value it
+    does not allow, with the valid ones: checked before anything is stored."""
+    valid = {"validOptions": {name: list(values) for name, values in allowed.items()}}
+    for name, value in options.items():
+        if name not in allowed:
+            raise InvalidRequest(
+                f"Campo u opción desconocida '{name[:100]}' para {report_type}. "
+                f"Opciones válidas: {', '.join(sorted(allowed)) or 'ninguna'}.",
+                **valid,
+            )
+        if value not in allowed[name]:
+            raise InvalidRequest(
+                f"Valor '{value[:100]}' no válido para la opción '{name}'. "
+                f"Valores válidos: {', '.join(allowed[name])}.",
+                **valid,
+            )
 
 
 class Submitter:
@@ -95,6 +117,10 @@ class Submitter:
             )
         if report_type not in catalog:
             raise UnknownReportType(report_type, catalog)
+        options = dict(options or {})
+        allowed = (await self.jobs.report_options()).get(report_type)
+        if allowed is not None:
+            check_options(report_type, options, allowed)
         user_name = (user_name or "").strip()
         if not user_name:
             raise InvalidRequest("Falta el campo obligatorio 'userName'.")
@@ -106,7 +132,7 @@ class Submitter:
             report_type=report_type,
             user_name=user_name,
             is_large_dataset=parse_flag("isLargeDataset", is_large_dataset),
-            options=dict(options or {}),
+            options=options,
             owner=owner,
         )
 
@@ -131,7 +157,7 @@ class Submitter:
             options=submission.options,
         )
         message = message_for(record)
-        key = key_of(record)
+        key = self.cache.key_for(record)
         entry = await asyncio.to_thread(self.cache.lookup, key) if key else None
         try:
             await self.jobs.create(record)

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Response, get
+from litestar import Controller, Response, get, head
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import Stream
 
 from reports_shared.constants import API_PREFIX, JobStatus
+from reports_shared.jobs import JobRecord
 
 from ..access.keys import Principal
 from ..errors import JobNotFound
 from ..openapi import problems
 from ..state import Services
-from .downloads import zip_response
-from .lookup import find_job
+from .downloads import ZipAnswer, zip_answer, zip_response
+from .lookup import check_live, find_visible
 
+#: The one answer to a link that leads to nothing this caller may have: unknown, made up,
+#: another client's or not finished; the same status and body, so it tells nothing.
 _GONE_LINK = "El enlace de descarga no existe o ya expiró."
+
+_RANGE = Parameter(header="Range", default=None)
+_IF_RANGE = Parameter(header="If-Range", default=None)
 
 
 class DownloadController(Controller):
@@ -41,17 +47,50 @@ class DownloadController(Controller):
         token: str,
         services: Services,
         principal: Principal,
-        range_header: str | None = Parameter(header="Range", default=None),
-        if_range: str | None = Parameter(header="If-Range", default=None),
+        range_header: str | None = _RANGE,
+        if_range: str | None = _IF_RANGE,
     ) -> Any:
         """The report's ZIP, as an attachment; supports Range to resume a broken download."""
-        job_id = await services.jobs.job_for_token(token) if 16 <= len(token) <= 128 else None
-        if job_id is None or not services.tokens.matches(token, job_id):
-            raise JobNotFound(_GONE_LINK)
-        record = await find_job(services, job_id, principal)  # 410 once expired
-        if record.status != JobStatus.COMPLETED or not record.result_key or not record.file_name:
-            raise JobNotFound(_GONE_LINK)
+        record, answer = await _answer(services, principal, token, range_header, if_range)
+        assert record.result_key is not None  # checked by _answer
         response: Response[object] | Stream = await zip_response(
-            services.objects, record.result_key, record.file_name, range_header, if_range
+            services.objects, record.result_key, answer
         )
         return response
+
+    @head("/download/{token:str}", responses=problems(401, 404, 410, 416, 503))
+    async def download_head(
+        self,
+        token: str,
+        services: Services,
+        principal: Principal,
+        range_header: str | None = _RANGE,
+        if_range: str | None = _IF_RANGE,
+    ) -> Response[None]:
+        """The download's headers (size, name, ETag) without its body."""
+        _, answer = await _answer(services, principal, token, range_header, if_range)
+        headers = {**answer.headers, "Content-Type": "application/zip"}
+        return Response(None, status_code=answer.status, headers=headers)
+
+
+async def _answer(
+    services: Services,
+    principal: Principal,
+    token: str,
+    range_header: str | None,
+    if_range: str | None,
+) -> tuple[JobRecord, ZipAnswer]:
+    """The finished job a link leads to, and what its download answers."""
+    job_id = await services.jobs.job_for_token(token) if 16 <= len(token) <= 128 else None
+    if job_id is None or not services.tokens.matches(token, job_id):
+        raise JobNotFound(_GONE_LINK)
+    record = await find_visible(services, job_id, principal)
+    if record is None:
+        raise JobNotFound(_GONE_LINK)
+    check_live(record)  # 410 once expired, to its owner only
+    if record.status != JobStatus.COMPLETED or not record.result_key or not record.file_name:
+        raise JobNotFound(_GONE_LINK)
+    answer = await zip_answer(
+        services.objects, record.result_key, record.file_name, range_header, if_range
+    )
+    return record, answer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from litestar import Response
@@ -53,14 +54,24 @@ def _chunks(reader: ObjectReader) -> Iterator[bytes]:
         reader.close()
 
 
-async def zip_response(
+@dataclass(frozen=True, slots=True)
+class ZipAnswer:
+    """What a download answers, GET or HEAD alike: status, headers and the bytes to send."""
+
+    status: int
+    headers: dict[str, str]
+    start: int
+    length: int
+
+
+async def zip_answer(
     objects: ObjectStore,
     key: str,
     file_name: str,
     range_header: str | None,
     if_range: str | None,
-) -> Response[object] | Stream:
-    """The object at ``key`` as a download, whole (200) or a byte range of it (206)."""
+) -> ZipAnswer:
+    """The status and headers of the object at ``key`` as a download, whole or a range."""
     info = await asyncio.to_thread(objects.stat, key)
     etag = f'"{info.etag}"'
     headers = {
@@ -76,9 +87,17 @@ async def zip_response(
         start, length, status = wanted[0], wanted[1] - wanted[0] + 1, 206
         headers["Content-Range"] = f"bytes {wanted[0]}-{wanted[1]}/{info.size}"
     headers["Content-Length"] = str(length)
-    if length == 0:
+    return ZipAnswer(status, headers, start, length)
+
+
+async def zip_response(
+    objects: ObjectStore, key: str, answer: ZipAnswer
+) -> Response[object] | Stream:
+    """The download itself: the bytes ``answer`` names, streamed from storage."""
+    status, headers = answer.status, answer.headers
+    if answer.length == 0:
         return Response(b"", status_code=status, headers=headers, media_type="application/zip")
-    reader = await asyncio.to_thread(objects.open, key, start, length)
+    reader = await asyncio.to_thread(objects.open, key, answer.start, answer.length)
     return Stream(
         _chunks(reader), status_code=status, headers=headers, media_type="application/zip"
     )

@@ -16,9 +16,20 @@ async def find_job(services: Services, job_id: str, principal: Principal) -> Job
     if record is None:
         raise JobNotFound(f"No existe un trabajo con id '{job_id[:64]}'.")
     check_visible(principal, record)
+    check_live(record)
+    return record
+
+
+async def find_visible(services: Services, job_id: str, principal: Principal) -> JobRecord | None:
+    """The job if the caller may see it; None when it is unknown or another client's alike."""
+    record = await services.jobs.get(job_id) if len(job_id) <= 64 else None
+    return record if record is not None and principal.may_see(record) else None
+
+
+def check_live(record: JobRecord) -> None:
+    """410 once the job expired."""
     if record.status == JobStatus.EXPIRED:
         raise JobGone("El trabajo y su reporte expiraron y fueron eliminados.")
-    return record
 
 
 async def download_token(services: Services, record: JobRecord) -> str | None:

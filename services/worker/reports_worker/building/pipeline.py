@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 from reports_shared.errors import InvalidPayload
+from reports_shared.reportcopy import job_tag
 
 from ..formats.csv import CSV_DIALECTS
 from ..formats.zip.archive import ReportFiles
@@ -143,8 +143,7 @@ def _manifest_head(
 
 def zip_name(stem: str, moment: datetime, job_id: str) -> str:
     """``<stem>_<yyyymmdd>_<first 8 safe characters of the job id>.zip``."""
-    safe = re.sub(r"[^A-Za-z0-9-]", "", job_id)[:8] or "reporte"
-    return f"{stem}_{moment:%Y%m%d}_{safe}.zip"
+    return f"{stem}_{moment:%Y%m%d}_{job_tag(job_id)}.zip"
 
 
 def _ignore(records: int, raw_bytes: int) -> None:

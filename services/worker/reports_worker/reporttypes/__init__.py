@@ -15,7 +15,13 @@ from ..formats.csv import CsvFields, CsvTable
 from ..formats.xlsx.spreadsheetml import open_workbook
 from ..formats.xlsx.workbook import SheetWriter, TableWriter
 from ..input.decoding import Rejector
-from .registry import build_report, load_report_types, register_plugins, report_type
+from .registry import (
+    build_report,
+    load_report_types,
+    register_plugins,
+    report_options,
+    report_type,
+)
 from .reporttype import BatchedReport, ReportType, SpreadsheetReport
 
 __all__ = [
@@ -38,5 +44,6 @@ __all__ = [
     "load_report_types",
     "open_workbook",
     "register_plugins",
+    "report_options",
     "report_type",
 ]

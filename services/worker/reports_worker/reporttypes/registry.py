@@ -14,7 +14,7 @@ from reports_shared.errors import UnknownReportType
 
 from ..building.pipeline import DEFAULT_MAX_INPUT_BYTES, BuildOutcome, Progress, run_report
 from ..input.content import Source
-from .reporttype import ReportType
+from .reporttype import COMMON_OPTIONS, ReportType
 
 ENTRY_POINT_GROUP = "async_reports.report_types"
 
@@ -56,6 +56,18 @@ def register_plugins(specs: str) -> list[str]:
 def load_report_types() -> dict[str, type[ReportType]]:
     """Every installed report type by name (loaded once per process)."""
     return {**dict(_discover()), **_plugins}
+
+
+def report_options() -> dict[str, dict[str, list[str]]]:
+    """Every installed report type's options: option to allowed values, the default first
+    (what a worker announces, so the api checks a submission before storing anything)."""
+    return {
+        name: {
+            option: list(values)
+            for option, values in {**COMMON_OPTIONS, **cls.extra_options}.items()
+        }
+        for name, cls in load_report_types().items()
+    }
 
 
 def report_type(name: str) -> type[ReportType]:

@@ -122,7 +122,6 @@ def _write_summary(
     summary.skip()
     summary.set_widths({0: 30, 1: 24})
     summary.write_labelled("Generado (UTC)", context.generated_at, "datetime")
-    summary.write_labelled("Trabajo", context.job_id, "text")
     options = ", ".join(f"{name}={value}" for name, value in sorted(context.options.items()))
     summary.write_labelled("Parámetros", options, "text")
     summary.write_labelled("Registros", rows, "integer")

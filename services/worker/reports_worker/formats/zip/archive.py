@@ -103,7 +103,13 @@ class ReportFiles:
         # Listed in the order the report asked for them, wherever they sit in the ZIP.
         files.sort(key=lambda packed: self._order.index(packed.name))
         complete = {**manifest, "files": [_listing(f) for f in files]}
-        zf.writestr(MANIFEST_NAME, json.dumps(complete, ensure_ascii=False, indent=2) + "\n")
+        # Stored, not deflated: a copy served from the cache rewrites it with its own job id
+        # (reports_shared.reportcopy), and stays the very same size as the original.
+        zf.writestr(
+            MANIFEST_NAME,
+            json.dumps(complete, ensure_ascii=False, indent=2) + "\n",
+            compress_type=zipfile.ZIP_STORED,
+        )
         zf.close()
         return complete
 

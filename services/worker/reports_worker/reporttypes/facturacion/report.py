@@ -193,14 +193,17 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
 def write_summary(
     out: SheetWriter, totals: InvoiceTotals, context: BuildContext, *, sheets: int
 ) -> None:
-    """The Resumen sheet: counts, totals per currency and per tax rate, dates, parameters."""
+    """The Resumen sheet: counts, totals per currency and per tax rate, dates, parameters.
+
+    No job id: a cached workbook is served to other jobs (the ZIP's manifest and file name
+    name each one's own job, shared/reports_shared/reportcopy.py).
+    """
     out.set_widths({0: 38, 1: 16, 2: 16, 3: 16, 4: 16})
     out.write_styled(["Resumen de facturación masiva"], "title")
     out.skip()
     options = ", ".join(f"{name}={value}" for name, value in sorted(context.options.items()))
     facts: tuple[tuple[str, object, CellKind], ...] = (
         ("Generado (UTC)", context.generated_at, "datetime"),
-        ("Trabajo", context.job_id, "text"),
         ("Parámetros", options, "text"),
         ("Facturas procesadas", totals.invoices, "integer"),
         ("Registros rechazados (ver errores.csv)", context.rejections.count, "integer"),
