@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -184,7 +184,7 @@ def _wait(url: str) -> None:
     raise RuntimeError("api did not start")
 
 
-def _report(results: dict[str, object]) -> None:
+def _report(results: Mapping[str, object]) -> None:
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     results = {"machine": f"{os.cpu_count()} cores", **results}

@@ -66,7 +66,7 @@ def child_build(path: Path, report: str, options: dict[str, str]) -> dict[str, A
 
 def child_baseline(path: Path) -> dict[str, Any]:
     """Run in the child: the naive way (whole JSON in memory, pandas, openpyxl)."""
-    import pandas as pd  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    import pandas as pd
 
     dest = Path(tempfile.mkdtemp(prefix="bench-")) / "out.xlsx"
     started = time.perf_counter()

@@ -1,6 +1,6 @@
 """The real stack for the end-to-end benchmark: S3 server, api, workers and janitor.
 
-Started the way ``tests/integration/conftest.py`` starts a test stack: its own namespace
+Started the way ``tests/support/stacks.py`` starts a test stack: its own namespace
 of queues, keys and bucket, the api on a free port, every service a real process under
 ``devstack.supervisor``. RabbitMQ and Redis are the machine's (started if installed but
 down); the S3 server is ``AR_S3_ENDPOINT`` if the environment names one (CI), else a

@@ -112,7 +112,8 @@ def instrument(timers: Timers) -> None:
     package = "reports_worker"
     payload = importlib.import_module(f"{package}.input.payload")
     helpers = importlib.import_module(f"{package}.building.helpers")
-    payload.Payload.batches = timers.wrap_records(payload.Payload.batches)  # type: ignore[attr-defined]
+    payload.Payload.batches = timers.wrap_records(payload.Payload.batches)
+    # decode_batch is helpers' own import (not re-exported), replaced where helpers calls it
     helpers.decode_batch = timers.wrap_records(helpers.decode_batch)  # type: ignore[attr-defined]
     for module_name, class_name, attribute, stage in _TIMED:
         module = importlib.import_module(f"{package}.{module_name}")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import unavailable
 from tests.deploy.stack import HERE, ROOT, WORKER_TEST_IMAGE, Stack, run
+from tests.support.infra import unavailable
 
 WORKER_IMAGE = "localhost/async-reports/worker:dev"
 

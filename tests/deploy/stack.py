@@ -220,13 +220,14 @@ class Stack:
 
     def runner_of(self, job_id: str) -> str:
         """The worker container whose log says it started ``job_id``."""
-        return wait_until(
+        worker: str = wait_until(
             lambda: next(
                 (w for w in self.containers("worker") if _started(self.logs(w), job_id)), None
             ),
             30,
             what=f"a worker to log the start of {job_id}",
         )
+        return worker
 
     # --- clients ------------------------------------------------------------------------
 
@@ -264,11 +265,12 @@ class Stack:
 
     def wait_status(self, job_id: str, wanted: set[str], timeout: float = 120) -> dict[str, Any]:
         """The job's status once it is one of ``wanted``."""
-        return wait_until(
+        status: dict[str, Any] = wait_until(
             lambda: (s := self.status(job_id)) and s["status"] in wanted and s,
             timeout,
             what=f"job {job_id} to be {'/'.join(sorted(wanted))}",
         )
+        return status
 
     def wait_finished(self, job_id: str, timeout: float = 120) -> dict[str, Any]:
         """The job's final status (Completed or Failed)."""

@@ -1,11 +1,11 @@
-"""tests/containers.py (the testcontainers path) for real, against podman's Docker API.
+"""tests/support/containers.py (the testcontainers path) for real, against podman's Docker API.
 
 podman serves the Docker-compatible API on a socket of this test's own; the locally built
-Redis, RabbitMQ and S3 images are tagged under the names tests/containers.py asks for, so
+Redis, RabbitMQ and S3 images are tagged under the names tests/support/containers.py asks for, so
 nothing is pulled. Ryuk (testcontainers' reaper, an image of its own) is off: the
 ``with`` block removes the containers. One stand-in at the edge: MinioContainer waits for
 MinIO's ``/minio/health/live``, which SeaweedFS does not serve (403), so here it waits for
-SeaweedFS's ``/healthz`` instead; everything else in tests/containers.py runs as written.
+SeaweedFS's ``/healthz`` instead; everything else in tests/support/containers.py runs as written.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from testcontainers.core.wait_strategies import HttpWaitStrategy
 
 from reports_shared.objectstore import ObjectStore
 from reports_shared.settings import CommonSettings
-from tests.containers import container_services, docker_available
 from tests.deploy.stack import run, wait_until
+from tests.support.containers import container_services, docker_available
 
-#: Local image -> the name tests/containers.py asks for.
+#: Local image -> the name tests/support/containers.py asks for.
 TAGS = {
     "localhost/async-reports/redis:7.0-bookworm": "docker.io/library/redis:7",
     "localhost/async-reports/rabbitmq:3.10-bookworm": "docker.io/library/rabbitmq:3.13",

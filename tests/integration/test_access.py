@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.integration.conftest import RunningStack, StackFactory
-from tests.integration.test_smoke import INVOICE
+from tests.support.data import INVOICE
+from tests.support.stacks import RunningStack, StackFactory
 
 Q = "/api/AsyncReports"
 ERP, CRM, OPS = "erp-key-0123456789abcdef", "crm-key-0123456789abcdef", "ops-key-0123456789abcdef"

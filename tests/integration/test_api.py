@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.integration.conftest import RunningStack, StackFactory, zip_bytes
-from tests.integration.test_smoke import INVOICE
+from tests.support.data import INVOICE
+from tests.support.stacks import RunningStack, StackFactory, zip_bytes
 
 Q = "/api/AsyncReports"
 FIELDS = {

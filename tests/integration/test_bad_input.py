@@ -6,24 +6,28 @@ import gzip
 import json
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
-from tests.integration.conftest import RunningStack, StackPool
-from tests.integration.test_smoke import INVOICE
+from tests.support.data import INVOICE
+from tests.support.infra import Infra
+from tests.support.stacks import RunningStack, StackPool
 
 Q = "/api/AsyncReports"
 GOOD = json.dumps(INVOICE).encode()
 
 
 @pytest.fixture(scope="module")
-def strict(infra, tmp_path_factory) -> Iterator[RunningStack]:  # type: ignore[no-untyped-def]
+def strict(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A stack whose workers refuse payloads over 20 MB once decompressed."""
     pool = StackPool(infra, tmp_path_factory.mktemp("strict"))
     yield pool.start(workers=2, max_decompressed_bytes=20_000_000, cache_enabled="false")
     pool.stop_all()
 
 
-def send(stack: RunningStack, data: bytes, name: str = "datos.json", **fields: str):  # type: ignore[no-untyped-def]
+def send(
+    stack: RunningStack, data: bytes, name: str = "datos.json", **fields: str
+) -> httpx.Response:
     form = {"reportType": "FacturacionMasiva", "userName": "qa", **fields}
     return stack.client.post(f"{Q}/queue-multipart", data=form,
                              files={"dataFile": (name, data, "application/json")})  # fmt: skip
@@ -76,7 +80,7 @@ def test_a_utf8_bom_is_accepted(strict: RunningStack) -> None:
 
 
 def test_bad_records_are_skipped_and_reported_while_good_ones_count(strict: RunningStack) -> None:
-    item = {**INVOICE["items"][0], "quantity": "1e400"}  # type: ignore[index]
+    item = {**INVOICE["items"][0], "quantity": "1e400"}
     records = [
         INVOICE,
         {**INVOICE, "invoiceNumber": "F-2", "items": [item]},  # too large for a decimal

@@ -13,9 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Infra
-
-pytestmark = pytest.mark.integration
+from tests.support.infra import Infra
 
 REPO_ROOT = Path(__file__).parents[2]
 HARNESS = REPO_ROOT / "bench" / "bench_e2e.py"

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 from typing import Any
 
-from tests.conftest import wait_until
-from tests.integration.conftest import RunningStack, StackFactory, zip_bytes
-from tests.integration.test_smoke import INVOICE
 from tests.plugins.demora import RUNNING_DIR_ENV
+from tests.support.data import INVOICE
+from tests.support.stacks import RunningStack, StackFactory, wait_until, zip_bytes
 
 Q = "/api/AsyncReports"
 
 
-def submit(stack: RunningStack, records: list[dict[str, Any]], report: str = "FacturacionMasiva"):  # type: ignore[no-untyped-def]
+def submit(
+    stack: RunningStack, records: list[dict[str, Any]], report: str = "FacturacionMasiva"
+) -> dict[str, Any]:
     response = stack.client.post(
         f"{Q}/queue-multipart",
         data={"reportType": report, "userName": "ana@empresa.com"},
         files={"dataFile": ("d.json", json.dumps(records).encode())},
     )
     assert response.status_code == 202, response.text
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def stats(stack: RunningStack) -> dict[str, Any]:
@@ -48,7 +51,7 @@ def test_the_same_dataset_again_completes_at_once_from_the_cache(make_stack: Sta
     assert figures["totalBytes"] == original["fileSizeBytes"]
 
 
-def test_a_dataset_being_built_is_not_built_twice(make_stack: StackFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_dataset_being_built_is_not_built_twice(make_stack: StackFactory, tmp_path: Path) -> None:
     # Given a slow report being built
     running = tmp_path / "running"
     running.mkdir()

@@ -17,12 +17,10 @@ import pytest
 from reports_client import JobStatus, ReportsClient
 
 from devstack.stack import free_port
-from tests.conftest import Infra
-from tests.integration.conftest import RunningStack, StackFactory, StackPool
-from tests.integration.test_smoke import INVOICE
-from tests.integration.test_worker import PLUGIN, submit
-
-pytestmark = pytest.mark.integration
+from tests.support.data import INVOICE
+from tests.support.infra import Infra
+from tests.support.jobs import PLUGIN, submit
+from tests.support.stacks import RunningStack, StackFactory, StackPool
 
 #: The console script installed with the client package, beside this interpreter.
 COMMAND = Path(sys.executable).with_name("async-reports")

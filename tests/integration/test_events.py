@@ -11,11 +11,9 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from tests.conftest import Infra
-from tests.integration.conftest import RunningStack, StackFactory, StackPool
-from tests.integration.test_worker import PLUGIN, submit
-
-pytestmark = pytest.mark.integration
+from tests.support.infra import Infra
+from tests.support.jobs import PLUGIN, submit
+from tests.support.stacks import RunningStack, StackFactory, StackPool
 
 ORDER = {"Queued": 0, "Processing": 1, "Completed": 2}
 

@@ -21,11 +21,10 @@ import httpx
 import pytest
 
 from reports_shared.jobstore.aio import CATALOG_TTL_SECONDS
-from tests.conftest import wait_until
-from tests.integration.conftest import RunningStack, StackFactory, zip_bytes
-from tests.integration.faults import OwnRabbitMQ, OwnRedis, OwnS3
-from tests.integration.test_worker import PLUGIN, RunningJobs, submit
 from tests.plugins.demora import RUNNING_DIR_ENV
+from tests.support.faults import OwnRabbitMQ, OwnRedis, OwnS3
+from tests.support.jobs import PLUGIN, RunningJobs, submit
+from tests.support.stacks import RunningStack, StackFactory, wait_until, zip_bytes
 
 Q = "/api/AsyncReports"
 MB = 1_000_000
@@ -137,7 +136,9 @@ def wait_ready(stack: RunningStack) -> None:
 
 def result_key(stack: RunningStack, job: str) -> str:
     """The object the job's record names as its ZIP (under the folder of the run that won)."""
-    key: str = json.loads(stack.redis().hget(f"{stack.namespace}:job:{job}", "resultKey"))
+    raw = stack.redis().hget(f"{stack.namespace}:job:{job}", "resultKey")
+    assert raw is not None
+    key: str = json.loads(raw)
     assert key.startswith(f"results/{job}/") and key.endswith(f"/{_file_name(stack, job)}")
     return key
 

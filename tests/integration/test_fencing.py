@@ -8,11 +8,8 @@ from pathlib import Path
 
 import psutil
 
-from tests.conftest import wait_until
-from tests.integration.conftest import RunningStack, StackFactory, zip_bytes
-from tests.integration.test_worker import demora_stack, running_dir, submit
-
-__all__ = ["running_dir"]  # the fixture, shared with test_worker
+from tests.support.jobs import demora_stack, submit
+from tests.support.stacks import RunningStack, StackFactory, wait_until, zip_bytes
 
 #: Log events that end one run of a job, whatever its outcome.
 RUN_ENDS = {"job_completed", "job_result_discarded", "job_run_fenced", "job_failed"}

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import RunningStack, StackFactory, StackPool, zip_bytes
-from tests.integration.test_smoke import INVOICE
+from tests.support.data import INVOICE
+from tests.support.stacks import RunningStack, StackFactory, StackPool, zip_bytes
 
 Q = "/api/AsyncReports"
 ERP, CRM, OPS = "erp-key-0123456789abcdef", "crm-key-0123456789abcdef", "ops-key-0123456789abcdef"
@@ -208,7 +208,7 @@ def test_head_on_a_download_answers_its_headers_without_the_body(api: RunningSta
     ],
 )
 def test_an_unknown_field_or_option_value_is_refused_before_anything_is_stored(
-    api: RunningStack, fields: dict[str, str], named: list[str]
+    api: RunningStack, fields: dict[str, Any], named: list[str]
 ) -> None:
     before = set(payload_objects(api))
     response = submit(api, dataset(), **fields)

@@ -6,14 +6,14 @@ import hashlib
 import io
 import json
 from datetime import timedelta
+from typing import Any
 
 from reports_shared.constants import JobStatus, Lane
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import JobStore
 from reports_shared.settings import CommonSettings, load_settings
-from tests.conftest import wait_until
-from tests.integration.conftest import RunningStack, StackFactory
-from tests.integration.test_smoke import INVOICE
+from tests.support.data import INVOICE
+from tests.support.stacks import RunningStack, StackFactory, wait_until
 
 Q = "/api/AsyncReports"
 
@@ -37,7 +37,7 @@ def job_store(stack: RunningStack) -> JobStore:
     return JobStore.from_url(settings.redis_url, settings.names)
 
 
-def orphan_record(stack: RunningStack, status: JobStatus, **fields: object) -> JobRecord:
+def orphan_record(stack: RunningStack, status: JobStatus, **fields: Any) -> JobRecord:
     """A job as a crash would leave it: its payload stored, its record in some state."""
     data = json.dumps([INVOICE]).encode()
     job_id = f"orphan-{hashlib.sha256(data + str(fields).encode()).hexdigest()[:12]}"
@@ -46,7 +46,7 @@ def orphan_record(stack: RunningStack, status: JobStatus, **fields: object) -> J
     record = JobRecord(
         job_id=job_id, status=status, message="", report_type="FacturacionMasiva",
         user_name="ana", created_at=utcnow() - timedelta(minutes=5), lane=Lane.SMALL,
-        payload_key=key, payload_bytes=len(data), **fields,  # type: ignore[arg-type]
+        payload_key=key, payload_bytes=len(data), **fields,
     )  # fmt: skip
     assert job_store(stack).create(record)
     return record

@@ -10,8 +10,8 @@ from pathlib import Path
 import psutil
 
 from devstack.datasets import write_invoices
-from tests.integration.conftest import RunningStack, StackFactory
-from tests.integration.test_smoke import INVOICE
+from tests.support.data import INVOICE
+from tests.support.stacks import RunningStack, StackFactory
 
 Q = "/api/AsyncReports"
 BOUNDARY = "largeuploadboundary"

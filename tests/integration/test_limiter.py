@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -12,11 +13,10 @@ from reports_worker.limiter import LeaseLimiter, live_leases
 from reports_worker.machine import AUTO_MAX_PROCESSES, usable_cores
 from reports_worker.runner import build_processes
 from reports_worker.settings import WorkerSettings
-from tests.conftest import Infra, new_namespace
+from tests.support.infra import Infra
+from tests.support.stacks import new_namespace
 
-pytestmark = pytest.mark.integration
-
-REQUIRED = {"s3_access_key": "k", "s3_secret_key": "s"}
+REQUIRED: dict[str, Any] = {"s3_access_key": "k", "s3_secret_key": "s"}
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.conftest import StackFactory
+from tests.support.stacks import StackFactory
 
 LOAD = Path(__file__).parents[2] / "bench" / "load.py"
 

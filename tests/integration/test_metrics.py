@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 
 from devstack.stack import free_port
-from tests.conftest import wait_until
-from tests.integration.conftest import StackFactory
+from tests.support.stacks import StackFactory, wait_until
 
 
 def test_janitor_and_worker_metrics_are_served(make_stack: StackFactory) -> None:

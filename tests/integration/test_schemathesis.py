@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import StackFactory
+from tests.support.stacks import StackFactory
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 

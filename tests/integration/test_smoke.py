@@ -5,16 +5,8 @@ from __future__ import annotations
 import json
 import zipfile
 
-from tests.integration.conftest import RunningStack, zip_bytes
-
-INVOICE = {
-    "invoiceNumber": "F001-00000001",
-    "issueDate": "2024-01-15",
-    "currency": "PEN",
-    "customer": {"taxId": "20123456789", "name": "Comercial Andina S.A.C."},
-    "items": [{"sku": "P-100", "description": "Papel", "quantity": 3, "unitPrice": 12.50,
-               "taxRate": 0.18, "discount": 0}],
-}  # fmt: skip
+from tests.support.data import INVOICE
+from tests.support.stacks import RunningStack, zip_bytes
 
 
 def test_a_multipart_submission_is_built_by_a_worker_and_downloads_as_a_zip(

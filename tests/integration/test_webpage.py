@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import unavailable
-from tests.integration.conftest import RunningStack, StackFactory
-from tests.integration.test_smoke import INVOICE
+from tests.support.data import INVOICE
+from tests.support.infra import unavailable
+from tests.support.stacks import RunningStack, StackFactory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-pytestmark = pytest.mark.integration
 
 #: Debian's build (``apt-get install -y chromium``); Playwright never downloads its own here.
 CHROMIUM = os.environ.get("AR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

@@ -2,88 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import signal
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import psutil
-import pytest
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from reports_shared.jobstore import JobStore
 from reports_shared.messages import JobMessage, to_dramatiq
 from reports_shared.settings import CommonSettings, load_settings
-from tests.conftest import wait_until
-from tests.integration.conftest import RunningStack, StackFactory
-from tests.plugins.demora import RUNNING_DIR_ENV
-
-PLUGIN = "tests.plugins.demora:Demora"
-
-
-def submit(stack: RunningStack, records: list[dict[str, Any]], large: bool = False) -> str:
-    """Queue a Demora job; its id."""
-    response = stack.client.post(
-        "/api/AsyncReports/queue-multipart",
-        data={"reportType": "Demora", "userName": "qa@empresa.com",
-              "isLargeDataset": "true" if large else "false"},
-        files={"dataFile": ("d.json", json.dumps(records).encode(), "application/json")},
-    )  # fmt: skip
-    assert response.status_code == 202, response.text
-    job_id: str = response.json()["jobId"]
-    return job_id
-
-
-class RunningJobs:
-    """Samples, from the outside, which Demora jobs run at once (markers of live pids)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.peak = 0
-        self.seen: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def now(self) -> set[str]:
-        running = set()
-        for marker in self.folder.iterdir():
-            try:
-                if psutil.pid_exists(int(marker.read_text() or 0)):
-                    running.add(marker.name)
-            except (OSError, ValueError):
-                continue
-        return running
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            running = self.now()
-            self.seen |= running
-            self.peak = max(self.peak, len(running))
-
-    def __enter__(self) -> RunningJobs:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-@pytest.fixture
-def running_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "running"
-    folder.mkdir()
-    return folder
-
-
-def demora_stack(make_stack: StackFactory, running_dir: Path, **settings: Any) -> RunningStack:
-    # The jobs here share their (tiny) datasets: without the cache every one of them runs.
-    settings.setdefault("cache_enabled", "false")
-    return make_stack(
-        report_plugins=PLUGIN, extra_env={RUNNING_DIR_ENV: str(running_dir)}, **settings
-    )
+from tests.support.jobs import RunningJobs, demora_stack, submit
+from tests.support.stacks import StackFactory, wait_until
 
 
 def test_never_more_than_two_jobs_run_at_once_across_four_workers(

@@ -34,7 +34,8 @@ _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _WHERE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _BYTE = re.compile(r"\(byte (?P<at>\d+)\)")
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
-_any_json = msgspec.json.Decoder()
+#: Syntax only: a number past a double's range is JSON (the schema then rejects the record).
+_any_json = msgspec.json.Decoder(msgspec.Raw)
 
 
 class Schema(Protocol):

@@ -1,0 +1,72 @@
+"""Jobs of the test-only Demora report type (``tests/plugins/demora.py``) on a test stack."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from tests.plugins.demora import RUNNING_DIR_ENV
+from tests.support.stacks import RunningStack, StackFactory
+
+PLUGIN = "tests.plugins.demora:Demora"
+
+
+def submit(stack: RunningStack, records: list[dict[str, Any]], large: bool = False) -> str:
+    """Queue a Demora job; its id."""
+    response = stack.client.post(
+        "/api/AsyncReports/queue-multipart",
+        data={"reportType": "Demora", "userName": "qa@empresa.com",
+              "isLargeDataset": "true" if large else "false"},
+        files={"dataFile": ("d.json", json.dumps(records).encode(), "application/json")},
+    )  # fmt: skip
+    assert response.status_code == 202, response.text
+    job_id: str = response.json()["jobId"]
+    return job_id
+
+
+class RunningJobs:
+    """Samples, from the outside, which Demora jobs run at once (markers of live pids)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.peak = 0
+        self.seen: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def now(self) -> set[str]:
+        running = set()
+        for marker in self.folder.iterdir():
+            try:
+                if psutil.pid_exists(int(marker.read_text() or 0)):
+                    running.add(marker.name)
+            except (OSError, ValueError):
+                continue
+        return running
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            running = self.now()
+            self.seen |= running
+            self.peak = max(self.peak, len(running))
+
+    def __enter__(self) -> RunningJobs:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def demora_stack(make_stack: StackFactory, running_dir: Path, **settings: Any) -> RunningStack:
+    """A stack that builds Demora jobs, each marking ``running_dir`` while it runs."""
+    # The jobs here share their (tiny) datasets: without the cache every one of them runs.
+    settings.setdefault("cache_enabled", "false")
+    return make_stack(
+        report_plugins=PLUGIN, extra_env={RUNNING_DIR_ENV: str(running_dir)}, **settings
+    )

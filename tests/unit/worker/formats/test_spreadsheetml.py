@@ -1,0 +1,179 @@
+"""The fast workbook writer reads back exactly like xlsxwriter's (the reference engine)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from reports_worker.formats.columns import CellKind, Column
+from reports_worker.formats.xlsx.sheetcells import RowTemplate, render_row
+from reports_worker.formats.xlsx.spreadsheetml import SPREADSHEETML, open_workbook
+from reports_worker.formats.xlsx.spreadsheetparts import column_letter
+from reports_worker.formats.xlsx.workbook import WorkbookEngine
+from reports_worker.reporttypes.facturacion import FacturacionMasiva
+from reports_worker.reporttypes.tabular import Tabular
+from tests.support.builds import Builder
+from tests.support.data import invoice, item
+from tests.support.xlsx_oracle import XLSXWRITER
+
+TEXTS = [
+    "plain",
+    "",
+    " leading",
+    "trailing ",
+    "tab\tinside",
+    "line\nbreak",
+    "cr\rhere",
+    "nul\x00and\x1f",
+    "_x0041_ literal escape",
+    "a & b < c > d",
+    "<r><t>rich</t></r>",
+    "ñandú – “comillas” 😀",
+    "=1+1",
+    "x" * 40_000,
+    "\ufffe\uffff",
+]
+
+
+def _read(path: Path) -> dict[str, Any]:
+    book = openpyxl.load_workbook(path)
+    return {
+        name: {
+            "cells": [
+                [(cell.value, cell.data_type, cell.number_format) for cell in row]
+                for row in book[name].iter_rows()
+            ],
+            "freeze": book[name].freeze_panes,
+            "filter": book[name].auto_filter.ref,
+            "widths": _widths(book[name]),
+        }
+        for name in book.sheetnames
+    }
+
+
+def _widths(sheet: Any) -> dict[str, float]:
+    # xlsxwriter merges neighbours of equal width into one <col min max>: spread them out.
+    return {
+        column_letter(col - 1): round(dim.width, 4)
+        for dim in sheet.column_dimensions.values()
+        if dim.customWidth
+        for col in range(dim.min, dim.max + 1)
+    }
+
+
+def _write(
+    path: Path, engine: WorkbookEngine, rows: list[list[object]], kinds: list[CellKind]
+) -> None:
+    book = open_workbook(path, row_limit=4, engine=engine)
+    summary = book.sheet("Resumen")
+    summary.set_widths({0: 30, 1: 12.5})
+    summary.write_styled(["Título"], "title")
+    summary.skip()
+    summary.write_labelled("Cuándo", datetime(2026, 1, 15, 10, 5, 30, 250000), "datetime")
+    summary.write_labelled("Vacío", None, "integer")
+    summary.write_styled(["A", "B"], "header")
+    summary.write_cells([Decimal("0.18"), 7, date(2024, 2, 29)], ["percent", "integer", "date"])
+    columns = [Column(f"c{n}", f"Columna {n}", kind, 10 + n) for n, kind in enumerate(kinds)]
+    table = book.table("Datos", columns)
+    for row in rows:
+        table.append(row)
+    table.close()
+    book.close()
+
+
+def test_both_engines_read_back_identically(tmp_path: Path) -> None:
+    # given rows mixing every kind of cell, over several sheets
+    rng = random.Random(4)
+    kinds: list[CellKind] = ["text", "amount", "date", "integer", "decimal", "value", "datetime"]
+    rows: list[list[object]] = []
+    for n in range(11):
+        rows.append(
+            [
+                rng.choice([*TEXTS, None]),
+                rng.choice([Decimal("1234.50"), Decimal("0.00"), Decimal("-3.10"), None]),
+                rng.choice([date(2024, 1, 15), date(1900, 3, 1), date(9999, 12, 31), None]),
+                rng.choice([0, 7, -12, 10**15 - 1, None]),
+                rng.choice([Decimal("1E+2"), Decimal("0.000001"), Decimal("2.675"), 3]),
+                rng.choice([True, False, "texto", 12, Decimal("1.5"), 10**20, Decimal("1E+400")]),
+                datetime(2024, 1, 15, 13, 45, n),
+            ]
+        )
+
+    # when both engines write them
+    _write(tmp_path / "ref.xlsx", XLSXWRITER, rows, kinds)
+    _write(tmp_path / "fast.xlsx", SPREADSHEETML, rows, kinds)
+
+    # then openpyxl reads back the same sheets, cells, types, formats, panes and filters
+    assert _read(tmp_path / "fast.xlsx") == _read(tmp_path / "ref.xlsx")
+
+
+@pytest.mark.parametrize("engine", [XLSXWRITER, SPREADSHEETML], ids=["xlsxwriter", "spreadsheetml"])
+def test_facturacion_workbooks_match_between_engines(
+    build: Builder, tmp_path: Path, engine: WorkbookEngine
+) -> None:
+    # given invoices with awkward text and empty optional fields
+    records = [
+        invoice(
+            f"F-{n}",
+            customer={"taxId": str(n), "name": text, **({"email": text} if n % 2 else {})},
+            items=[item(quantity=n + 1, unitPrice=2.675, taxRate=0.18, description=text)],
+        )
+        for n, text in enumerate(TEXTS)
+    ]
+    reference = build(records, FacturacionMasiva(sheet_row_limit=6, workbook_engine=XLSXWRITER))
+    built = build(records, FacturacionMasiva(sheet_row_limit=6, workbook_engine=engine))
+
+    # then the workbooks read back the same
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    expected = _read(reference.extract("facturas.xlsx", tmp_path / "a"))
+    assert _read(built.extract("facturas.xlsx", tmp_path / "b")) == expected
+
+
+def test_tabular_workbooks_match_between_engines(build: Builder, tmp_path: Path) -> None:
+    records = [
+        {"t": text, "n": n, "ok": n % 2 == 0, "x": {"y": n / 8, "z": None}}
+        for n, text in enumerate(TEXTS)
+    ]
+    reference = build(records, Tabular(sheet_row_limit=5, workbook_engine=XLSXWRITER))
+    built = build(records, Tabular(sheet_row_limit=5))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    expected = _read(reference.extract("datos.xlsx", tmp_path / "a"))
+    assert _read(built.extract("datos.xlsx", tmp_path / "b")) == expected
+
+
+def test_row_template_renders_like_the_generic_path() -> None:
+    # given the invoice sheet's kinds and rows that take the template and rows that do not
+    kinds: list[CellKind] = ["text", "date", "text", "integer", "amount"]
+    letters = [column_letter(n) for n in range(len(kinds))]
+    template = RowTemplate(kinds, letters)
+    rows: list[list[object]] = [
+        ["F-1", date(2024, 1, 2), "correo@x.pe", 3, Decimal("10.00")],
+        ["F-2", date(2024, 1, 2), None, 3, Decimal("10.00")],
+        [None, None, None, None, None],
+        ["a & b", date(2024, 1, 2), " x", 3, Decimal("1E+1")],
+        ["", date(1900, 1, 1), "_x0001_", True, Decimal("0.005")],
+        ["ok", datetime(2024, 1, 2, 3, 4), "ok", 2, 3],
+    ]
+
+    # when / then
+    for number, row in enumerate(rows, start=2):
+        assert template.render(number, row) == render_row(number, row, kinds, letters)
+
+
+def test_column_letters() -> None:
+    assert [column_letter(n) for n in (0, 25, 26, 701, 702, 16383)] == [
+        "A",
+        "Z",
+        "AA",
+        "ZZ",
+        "AAA",
+        "XFD",
+    ]

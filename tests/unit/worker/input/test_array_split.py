@@ -1,0 +1,114 @@
+"""The array splitter cuts anywhere safely: strings with brackets, escapes, block edges."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import msgspec
+import pytest
+
+from reports_shared.errors import InvalidPayload
+from reports_worker.input import arraysplit
+from reports_worker.input.arraysplit import scan
+from reports_worker.input.payload import Payload
+from tests.support.builds import Source
+
+TRICKY_TEXTS = ["a,b", '[{"x": 1}]', "back\\slash", 'quote " inside', '\\"', "\\\\", "}, {", "ñ"]
+
+
+def _records(rng: random.Random, count: int) -> list[object]:
+    def value(depth: int) -> object:
+        kind = rng.randrange(6 if depth < 4 else 3)
+        if kind == 0:
+            return rng.choice(TRICKY_TEXTS) * rng.randint(1, 3)
+        if kind == 1:
+            return rng.randint(-5, 10**6)
+        if kind == 2:
+            return None
+        if kind == 3:
+            return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+        return {rng.choice(TRICKY_TEXTS): value(depth + 1) for _ in range(rng.randint(0, 3))}
+
+    return [{"n": n, "v": value(0)} for n in range(count)]
+
+
+def _split(payload: bytes) -> list[object]:
+    records = Payload(Source(payload), max_input_bytes=1 << 30).records()
+    return [msgspec.json.decode(raw) for raw in records]
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize(("block", "tail"), [(7, 3), (64, 16), (1000, 50)])
+def test_tiny_blocks_give_back_every_record(
+    monkeypatch: pytest.MonkeyPatch, seed: int, block: int, tail: int
+) -> None:
+    # given tricky records and blocks so small that cuts fall everywhere
+    monkeypatch.setattr(arraysplit, "BLOCK_BYTES", block)
+    monkeypatch.setattr(arraysplit, "TAIL_BYTES", tail)
+    records = _records(random.Random(seed), 40)
+    payload = json.dumps(records, indent=seed % 3 or None).encode()
+
+    # when / then
+    assert _split(payload) == records
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(("block", "tail"), [(7, 3), (64, 16), (1000, 50)])
+def test_tiny_blocks_give_back_every_wrapped_record(
+    monkeypatch: pytest.MonkeyPatch, seed: int, block: int, tail: int
+) -> None:
+    # given records wrapped in an object with tricky keys before and after the array
+    monkeypatch.setattr(arraysplit, "BLOCK_BYTES", block)
+    monkeypatch.setattr(arraysplit, "TAIL_BYTES", tail)
+    rng = random.Random(seed)
+    records = _records(rng, 30)
+    wrapper = {
+        "meta": {"[": "]", "list": [[1, {"a": "],"}]], "n": None},
+        "items": records,
+        "after": {"b": [1, 2, {"c": ", ]"}], "d": _records(rng, 3)},
+    }
+    payload = json.dumps(wrapper, indent=seed % 3 or None).encode()
+
+    # when / then
+    assert _split(payload) == records
+
+
+def test_scan_ignores_commas_in_strings_and_nested_values() -> None:
+    tail = b'{"a": [1, 2], "b": "x, y"}, {"c": "\\", ]"}'
+    assert scan(tail, (1, False, False), 1) == (tail.index(b"}, {") + 1, -1)
+
+
+def test_scan_continues_an_open_string_and_escape() -> None:
+    # given a tail that starts inside a string, right after a backslash
+    tail = b'", still text", 1], {"z": 0}, 2'
+    assert scan(tail, (2, True, True), 1) == (len(tail) - 3, -1)
+
+
+def test_scan_finds_where_the_array_ends() -> None:
+    data = b'1, [2, 3], "]"], "k": [4, 5]'
+    assert scan(data, (2, False, False), 2) == (9, data.index(b'], "k"'))
+
+
+def test_garbage_after_a_wrapped_array_is_refused() -> None:
+    with pytest.raises(InvalidPayload, match=r"cerca del byte 2[0-9]"):
+        _split(b'{"items": [{"a": 1}], "x": tru}')
+
+
+def test_unclosed_wrapper_is_refused() -> None:
+    with pytest.raises(InvalidPayload, match="termina antes de cerrar el JSON"):
+        _split(b'{"items": [{"a": 1}], "x": 1')
+
+
+def test_trailing_comma_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InvalidPayload, match="sobra una coma"):
+        _split(b'[{"a": 1},\n]')
+
+
+def test_trailing_garbage_is_refused() -> None:
+    with pytest.raises(InvalidPayload, match="hay contenido después del final del JSON"):
+        _split(b'[{"a": 1}] {"b": 2}')
+
+
+def test_empty_array_has_no_records() -> None:
+    assert _split(b" [ ] ") == []
