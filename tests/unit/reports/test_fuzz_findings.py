@@ -65,3 +65,28 @@ def test_an_ndjson_line_that_is_not_json_fails_even_after_a_field_that_misfits(
         InvalidPayload, match=r"El JSON no es válido cerca del byte \d+: la línea 3"
     ):
         build(data)
+
+
+def _line(**item_fields: object) -> bytes:
+    record = invoice("F-1")
+    record["items"][0].update(item_fields)
+    return as_json([record])[1:-1]
+
+
+def test_a_number_past_a_doubles_range_on_the_first_ndjson_line_is_still_ndjson(
+    build: Builder,
+) -> None:
+    # Given NDJSON whose first line holds 1e400 in a field the schema ignores
+    data = _line().replace(b'"sku"', b'"extra": 1e400, "sku"') + b"\n" + _line() + b"\n"
+    # When the report is built, then both lines are invoices
+    assert build(data).outcome.records_processed == 2
+
+
+def test_a_number_past_a_doubles_range_in_a_rejected_ndjson_line_is_a_rejection(
+    build: Builder,
+) -> None:
+    # Given NDJSON whose second line misfits (a numeric description) and holds 1e400
+    data = _line() + b"\n" + _line().replace(b'"Papel bond A4"', b"1e400") + b"\n"
+    # When the report is built, then that line is rejected, not called invalid JSON
+    built = build(data)
+    assert (built.outcome.records_processed, built.outcome.records_rejected) == (1, 1)

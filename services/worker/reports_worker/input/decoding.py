@@ -34,7 +34,8 @@ _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _WHERE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _BYTE = re.compile(r"\(byte (?P<at>\d+)\)")
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
-_any_json = msgspec.json.Decoder()
+#: Any JSON, numbers as decimals (a float would refuse 1e400 as out of range).
+_any_json = msgspec.json.Decoder(float_hook=Decimal)
 
 
 class Schema(Protocol):

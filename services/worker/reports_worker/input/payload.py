@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any, Literal
 
 import ijson
@@ -36,6 +37,8 @@ except ImportError as exc:  # pragma: no cover - a broken install must not slow 
     raise ImportError("ijson's yajl2_c backend is required (pip install ijson wheels)") from exc
 
 _WHITESPACE = b" \t\r\n"
+#: Any JSON, numbers as decimals (as floats, 1e400 would be "out of range").
+_ANY_JSON = msgspec.json.Decoder(float_hook=Decimal)
 #: How far the reader looks ahead to tell NDJSON from JSON and to find a wrapped array.
 LOOKAHEAD_BYTES = 1 << 20
 DISCOVERY_LIMIT_BYTES = 4 << 20
@@ -273,7 +276,7 @@ def _is_ndjson(head: bytes) -> bool:
     if end < 0:
         return False
     try:
-        msgspec.json.decode(head[:end])
+        _ANY_JSON.decode(head[:end])
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         return False
     return head[end:].lstrip(_WHITESPACE).startswith(b"{")
