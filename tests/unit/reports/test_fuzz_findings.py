@@ -90,3 +90,13 @@ def test_a_number_past_a_doubles_range_in_a_rejected_ndjson_line_is_a_rejection(
     # When the report is built, then that line is rejected, not called invalid JSON
     built = build(data)
     assert (built.outcome.records_processed, built.outcome.records_rejected) == (1, 1)
+
+
+def test_an_ndjson_record_that_is_not_an_object_is_rejected_not_the_payload(
+    build: Builder,
+) -> None:
+    # Given NDJSON whose second line is null (an object on the first line, JSON on each)
+    data = _line() + b"\nnull\n" + _line() + b"\n"
+    # When the report is built, then the null is a rejected record and the rest is read
+    built = build(data)
+    assert (built.outcome.records_processed, built.outcome.records_rejected) == (2, 1)

@@ -271,7 +271,12 @@ def _describe(first: bytes) -> str:
 
 
 def _is_ndjson(head: bytes) -> bool:
-    """A first line that is a whole object, followed by another object, means NDJSON."""
+    """A first line that is a whole object, followed by anything but whitespace, means NDJSON.
+
+    No single JSON document goes on after its top-level object has closed; each later
+    line is then checked as JSON on its own (a line that is not an object is a rejected
+    record).
+    """
     end = head.find(b"\n")
     if end < 0:
         return False
@@ -279,7 +284,7 @@ def _is_ndjson(head: bytes) -> bool:
         _ANY_JSON.decode(head[:end])
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         return False
-    return head[end:].lstrip(_WHITESPACE).startswith(b"{")
+    return bool(head[end:].lstrip(_WHITESPACE))
 
 
 def _wrapped_start(content: Content) -> tuple[int, str]:
