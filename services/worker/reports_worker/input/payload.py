@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any, Literal
 
 import ijson
@@ -36,6 +37,8 @@ except ImportError as exc:  # pragma: no cover - a broken install must not slow 
     raise ImportError("ijson's yajl2_c backend is required (pip install ijson wheels)") from exc
 
 _WHITESPACE = b" \t\r\n"
+#: Any JSON, numbers as decimals (as floats, 1e400 would be "out of range").
+_ANY_JSON = msgspec.json.Decoder(float_hook=Decimal)
 #: How far the reader looks ahead to tell NDJSON from JSON and to find a wrapped array.
 LOOKAHEAD_BYTES = 1 << 20
 DISCOVERY_LIMIT_BYTES = 4 << 20
@@ -268,15 +271,20 @@ def _describe(first: bytes) -> str:
 
 
 def _is_ndjson(head: bytes) -> bool:
-    """A first line that is a whole object, followed by another object, means NDJSON."""
+    """A first line that is a whole object, followed by anything but whitespace, means NDJSON.
+
+    No single JSON document goes on after its top-level object has closed; each later
+    line is then checked as JSON on its own (a line that is not an object is a rejected
+    record).
+    """
     end = head.find(b"\n")
     if end < 0:
         return False
     try:
-        msgspec.json.decode(head[:end])
+        _ANY_JSON.decode(head[:end])
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         return False
-    return head[end:].lstrip(_WHITESPACE).startswith(b"{")
+    return bool(head[end:].lstrip(_WHITESPACE))
 
 
 def _wrapped_start(content: Content) -> tuple[int, str]:

@@ -79,3 +79,38 @@ def test_an_ndjson_line_with_a_number_past_a_doubles_range_is_a_rejected_record(
     # When the report is built, then that invoice is rejected and the job goes on
     built = build(line + b"\n" + bad + b"\n")
     assert (built.outcome.records_processed, built.outcome.records_rejected) == (1, 1)
+
+
+def _line(**item_fields: object) -> bytes:
+    record = invoice("F-1")
+    record["items"][0].update(item_fields)
+    return as_json([record])[1:-1]
+
+
+def test_a_number_past_a_doubles_range_on_the_first_ndjson_line_is_still_ndjson(
+    build: Builder,
+) -> None:
+    # Given NDJSON whose first line holds 1e400 in a field the schema ignores
+    data = _line().replace(b'"sku"', b'"extra": 1e400, "sku"') + b"\n" + _line() + b"\n"
+    # When the report is built, then both lines are invoices
+    assert build(data).outcome.records_processed == 2
+
+
+def test_a_number_past_a_doubles_range_in_a_rejected_ndjson_line_is_a_rejection(
+    build: Builder,
+) -> None:
+    # Given NDJSON whose second line misfits (a numeric description) and holds 1e400
+    data = _line() + b"\n" + _line().replace(b'"Papel bond A4"', b"1e400") + b"\n"
+    # When the report is built, then that line is rejected, not called invalid JSON
+    built = build(data)
+    assert (built.outcome.records_processed, built.outcome.records_rejected) == (1, 1)
+
+
+def test_an_ndjson_record_that_is_not_an_object_is_rejected_not_the_payload(
+    build: Builder,
+) -> None:
+    # Given NDJSON whose second line is null (an object on the first line, JSON on each)
+    data = _line() + b"\nnull\n" + _line() + b"\n"
+    # When the report is built, then the null is a rejected record and the rest is read
+    built = build(data)
+    assert (built.outcome.records_processed, built.outcome.records_rejected) == (2, 1)
