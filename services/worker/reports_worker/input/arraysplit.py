@@ -31,7 +31,7 @@ _WHITESPACE = b" \t\r\n"
 _TOKENS = re.compile(rb'[\[\]{}",\\]')
 _OPEN = frozenset(b"[{")
 _CLOSE = frozenset(b"]}")
-_QUOTE, _BACKSLASH, _COMMA = ord('"'), ord("\\"), ord(",")
+_QUOTE, _BACKSLASH, _COMMA, _BRACKET = ord('"'), ord("\\"), ord(","), ord("[")
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 _MSGSPEC_REASONS = {
     "truncated": TRUNCATED,
@@ -50,15 +50,13 @@ _MSGSPEC_REASONS = {
 State = tuple[int, bool, bool]
 
 
-def scan(data: bytes, state: State, level: int) -> tuple[int, int]:
-    """Where, in ``data``, the array at nesting ``level`` has its last comma and its end.
+def _structure(data: bytes, state: State) -> Iterator[tuple[int, int, int]]:
+    """The structural bytes of ``data`` outside strings: (offset, byte, depth before it).
 
     ``state`` (depth, inside a string, next byte escaped) describes the text just before
-    ``data``. Returns the offset of the last comma at ``level`` outside strings before
-    the array closes, and the offset of the bracket that closes it; -1 for none.
+    ``data``. The one tokenizer of this module: strings and escapes are followed here only.
     """
     depth, in_string, escaped = state
-    found = -1
     skip = 0 if escaped else -1
     for match in _TOKENS.finditer(data):
         at = match.start()
@@ -72,38 +70,35 @@ def scan(data: bytes, state: State, level: int) -> tuple[int, int]:
                 in_string = False
         elif byte == _QUOTE:
             in_string = True
-        elif byte in _OPEN:
-            depth += 1
-        elif byte in _CLOSE:
-            depth -= 1
-            if depth < level:
-                return found, at
-        elif byte == _COMMA and depth == level:
+        else:
+            yield at, byte, depth
+            if byte in _OPEN:
+                depth += 1
+            elif byte in _CLOSE:
+                depth -= 1
+
+
+def scan(data: bytes, state: State, level: int) -> tuple[int, int]:
+    """Where, in ``data``, the array at nesting ``level`` has its last comma and its end.
+
+    ``state`` (depth, inside a string, next byte escaped) describes the text just before
+    ``data``. Returns the offset of the last comma at ``level`` outside strings before
+    the array closes, and the offset of the bracket that closes it; -1 for none.
+    """
+    found = -1
+    for at, byte, depth in _structure(data, state):
+        if byte in _CLOSE and depth - 1 < level:
+            return found, at
+        if byte == _COMMA and depth == level:
             found = at
     return found, -1
 
 
 def first_array(head: bytes) -> int:
     """Offset of the ``[`` that opens the first array directly under the top-level object."""
-    depth, in_string, skip = 0, False, -1
-    for match in _TOKENS.finditer(head):
-        at = match.start()
-        byte = head[at]
-        if at == skip:
-            continue
-        if in_string:
-            if byte == _BACKSLASH:
-                skip = at + 1
-            elif byte == _QUOTE:
-                in_string = False
-        elif byte == _QUOTE:
-            in_string = True
-        elif byte in _OPEN:
-            if byte == ord("[") and depth == 1:
-                return at
-            depth += 1
-        elif byte in _CLOSE:
-            depth -= 1
+    for at, byte, depth in _structure(head, (0, False, False)):
+        if byte == _BRACKET and depth == 1:
+            return at
     return -1
 
 
