@@ -194,6 +194,13 @@ class Stack:
         left = run("podman", "ps", "-aq", "--filter", f"label=io.podman.compose.project={PROJECT}")
         if left.split():
             run("podman", "rm", "--force", "--volumes", "--time", "5", *left.split())
+        # and its down -v leaves the named volumes: an S3 volume kept from an earlier run
+        # holds that run's users, and the next run's credentials are refused
+        volumes = run(
+            "podman", "volume", "ls", "-q", "--filter", f"label=io.podman.compose.project={PROJECT}"
+        )
+        if volumes.split():
+            run("podman", "volume", "rm", "--force", *volumes.split())
 
     def containers(self, service: str, running: bool = True) -> list[str]:
         """Names of the service's containers, in replica order."""
