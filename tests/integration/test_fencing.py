@@ -17,16 +17,7 @@ RUN_ENDS = {"job_completed", "job_result_discarded", "job_run_fenced", "job_fail
 
 def run_ends(stack: RunningStack, job_id: str) -> list[str]:
     """The end-of-run events the stack's workers logged for one job, in order."""
-    events = []
-    for line in stack.logs().splitlines():
-        _, _, body = line.partition("{")
-        try:
-            entry = json.loads("{" + body)
-        except ValueError:
-            continue
-        if entry.get("job_id") == job_id and entry.get("event") in RUN_ENDS:
-            events.append(entry["event"])
-    return events
+    return [event for event in stack.events(job_id) if event in RUN_ENDS]
 
 
 def test_a_worker_paused_past_its_lease_never_publishes_nor_deletes_the_report(

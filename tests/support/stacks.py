@@ -7,6 +7,7 @@ run side by side never meet.
 from __future__ import annotations
 
 import io
+import json
 import os
 import secrets
 import time
@@ -122,6 +123,19 @@ class RunningStack:
     def logs(self) -> str:
         """Everything the stack's processes printed."""
         return self.log_path.read_text(errors="replace")
+
+    def events(self, job_id: str) -> list[str]:
+        """The events the stack's processes logged for one job, in order (JSON logs)."""
+        found = []
+        for line in self.logs().splitlines():
+            _, brace, body = line.partition("{")
+            try:
+                entry = json.loads(brace + body) if brace else {}
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("job_id") == job_id:
+                found.append(str(entry.get("event")))
+        return found
 
 
 StackFactory = Callable[..., RunningStack]

@@ -124,8 +124,8 @@ def _run_admitted(
     except InvalidInput as exc:  # ReportError too: what the user sent cannot be built
         _fail(services, started, str(exc))
     except Exception as exc:
-        _settle(services, started)
         if _transient(exc):
+            _settle(services, started)
             # An outage, not a fault of the job: it waits for the dependency like a queued
             # job does, spending no retry (the actor bounds how long). The traceback says
             # which call met the outage.
@@ -241,18 +241,9 @@ def build_processes(settings: WorkerSettings, limiter: LeaseLimiter) -> int:
 def _stopped(services: Services, record: JobRecord, stop: RunStopped) -> None:
     """A run that lost its job ends without a write; one that lost only its slot (the cap
     filled up while its lease had lapsed) puts the job back to wait for one."""
-    if not stop.superseded:
-        fields = {"message": "En cola: esperando un lugar libre", "leaseExpiresAt": None,
-                  "deliveries": max(0, record.deliveries - 1), "runId": None}  # fmt: skip
-        try:
-            services.jobs.transition(
-                record, _RUNNING, JobStatus.QUEUED, fields, epoch(record.created_at), record.run_id
-            )
-        except TransitionRefused:
-            pass  # taken over meanwhile after all
-        else:
-            log.info("job_run_yielded", job_id=record.job_id)
-            raise NoSlot
+    if not stop.superseded and _settle(services, record, "En cola: esperando un lugar libre"):
+        log.info("job_run_yielded", job_id=record.job_id)
+        raise NoSlot
     log.info("job_run_fenced", job_id=record.job_id, at="build")
 
 
@@ -279,19 +270,27 @@ def _fail(services: Services, record: JobRecord, reason: str) -> None:
     log.info("job_failed", job_id=record.job_id, reason=reason)
 
 
-def _settle(services: Services, record: JobRecord) -> None:
-    """Back to Queued for a retry; an error we caught is not a crash, so undo its count."""
+def _settle(
+    services: Services, record: JobRecord, message: str = "Reintentando tras un error temporal"
+) -> bool:
+    """Back to Queued, if this run still holds the job; a run that ended without a crash
+    undoes its count of deliveries. Whether it was moved."""
     fields = {
-        "message": "Reintentando tras un error temporal",
+        "message": message,
         "deliveries": max(0, record.deliveries - 1),
         "leaseExpiresAt": None,
+        "runId": None,
     }
     try:
         services.jobs.transition(
             record, _RUNNING, JobStatus.QUEUED, fields, epoch(record.created_at), record.run_id
         )
+    except TransitionRefused:
+        return False  # taken over, cancelled or expired meanwhile
     except Exception:
         log.warning("settle_failed", job_id=record.job_id)
+        return False
+    return True
 
 
 def _transient(exc: Exception) -> bool:
