@@ -52,7 +52,26 @@ def _end(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM)
             process.wait(timeout=STOP_TIMEOUT)
 
 
-class OwnS3:
+class Restartable:
+    """A dependency a test owns, which it may stop and start again."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def stopped(self) -> Iterator[None]:
+        """The dependency is down inside the block, and started again (same data) after it."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+
+class OwnS3(Restartable):
     """A SeaweedFS S3 server of the test's own; restarted on the same data and ports."""
 
     def __init__(self, folder: Path) -> None:
@@ -93,17 +112,8 @@ class OwnS3:
             self.server = None
         _wait_closed(self.port, STOP_TIMEOUT, "the S3 server")
 
-    @contextlib.contextmanager
-    def stopped(self) -> Iterator[None]:
-        """Storage is down inside the block, and back (same data) after it."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
-
-class OwnRedis:
+class OwnRedis(Restartable):
     """A redis-server of the test's own on a free port; its data dir survives restarts."""
 
     def __init__(self, folder: Path, appendonly: bool = True) -> None:
@@ -156,15 +166,6 @@ class OwnRedis:
             self.process = None
         _wait_closed(self.port, STOP_TIMEOUT, "Redis")
 
-    @contextlib.contextmanager
-    def stopped(self) -> Iterator[None]:
-        """Redis is down inside the block, and restarted after it."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
-
 
 def _rabbitmq_script(name: str) -> str | None:
     """A RabbitMQ script that runs as the current user.
@@ -189,7 +190,7 @@ def _rabbitmq_port_base() -> int:
     raise RuntimeError("no free ports for a test RabbitMQ node")
 
 
-class OwnRabbitMQ:
+class OwnRabbitMQ(Restartable):
     """A RabbitMQ node of the test's own: its name, ports, database, logs and cookie."""
 
     def __init__(self, folder: Path) -> None:
@@ -271,12 +272,3 @@ class OwnRabbitMQ:
             if self.node in " ".join(process.cmdline()):
                 process.kill()
                 process.wait(timeout=STOP_TIMEOUT)
-
-    @contextlib.contextmanager
-    def stopped(self) -> Iterator[None]:
-        """RabbitMQ is down inside the block, and back (same database) after it."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
