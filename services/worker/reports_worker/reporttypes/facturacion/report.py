@@ -198,7 +198,8 @@ def write_summary(
     No job id: a cached workbook is served to other jobs (the ZIP's manifest and file name
     name each one's own job, shared/reports_shared/reportcopy.py).
     """
-    out.set_widths({0: 38, 1: 16, 2: 16, 3: 16, 4: 16})
+    # 20: a date and time (dd/mm/yyyy hh:mm:ss) fits whole; at 16 it printed as ###
+    out.set_widths({0: 38, 1: 20, 2: 16, 3: 16, 4: 16})
     out.write_styled(["Resumen de facturación masiva"], "title")
     out.skip()
     options = ", ".join(f"{name}={value}" for name, value in sorted(context.options.items()))
