@@ -8,11 +8,14 @@ image (worker + Demora) is built here on top of the worker image.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,13 +40,41 @@ def _podman_usable() -> str | None:
     return None
 
 
+#: Held while a container suite runs: two suites on one machine share the project name,
+#: ports and subnet, and one's `up` would replace the other's containers mid-test.
+LOCK = Path(os.environ.get("AR_CT_LOCK", "/tmp/async-reports-container-suite.lock"))
+
+
+@contextmanager
+def _machine_lock(timeout: float = 1800) -> Iterator[None]:
+    """The machine's container suite lock; waits (saying so) while another suite holds it."""
+    with LOCK.open("a") as handle:
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    print(f"another container suite holds {LOCK}; waiting", flush=True)
+                    told = True
+                if time.monotonic() > deadline:
+                    pytest.fail(f"another container suite held {LOCK} for {timeout:.0f} s")
+                time.sleep(2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """The stack, up with one worker; torn down (volumes too) at the end of the session."""
     reason = _podman_usable()
     if reason:
         unavailable(reason)
-    with tempfile.TemporaryDirectory(prefix="ar-ct-") as folder:
+    with _machine_lock(), tempfile.TemporaryDirectory(prefix="ar-ct-") as folder:
         context = Path(folder) / "context"
         context.mkdir()
         shutil.copy(ROOT / "tests" / "plugins" / "demora.py", context / "demora.py")
