@@ -44,6 +44,21 @@ TERMINAL_STATUSES = frozenset(
 )
 
 
+def public_status(status: JobStatus) -> JobStatus:
+    """The status clients are shown: the seed's clients know only Queued, Processing,
+    Completed and Failed, and poll until Completed or Failed, so a cancelled or expired
+    job is shown as Failed (its ``outcome`` says which)."""
+    if status in (JobStatus.CANCELLED, JobStatus.EXPIRED):
+        return JobStatus.FAILED
+    return status
+
+
+def outcome_of(status: JobStatus) -> JobStatus | None:
+    """How a finished job ended (Completed, Failed, Cancelled or Expired); None while it
+    is queued or processing."""
+    return status if status in TERMINAL_STATUSES else None
+
+
 class Names:
     """Queue names, Redis keys and object keys under one namespace.
 
