@@ -15,7 +15,14 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from reports_worker.reporttypes import BuildContext, BuildResult, Record, ReportType
+from reports_worker.reporttypes import (
+    BatchedReport,
+    BuildContext,
+    BuildResult,
+    Record,
+    Rejector,
+    ReportType,
+)
 
 #: Where a running job writes its id, so a test can see which jobs run at once.
 RUNNING_DIR_ENV = "DEMORA_RUNNING_DIR"
@@ -69,3 +76,37 @@ def _mark_running(job_id: str) -> Any:
     marker = Path(folder) / job_id
     marker.write_text(str(os.getpid()))  # a killed worker leaves it: tests check the pid
     return marker
+
+
+class DemoraLotes(BatchedReport):
+    """Like Demora's ``sleep`` records, rendered batch by batch (about 1 MB of payload
+    each), so a build uses helper processes: each batch sleeps in whichever process
+    renders it, and writes the pid of that process to the running folder."""
+
+    name: ClassVar[str] = "DemoraLotes"
+    description: ClassVar[str] = "Prueba: espera por lotes, en procesos auxiliares."
+    record_schema: ClassVar[Any] = dict
+    file_stem: ClassVar[str] = "demora-lotes"
+
+    def render(self, records: Iterator[Record], rejected: Rejector) -> int:
+        """Sleep per record; the batch's count."""
+        _mark_helper()
+        count = 0
+        for _, record in records:
+            time.sleep(float(record.get("sleep", 0)))
+            count += 1
+        return count
+
+    def assemble(self, parts: Iterator[Any], context: BuildContext) -> BuildResult:
+        """The total count, in ``demora.json``."""
+        count = sum(parts)
+        context.files.path("demora.json").write_text(json.dumps({"records": count}))
+        return BuildResult(records_processed=count)
+
+
+def _mark_helper() -> None:
+    folder = os.environ.get(RUNNING_DIR_ENV)
+    if folder:
+        from pathlib import Path
+
+        (Path(folder) / f"render-{os.getpid()}").touch()

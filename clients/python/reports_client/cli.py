@@ -111,7 +111,8 @@ class Console:
 
 def describe(job: Job) -> str:
     """A job's state in a few words."""
-    label = _LABELS.get(job.status, job.status)
+    shown = job.outcome or job.status
+    label = _LABELS.get(shown, shown)
     if job.status == JobStatus.QUEUED and job.queue_position:
         return f"{label} (posición {job.queue_position})"
     if job.status == JobStatus.PROCESSING:
@@ -204,7 +205,14 @@ def cmd_status(client: ReportsClient, args: argparse.Namespace, ui: Console) -> 
         ("Error", job.error or ""),
     ]
     ui.result("\n".join(f"{k + ':':<11} {v}" for k, v in rows if v), dict(job.raw))
-    return Exit.JOB_FAILED if job.status in {JobStatus.FAILED, JobStatus.CANCELLED} else Exit.OK
+    return Exit.JOB_FAILED if job.status == JobStatus.FAILED else Exit.OK
+
+
+def cmd_cancel(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
+    """Cancel a queued or running job."""
+    job = client.cancel(args.job)
+    ui.result(f"Trabajo {job.job_id} cancelado: {job.message}", dict(job.raw))
+    return Exit.OK
 
 
 def cmd_list(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
@@ -347,6 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", parents=[common], help="muestra el estado de un trabajo")
     status.add_argument("job", metavar="TRABAJO", help="id del trabajo")
 
+    cancel = commands.add_parser(
+        "cancel", parents=[common], help="cancela un trabajo en cola o en proceso"
+    )
+    cancel.add_argument("job", metavar="TRABAJO", help="id del trabajo")
+
     listing = commands.add_parser("list", parents=[common], help="trabajos en cola y en proceso")
     listing.add_argument("-u", "--user", help="solo los de este usuario")
 
@@ -359,6 +372,7 @@ _COMMANDS = {
     "wait": cmd_wait,
     "download": cmd_wait,
     "status": cmd_status,
+    "cancel": cmd_cancel,
     "list": cmd_list,
     "types": cmd_types,
 }

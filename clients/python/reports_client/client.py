@@ -19,8 +19,10 @@ from httpx_sse import SSEError
 from .downloads import ResumableDownload
 from .errors import (
     ApiError,
+    JobCancelled,
     JobExpired,
     JobFailed,
+    JobFinished,
     JobNotFound,
     JobNotReady,
     ReportsClientError,
@@ -96,6 +98,17 @@ class ReportsClient:
     def status(self, job_id: str) -> Job:
         """A job's current status. Raises JobNotFound or JobExpired."""
         return Job.from_json(self._json("GET", self._status_url(job_id)))
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a queued or running job; the job as it ended (outcome Cancelled).
+        Cancelling again is harmless. Raises JobFinished if it had already ended, and
+        JobNotFound or JobExpired."""
+        response = self._request("DELETE", f"{API_PREFIX}/jobs/{job_id}")
+        if response.status_code == 409:
+            raise self._error(response, JobFinished)
+        if response.status_code != 200:
+            raise self._error(response)
+        return Job.from_json(response.json())
 
     def active_jobs(self, user_name: str | None = None) -> list[Job]:
         """Queued and processing jobs, oldest first (only ``user_name``'s if given)."""
@@ -281,11 +294,9 @@ class ReportsClient:
         """
         if isinstance(job, str):
             job = self.status(job)
-        if job.status == JobStatus.EXPIRED:
-            raise JobExpired("El reporte expiró y fue eliminado.")
         if job.status != JobStatus.COMPLETED or not job.download_url:
             if job.finished:
-                raise JobFailed(job)
+                _outcome(job)  # raises what it ended in
             raise JobNotReady(f"El trabajo {job.job_id} aún no termina (estado: {job.status}).")
         target = Path(destination)
         if target.is_dir() or str(destination).endswith(("/", os.sep)):
@@ -352,8 +363,10 @@ def _outcome(job: Job) -> Job:
     """A finished job, or the error it ended in."""
     if job.status == JobStatus.COMPLETED:
         return job
-    if job.status == JobStatus.EXPIRED:
+    if job.outcome == JobStatus.EXPIRED:
         raise JobExpired("El trabajo y su reporte expiraron.")
+    if job.outcome == JobStatus.CANCELLED:
+        raise JobCancelled(job)
     raise JobFailed(job)
 
 

@@ -61,6 +61,14 @@ class JobFailed(ReportsClientError):
         super().__init__(self.message)
 
 
+class JobCancelled(JobFailed):
+    """The job was cancelled before it ended; ``job`` is its last status."""
+
+
+class JobFinished(ApiError):
+    """The job already ended (Completed or Failed): there is nothing to cancel."""
+
+
 class WaitTimeout(ReportsClientError):
     """The job did not finish within the time given; ``job`` is its last status."""
 

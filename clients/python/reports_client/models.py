@@ -79,6 +79,9 @@ class Job:
     records_processed: int | None = None
     records_rejected: int = 0
     error: str | None = None
+    #: How a finished job ended: Completed, Failed, Cancelled or Expired (None while it
+    #: runs). ``status`` shows a cancelled or expired job as Failed, as the seed's does.
+    outcome: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -112,8 +115,18 @@ class Job:
             records_processed=_int(metrics.get("recordsProcessed")),
             records_rejected=int(data.get("recordsRejected") or 0),
             error=data.get("error"),
+            outcome=_outcome(data),
             raw=dict(data),
         )
+
+
+def _outcome(data: Mapping[str, Any]) -> str | None:
+    """The ``outcome`` field; a service from before it said Cancelled or Expired in
+    ``status`` itself, and Completed or Failed meant the same as the outcome."""
+    if data.get("outcome"):
+        return str(data["outcome"])
+    status = str(data.get("status") or "")
+    return status if status in FINAL_STATUSES else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from .intake.queue import IntakeController
 from .intake.report_types import ReportTypesController
 from .jobs.active import ActiveJobsController
 from .jobs.cache_stats import CacheStatsController
+from .jobs.cancel import JobCancelController
 from .jobs.download import DownloadController
 from .jobs.events import JobEventsController
 from .jobs.status import JobStatusController
@@ -76,6 +77,7 @@ def create_app(settings: ApiSettings) -> Litestar:
             DownloadController,
             ReportTypesController,
             JobStatusController,
+            JobCancelController,
             JobEventsController,
             SyncReportsController,
             HealthController,

@@ -90,6 +90,13 @@ class JobGone(ApiError):
     title = "Expirado"
 
 
+class JobFinished(ApiError):
+    """The job already ended (Completed, Failed): there is nothing left to cancel."""
+
+    status = 409
+    title = "El trabajo ya terminó"
+
+
 class RangeNotSatisfiable(ApiError):
     """The requested byte range lies outside the file."""
 

@@ -107,6 +107,7 @@ _DESCRIPTIONS = {
     401: "Falta la clave de API o no es válida",
     403: "Solo para operadores",
     404: "No existe (o es de otro cliente)",
+    409: "El trabajo ya terminó",
     410: "Expirado",
     413: "Demasiado grande",
     415: "Tipo de contenido no admitido",

@@ -8,6 +8,8 @@ control flow (like Dramatiq's ``Retry``), one record skipped and the build going
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from reports_shared.errors import InvalidInput
 
 
@@ -31,10 +33,13 @@ class RecordRejected(Exception):
 class RunStopped(Exception):
     """Control flow: this run must stop now, since nothing it writes would count.
 
-    ``superseded``: another run holds the job (this one was paused or cut off past its
-    lease); otherwise the run's slot lapsed and the cap is full, so the job waits again.
+    ``superseded``: the job is no longer this run's: another run holds it (this one was
+    paused or cut off past its lease), or it ended meanwhile (``ended``: its status then,
+    e.g. Cancelled); otherwise the run's slot lapsed and the cap is full, so the job
+    waits again.
     """
 
-    def __init__(self, superseded: bool) -> None:
-        super().__init__("superseded" if superseded else "lease lost")
+    def __init__(self, superseded: bool, ended: StrEnum | None = None) -> None:
+        super().__init__(str(ended) if ended else "superseded" if superseded else "lease lost")
         self.superseded = superseded
+        self.ended = ended

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import psutil
 import structlog
 
 from reports_shared.constants import JobStatus
-from reports_shared.errors import TransitionRefused
+from reports_shared.errors import RunFenced, TransitionRefused
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import JobStore
 
@@ -19,6 +20,9 @@ from .limiter import LeaseLimiter
 log = structlog.get_logger(__name__)
 
 _PROCESSING = frozenset({JobStatus.PROCESSING})
+#: Seconds between looks at whether the job is still this run's (between beats too): a
+#: cancelled job's build stops, and its slot is free, well within two seconds.
+WATCH_SECONDS = 0.25
 
 
 class Heartbeat:
@@ -37,6 +41,7 @@ class Heartbeat:
         self.limiter = limiter
         self.lease_ttl = timedelta(seconds=lease_ttl_seconds)
         self.interval = min(interval, lease_ttl_seconds / 3)
+        self.watch_every = min(WATCH_SECONDS, self.interval)
         self.records = 0
         self.bytes_read = 0
         self.peak_rss = 0
@@ -68,17 +73,35 @@ class Heartbeat:
         self._sample_memory()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample_memory()
+        next_beat = time.monotonic() + self.interval
+        while not self._stop.wait(self.watch_every):
             if self._lost is not None:
                 return
+            if time.monotonic() < next_beat:
+                self._watch()
+                continue
+            next_beat = time.monotonic() + self.interval
+            self._sample_memory()
             try:
                 self.beat()
-            except TransitionRefused:  # taken over by another run, cancelled or expired
+            except RunFenced:  # taken over by another run
                 self._lost = RunStopped(superseded=True)
+            except TransitionRefused as exc:  # cancelled (or expired, or gone)
+                self._lost = RunStopped(superseded=True, ended=exc.current)
             except Exception as exc:
                 # The lease lapses if Redis stays away; the job itself goes on.
                 log.warning("heartbeat_failed", job_id=self.record.job_id, error=str(exc))
+
+    def _watch(self) -> None:
+        """Between beats: stop the run as soon as its job was cancelled or taken over."""
+        try:
+            status, run_id = self.store.standing(self.record.job_id)
+        except Exception:
+            return  # Redis away: the beat says what to do about it
+        if status != JobStatus.PROCESSING:
+            self._lost = RunStopped(superseded=True, ended=status)
+        elif run_id != self.record.run_id:
+            self._lost = RunStopped(superseded=True)
 
     def beat(self) -> None:
         """Renew the lease and write progress to the job record, while this run holds it."""

@@ -214,6 +214,7 @@ def _build_and_publish(
             caching.keep(services, key, result)
         # Inside the beat: while Redis is away the lease is renewed as soon as it is back.
         if not publish_run(services, record, result):
+            _drop_if_cancelled(services, record)
             return
     services.drop_payload(record)
     log.info(
@@ -244,7 +245,22 @@ def _stopped(services: Services, record: JobRecord, stop: RunStopped) -> None:
     if not stop.superseded and _settle(services, record, "En cola: esperando un lugar libre"):
         log.info("job_run_yielded", job_id=record.job_id)
         raise NoSlot
+    if stop.ended == JobStatus.CANCELLED:
+        services.drop_payload(record)
+        log.info("job_run_cancelled", job_id=record.job_id, at="build")
+        return
     log.info("job_run_fenced", job_id=record.job_id, at="build")
+
+
+def _drop_if_cancelled(services: Services, record: JobRecord) -> None:
+    """A run whose result was refused frees the dataset of a job cancelled meanwhile."""
+    try:
+        current = services.jobs.get(record.job_id)
+    except JobStoreUnavailable:
+        return  # the janitor's expiry removes it
+    if current is not None and current.status == JobStatus.CANCELLED:
+        services.drop_payload(record)
+        log.info("job_run_cancelled", job_id=record.job_id, at="publish")
 
 
 def fail_waiting(services: Services, job_id: str, reason: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +30,7 @@ class AsyncJobStore:
         self.names = names
         self._create = client.register_script(records.CREATE_SCRIPT)
         self._delete = client.register_script(records.DELETE_SCRIPT)
+        self._transition = client.register_script(records.TRANSITION_SCRIPT)
         self._catalog: dict[str, str] = {}
         self._options: dict[str, dict[str, list[str]]] = {}
         self._catalog_read_at = 0.0
@@ -50,6 +53,22 @@ class AsyncJobStore:
         """Note that RabbitMQ confirmed the job's message."""
         name, value = records.encode_fields({"enqueuedAt": moment})
         await self._do(self.client.hset(self.names.job(job_id), name, value))
+
+    async def transition(
+        self,
+        record: JobRecord,
+        allowed: AbstractSet[JobStatus],
+        status: JobStatus,
+        fields: Mapping[str, Any],
+        score: float = 0.0,
+    ) -> None:
+        """Move a job into ``status`` and set ``fields`` if its status allows, atomically
+        (see :meth:`reports_shared.jobstore.sync.JobStore.transition`); the api makes no
+        change inside a worker's run, so none is fenced. Raises TransitionRefused."""
+        keys, args = records.transition_call(
+            self.names, record.job_id, record.lane, allowed, status, score, fields
+        )
+        records.check_transition(await self._do(self._transition(keys=keys, args=args)), record)
 
     async def delete(self, job_id: str) -> None:
         """Remove a record and its index entries (undo of a failed submission)."""

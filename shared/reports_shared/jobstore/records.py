@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from ..constants import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus, Lane, Names
+from ..errors import RunFenced, TransitionRefused
 from ..jobs import JobRecord
 
 _encoder = msgspec.json.Encoder()
@@ -160,6 +161,17 @@ def transition_call(
     return keys, args
 
 
+def check_transition(answer: Any, record: JobRecord) -> None:
+    """Raise what TRANSITION_SCRIPT's answer means unless the move was made: RunFenced
+    when another run holds the job, TransitionRefused (with the current status, None if
+    the job is gone) when its status did not allow the move."""
+    if answer == FENCED:
+        raise RunFenced(record.job_id, record.status)
+    if answer != b"OK":
+        current = None if answer is None else JobStatus(decode_value(answer))
+        raise TransitionRefused(record.job_id, current)
+
+
 def delete_keys(names: Names, job_id: str) -> list[str]:
     """Keys of DELETE_SCRIPT."""
     return [
@@ -186,6 +198,6 @@ __all__ = [
 ]
 
 
-def decode_value(raw: bytes) -> Any:
+def decode_value(raw: bytes | str) -> Any:
     """One field value as stored."""
     return _decoder.decode(raw)

@@ -10,7 +10,6 @@ from typing import Any
 import redis
 
 from ..constants import ACTIVE_STATUSES, JobStatus, Lane, Names
-from ..errors import RunFenced, TransitionRefused
 from ..jobs import JobRecord
 from . import records
 from .connection import SYNC_TIMEOUTS, connect, unavailable_on_error
@@ -66,12 +65,17 @@ class JobStore:
         keys, args = records.transition_call(
             self.names, record.job_id, record.lane, allowed, status, score, fields, fence
         )
-        answer = self._call(self._transition, keys, args)
-        if answer == records.FENCED:
-            raise RunFenced(record.job_id, record.status)
-        if answer != b"OK":
-            current = None if answer is None else JobStatus(records.decode_value(answer))
-            raise TransitionRefused(record.job_id, current)
+        records.check_transition(self._call(self._transition, keys, args), record)
+
+    def standing(self, job_id: str) -> tuple[JobStatus | None, str | None]:
+        """A job's status and the run holding it (None, None when it is gone): one cheap
+        read, for a run that watches whether its job is still its own."""
+        with unavailable_on_error():
+            status, run_id = self.client.hmget(self.names.job(job_id), ["status", "runId"])
+        return (
+            None if status is None else JobStatus(records.decode_value(status)),
+            None if run_id is None else records.decode_value(run_id),
+        )
 
     def delete(self, job_id: str) -> None:
         """Remove a record and its index entries."""

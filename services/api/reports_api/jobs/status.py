@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from reports_shared.constants import ACTIVE_STATUSES, API_PREFIX, JobStatus
 
 from ..access.keys import Principal
 from ..openapi import problems
 from ..state import Services
-from .lookup import download_token, find_job
-from .views import POLL_AFTER, JobStatusView, job_view
+from .lookup import download_token, find_visible
+from .views import POLL_AFTER, GoneJobView, JobStatusView, MissingJobView, job_view
+
+_MISSING = "No existe un trabajo con id '{}'."
+_GONE = "El trabajo y su reporte expiraron y fueron eliminados."
+
+#: The status answers 404 and 410 in the seed's shape (``status`` is "Failed", with a
+#: ``message``), not as problem details: the seed's clients read ``status`` and ``message``
+#: of every answer and poll until Completed or Failed.
+_ENDED_ELSEWISE = {
+    404: ResponseSpec(
+        data_container=MissingJobView,
+        description="No existe (o es de otro cliente): status Failed, con message",
+        generate_examples=False,
+    ),
+    410: ResponseSpec(
+        data_container=GoneJobView,
+        description="Expirado: el trabajo como terminó, status Failed y outcome Expired",
+        generate_examples=False,
+    ),
+}
 
 
 class JobStatusController(Controller):
@@ -19,12 +39,26 @@ class JobStatusController(Controller):
     path = API_PREFIX
     tags = ["AsyncReports"]  # noqa: RUF012 - Litestar reads this class attribute
 
-    @get("/status/{job_id:str}", responses=problems(401, 404, 410, 503))
+    @get("/status/{job_id:str}", responses={**problems(401, 503), **_ENDED_ELSEWISE})
     async def status(
         self, job_id: str, services: Services, principal: Principal
-    ) -> Response[JobStatusView]:
-        """The job as in the seed, with progress, queue position, error and expiry."""
-        record = await find_job(services, job_id, principal)
+    ) -> Response[JobStatusView | MissingJobView]:
+        """The job as in the seed, with progress, queue position, error, expiry and outcome."""
+        record = await find_visible(services, job_id, principal)
+        if record is None:
+            message = _MISSING.format(job_id[:64])
+            missing = MissingJobView(
+                job_id=job_id[:64], message=message, title="No encontrado", detail=message
+            )
+            return Response(missing, status_code=404)
+        if record.status == JobStatus.EXPIRED:
+            view = job_view(record)
+            gone = GoneJobView(
+                **{f: getattr(view, f) for f in view.__struct_fields__},
+                title="Expirado",
+                detail=_GONE,
+            )
+            return Response(gone, status_code=410)
         position = None
         if record.status == JobStatus.QUEUED:
             position = await services.jobs.queue_position(record.job_id, record.lane)

@@ -7,7 +7,7 @@ from datetime import datetime
 import msgspec
 from litestar import Response
 
-from reports_shared.constants import API_PREFIX, JobStatus
+from reports_shared.constants import API_PREFIX, JobStatus, outcome_of, public_status
 from reports_shared.jobs import JobRecord, PerformanceMetrics
 
 #: Seconds a client should wait between polls (the seed polls every 5 s).
@@ -34,7 +34,12 @@ class Progress(msgspec.Struct, rename="camel", kw_only=True):
 
 
 class JobStatusView(msgspec.Struct, rename="camel", kw_only=True):
-    """GET /status/{jobId}: every field of the seed's example, then ours."""
+    """GET /status/{jobId}: every field of the seed's example, then ours.
+
+    ``status`` is one of the seed's four (Queued, Processing, Completed, Failed): a
+    cancelled or expired job shows as Failed, so the seed's clients, which poll until
+    Completed or Failed, stop on it. ``outcome`` says how a finished job ended.
+    """
 
     job_id: str
     status: JobStatus
@@ -54,6 +59,27 @@ class JobStatusView(msgspec.Struct, rename="camel", kw_only=True):
     started_at: datetime | None = None
     expires_at: datetime | None = None
     from_cache: bool = False
+    #: How the job ended: Completed, Failed, Cancelled or Expired; None while it runs.
+    outcome: JobStatus | None = None
+
+
+class GoneJobView(JobStatusView, kw_only=True):
+    """GET /status of an expired job (410): the job as it ended, with the problem's
+    title and detail beside the seed's fields (``status`` stays the seed's Failed)."""
+
+    title: str
+    detail: str
+
+
+class MissingJobView(msgspec.Struct, rename="camel", kw_only=True):
+    """GET /status of a job that does not exist (404), in the seed's shape: a client that
+    polls until Completed or Failed stops on it and prints its message."""
+
+    job_id: str
+    status: JobStatus = JobStatus.FAILED
+    message: str
+    title: str
+    detail: str
 
 
 class ActiveJobs(msgspec.Struct, rename="camel", kw_only=True):
@@ -80,7 +106,7 @@ def job_view(
     completed = record.status == JobStatus.COMPLETED
     return JobStatusView(
         job_id=record.job_id,
-        status=record.status,
+        status=public_status(record.status),
         message=record.message,
         created_at=record.created_at,
         completed_at=record.completed_at,
@@ -102,6 +128,7 @@ def job_view(
         started_at=record.started_at,
         expires_at=record.expires_at,
         from_cache=record.from_cache,
+        outcome=outcome_of(record.status),
     )
 
 
@@ -110,7 +137,7 @@ def accepted(record: JobRecord, message: str = "Trabajo en cola") -> Response[Ac
     url = status_url(record.job_id)
     body = Accepted(
         job_id=record.job_id,
-        status=record.status,
+        status=public_status(record.status),
         message=message if record.status == JobStatus.QUEUED else record.message,
         created_at=record.created_at,
         status_url=url,

@@ -27,8 +27,10 @@ from .rejections import Rejections
 DEFAULT_MAX_INPUT_BYTES = 1 << 30
 
 Progress = Callable[[int, int], None]
-#: Progress is reported every this many records (the caller throttles further).
-PROGRESS_EVERY = 1000
+#: Progress is reported every this many records of a report type that takes records one by
+#: one (the caller throttles further). It is also where a cancelled or superseded run
+#: stops, so it stays small: a plug-in that spends 5 ms a record still stops within 0.5 s.
+PROGRESS_EVERY = 100
 _EMPTY = "La lista de registros está vacía: no hay nada que procesar."
 
 

@@ -1,0 +1,184 @@
+"""Cancelling a job: queued, running (with helper processes), at publishing, twice, late."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from tests.support.jobs import PLUGIN, demora_stack, submit
+from tests.support.stacks import RunningStack, StackFactory, wait_until
+
+Q = "/api/AsyncReports"
+#: A Batched test report beside Demora: its batches render in helper processes.
+PLUGINS = f"{PLUGIN},tests.plugins.demora:DemoraLotes"
+
+
+def cancel(stack: RunningStack, job_id: str, via_post: bool = False) -> dict[str, object]:
+    """Cancel a job through the api (asserting 200); the job as it ended."""
+    if via_post:
+        response = stack.client.post(f"{Q}/cancel/{job_id}")
+    else:
+        response = stack.client.delete(f"{Q}/jobs/{job_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def slots_taken(stack: RunningStack) -> int:
+    """Leases held in the stack's global limiter now."""
+    return int(stack.redis().zcard(f"{stack.namespace}:limiter:jobs"))
+
+
+def test_a_queued_job_ends_at_once_and_its_message_is_skipped_when_it_arrives(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given one slot, taken by a job that holds until the test lets it go
+    stack = demora_stack(make_stack, running_dir, max_concurrent_jobs=1)
+    release = running_dir / "release"
+    first = submit(stack, [{"hold": str(release)}])
+    wait_until((running_dir / first).exists, 30, what="the first job to start")
+    queued = submit(stack, [{"sleep": 0}])
+    assert stack.status(queued)["status"] == "Queued"
+
+    # When the queued one is cancelled
+    ended = cancel(stack, queued)
+
+    # Then it has ended at once, in a state the seed's clients stop on, its outcome told
+    assert ended["status"] == "Failed" and ended["outcome"] == "Cancelled", ended
+    assert ended["message"] and ended["completedAt"], ended
+    assert stack.status(queued) == {**ended, "queuePosition": None}
+    # And its dataset is gone from storage already
+    assert not list(stack.objects().list(f"payloads/{queued}"))
+    # And when the slot frees, its message is skipped: it never starts
+    release.touch()
+    assert stack.wait_finished(first)["status"] == "Completed"
+    wait_until(lambda: "job_skipped" in stack.events(queued), 30, what="the message to be skipped")
+    assert "job_started" not in stack.events(queued)
+    assert stack.status(queued)["outcome"] == "Cancelled"
+
+
+def test_a_running_job_stops_within_two_seconds_frees_its_slot_and_publishes_nothing(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a job of 5 ms records (twenty seconds in all), running
+    stack = demora_stack(make_stack, running_dir)
+    job = submit(stack, [{"sleep": 0.005}] * 4000)
+    wait_until((running_dir / job).exists, 30, what="the job to start")
+    wait_until(lambda: stack.status(job)["progress"]["recordsProcessed"] > 0, 30, what="progress")
+    assert slots_taken(stack) == 1
+
+    # When it is cancelled
+    asked = time.monotonic()
+    assert cancel(stack, job)["outcome"] == "Cancelled"
+
+    # Then its build stops and its slot is free within two seconds
+    wait_until(lambda: slots_taken(stack) == 0, 5, 0.05, "the slot to be given back")
+    freed = time.monotonic() - asked
+    assert freed < 2.0, f"the slot came back {freed:.2f} s after the cancel"
+    wait_until(lambda: "job_run_cancelled" in stack.events(job), 5, what="the run to end")
+    # And nothing of it is left: no ZIP, no dataset; it stays Cancelled
+    time.sleep(1.5)
+    assert not list(stack.objects().list(f"results/{job}/"))
+    assert not list(stack.objects().list(f"payloads/{job}"))
+    assert "job_completed" not in stack.events(job)
+    status = stack.status(job)
+    assert (status["status"], status["outcome"], status["downloadUrl"]) == (
+        "Failed",
+        "Cancelled",
+        None,
+    )
+
+
+def test_a_build_with_helper_processes_stops_them_all(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a batched job (about twenty 1 MB batches) rendering in two processes
+    stack = make_stack(
+        report_plugins=PLUGINS,
+        extra_env={"DEMORA_RUNNING_DIR": str(running_dir)},
+        build_processes=2,
+        cache_enabled="false",
+    )
+    record = {"sleep": 0.005, "pad": "x" * 10_000}
+    body = json.dumps([record] * 2000).encode()
+    response = stack.client.post(
+        f"{Q}/queue-multipart",
+        data={"reportType": "DemoraLotes", "userName": "qa@empresa.com"},
+        files={"dataFile": ("d.json", body, "application/json")},
+    )
+    assert response.status_code == 202, response.text
+    job = response.json()["jobId"]
+    wait_until(
+        lambda: len(list(running_dir.glob("render-*"))) >= 2, 60, what="two processes to render"
+    )
+    renderers = [int(p.name.removeprefix("render-")) for p in running_dir.glob("render-*")]
+    before = stack.worker_children()
+
+    # When it is cancelled mid-build
+    asked = time.monotonic()
+    cancel(stack, job, via_post=True)
+
+    # Then within two seconds the slot is free and its helper work has stopped
+    wait_until(lambda: slots_taken(stack) == 0, 5, 0.05, "the slot to be given back")
+    assert time.monotonic() - asked < 2.0
+    wait_until(lambda: "job_run_cancelled" in stack.events(job), 5, what="the run to end")
+    for marker in running_dir.glob("render-*"):
+        marker.unlink()
+    time.sleep(1.5)
+    assert not list(running_dir.glob("render-*")), "a process still renders batches of the job"
+    # (the worker keeps its fork server; no process was added for the job and left behind)
+    after = {p.pid for p in stack.worker_children()}
+    assert after <= {p.pid for p in before} | set(renderers)
+    assert not list(stack.objects().list(f"results/{job}/"))
+    assert stack.status(job)["outcome"] == "Cancelled"
+
+
+def test_cancelling_twice_is_once_and_a_finished_job_is_409(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    stack = demora_stack(make_stack, running_dir)
+    release = running_dir / "release"
+    job = submit(stack, [{"hold": str(release)}])
+    first = cancel(stack, job)
+    assert cancel(stack, job) == first
+    assert cancel(stack, job, via_post=True) == first
+    release.touch()  # a record that holds is not cut short: let it go
+    done = submit(stack, [{"sleep": 0}])
+    assert stack.wait_finished(done)["status"] == "Completed"
+    response = stack.client.delete(f"{Q}/jobs/{done}")
+    assert response.status_code == 409
+    problem = response.json()
+    assert "ya terminó" in problem["detail"] and "Completed" in problem["detail"], problem
+    assert stack.status(done)["status"] == "Completed"
+
+    unknown = stack.client.delete(f"{Q}/jobs/no-such-job")
+    assert unknown.status_code == 404, unknown.text
+
+
+def test_only_its_owner_or_an_operator_cancels_a_job(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    erp, crm, ops = "k-erp-0123456789abcdef", "k-crm-0123456789abcdef", "k-ops-0123456789abcdef"
+    stack = demora_stack(
+        make_stack, running_dir, api_keys=f"client:erp:{erp},client:crm:{crm},operator:ops:{ops}"
+    )
+    hold = json.dumps([{"hold": str(running_dir / "release")}])
+
+    def queued_by(key: str) -> str:
+        body = {"reportType": "Demora", "userName": "qa", "jsonData": hold}
+        response = stack.client.post(f"{Q}/queue-json", json=body, headers={"X-API-Key": key})
+        assert response.status_code == 202, response.text
+        return str(response.json()["jobId"])
+
+    job = queued_by(erp)
+    # Another client's job is not there for it, as everywhere
+    assert stack.client.delete(f"{Q}/jobs/{job}", headers={"X-API-Key": crm}).status_code == 404
+    assert stack.client.delete(f"{Q}/jobs/{job}").status_code == 401
+    # Its owner cancels it; an operator may cancel anyone's
+    mine = stack.client.delete(f"{Q}/jobs/{job}", headers={"X-API-Key": erp})
+    assert mine.status_code == 200 and mine.json()["outcome"] == "Cancelled", mine.text
+    other = queued_by(crm)
+    by_ops = stack.client.delete(f"{Q}/jobs/{other}", headers={"X-API-Key": ops})
+    assert by_ops.status_code == 200 and by_ops.json()["outcome"] == "Cancelled", by_ops.text
+    (running_dir / "release").touch()
