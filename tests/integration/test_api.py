@@ -161,8 +161,13 @@ def test_queue_json_says_where_the_json_breaks(api: RunningStack) -> None:
 # --- status, active jobs, downloads -------------------------------------------------------
 
 
-def test_an_unknown_job_is_404(api: RunningStack) -> None:
-    problem(api.client.get(f"{Q}/status/00000000-0000-0000-0000-000000000000"), 404)
+def test_an_unknown_job_is_404_in_the_seeds_shape_so_its_clients_stop(api: RunningStack) -> None:
+    response = api.client.get(f"{Q}/status/00000000-0000-0000-0000-000000000000")
+    assert response.status_code == 404
+    body = response.json()
+    # The seed's clients poll until Completed or Failed and print the message
+    assert body["status"] == "Failed" and "No existe" in body["message"], body
+    assert body["detail"] == body["message"] and body["title"], body
 
 
 def test_status_has_every_field_of_the_seed(api: RunningStack) -> None:
