@@ -26,6 +26,7 @@ from .jobs.active import ActiveJobsController
 from .jobs.cache_stats import CacheStatsController
 from .jobs.download import DownloadController
 from .jobs.events import JobEventsController
+from .jobs.history import JobHistoryController
 from .jobs.status import JobStatusController
 from .settings import ApiSettings
 from .state import Services
@@ -77,6 +78,7 @@ def create_app(settings: ApiSettings) -> Litestar:
             ReportTypesController,
             JobStatusController,
             JobEventsController,
+            JobHistoryController,
             SyncReportsController,
             HealthController,
             MetricsController,
