@@ -87,6 +87,11 @@ class Names:
         """Sorted set of every job id, scored by creation time (for expiry)."""
         return f"{self.namespace}:jobs:created"
 
+    def jobs_by_owner(self, owner: str) -> str:
+        """Sorted set of one API key's job ids, scored by creation time (its job history:
+        a client key's listing reads only its own jobs, however many others there are)."""
+        return f"{self.namespace}:jobs:owner:{owner}"
+
     @property
     def jobs_active(self) -> str:
         """Sorted set of queued and processing job ids, scored by creation time."""

@@ -74,3 +74,16 @@ class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
             return 0.0
         # All bytes read is not done yet: the files are still being written.
         return round(min(99.9, 100.0 * self.bytes_processed / self.payload_bytes), 1)
+
+
+class JobSummary(msgspec.Struct, rename="camel", kw_only=True):
+    """The fields of a record that the job history filters on (read without the rest)."""
+
+    status: JobStatus
+    report_type: str
+    user_name: str
+    owner: str = ""
+
+
+#: Hash fields of a JobSummary, as stored.
+SUMMARY_FIELDS = ("status", "reportType", "userName", "owner")

@@ -27,6 +27,7 @@ from .jobs.cache_stats import CacheStatsController
 from .jobs.cancel import JobCancelController
 from .jobs.download import DownloadController
 from .jobs.events import JobEventsController
+from .jobs.history import JobHistoryController
 from .jobs.status import JobStatusController
 from .settings import ApiSettings
 from .state import Services
@@ -79,6 +80,7 @@ def create_app(settings: ApiSettings) -> Litestar:
             JobStatusController,
             JobCancelController,
             JobEventsController,
+            JobHistoryController,
             SyncReportsController,
             HealthController,
             MetricsController,

@@ -90,7 +90,7 @@ class Janitor:
         except TransitionRefused:
             return False
         self.jobs.client.zrem(self.jobs.names.jobs_expiry, job_id)
-        self.jobs.client.zrem(self.jobs.names.jobs_by_creation, job_id)
+        self.jobs.leave_history(record)
         self.jobs.client.expire(self.jobs.names.job(job_id), self.settings.tombstone_ttl_seconds)
         log.info("job_expired", job_id=job_id)
         return True

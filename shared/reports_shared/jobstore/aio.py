@@ -10,10 +10,11 @@ from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import redis.asyncio as aioredis
 
 from ..constants import JobStatus, Lane, Names
-from ..jobs import JobRecord
+from ..jobs import SUMMARY_FIELDS, JobRecord, JobSummary
 from . import records
 from .connection import ASYNC_TIMEOUTS, connect, unavailable_on_error
 from .records import secret_hash
@@ -72,7 +73,10 @@ class AsyncJobStore:
 
     async def delete(self, job_id: str) -> None:
         """Remove a record and its index entries (undo of a failed submission)."""
-        await self._do(self._delete(keys=records.delete_keys(self.names, job_id), args=[job_id]))
+        # The owner is set once, at creation: read before the script, it cannot go stale.
+        raw = await self._do(self.client.hget(self.names.job(job_id), "owner"))
+        keys = records.delete_keys(self.names, job_id, records.decode_value(raw) if raw else "")
+        await self._do(self._delete(keys=keys, args=[job_id]))
 
     async def get(self, job_id: str) -> JobRecord | None:
         """The record of a job, or None."""
@@ -88,6 +92,42 @@ class AsyncJobStore:
                 pipe.hgetall(self.names.job(job_id))
             answers = await self._do(pipe.execute())
         return [r for r in map(records.decode_record, answers) if r is not None]
+
+    async def newest(
+        self, index: str, before: tuple[float, str] | None, count: int
+    ) -> list[tuple[str, float]]:
+        """Up to ``count`` (job id, creation score) of a creation-scored index, newest first,
+        after the position ``before`` (score, id) of an earlier answer."""
+        if before is None:
+            answer = await self._do(
+                self.client.zrange(index, "+inf", "-inf", desc=True, withscores=True,
+                                   byscore=True, offset=0, num=count)
+            )  # fmt: skip
+            return [(member.decode(), float(score)) for member, score in answer]
+        score, job_id = before
+        # Jobs created in the same millisecond share a score and come in descending id
+        # order: read past those ties, then keep the ones after ``job_id``.
+        ties = int(await self._do(self.client.zcount(index, score, score)))
+        answer = await self._do(
+            self.client.zrange(index, score, "-inf", desc=True, withscores=True,
+                               byscore=True, offset=0, num=count + ties)
+        )  # fmt: skip
+        after = [
+            (member.decode(), float(value))
+            for member, value in answer
+            if float(value) < score or member.decode() < job_id
+        ]
+        return after[:count]
+
+    async def summaries(self, job_ids: list[str]) -> list[JobSummary | None]:
+        """The filterable fields of several jobs (None for a job that is gone)."""
+        if not job_ids:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hmget(self.names.job(job_id), SUMMARY_FIELDS)
+            answers = await self._do(pipe.execute())
+        return [_summary(values) for values in answers]
 
     async def active_ids(self, limit: int = 1000) -> list[str]:
         """Ids of queued and processing jobs, oldest first."""
@@ -176,3 +216,13 @@ class AsyncJobStore:
     async def _do(awaitable: Any) -> Any:
         with unavailable_on_error():
             return await awaitable
+
+
+def _summary(values: list[bytes | None]) -> JobSummary | None:
+    """A summary from HMGET's answer (None when the record is gone)."""
+    fields = {
+        name: records.decode_value(value)
+        for name, value in zip(SUMMARY_FIELDS, values, strict=True)
+        if value is not None
+    }
+    return msgspec.convert(fields, JobSummary) if "status" in fields else None

@@ -63,13 +63,12 @@ def epoch(moment: datetime) -> float:
     return moment.timestamp()
 
 
-# KEYS: job, created, active, queued(lane); ARGV: score, job id, field/value pairs...
+# KEYS: job, created, active, queued(lane)[, owner's]; ARGV: score, job id, field/value pairs...
+# A job of the open api (no owner) has no owner's index: only operators list it.
 CREATE_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[1], ARGV[2])
+for i = 2, #KEYS do redis.call('ZADD', KEYS[i], ARGV[1], ARGV[2]) end
 return 1
 """
 
@@ -102,7 +101,7 @@ redis.call('PUBLISH', KEYS[1] .. ':events', ARGV[2])
 return 'OK'
 """
 
-# KEYS: job, created, active, queued small, queued large, expiry; ARGV: job id
+# KEYS: job, created, active, queued small, queued large, expiry[, owner's]; ARGV: job id
 DELETE_SCRIPT = """
 redis.call('DEL', KEYS[1])
 for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
@@ -128,6 +127,7 @@ def create_call(names: Names, record: JobRecord) -> tuple[list[str], list[Any]]:
         names.jobs_by_creation,
         names.jobs_active,
         names.jobs_queued(record.lane),
+        *owner_keys(names, record.owner),
     ]
     args: list[Any] = [
         epoch(record.created_at),
@@ -172,8 +172,8 @@ def check_transition(answer: Any, record: JobRecord) -> None:
         raise TransitionRefused(record.job_id, current)
 
 
-def delete_keys(names: Names, job_id: str) -> list[str]:
-    """Keys of DELETE_SCRIPT."""
+def delete_keys(names: Names, job_id: str, owner: str = "") -> list[str]:
+    """Keys of DELETE_SCRIPT (``owner``: the record's, whose history the job leaves)."""
     return [
         names.job(job_id),
         names.jobs_by_creation,
@@ -181,7 +181,13 @@ def delete_keys(names: Names, job_id: str) -> list[str]:
         names.jobs_queued(Lane.SMALL),
         names.jobs_queued(Lane.LARGE),
         names.jobs_expiry,
+        *owner_keys(names, owner),
     ]
+
+
+def owner_keys(names: Names, owner: str) -> list[str]:
+    """The owner's history index, if the job has an owner (the open api's jobs have none)."""
+    return [names.jobs_by_owner(owner)] if owner else []
 
 
 __all__ = [

@@ -79,7 +79,18 @@ class JobStore:
 
     def delete(self, job_id: str) -> None:
         """Remove a record and its index entries."""
-        self._call(self._delete, records.delete_keys(self.names, job_id), [job_id])
+        # The owner is set once, at creation: read before the script, it cannot go stale.
+        owner = self._read(self.client.hget, self.names.job(job_id), "owner")
+        keys = records.delete_keys(self.names, job_id, records.decode_value(owner) if owner else "")
+        self._call(self._delete, keys, [job_id])
+
+    def leave_history(self, record: JobRecord) -> None:
+        """Take an expired job out of the creation and owner's indexes (the job history)."""
+        with unavailable_on_error(), self.client.pipeline(transaction=True) as pipe:
+            pipe.zrem(self.names.jobs_by_creation, record.job_id)
+            for key in records.owner_keys(self.names, record.owner):
+                pipe.zrem(key, record.job_id)
+            pipe.execute()
 
     def active_ids(self) -> list[str]:
         """Ids of queued and processing jobs, oldest first."""

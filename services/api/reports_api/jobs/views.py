@@ -89,6 +89,15 @@ class ActiveJobs(msgspec.Struct, rename="camel", kw_only=True):
     jobs: list[JobStatusView]
 
 
+class JobHistory(msgspec.Struct, rename="camel", kw_only=True):
+    """GET /jobs: a page of the job history, newest first."""
+
+    jobs: list[JobStatusView]
+    count: int
+    #: Where the next page starts (the ``cursor`` parameter); null after the last page.
+    next_cursor: str | None
+
+
 def status_url(job_id: str) -> str:
     """Where to poll a job."""
     return f"{API_PREFIX}/status/{job_id}"

@@ -1,0 +1,79 @@
+"""GET /api/AsyncReports/jobs: the job history, newest first, filtered, page by page."""
+
+from __future__ import annotations
+
+import asyncio
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from reports_shared.constants import API_PREFIX, JobStatus
+from reports_shared.jobs import JobRecord
+
+from ..access.keys import Principal
+from ..openapi import problems
+from ..state import Services
+from .cursor import MAX_CURSOR_LENGTH, Cursors
+from .history_query import HistoryFilter, Outcome, history_index, read_history
+from .lookup import download_token
+from .views import JobHistory, JobStatusView, job_view
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+_USER = Parameter(
+    query="userName", default=None, max_length=256, description="Solo de este usuario."
+)
+_TYPE = Parameter(
+    query="reportType", default=None, max_length=256, description="Solo de este tipo."
+)
+_STATUS = Parameter(
+    default=None,
+    description=(
+        "Solo los que GET /status muestra con este estado (Failed: también los cancelados y "
+        "expirados); Cancelled y Expired valen lo que outcome."
+    ),
+)
+_OUTCOME = Parameter(default=None, description="Solo los terminados así.")
+_LIMIT = Parameter(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Trabajos por página.")
+_CURSOR = Parameter(
+    default=None, max_length=MAX_CURSOR_LENGTH, description="El nextCursor de la página anterior."
+)
+
+
+class JobHistoryController(Controller):
+    """Jobs within the retention window: a client key's own, every job for an operator."""
+
+    path = API_PREFIX
+    tags = ["AsyncReports"]  # noqa: RUF012 - Litestar reads this class attribute
+
+    @get("/jobs", responses=problems(400, 401, 503))
+    async def jobs(
+        self,
+        services: Services,
+        principal: Principal,
+        user_name: str | None = _USER,
+        report_type: str | None = _TYPE,
+        status: JobStatus | None = _STATUS,
+        outcome: Outcome | None = _OUTCOME,
+        limit: int = _LIMIT,
+        cursor: str | None = _CURSOR,
+    ) -> JobHistory:
+        """Jobs newest first; a page may hold fewer than ``limit`` (even none) while
+        ``nextCursor`` is set: each request examines a bounded share of the history."""
+        cursors = Cursors(services.settings.token_secret)
+        after = None if cursor is None else cursors.decode(cursor)
+        wanted = HistoryFilter.of(user_name, report_type, status, outcome)
+        index = history_index(services.settings.names, principal, wanted)
+        page = await read_history(services.jobs, index, wanted, after, limit)
+        records = [r for r in page.records if principal.may_see(r)]
+        views = list(await asyncio.gather(*(_view(services, r) for r in records)))
+        following = None if page.next_position is None else cursors.encode(page.next_position)
+        return JobHistory(jobs=views, count=len(views), next_cursor=following)
+
+
+async def _view(services: Services, record: JobRecord) -> JobStatusView:
+    """A job as GET /status shows it: queue position and download URL included."""
+    position = None
+    if record.status == JobStatus.QUEUED:
+        position = await services.jobs.queue_position(record.job_id, record.lane)
+    return job_view(record, position, await download_token(services, record))
