@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import time
@@ -60,12 +61,31 @@ def wait_until(check: Callable[[], Any], timeout: float, every: float = 0.5, wha
         time.sleep(every)
 
 
-def run(*command: str, check: bool = True, timeout: float = 300) -> str:
+def run(
+    *command: str, check: bool = True, timeout: float = 300, env: dict[str, str] | None = None
+) -> str:
     """Run a command; its stdout."""
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
     return done.stdout
+
+
+COMPOSE_FILES = (ROOT / "compose.yaml", ROOT / "compose.podman.yaml", HERE / "compose.test.yaml")
+
+
+def compose_environment(files: tuple[Path, ...] = COMPOSE_FILES) -> dict[str, str]:
+    """This process's environment without the variables the compose files read.
+
+    Compose takes a variable from the shell before the env file, so a value exported
+    here (CI exports its own S3 server's AR_S3_ACCESS_KEY) would reach the containers
+    while the stack's S3 server knows only the env file's: the env file must be the one
+    source.
+    """
+    read = {name for f in files for name in re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", f.read_text())}
+    return {k: v for k, v in os.environ.items() if k not in read}
 
 
 class Stack:
@@ -94,6 +114,7 @@ class Stack:
         self.server_errors: list[str] = []
         self.client = self.http_client(base_url=self.url, timeout=30)
         self.network = f"{PROJECT}_default"
+        self.environment = compose_environment()
 
     def http_client(self, **kwargs: Any) -> httpx.Client:
         """An httpx client whose 5xx answers are counted in ``server_errors``."""
@@ -154,10 +175,10 @@ class Stack:
 
     def compose(self, *args: str, timeout: float = 300) -> str:
         """podman-compose on the three files, in this project."""
+        files = [arg for f in COMPOSE_FILES for arg in ("-f", str(f))]
         return run(
-            *PODMAN_COMPOSE, "-p", PROJECT, "--env-file", str(self.env_file),
-            "-f", str(ROOT / "compose.yaml"), "-f", str(ROOT / "compose.podman.yaml"),
-            "-f", str(HERE / "compose.test.yaml"), *args, timeout=timeout,
+            *PODMAN_COMPOSE, "-p", PROJECT, "--env-file", str(self.env_file), *files, *args,
+            timeout=timeout, env=self.environment,
         )  # fmt: skip
 
     def up(self, *args: str) -> None:
