@@ -330,9 +330,14 @@ def records_of(content: bytes) -> list[Any]:
         raise Refused("scalar")
     lines = [line for line in text.split("\n") if line.strip(" \t\r\n")]
     try:
-        return [loads(line) for line in lines]
+        records = [loads(line) for line in lines]
     except ValueError as exc:
         raise Refused("ndjson") from exc
+    # NDJSON is told from JSON by its first line, a whole object (docs/integrators/reports.md);
+    # a later line that is not an object is a rejected record.
+    if not records or not isinstance(records[0], Pairs):
+        raise Refused("ndjson whose first line is not an object")
+    return records
 
 
 def non_empty(value: Any) -> bool:
