@@ -13,11 +13,25 @@ MESSAGE_VERSION = 1
 
 #: Prefix of every HTTP route of the asynchronous API (the seed's public contract).
 API_PREFIX = "/api/AsyncReports"
+
+
+def status_url(job_id: str) -> str:
+    """Where to poll a job (a path under the api's address)."""
+    return f"{API_PREFIX}/status/{job_id}"
+
+
+def download_url(token: str) -> str:
+    """Where to download a job's ZIP (a path under the api's address)."""
+    return f"{API_PREFIX}/download/{token}"
+
+
 #: Route of the seed's synchronous endpoint for small datasets.
 SYNC_ROUTE = "/api/Reports/generate"
 
 #: Dramatiq actor that builds a report; one name, two queues (lanes).
 BUILD_ACTOR = "build_report"
+#: Dramatiq actor that makes one delivery attempt of a job's completion webhook.
+WEBHOOK_ACTOR = "deliver_webhook"
 
 
 class Lane(StrEnum):
@@ -72,6 +86,12 @@ class Names:
     def queue(self, lane: Lane) -> str:
         """Queue of a lane."""
         return f"{self.namespace}.reports.{lane.value}"
+
+    @property
+    def webhook_queue(self) -> str:
+        """Queue of webhook delivery attempts (consumed by their own workers, never by the
+        report workers: a delivery never waits for, nor holds, a report slot)."""
+        return f"{self.namespace}.webhooks"
 
     # Redis
     def job(self, job_id: str) -> str:
@@ -128,6 +148,12 @@ class Names:
         """Hash of report type name to its options (JSON: name to allowed values, the
         default first), published by workers beside :attr:`report_types`."""
         return f"{self.namespace}:report-options"
+
+    @property
+    def webhooks_due(self) -> str:
+        """Sorted set of job ids whose webhook awaits an attempt, scored by when it is due
+        (the outbox: a final status adds its job in the same script that sets it)."""
+        return f"{self.namespace}:webhooks:due"
 
     def limiter(self, name: str) -> str:
         """Sorted set of leases of a concurrency limiter."""

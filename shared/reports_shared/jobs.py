@@ -27,6 +27,22 @@ class PerformanceMetrics(msgspec.Struct, rename="camel", kw_only=True):
     records_per_second: float = 0.0
 
 
+class WebhookAttempt(msgspec.Struct, rename="camel", kw_only=True):
+    """One delivery attempt of a job's webhook, as its owner is shown it."""
+
+    attempt: int
+    at: datetime
+    duration_ms: int
+    #: The receiver's HTTP status; None when no answer came (refused, timeout, ...).
+    status_code: int | None = None
+    #: Why it failed, when it did (never the URL's query or any secret).
+    error: str | None = None
+
+
+#: Delivery attempts a record keeps (the oldest go first).
+WEBHOOK_LOG_LIMIT = 20
+
+
 class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
     """One job, as stored in its Redis hash (one field per attribute)."""
 
@@ -64,6 +80,15 @@ class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
     run_id: str | None = None
     from_cache: bool = False
     performance_metrics: PerformanceMetrics | None = None
+    #: Where to POST the completion webhook ("" : none).
+    callback_url: str = ""
+    #: The webhook's delivery: "" (none yet), pending, delivered or failed (given up).
+    webhook_state: str = ""
+    #: The final status the webhook tells (set with ``webhook_state`` when it went pending).
+    webhook_event: JobStatus | None = None
+    webhook_next_attempt_at: datetime | None = None
+    #: The delivery attempts so far, oldest first (the last WEBHOOK_LOG_LIMIT).
+    webhook_attempts: list[WebhookAttempt] = msgspec.field(default_factory=list)
 
     @property
     def progress_percent(self) -> float:

@@ -78,6 +78,9 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     cache_shared_across_clients: bool = False
     #: Most bytes of ZIPs the report cache keeps; least recently used go first.
     cache_max_bytes: int = 5 * 1024**3
+    #: Whether callback URLs may point at loopback, private, link-local or reserved
+    #: addresses (off: refused at submission and at delivery, against request forgery).
+    webhook_allow_private_addresses: bool = False
 
     def __repr__(self) -> str:
         """The settings with every secret masked and URLs without their passwords (a

@@ -154,9 +154,11 @@ class StackPool:
         workers: int = 2,
         janitor: bool = True,
         extra_env: dict[str, str] | None = None,
+        webhooks: bool = False,
         **settings: Any,
     ) -> RunningStack:
-        """A new stack in its own namespace, ready to serve."""
+        """A new stack in its own namespace, ready to serve (``webhooks``: with a webhook
+        worker; the tests of webhooks ask for it, the others save its process)."""
         env = self.infra.env(new_namespace())
         env.update(
             AR_API_PORT=str(free_port()),
@@ -169,7 +171,7 @@ class StackPool:
         env["PYTHONPATH"] = str(REPO_ROOT)  # test-only report plug-ins live in tests/
         log_path = self.folder / f"stack-{len(self.started)}-{env['AR_NAMESPACE']}.log"
         out = open(log_path, "w")  # noqa: SIM115 - closed with the stack
-        supervisor = Supervisor(service_specs(env, workers, janitor), out=out)
+        supervisor = Supervisor(service_specs(env, workers, janitor, webhooks), out=out)
         supervisor.start()
         stack = RunningStack(supervisor, env, log_path)
         self.started.append(stack)

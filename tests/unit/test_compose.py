@@ -23,7 +23,7 @@ import yaml
 from reports_api.settings import ApiSettings
 from reports_janitor.settings import JanitorSettings
 from reports_shared.settings import env_name
-from reports_worker.settings import WorkerSettings
+from reports_worker.settings import WebhookSettings, WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
@@ -32,9 +32,21 @@ ENV_EXAMPLE = ROOT / ".env.example"
 
 INFRASTRUCTURE = ("rabbitmq", "redis", "minio")
 #: App service -> the package its image runs with `python -m`.
-APPS = {"api": "reports_api", "worker": "reports_worker", "janitor": "reports_janitor"}
+APPS = {
+    "api": "reports_api",
+    "worker": "reports_worker",
+    "webhooks": "reports_worker",
+    "janitor": "reports_janitor",
+}
+#: App service -> the folder of the Dockerfile it is built from (webhooks: the worker image).
+SOURCES = {"api": "api", "worker": "worker", "webhooks": "worker", "janitor": "janitor"}
 #: App service -> the settings class its container loads.
-SETTINGS = {"api": ApiSettings, "worker": WorkerSettings, "janitor": JanitorSettings}
+SETTINGS = {
+    "api": ApiSettings,
+    "worker": WorkerSettings,
+    "webhooks": WebhookSettings,
+    "janitor": JanitorSettings,
+}
 #: The secrets .env must provide, with values fit for MinIO's length rules.
 SECRETS = {
     "MINIO_ROOT_USER": "minio-root",
@@ -312,6 +324,14 @@ def test_app_service_is_restarted_when_it_dies(app: str) -> None:
     assert _services()[app]["restart"] in {"unless-stopped", "always"}
 
 
+def test_webhooks_run_the_worker_image_on_their_own_queue_and_probe_their_connections() -> None:
+    webhooks = _services()["webhooks"]
+    assert webhooks["command"] == ["webhooks"]  # after the image's python -m reports_worker
+    test = ["CMD", "python", "-m", "reports_worker", "webhooks", "--check"]
+    assert webhooks["healthcheck"]["test"] == test
+    assert "AR_TOKEN_SECRET:?" in webhooks["environment"]["AR_TOKEN_SECRET"]
+
+
 def test_worker_and_janitor_agree_on_the_delivery_limit() -> None:
     services = _services()
     limits = {services[app]["environment"]["AR_MAX_DELIVERIES"] for app in ("worker", "janitor")}
@@ -367,14 +387,14 @@ def test_env_example_holds_no_secret_values() -> None:
 @pytest.mark.parametrize("app", sorted(APPS))
 def test_compose_builds_each_app_from_its_dockerfile_at_the_repository_root(app: str) -> None:
     build = _services()[app]["build"]
-    assert build == {"context": ".", "dockerfile": f"services/{app}/Dockerfile"}
+    assert build == {"context": ".", "dockerfile": f"services/{SOURCES[app]}/Dockerfile"}
 
 
 @pytest.mark.parametrize("app", sorted(APPS))
 def test_image_runs_as_a_non_root_user(app: str) -> None:
     users = [
         args
-        for instruction, args in _final_stage(ROOT / "services" / app / "Dockerfile")
+        for instruction, args in _final_stage(ROOT / "services" / SOURCES[app] / "Dockerfile")
         if instruction == "USER"
     ]
     assert users, "the final stage sets no USER"
@@ -384,7 +404,7 @@ def test_image_runs_as_a_non_root_user(app: str) -> None:
 
 @pytest.mark.parametrize("app", sorted(APPS))
 def test_image_starts_its_package_in_exec_form(app: str) -> None:
-    stage = _final_stage(ROOT / "services" / app / "Dockerfile")
+    stage = _final_stage(ROOT / "services" / SOURCES[app] / "Dockerfile")
     entrypoints = [args for instruction, args in stage if instruction == "ENTRYPOINT"]
     assert [json.loads(args) for args in entrypoints] == [["python", "-m", APPS[app]]]
     for instruction, args in stage:
@@ -394,7 +414,7 @@ def test_image_starts_its_package_in_exec_form(app: str) -> None:
 
 @pytest.mark.parametrize("app", sorted(APPS))
 def test_image_is_slim_and_logs_unbuffered(app: str) -> None:
-    stage = _final_stage(ROOT / "services" / app / "Dockerfile")
+    stage = _final_stage(ROOT / "services" / SOURCES[app] / "Dockerfile")
     assert stage[0][0] == "FROM"
     assert re.match(r"python:3\.11\.\d+-slim-bookworm\b", stage[0][1])
     env = " ".join(args for instruction, args in stage if instruction == "ENV")
@@ -403,10 +423,10 @@ def test_image_is_slim_and_logs_unbuffered(app: str) -> None:
 
 @pytest.mark.parametrize("app", sorted(APPS))
 def test_image_installs_only_its_own_package_from_the_lock_file(app: str) -> None:
-    text = re.sub(r"\\\n", " ", (ROOT / "services" / app / "Dockerfile").read_text())
+    text = re.sub(r"\\\n", " ", (ROOT / "services" / SOURCES[app] / "Dockerfile").read_text())
     syncs = [line for line in text.splitlines() if re.match(r"\s*RUN\s+uv sync\b", line)]
     assert syncs
     for sync in syncs:
         options = sync.split()
         assert {"--frozen", "--no-dev"} <= set(options)
-        assert options[options.index("--package") + 1] == f"async-reports-{app}"
+        assert options[options.index("--package") + 1] == f"async-reports-{SOURCES[app]}"

@@ -12,7 +12,7 @@ from reports_api.settings import ApiSettings
 from reports_janitor.settings import JanitorSettings
 from reports_shared.errors import ConfigurationError
 from reports_shared.settings import env_name, load_settings, redact_url
-from reports_worker.settings import WorkerSettings
+from reports_worker.settings import WebhookSettings, WorkerSettings
 
 SECRETS = {"AR_S3_ACCESS_KEY": "key", "AR_S3_SECRET_KEY": "secret", "AR_TOKEN_SECRET": "t"}
 
@@ -52,7 +52,7 @@ def test_urls_lose_their_password_in_logs() -> None:
 def test_the_configuration_page_documents_every_setting_with_its_default() -> None:
     readme = (Path(__file__).parents[2] / "docs/operators/configuration.md").read_text()
     table = dict(re.findall(r"^\| `(AR_[A-Z0-9_]+)`[^|]*\| `?([^|`]*)`? \|", readme, re.M))
-    for cls in (ApiSettings, WorkerSettings, JanitorSettings):
+    for cls in (ApiSettings, WorkerSettings, WebhookSettings, JanitorSettings):
         for field in msgspec.structs.fields(cls):
             name = env_name(field.name)
             assert name in readme, f"{name} is not in docs/operators/configuration.md"

@@ -19,12 +19,14 @@ from .errors import (
 )
 from .models import FINAL_STATUSES, Job, JobStatus, Progress, ReportType, Submission
 from .version import __version__
+from .webhooks import InvalidWebhook, WebhookEvent, WebhookStatus, verify_webhook
 
 __all__ = [
     "DEFAULT_URL",
     "FINAL_STATUSES",
     "ApiError",
     "DownloadFailed",
+    "InvalidWebhook",
     "Job",
     "JobCancelled",
     "JobExpired",
@@ -41,5 +43,8 @@ __all__ = [
     "Submission",
     "SubmissionRejected",
     "WaitTimeout",
+    "WebhookEvent",
+    "WebhookStatus",
     "__version__",
+    "verify_webhook",
 ]

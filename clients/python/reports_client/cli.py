@@ -37,7 +37,7 @@ from .errors import (
     ServiceUnavailable,
     WaitTimeout,
 )
-from .models import Job, JobStatus
+from .models import Job, JobStatus, _time
 from .progress import ProgressBar, human_bytes
 from .version import __version__
 
@@ -146,6 +146,7 @@ def cmd_submit(client: ReportsClient, args: argparse.Namespace, ui: Console) -> 
         large=args.large,
         options=args.options,
         on_progress=upload.bytes,
+        callback_url=args.callback,
     )
     upload.close()
     ui.job_id = submission.job_id
@@ -226,6 +227,43 @@ def cmd_list(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Ex
         )
     text = "\n".join(lines) if jobs else "No hay trabajos en cola ni en proceso."
     ui.result(text, [dict(job.raw) for job in jobs])
+    return Exit.OK
+
+
+#: How each webhook state reads.
+_WEBHOOK_STATES = {
+    "none": "sin webhook",
+    "waiting": "esperando a que el trabajo termine",
+    "pending": "reintentando",
+    "delivered": "entregado",
+    "failed": "fallido (sin más intentos)",
+}
+
+
+def cmd_webhook(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
+    """Show a job's completion webhook: where it goes, its state, every attempt."""
+    hook = client.webhook(args.job)
+    lines = [
+        f"Webhook de {hook.job_id}: {_WEBHOOK_STATES.get(hook.state, hook.state)}",
+    ]
+    if hook.callback_url:
+        lines.append(f"  URL: {hook.callback_url}")
+    if hook.event:
+        lines.append(f"  evento: {hook.event}")
+    for attempt in hook.attempts:
+        answer = f"HTTP {attempt['statusCode']}" if attempt.get("statusCode") else "sin respuesta"
+        error = f"  {attempt['error']}" if attempt.get("error") else ""
+        lines.append(
+            f"  intento {attempt['attempt']}: {_when(_time(attempt.get('at')))}  {answer}  "
+            f"{attempt.get('durationMs', 0)} ms{error}"
+        )
+    if hook.next_attempt_at:
+        lines.append(f"  próximo intento: {_when(hook.next_attempt_at)}")
+    ui.result("\n".join(lines), {
+        "jobId": hook.job_id, "callbackUrl": hook.callback_url, "state": hook.state,
+        "event": hook.event, "attempts": hook.attempts,
+        "nextAttemptAt": hook.next_attempt_at.isoformat() if hook.next_attempt_at else None,
+    })  # fmt: skip
     return Exit.OK
 
 
@@ -340,6 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NOMBRE=VALOR",
         help="opción del tipo de reporte (repetible)",
     )
+    submit.add_argument(
+        "--callback",
+        metavar="URL",
+        help="URL a la que el servicio avisa (webhook firmado) cuando el trabajo termina",
+    )
     submit.add_argument("-w", "--wait", action="store_true", help="espera a que termine")
     _follow_options(submit)
 
@@ -363,6 +406,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", parents=[common], help="trabajos en cola y en proceso")
     listing.add_argument("-u", "--user", help="solo los de este usuario")
 
+    hook = commands.add_parser(
+        "webhook", parents=[common], help="muestra el webhook de un trabajo y sus intentos"
+    )
+    hook.add_argument("job", metavar="TRABAJO", help="id del trabajo")
+
     commands.add_parser("types", parents=[common], help="tipos de reporte disponibles")
     return parser
 
@@ -374,6 +422,7 @@ _COMMANDS = {
     "status": cmd_status,
     "cancel": cmd_cancel,
     "list": cmd_list,
+    "webhook": cmd_webhook,
     "types": cmd_types,
 }
 

@@ -34,6 +34,7 @@ from .events import READ_TIMEOUT_SECONDS, job_events
 from .models import Job, JobStatus, ReportType, Submission
 from .multipart import MultipartUpload, ProgressCallback
 from .version import __version__
+from .webhooks import WebhookEvent, WebhookStatus, verify_webhook
 
 #: Where the service listens when nothing else is said (also ``ASYNC_REPORTS_URL``).
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -76,6 +77,7 @@ class ReportsClient:
         )
         if api_key:
             self.http.headers["X-API-Key"] = api_key
+        self._webhook_secret: str | None = None
 
     def __enter__(self) -> ReportsClient:
         return self
@@ -116,6 +118,24 @@ class ReportsClient:
         body = self._json("GET", f"{API_PREFIX}/active-jobs", params=params)
         return [Job.from_json(job) for job in body["jobs"]]
 
+    # -- webhooks ---------------------------------------------------------------------
+
+    def webhook(self, job_id: str) -> WebhookStatus:
+        """A job's completion webhook: where it goes, its state and every attempt."""
+        return WebhookStatus.from_json(self._json("GET", f"{API_PREFIX}/jobs/{job_id}/webhook"))
+
+    def webhook_secret(self) -> str:
+        """The ``whsec_`` secret that signs the webhooks of this client's jobs (asked once)."""
+        if self._webhook_secret is None:
+            body = self._json("GET", f"{API_PREFIX}/webhook-secret")
+            self._webhook_secret = str(body["secret"])
+        return self._webhook_secret
+
+    def verify_webhook(self, body: bytes | str, headers: Mapping[str, str]) -> WebhookEvent:
+        """The event a receiver got, if it is a genuine, fresh one for this client's key;
+        raises InvalidWebhook otherwise. Pass the raw body and the request's headers."""
+        return verify_webhook(self.webhook_secret(), body, headers)
+
     # -- submitting -------------------------------------------------------------------
 
     def submit_file(
@@ -129,10 +149,12 @@ class ReportsClient:
         file_name: str | None = None,
         on_progress: ProgressCallback | None = None,
         idempotency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> Submission:
         """Queue a JSON (or .json.gz) dataset, streamed from disk; the job's id and status URL.
 
-        ``on_progress(sent, total)`` is called as the file goes out. A dropped connection or
+        ``on_progress(sent, total)`` is called as the file goes out; ``callback_url`` is told
+        when the job ends (a signed webhook, see verify_webhook). A dropped connection or
         a busy service is retried with the same Idempotency-Key, so no job is made twice.
         Raises SubmissionRejected (with the service's reason) or ServiceUnavailable.
         """
@@ -149,6 +171,7 @@ class ReportsClient:
             "userName": user_name,
             "isLargeDataset": "true" if large else "false",
             **(options or {}),
+            **({"callbackUrl": callback_url} if callback_url else {}),
         }
         upload = MultipartUpload(fields, "dataFile", body, name or "datos.json", on_progress)
         headers = {
@@ -176,6 +199,7 @@ class ReportsClient:
         large: bool = False,
         options: Mapping[str, str] | None = None,
         on_progress: ProgressCallback | None = None,
+        callback_url: str | None = None,
     ) -> Submission:
         """Queue records (dicts, any iterable: a generator is never held whole in memory).
 
@@ -197,6 +221,7 @@ class ReportsClient:
                 options=options,
                 file_name="datos.json",
                 on_progress=on_progress,
+                callback_url=callback_url,
             )
 
     # -- following --------------------------------------------------------------------

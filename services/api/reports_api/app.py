@@ -29,6 +29,7 @@ from .jobs.download import DownloadController
 from .jobs.events import JobEventsController
 from .jobs.history import JobHistoryController
 from .jobs.status import JobStatusController
+from .jobs.webhooks import WebhookController
 from .settings import ApiSettings
 from .state import Services
 from .web.page import home, ui_router
@@ -79,6 +80,7 @@ def create_app(settings: ApiSettings) -> Litestar:
             ReportTypesController,
             JobStatusController,
             JobCancelController,
+            WebhookController,
             JobEventsController,
             JobHistoryController,
             SyncReportsController,

@@ -37,6 +37,9 @@ class ApiSettings(CommonSettings, frozen=True, kw_only=True):
     submissions_per_minute: int = 120
     #: Origins allowed by CORS, comma-separated; empty: CORS closed.
     cors_origins: str = ""
+    #: Default completion webhook of an API key name, as ``name=url`` items separated by
+    #: commas (a comma inside a URL is written %2C); a submission's callbackUrl wins.
+    webhook_defaults: str = ""
 
 
 def load() -> ApiSettings:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from reports_shared.cache import ReportCache
 from reports_shared.jobstore import AsyncJobStore, JobStore
 from reports_shared.objectstore import ObjectStore
+from reports_shared.tokens import DownloadTokens
 
 from .access.keys import ApiKeys
 from .access.limits import SubmissionLimiter
 from .intake.budget import UPLOADS_BUSY, MemoryBudget
 from .intake.publisher import Publisher
 from .intake.submissions import Submitter
-from .jobs.tokens import DownloadTokens
 from .settings import ApiSettings
 
 

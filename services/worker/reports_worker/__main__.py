@@ -1,23 +1,28 @@
-"""Run the worker pool: ``python -m reports_worker`` (``--check`` tests the connections)."""
+"""Run the worker pool: ``python -m reports_worker`` (``--check`` tests the connections);
+``python -m reports_worker webhooks`` runs a webhook delivery worker instead."""
 
 from __future__ import annotations
 
 import os
 import sys
 import tempfile
+from typing import NoReturn
 
 from reports_shared.checks import check_connections
 from reports_shared.logs import configure_logging
-from reports_shared.settings import redact_url
+from reports_shared.settings import CommonSettings, redact_url
 
 from . import settings as worker_settings
 
 
 def main() -> None:
     """Start ``dramatiq`` with this package's broker, one thread and prefetch 1 per process."""
+    arguments = sys.argv[1:]
+    if "webhooks" in arguments:
+        webhooks(check="--check" in arguments)
     settings = worker_settings.load()
     configure_logging(settings.log_level, settings.log_format)
-    if "--check" in sys.argv[1:]:
+    if "--check" in arguments:
         sys.exit(0 if check_connections(settings) else 1)
     # Heavy jobs: each process takes one message at a time; delayed ones (waiting for a slot)
     # are few, so a small prefetch on the delay queues keeps them spread across workers.
@@ -38,6 +43,27 @@ def main() -> None:
         "--worker-shutdown-timeout", str(settings.job_time_limit_seconds * 1000),
         "--queues", *queues,
     ]  # fmt: skip
+    _exec_dramatiq(settings, argv)
+
+
+def webhooks(check: bool = False) -> NoReturn:
+    """Start a webhook delivery worker (``--check``: test its connections instead)."""
+    settings = worker_settings.load_webhooks()
+    configure_logging(settings.log_level, settings.log_format)
+    if check:
+        sys.exit(0 if check_connections(settings) else 1)
+    # Short I/O-bound attempts: each thread may hold one.
+    os.environ.setdefault("dramatiq_queue_prefetch", str(settings.webhook_threads))
+    _exec_dramatiq(settings, [
+        "dramatiq", "reports_worker.webhooks:setup",
+        "--processes", "1",
+        "--threads", str(settings.webhook_threads),
+        "--skip-logging",
+        "--queues", settings.names.webhook_queue,
+    ])  # fmt: skip
+
+
+def _exec_dramatiq(settings: CommonSettings, argv: list[str]) -> NoReturn:
     print(f"starting dramatiq on {redact_url(settings.amqp_url)}: {' '.join(argv)}", flush=True)
     os.execvp(sys.executable, [sys.executable, "-m", *argv])
 

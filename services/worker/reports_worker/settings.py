@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from reports_shared.constants import Lane
 from reports_shared.settings import CommonSettings, load_settings
+from reports_shared.webhooks import DEFAULT_RETRY_SCHEDULE
 
-__all__ = ["Lane", "WorkerSettings", "load"]
+__all__ = ["Lane", "WebhookSettings", "WorkerSettings", "load", "load_webhooks"]
 
 
 class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
@@ -51,6 +52,28 @@ class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
         return max(1, self.max_concurrent_jobs - 1)
 
 
+class WebhookSettings(CommonSettings, frozen=True, kw_only=True):
+    """What a webhook delivery worker (``python -m reports_worker webhooks``) needs to know."""
+
+    #: The api's AR_TOKEN_SECRET: events are signed with secrets derived from it, and
+    #: their download links are tokens of it.
+    token_secret: str
+    #: The api's public address (https://reports.example.com), before the paths a webhook
+    #: event gives; empty: the paths alone.
+    public_url: str = ""
+    #: Seconds between a webhook's attempts after the first failed one (comma-separated).
+    webhook_retry_schedule: str = DEFAULT_RETRY_SCHEDULE
+    #: How long one attempt waits for the receiver (to connect, then to answer).
+    webhook_timeout_seconds: float = 10.0
+    #: Threads of a webhook delivery worker (attempts in flight at once per process).
+    webhook_threads: int = 8
+
+
 def load() -> WorkerSettings:
     """Settings from the environment."""
     return load_settings(WorkerSettings)
+
+
+def load_webhooks() -> WebhookSettings:
+    """A webhook worker's settings from the environment."""
+    return load_settings(WebhookSettings)

@@ -72,9 +72,12 @@ for i = 2, #KEYS do redis.call('ZADD', KEYS[i], ARGV[1], ARGV[2]) end
 return 1
 """
 
-# KEYS: job, active, queued(lane), expiry
+# KEYS: job, active, queued(lane), expiry, webhooks due
 # ARGV: allowed (|"A"|"B"|), new status (JSON), job id, score, kind, fence, field/value pairs...
 # kind: "queued" (score = creation), "processing", "terminal" (score = expiry), "same".
+# A job with a callback URL entering its final status (Completed, Failed, Cancelled; not
+# Expired, which follows one of them) gets its webhook due now, in this same script: no
+# final status is ever set without its webhook being owed (the outbox).
 # fence: the run id (JSON) that must still hold the job, or '' for a change outside a run.
 # Answers "OK"; the current status when it is not an allowed one; FENCED when another run
 # holds the job now; false if the job is missing.
@@ -95,16 +98,51 @@ elseif kind == 'terminal' then
   redis.call('ZREM', KEYS[2], ARGV[3])
   redis.call('ZREM', KEYS[3], ARGV[3])
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
+  local callback = redis.call('HGET', KEYS[1], 'callbackUrl')
+  local state = redis.call('HGET', KEYS[1], 'webhookState')
+  if ARGV[2] ~= '"Expired"' and callback and callback ~= '""' and callback ~= 'null'
+      and (not state or state == '""') then
+    redis.call('HSET', KEYS[1], 'webhookState', '"pending"', 'webhookEvent', ARGV[2])
+    redis.call('ZADD', KEYS[5], redis.call('TIME')[1], ARGV[3])
+  end
 end
 -- Live listeners (the api's event streams, on any replica) re-read the record.
 redis.call('PUBLISH', KEYS[1] .. ':events', ARGV[2])
 return 'OK'
 """
 
-# KEYS: job, created, active, queued small, queued large, expiry[, owner's]; ARGV: job id
+# KEYS: job, created, active, queued small, queued large, expiry, webhooks due[, owner's]
+# ARGV: job id
 DELETE_SCRIPT = """
 redis.call('DEL', KEYS[1])
 for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 1
+"""
+
+
+# KEYS: webhooks due; ARGV: now, lease end, most to claim. Takes the webhooks due by now and
+# pushes each one's due time to the lease's end: if its attempt never reports (the delivery
+# worker died, its message was lost), it is due again then. Answers the job ids.
+CLAIM_WEBHOOKS_SCRIPT = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id) end
+return ids
+"""
+
+# KEYS: job, webhooks due; ARGV: job id, next attempt's score ('' : none), field/value pairs.
+# Records an attempt on a job that still exists (a deleted job is not recreated) and sets
+# when the next one is due, or takes the job off the outbox. Answers 1, or 0 if it is gone.
+RECORD_WEBHOOK_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
+if ARGV[2] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+end
 return 1
 """
 
@@ -148,7 +186,13 @@ def transition_call(
     fence: str | None = None,
 ) -> tuple[list[str], list[Any]]:
     """Keys and arguments of TRANSITION_SCRIPT (``fence``: the run that must hold the job)."""
-    keys = [names.job(job_id), names.jobs_active, names.jobs_queued(lane), names.jobs_expiry]
+    keys = [
+        names.job(job_id),
+        names.jobs_active,
+        names.jobs_queued(lane),
+        names.jobs_expiry,
+        names.webhooks_due,
+    ]
     args: list[Any] = [
         status_set(allowed),
         _encoder.encode(status.value),
@@ -181,6 +225,7 @@ def delete_keys(names: Names, job_id: str, owner: str = "") -> list[str]:
         names.jobs_queued(Lane.SMALL),
         names.jobs_queued(Lane.LARGE),
         names.jobs_expiry,
+        names.webhooks_due,
         *owner_keys(names, owner),
     ]
 
@@ -192,8 +237,10 @@ def owner_keys(names: Names, owner: str) -> list[str]:
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "CLAIM_WEBHOOKS_SCRIPT",
     "CREATE_SCRIPT",
     "DELETE_SCRIPT",
+    "RECORD_WEBHOOK_SCRIPT",
     "TRANSITION_SCRIPT",
     "create_call",
     "decode_record",

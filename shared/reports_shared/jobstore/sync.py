@@ -24,6 +24,8 @@ class JobStore:
         self._create = client.register_script(records.CREATE_SCRIPT)
         self._transition = client.register_script(records.TRANSITION_SCRIPT)
         self._delete = client.register_script(records.DELETE_SCRIPT)
+        self._claim_webhooks = client.register_script(records.CLAIM_WEBHOOKS_SCRIPT)
+        self._record_webhook = client.register_script(records.RECORD_WEBHOOK_SCRIPT)
 
     @classmethod
     def from_url(cls, url: str, names: Names) -> JobStore:
@@ -131,6 +133,28 @@ class JobStore:
                 encoded: dict[Any, Any] = {n: json.dumps(dict(v)) for n, v in options.items()}
                 pipe.hset(self.names.report_options, mapping=encoded)
             pipe.execute()
+
+    def index_token(self, token: str, job_id: str, ttl_seconds: int) -> None:
+        """Make a download token findable (by its hash) until ``ttl_seconds`` from now."""
+        name = self.names.token(records.secret_hash(token))
+        self._read(self.client.set, name, job_id, ex=max(1, ttl_seconds), nx=True)
+
+    def claim_due_webhooks(self, now: float, lease_seconds: float, limit: int = 100) -> list[str]:
+        """Ids of jobs whose webhook is due by ``now``, each claimed for ``lease_seconds``
+        (due again then unless its attempt reports first)."""
+        answer = self._call(
+            self._claim_webhooks, [self.names.webhooks_due], [now, now + lease_seconds, limit]
+        )
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in answer]
+
+    def record_webhook_attempt(
+        self, job_id: str, fields: Mapping[str, Any], next_due: float | None
+    ) -> bool:
+        """Set a job's webhook fields after an attempt and when the next is due (None: no
+        more attempts); False if the job is gone (it is then off the outbox)."""
+        keys = [self.names.job(job_id), self.names.webhooks_due]
+        args = [job_id, "" if next_due is None else next_due, *records.encode_fields(fields)]
+        return bool(self._call(self._record_webhook, keys, args))
 
     def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         with unavailable_on_error():

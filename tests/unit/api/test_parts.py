@@ -14,8 +14,8 @@ from reports_api.intake.payloads import decode_body, inline_dataset
 from reports_api.intake.pipe import UploadPipe
 from reports_api.intake.submissions import parse_flag
 from reports_api.jobs.downloads import byte_range, content_disposition
-from reports_api.jobs.tokens import DownloadTokens
 from reports_shared.errors import InvalidPayload
+from reports_shared.tokens import DownloadTokens
 
 
 @pytest.mark.parametrize(

@@ -34,12 +34,17 @@ class Stack:
             self.s3.stop()
 
 
-def service_specs(env: dict[str, str], workers: int, janitor: bool = True) -> list[Service]:
-    """The api, ``workers`` worker pools (one process each) and the janitor."""
+def service_specs(
+    env: dict[str, str], workers: int, janitor: bool = True, webhooks: bool = True
+) -> list[Service]:
+    """The api, ``workers`` worker pools (one process each), the webhook worker and the
+    janitor."""
     python = sys.executable
     specs = [Service("api", [python, "-m", "reports_api"], dict(env))]
     for index in range(1, workers + 1):
         specs.append(Service(f"worker-{index}", [python, "-m", "reports_worker"], dict(env)))
+    if webhooks:
+        specs.append(Service("webhooks", [python, "-m", "reports_worker", "webhooks"], dict(env)))
     if janitor:
         specs.append(Service("janitor", [python, "-m", "reports_janitor"], dict(env)))
     return specs
@@ -74,7 +79,11 @@ def forget_namespace(env: dict[str, str]) -> None:
         client.delete(*keys)
     connection = pika.BlockingConnection(pika.URLParameters(env["AR_AMQP_URL"]))
     channel = connection.channel()
-    for lane in ("small", "large"):
+    for queue in (
+        f"{namespace}.reports.small",
+        f"{namespace}.reports.large",
+        f"{namespace}.webhooks",
+    ):
         for suffix in ("", ".DQ", ".XQ"):
-            channel.queue_delete(f"{namespace}.reports.{lane}{suffix}")
+            channel.queue_delete(f"{queue}{suffix}")
     connection.close()

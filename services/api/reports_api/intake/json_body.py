@@ -34,6 +34,8 @@ async def take_json_dataset(
             False if max_records is not None else request_body.is_large_dataset,
             request_body.options,
             owner=principal.name,
+            callback_url=request_body.callback_url,
+            asynchronous=max_records is None,
         )
         dataset = await asyncio.to_thread(inline_dataset, request_body.json_data)
         del body, request_body

@@ -20,6 +20,8 @@ class JsonSubmission(msgspec.Struct, rename="camel", kw_only=True):
     json_data: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
     is_large_dataset: bool | str | None = False
     options: dict[str, str] | None = None
+    #: Where to POST the completion webhook (ours, not the seed's).
+    callback_url: str | None = None
 
 
 #: What a body or dataset nested past what a JSON parser follows is told.

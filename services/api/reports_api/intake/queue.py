@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from litestar import Controller, Request, Response, post
@@ -18,7 +19,7 @@ from .json_body import take_json_dataset
 from .submissions import Submission
 from .uploads import KEEPALIVE_TTL_SECONDS, MIB, StreamingUpload, boundary_of, receive_form
 
-_FORM_FIELDS = {"reportType", "userName", "isLargeDataset", "dataFile"}
+_FORM_FIELDS = {"reportType", "userName", "isLargeDataset", "dataFile", "callbackUrl"}
 
 
 class IntakeController(Controller):
@@ -50,7 +51,8 @@ class IntakeController(Controller):
         checked: list[Submission] = []
 
         async def start_file(fields: dict[str, str], file_name: str | None) -> StreamingUpload:
-            # Fields sent before the file are checked before a byte of it is stored.
+            # Fields sent before the file are checked before a byte of it is stored (all
+            # of them once callbackUrl is there too; it may come after the file).
             if "reportType" in fields and "userName" in fields:
                 checked.append(await _check_form(services, fields, principal))
             key = services.settings.names.payload_key(job_id)
@@ -67,9 +69,11 @@ class IntakeController(Controller):
         if form.payload is None:
             raise InvalidRequest("Falta el archivo 'dataFile' con los datos JSON.")
         try:
-            submission = (
-                checked[0] if checked else await _check_form(services, form.fields, principal)
-            )
+            if checked:  # callbackUrl may come after the file
+                callback = _form_callback(services, form.fields, principal)
+                submission = replace(checked[0], callback_url=callback)
+            else:
+                submission = await _check_form(services, form.fields, principal)
             if form.payload.size == 0:
                 raise InvalidRequest("El archivo 'dataFile' está vacío.")
             if earlier is not None:
@@ -117,4 +121,9 @@ async def _check_form(
         fields.get("isLargeDataset"),
         options,
         owner=principal.name,
+        callback_url=fields.get("callbackUrl"),
     )
+
+
+def _form_callback(services: Services, fields: dict[str, str], principal: Principal) -> str:
+    return services.submitter.callbacks.for_submission(fields.get("callbackUrl"), principal.name)

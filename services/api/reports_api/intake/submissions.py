@@ -20,6 +20,7 @@ from reports_shared.results import serve_from_cache
 
 from ..errors import Busy, InvalidRequest
 from ..settings import ApiSettings
+from .callbacks import Callbacks
 from .publisher import Publisher
 from .uploads import StoredPayload
 
@@ -38,6 +39,8 @@ class Submission:
     is_large_dataset: bool
     options: dict[str, str]
     owner: str = ""
+    #: Where the completion webhook goes ("": none).
+    callback_url: str = ""
 
 
 def parse_flag(name: str, value: str | bool | None) -> bool:
@@ -91,6 +94,9 @@ class Submitter:
         self.publisher = publisher
         self.sync_jobs = sync_jobs
         self.cache = cache
+        self.callbacks = Callbacks(
+            settings.webhook_defaults, settings.webhook_allow_private_addresses
+        )
 
     @staticmethod
     def new_job_id() -> str:
@@ -104,8 +110,14 @@ class Submitter:
         is_large_dataset: str | bool | None,
         options: dict[str, str] | None = None,
         owner: str = "",
+        callback_url: str | None = None,
+        asynchronous: bool = True,
     ) -> Submission:
-        """Validate the fields of a submission (before any data is read where possible)."""
+        """Validate the fields of a submission (before any data is read where possible).
+
+        ``callback_url``: its callbackUrl field if sent; an asynchronous submission without
+        one gets its key's default callback (the synchronous endpoint never has one).
+        """
         report_type = (report_type or "").strip()
         if not report_type:
             raise InvalidRequest("Falta el campo obligatorio 'reportType'.")
@@ -134,6 +146,7 @@ class Submitter:
             is_large_dataset=parse_flag("isLargeDataset", is_large_dataset),
             options=options,
             owner=owner,
+            callback_url=self.callbacks.for_submission(callback_url, owner) if asynchronous else "",
         )
 
     async def enqueue(
@@ -155,6 +168,7 @@ class Submitter:
             payload_bytes=payload.size,
             payload_sha256=payload.sha256,
             options=submission.options,
+            callback_url=submission.callback_url,
         )
         message = message_for(record)
         key = self.cache.key_for(record)

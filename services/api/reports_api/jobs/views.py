@@ -7,7 +7,13 @@ from datetime import datetime
 import msgspec
 from litestar import Response
 
-from reports_shared.constants import API_PREFIX, JobStatus, outcome_of, public_status
+from reports_shared.constants import (
+    JobStatus,
+    download_url,
+    outcome_of,
+    public_status,
+    status_url,
+)
 from reports_shared.jobs import JobRecord, PerformanceMetrics
 
 #: Seconds a client should wait between polls (the seed polls every 5 s).
@@ -96,16 +102,6 @@ class JobHistory(msgspec.Struct, rename="camel", kw_only=True):
     count: int
     #: Where the next page starts (the ``cursor`` parameter); null after the last page.
     next_cursor: str | None
-
-
-def status_url(job_id: str) -> str:
-    """Where to poll a job."""
-    return f"{API_PREFIX}/status/{job_id}"
-
-
-def download_url(token: str) -> str:
-    """Where to download a job's ZIP."""
-    return f"{API_PREFIX}/download/{token}"
 
 
 def job_view(
