@@ -107,6 +107,10 @@ class Stack:
             "RABBITMQ_MANAGEMENT_PORT": str(self.api_port + 1),
             "AR_CT_REDIS_PORT": str(self.api_port + 2),
             "AR_CT_S3_PORT": str(self.api_port + 3),
+            # The suite's webhook receiver listens on the host, reached at the network's
+            # gateway, a private address; the events' links are for the host's tests.
+            "AR_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
+            "AR_PUBLIC_URL": f"http://127.0.0.1:{self.api_port}",
             **TEST_SETTINGS,
         }
         self.url = f"http://127.0.0.1:{self.api_port}"
@@ -211,10 +215,16 @@ class Stack:
     def down(self) -> None:
         """Stop everything and delete the volumes."""
         self.compose("down", "-v", "-t", "5", timeout=600)
-        # podman-compose's down misses replicas that --scale added after the first up
-        left = run("podman", "ps", "-aq", "--filter", f"label=io.podman.compose.project={PROJECT}")
-        if left.split():
-            run("podman", "rm", "--force", "--volumes", "--time", "5", *left.split())
+        # podman-compose's down misses replicas that --scale added after the first up (and,
+        # seen once, containers others depend on: --depend takes those with their dependents)
+        listing = ("podman", "ps", "-aq", "--filter", f"label=io.podman.compose.project={PROJECT}")
+        for _ in range(3):
+            left = run(*listing).split()
+            if not left:
+                break
+            run("podman", "rm", "--force", "--depend", "--volumes", "--time", "5", *left,
+                check=False)  # fmt: skip
+        assert not run(*listing).split(), f"containers left: {run(*listing)}"
         # and its down -v leaves the named volumes: an S3 volume kept from an earlier run
         # holds that run's users, and the next run's credentials are refused
         volumes = run(

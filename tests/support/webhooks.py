@@ -35,12 +35,13 @@ class Delivery:
 
 
 class Receiver:
-    """Listens on 127.0.0.1:``port`` (0: any free port) and answers each POST with the code
+    """Listens on ``bind``:``port`` (0: any free port) and answers each POST with the code
     ``answer`` gives (200 unless changed). ``start``/``stop`` can be called again to make
     it unreachable for a while on the same port."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, bind: str = "127.0.0.1") -> None:
         self.port = port
+        self.bind = bind
         self.deliveries: list[Delivery] = []
         self.answer: Callable[[Delivery], int] = lambda _: 200
         self._server: ThreadingHTTPServer | None = None
@@ -70,7 +71,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server = ThreadingHTTPServer((self.bind, self.port), Handler)
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server

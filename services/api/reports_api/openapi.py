@@ -39,6 +39,18 @@ class Problem(msgspec.Struct):
     detail: str
 
 
+#: A submission's completion webhook (docs/integrators/webhooks.md).
+_CALLBACK = Schema(
+    type=OpenAPIType.STRING,
+    format="uri",  # type: ignore[arg-type]
+    max_length=2048,
+    description=(
+        "URL a la que se envía un evento firmado (Standard Webhooks) cuando el trabajo "
+        "termina; no puede apuntar a direcciones locales ni privadas."
+    ),
+)
+
+
 @dataclass
 class MultipartOperation(Operation):
     """POST /queue-multipart: the seed's four form fields, the file streamed."""
@@ -50,6 +62,7 @@ class MultipartOperation(Operation):
             properties={
                 **_FIELDS,
                 "isLargeDataset": _FLAG,
+                "callbackUrl": _CALLBACK,
                 "dataFile": Schema(
                     type=OpenAPIType.STRING,
                     format="binary",  # type: ignore[arg-type]
@@ -65,6 +78,8 @@ class MultipartOperation(Operation):
 @dataclass
 class JsonBodyOperation(Operation):
     """POST /queue-json and /api/Reports/generate: the seed's JSON body."""
+
+    callback: bool = False
 
     def __post_init__(self) -> None:
         json_data = Schema(
@@ -84,9 +99,18 @@ class JsonBodyOperation(Operation):
                 "options": Schema(type=OpenAPIType.OBJECT, additional_properties=_TEXT),
             },
         )
+        if self.callback:
+            schema.properties = {**(schema.properties or {}), "callbackUrl": _CALLBACK}
         self.request_body = RequestBody(
             content={"application/json": OpenAPIMediaType(schema=schema)}, required=True
         )
+
+
+@dataclass
+class QueueJsonOperation(JsonBodyOperation):
+    """POST /queue-json: the seed's JSON body, and a completion webhook's URL."""
+
+    callback: bool = True
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:

@@ -12,7 +12,7 @@ from reports_shared.constants import API_PREFIX
 from ..access.keys import Principal, client_identity
 from ..errors import InvalidRequest, PayloadTooLarge
 from ..jobs.views import Accepted, accepted
-from ..openapi import SUBMISSION_PROBLEMS, JsonBodyOperation, MultipartOperation, problems
+from ..openapi import SUBMISSION_PROBLEMS, MultipartOperation, QueueJsonOperation, problems
 from ..state import Services
 from . import idempotency
 from .json_body import take_json_dataset
@@ -91,7 +91,7 @@ class IntakeController(Controller):
         "/queue-json",
         request_max_body_size=None,
         status_code=202,
-        operation_class=JsonBodyOperation,
+        operation_class=QueueJsonOperation,
         responses=problems(*SUBMISSION_PROBLEMS, 422),
     )
     async def queue_json(
