@@ -71,6 +71,8 @@ class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
     records_processed: int = 0
     records_rejected: int = 0
     bytes_processed: int = 0
+    #: When the worker's build reached ``bytes_processed`` (the clock of its own rate).
+    progress_at: datetime | None = None
     deliveries: int = 0
     error: str | None = None
     worker: str | None = None

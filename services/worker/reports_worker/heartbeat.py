@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psutil
 import structlog
@@ -44,6 +44,10 @@ class Heartbeat:
         self.watch_every = min(WATCH_SECONDS, self.interval)
         self.records = 0
         self.bytes_read = 0
+        #: When ``bytes_read`` last changed (monotonic): the clock of this run's own rate.
+        self.progress_at: float | None = None
+        # Bytes read and when, as one tuple: the beat's thread reads a consistent pair.
+        self._reading: tuple[int, datetime | None] = (0, None)
         self.peak_rss = 0
         self._process = psutil.Process()
         self._stop = threading.Event()
@@ -53,6 +57,9 @@ class Heartbeat:
     def progress(self, records: int, bytes_read: int) -> None:
         """Called by the report builder as it goes; cheap, only stores the figures. Raises
         RunStopped once the run has lost the job: the build stops where it is."""
+        if bytes_read != self.bytes_read:
+            self.progress_at = time.monotonic()
+            self._reading = (bytes_read, utcnow())
         self.records = records
         self.bytes_read = bytes_read
         self.check()
@@ -109,13 +116,15 @@ class Heartbeat:
             log.warning("lease_lost", job_id=self.record.job_id)
             self._lost = RunStopped(superseded=False)
             return
+        bytes_read, read_at = self._reading
         self.store.transition(
             self.record,
             _PROCESSING,
             JobStatus.PROCESSING,
             {
                 "recordsProcessed": self.records,
-                "bytesProcessed": self.bytes_read,
+                "bytesProcessed": bytes_read,
+                "progressAt": read_at,
                 "leaseExpiresAt": (utcnow() + self.lease_ttl).isoformat(),
             },
             fence=self.record.run_id,

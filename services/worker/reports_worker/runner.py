@@ -31,6 +31,7 @@ from .machine import AUTO_MAX_PROCESSES, usable_cores
 from .memory import give_back_memory
 from .publishing import publish_run, run_metrics
 from .reporttypes import build_report
+from .samples import remember_run, run_sample
 from .services import Services
 from .settings import WorkerSettings
 
@@ -216,6 +217,10 @@ def _build_and_publish(
         if not publish_run(services, record, result):
             _drop_if_cancelled(services, record)
             return
+        read_at = None if beat.progress_at is None else beat.progress_at - started
+        seconds = time.monotonic() - started
+        sample = run_sample(record.payload_bytes, seconds, beat.bytes_read, read_at)
+    remember_run(services, record, sample)
     services.drop_payload(record)
     log.info(
         "job_completed",
