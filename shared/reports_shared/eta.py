@@ -57,6 +57,8 @@ class JobFigures(msgspec.Struct, rename="camel", kw_only=True):
     payload_bytes: int = 0
     bytes_processed: int = 0
     progress_at: datetime | None = None
+    first_bytes_processed: int = 0
+    first_progress_at: datetime | None = None
     started_at: datetime | None = None
 
 
@@ -69,6 +71,8 @@ FIGURES_FIELDS = (
     "payloadBytes",
     "bytesProcessed",
     "progressAt",
+    "firstBytesProcessed",
+    "firstProgressAt",
     "startedAt",
 )
 
@@ -129,29 +133,55 @@ def _line(samples: Sequence[RunSample]) -> tuple[float, float] | None:
     return intercept, slope
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How far a run has read its payload: its first progress figure and its last, each
+    as (bytes read, seconds from the run's start)."""
+
+    first_bytes: int
+    first_elapsed: float
+    last_bytes: int
+    last_elapsed: float
+
+    def seconds(self, total_bytes: int) -> float | None:
+        """Seconds from the run's start to the end of its reading, at the rate between its
+        first and last figures; None before a second figure.
+
+        The rate is not taken from the start: a build reads a batch (about 1 MB) or more
+        ahead of what it has done, and its first figure comes at once, so ``bytes /
+        elapsed`` would say a small job is nearly done when it has barely begun. From the
+        first figure on, bytes read grow as fast as work is done, and the work that is
+        left is the payload less what was read since then.
+        """
+        read = self.last_bytes - self.first_bytes
+        took = self.last_elapsed - self.first_elapsed
+        if read <= 0 or took <= 0:
+            return None
+        return self.first_elapsed + total_bytes * took / read
+
+
 def running_seconds_left(
     *,
     total_bytes: int,
-    processed_bytes: int,
-    read_elapsed: float,
+    reading: Reading | None,
     elapsed: float,
     model: LaneModel | None,
 ) -> float | None:
-    """Seconds until a running job is done.
+    """Seconds until a running job is done, ``elapsed`` seconds after its start.
 
-    ``read_elapsed``: seconds from its start to its last progress figure
-    (``processed_bytes``); ``elapsed``: from its start to now. Its own rate gives the
-    reading's length, ``elapsed x total / processed``, and the lane's finishing share the
-    rest; early on, that is blended with the lane's expected duration. None when neither
-    its progress nor its lane says anything yet.
+    Its own rate (see :meth:`Reading.seconds`) gives the reading's length, and the lane's
+    finishing share the rest; before a quarter of the payload is read that is blended with
+    the lane's expected duration, which alone answers before the job's second figure.
+    None when neither its progress nor its lane says anything yet.
     """
     expected = None if model is None else model.duration(total_bytes)
-    share = processed_bytes / total_bytes if total_bytes > 0 else 0.0
+    reading_seconds = None if reading is None else reading.seconds(total_bytes)
     own = None
-    if share > 0 and read_elapsed > 0:
+    share = 0.0
+    if reading is not None and reading_seconds is not None and total_bytes > 0:
         finish = DEFAULT_FINISH_SHARE if model is None else model.finish_share
-        reading = read_elapsed * max(1.0, 1 / share)
-        own = reading / (1 - finish)
+        own = reading_seconds / (1 - finish)
+        share = (reading.last_bytes - reading.first_bytes) / total_bytes
     if own is None and expected is None:
         return None
     if own is None:

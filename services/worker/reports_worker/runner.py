@@ -217,9 +217,9 @@ def _build_and_publish(
         if not publish_run(services, record, result):
             _drop_if_cancelled(services, record)
             return
-        read_at = None if beat.progress_at is None else beat.progress_at - started
         seconds = time.monotonic() - started
-        sample = run_sample(record.payload_bytes, seconds, beat.bytes_read, read_at)
+        figures = (beat.first_figure, beat.last_figure)
+        sample = run_sample(record.payload_bytes, seconds, *figures, started)
     remember_run(services, record, sample)
     services.drop_payload(record)
     log.info(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from reports_shared.eta import RunSample
+from reports_shared.eta import Reading, RunSample
 from reports_shared.jobs import JobRecord
 
 from .services import Services
@@ -13,15 +13,22 @@ log = structlog.get_logger(__name__)
 
 
 def run_sample(
-    payload_bytes: int, seconds: float, bytes_read: int, read_at: float | None
+    payload_bytes: int,
+    seconds: float,
+    first: tuple[int, float] | None,
+    last: tuple[int, float] | None,
+    started: float,
 ) -> RunSample:
-    """The sample of a build that took ``seconds`` and had read ``bytes_read`` at
-    ``read_at`` seconds from its start: its reading is taken to end where that rate, kept
-    to the last byte, ends it (the last figure may come before the last byte)."""
-    if read_at is None or bytes_read <= 0:
+    """The sample of a build that took ``seconds`` from ``started``, with its first and last
+    progress figures (bytes read, monotonic time): its reading is taken to end where its
+    rate between them ends it (the last figure may come before the last byte)."""
+    reading_seconds = None
+    if first is not None and last is not None:
+        reading = Reading(first[0], first[1] - started, last[0], last[1] - started)
+        reading_seconds = reading.seconds(payload_bytes)
+    if reading_seconds is None:
         return RunSample(payload_bytes, seconds, seconds)
-    reading = read_at * max(1.0, payload_bytes / bytes_read)
-    return RunSample(payload_bytes, seconds, min(seconds, reading))
+    return RunSample(payload_bytes, seconds, min(seconds, reading_seconds))
 
 
 def remember_run(services: Services, record: JobRecord, sample: RunSample) -> None:

@@ -27,7 +27,8 @@ def job(job_id: str, status: JobStatus, lane: Lane = Lane.SMALL, **fields: Any) 
 def running(job_id: str, seconds_ago: float, read_share: float) -> JobRecord:
     """A job that started ``seconds_ago`` and has read ``read_share`` of its 100 MB since,
     at a steady rate (its last figure now)."""
-    return job(job_id, JobStatus.PROCESSING, started_at=NOW - timedelta(seconds=seconds_ago),
+    started = NOW - timedelta(seconds=seconds_ago)
+    return job(job_id, JobStatus.PROCESSING, started_at=started, first_progress_at=started,
                progress_at=NOW, bytes_processed=int(read_share * 100 * MB))  # fmt: skip
 
 
@@ -79,8 +80,9 @@ def test_a_job_queued_after_the_board_was_read_waits_behind_the_whole_queue() ->
 
 def test_a_large_job_waits_only_for_the_large_lanes_slots() -> None:
     samples_large = {**SAMPLES, Lane.LARGE: [RunSample(10 * MB, 1.0, 0.9)]}
-    large_running = job("rl", JobStatus.PROCESSING, Lane.LARGE,
-                        started_at=NOW - timedelta(seconds=5), progress_at=NOW,
+    started = NOW - timedelta(seconds=5)
+    large_running = job("rl", JobStatus.PROCESSING, Lane.LARGE, started_at=started,
+                        first_progress_at=started, progress_at=NOW,
                         bytes_processed=50 * MB)  # fmt: skip
     small_running = running("rs", 1.0, 0.5)
     queued = job("ql", JobStatus.QUEUED, Lane.LARGE)

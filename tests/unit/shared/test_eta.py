@@ -8,6 +8,7 @@ from reports_shared.eta import (
     MIN_SECONDS_LEFT,
     SLOT_RETRY_LAG_SECONDS,
     LaneModel,
+    Reading,
     RunSample,
     poll_after,
     queue_starts,
@@ -20,41 +21,48 @@ STEADY = LaneModel(overhead=0.0, seconds_per_byte=1 / (10 * MB), finish_share=0.
 
 
 def test_a_job_past_a_quarter_is_extrapolated_from_its_own_rate() -> None:
-    # Half read in 5 s: 10 s of reading, 11.1 s in all with the lane's tenth after it.
-    left = running_seconds_left(total_bytes=100 * MB, processed_bytes=50 * MB,
-                                read_elapsed=5.0, elapsed=6.0, model=STEADY)  # fmt: skip
-    assert left == pytest.approx(10 / 0.9 - 6.0)
+    # 50 MB more read in the 5 s after its first figure: 10 MB/s, the reading over at 11 s,
+    # the build at 11 / 0.9 s with the lane's tenth after its reading.
+    reading = Reading(first_bytes=10 * MB, first_elapsed=1.0, last_bytes=60 * MB, last_elapsed=6.0)
+    left = running_seconds_left(total_bytes=100 * MB, reading=reading, elapsed=7.0, model=STEADY)
+    assert left == pytest.approx(11 / 0.9 - 7.0)
 
 
 def test_its_own_rate_wins_over_the_lanes_once_trusted() -> None:
-    # The lane says 10 s, but this job reads at half that speed.
-    left = running_seconds_left(total_bytes=100 * MB, processed_bytes=50 * MB,
-                                read_elapsed=10.0, elapsed=10.0, model=STEADY)  # fmt: skip
-    assert left == pytest.approx(20 / 0.9 - 10.0)
+    # The lane says 10 s in all, but this job reads at half that speed.
+    reading = Reading(first_bytes=10 * MB, first_elapsed=1.0, last_bytes=60 * MB, last_elapsed=11.0)
+    left = running_seconds_left(total_bytes=100 * MB, reading=reading, elapsed=11.0, model=STEADY)
+    assert left == pytest.approx(21 / 0.9 - 11.0)
+
+
+def test_a_batch_read_ahead_at_once_does_not_make_a_job_look_done() -> None:
+    # A quarter of the payload read in the first 50 ms: one figure, no rate yet.
+    reading = Reading(first_bytes=25 * MB, first_elapsed=0.05, last_bytes=25 * MB,
+                      last_elapsed=0.05)  # fmt: skip
+    left = running_seconds_left(total_bytes=100 * MB, reading=reading, elapsed=1.0, model=STEADY)
+    assert left == pytest.approx(10.0 - 1.0)
 
 
 def test_a_job_without_progress_yet_is_given_its_lanes_expected_duration() -> None:
-    left = running_seconds_left(total_bytes=100 * MB, processed_bytes=0,
-                                read_elapsed=0.0, elapsed=2.0, model=STEADY)  # fmt: skip
+    left = running_seconds_left(total_bytes=100 * MB, reading=None, elapsed=2.0, model=STEADY)
     assert left == pytest.approx(10.0 - 2.0)
 
 
 def test_early_progress_is_blended_with_the_lanes_expectation() -> None:
-    # 10 % read in 2 s says 22.2 s; the lane says 10 s; at 10 % of 25 % the blend is 40/60.
-    left = running_seconds_left(total_bytes=100 * MB, processed_bytes=10 * MB,
-                                read_elapsed=2.0, elapsed=2.0, model=STEADY)  # fmt: skip
-    assert left == pytest.approx(0.4 * 20 / 0.9 + 0.6 * 10.0 - 2.0)
+    # 10 MB in 2 s after the first figure says 20.5 s of reading; the lane says 10 s in
+    # all; at 10 % read (of the 25 % trusted) the blend is 40/60.
+    reading = Reading(first_bytes=5 * MB, first_elapsed=0.5, last_bytes=15 * MB, last_elapsed=2.5)
+    left = running_seconds_left(total_bytes=100 * MB, reading=reading, elapsed=2.5, model=STEADY)
+    assert left == pytest.approx(0.4 * 20.5 / 0.9 + 0.6 * 10.0 - 2.5)
 
 
-def test_a_job_with_no_progress_in_a_lane_with_no_samples_has_no_estimate() -> None:
-    left = running_seconds_left(total_bytes=100 * MB, processed_bytes=0,
-                                read_elapsed=0.0, elapsed=2.0, model=None)  # fmt: skip
-    assert left is None
+def test_a_job_with_no_rate_in_a_lane_with_no_samples_has_no_estimate() -> None:
+    assert running_seconds_left(total_bytes=100 * MB, reading=None, elapsed=2.0, model=None) is None
 
 
 def test_a_job_past_its_expected_end_is_about_to_finish() -> None:
-    left = running_seconds_left(total_bytes=100 * MB, processed_bytes=100 * MB,
-                                read_elapsed=10.0, elapsed=30.0, model=STEADY)  # fmt: skip
+    reading = Reading(first_bytes=0, first_elapsed=0.0, last_bytes=100 * MB, last_elapsed=10.0)
+    left = running_seconds_left(total_bytes=100 * MB, reading=reading, elapsed=30.0, model=STEADY)
     assert left == MIN_SECONDS_LEFT
 
 

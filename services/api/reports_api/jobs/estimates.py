@@ -18,6 +18,7 @@ from reports_shared.eta import (
     EstimateInputs,
     JobFigures,
     LaneModel,
+    Reading,
     queue_starts,
     running_seconds_left,
 )
@@ -123,18 +124,25 @@ def _left(figures: JobFigures, model: LaneModel | None, now: float) -> float | N
     if figures.started_at is None:
         return None
     started = figures.started_at.timestamp()
-    read_elapsed = 0.0
-    processed = 0
-    # A figure from before this run's start is an earlier run's: it says nothing of this one.
-    if figures.progress_at is not None and figures.progress_at.timestamp() > started:
-        read_elapsed = figures.progress_at.timestamp() - started
-        processed = figures.bytes_processed
     return running_seconds_left(
         total_bytes=figures.payload_bytes,
-        processed_bytes=processed,
-        read_elapsed=read_elapsed,
+        reading=_reading(figures, started),
         elapsed=max(0.0, now - started),
         model=model,
+    )
+
+
+def _reading(figures: JobFigures, started: float) -> Reading | None:
+    """The run's progress, if it is this run's (figures from before its start are an
+    earlier run's, and say nothing of this one)."""
+    first, last = figures.first_progress_at, figures.progress_at
+    if first is None or last is None or first.timestamp() < started:
+        return None
+    return Reading(
+        first_bytes=figures.first_bytes_processed,
+        first_elapsed=first.timestamp() - started,
+        last_bytes=figures.bytes_processed,
+        last_elapsed=last.timestamp() - started,
     )
 
 
@@ -147,5 +155,7 @@ def _figures(record: JobRecord) -> JobFigures:
         payload_bytes=record.payload_bytes,
         bytes_processed=record.bytes_processed,
         progress_at=record.progress_at,
+        first_bytes_processed=record.first_bytes_processed,
+        first_progress_at=record.first_progress_at,
         started_at=record.started_at,
     )
