@@ -8,8 +8,9 @@ one job of each size to give its lane a first sample, then, for each size, jobs 
 (the running estimate) and, at the smallest size, batches of four submitted at once, two
 running and two queued behind them (the queued estimate). The status of every job is read
 every ``--interval`` s; at 25, 50 and 75 % of a job's time the predicted completion
-(when the status was read + estimatedSecondsLeft) is compared with its completedAt, and
-a queued job's predicted start (+ estimatedStartIn) with its startedAt. Prints a Markdown
+(when the status was read + estimatedSecondsLeft) is compared with its completedAt; for
+a queued job, at 25, 50 and 75 % of its wait, and its predicted start (+ estimatedStartIn)
+with its startedAt too. Prints a Markdown
 table and writes ``eta-<time>.json`` under ``bench/results/``.
 """
 
@@ -75,17 +76,16 @@ def _nearest(readings: list[tuple[float, dict[str, Any]]], moment: float, state:
 
 
 def errors(watch: Watch, final: dict[str, Any], queued: bool) -> dict[str, Any]:
-    """The estimate's errors at each share of the job's time (s; + is later than real)."""
+    """The estimate's errors (s; + is later than real) at each share of the job's run, or
+    of its wait if ``queued``; ``seconds``: that run's or wait's length."""
     created, started = _epoch(final["createdAt"]), _epoch(final["startedAt"])
     completed = _epoch(final["completedAt"])
-    begin = created if queued else started
-    out: dict[str, Any] = {"seconds": completed - begin, "wait": started - created}
+    begin, end = (created, started) if queued else (started, completed)
+    out: dict[str, Any] = {"seconds": end - begin, "run": completed - started}
     for share in SHARES:
-        moment = begin + share * (completed - begin)
+        moment = begin + share * (end - begin)
         point: dict[str, Any] = {}
-        reading = _nearest(watch.readings, moment, "Processing")
-        if queued and moment < started:
-            reading = _nearest(watch.readings, moment, "Queued")
+        reading = _nearest(watch.readings, moment, "Queued" if queued else "Processing")
         if reading is not None:
             at, body = reading
             point["state"] = body["status"]
@@ -144,7 +144,7 @@ def main() -> None:
     paths = {size: dataset(DATASET_CACHE, size) for size in args.sizes}
     scratch = Path(tempfile.mkdtemp(prefix="bench-eta-"))
     stack = start_stack(scratch)
-    results: dict[str, Any] = {"sizes": args.sizes, "interval": args.interval}
+    results: dict[str, Any] = {}
     try:
         for size in args.sizes:  # a first sample for each lane, not measured
             run_alone(stack.url, paths[size], args.interval)
@@ -167,13 +167,12 @@ def main() -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"eta-{stamp}.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(f"\n`{out.name}`: |predicted − actual| at a share of the job's time, median over jobs "
-          "(as % of the job's time; + is predicted later than real)\n")  # fmt: skip
+    out.write_text(json.dumps({"interval": args.interval, "runs": results}, indent=2))
+    print(f"\n`{out.name}`: |predicted − actual| at a share of a job's run (a queued job's: of its "
+          "wait), median over jobs (as % of that run or wait), then the signed median "
+          "(+: predicted later than real)\n")  # fmt: skip
     print("| jobs | estimate | 25 % | 50 % | 75 % |\n|---|---|---|---|---|")
     for name, runs in results.items():
-        if not isinstance(runs, list):
-            continue
         seconds = statistics.median(r["seconds"] for r in runs)
         label = f"{name} ({seconds:.1f} s)"
         print(f"| {label} | completion | {' | '.join(_summary(runs, 'end_error').values())} |")

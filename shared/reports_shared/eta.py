@@ -45,6 +45,9 @@ class RunSample(msgspec.Struct, array_like=True, frozen=True):
     seconds: float
     #: From the start to when its reading ended (extrapolated from its last progress).
     read_seconds: float
+    #: From the start to its first progress figure: what it costs whatever its size
+    #: (storage opened, helpers ready, the workbook begun).
+    setup_seconds: float = 0.0
 
 
 class JobFigures(msgspec.Struct, rename="camel", kw_only=True):
@@ -98,8 +101,9 @@ class LaneModel:
 
     @classmethod
     def fit(cls, samples: Sequence[RunSample]) -> LaneModel | None:
-        """The model of ``samples`` (a least-squares line when their sizes differ enough,
-        else their average rate); None without a usable sample."""
+        """The model of ``samples``: a least-squares line when their sizes differ enough,
+        else their median set-up and their average rate after it; None without a usable
+        sample."""
         usable = [s for s in samples if s.seconds > 0 and s.payload_bytes > 0]
         if not usable:
             return None
@@ -107,8 +111,9 @@ class LaneModel:
         finish = min(MAX_FINISH_SHARE, finish)
         line = _line(usable)
         if line is None:
-            rate = sum(s.seconds for s in usable) / sum(s.payload_bytes for s in usable)
-            return cls(0.0, rate, finish)
+            setup = statistics.median(min(s.setup_seconds, s.seconds) for s in usable)
+            after = sum(max(0.0, s.seconds - setup) for s in usable)
+            return cls(setup, after / sum(s.payload_bytes for s in usable), finish)
         return cls(line[0], line[1], finish)
 
     def duration(self, payload_bytes: int) -> float:

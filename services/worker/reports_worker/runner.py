@@ -213,14 +213,14 @@ def _build_and_publish(
         if key:
             # Before Completed: a client that sees Completed and asks again gets the cache.
             caching.keep(services, key, result)
+        # Before Completed too: once a job is seen done, its lane's estimates know of it.
+        figures = (beat.first_figure, beat.last_figure)
+        sample = run_sample(record.payload_bytes, time.monotonic() - started, *figures, started)
+        remember_run(services, record, sample)
         # Inside the beat: while Redis is away the lease is renewed as soon as it is back.
         if not publish_run(services, record, result):
             _drop_if_cancelled(services, record)
             return
-        seconds = time.monotonic() - started
-        figures = (beat.first_figure, beat.last_figure)
-        sample = run_sample(record.payload_bytes, seconds, *figures, started)
-    remember_run(services, record, sample)
     services.drop_payload(record)
     log.info(
         "job_completed",

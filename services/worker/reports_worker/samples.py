@@ -20,15 +20,17 @@ def run_sample(
     started: float,
 ) -> RunSample:
     """The sample of a build that took ``seconds`` from ``started``, with its first and last
-    progress figures (bytes read, monotonic time): its reading is taken to end where its
-    rate between them ends it (the last figure may come before the last byte)."""
-    reading_seconds = None
-    if first is not None and last is not None:
-        reading = Reading(first[0], first[1] - started, last[0], last[1] - started)
-        reading_seconds = reading.seconds(payload_bytes)
-    if reading_seconds is None:
+    progress figures (bytes read, monotonic time): its set-up lasts until the first, and
+    its reading is taken to end where its rate between them ends it (the last figure may
+    come before the last byte)."""
+    if first is None or last is None:
         return RunSample(payload_bytes, seconds, seconds)
-    return RunSample(payload_bytes, seconds, min(seconds, reading_seconds))
+    setup = min(seconds, max(0.0, first[1] - started))
+    reading = Reading(first[0], first[1] - started, last[0], last[1] - started)
+    reading_seconds = reading.seconds(payload_bytes)
+    if reading_seconds is None:
+        return RunSample(payload_bytes, seconds, seconds, setup)
+    return RunSample(payload_bytes, seconds, min(seconds, reading_seconds), setup)
 
 
 def remember_run(services: Services, record: JobRecord, sample: RunSample) -> None:

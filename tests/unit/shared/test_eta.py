@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from reports_shared.eta import (
@@ -90,6 +91,18 @@ def test_samples_of_one_size_give_their_average_rate() -> None:
     model = LaneModel.fit([RunSample(10 * MB, 2.0, 1.8), RunSample(10 * MB, 1.0, 0.9)])
     assert model is not None
     assert model.duration(20 * MB) == pytest.approx(3.0)
+
+
+def test_a_builds_set_up_is_not_counted_in_its_rate() -> None:
+    # 1 MB in 2 s, 1 s of it before the first figure: a 10 MB build takes 1 + 10 s.
+    model = LaneModel.fit([RunSample(MB, 2.0, 2.0, setup_seconds=1.0)])
+    assert model is not None
+    assert model.duration(10 * MB) == pytest.approx(11.0)
+
+
+def test_samples_written_before_the_set_up_was_recorded_still_read() -> None:
+    decoded = msgspec.json.decode(b"[1000000,2.0,1.5]", type=RunSample)
+    assert decoded == RunSample(MB, 2.0, 1.5, setup_seconds=0.0)
 
 
 def test_samples_of_different_sizes_give_a_line_with_an_overhead() -> None:
