@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import fakeredis
 import pytest
 
-from reports_api.jobs.estimates import Board, build_board, estimate
-from reports_shared.constants import JobStatus, Lane
+from reports_api.jobs.estimates import (
+    UNKNOWN_JOB_REREAD_SECONDS,
+    Board,
+    Estimates,
+    build_board,
+    estimate,
+)
+from reports_shared.constants import JobStatus, Lane, Names
 from reports_shared.eta import SLOT_RETRY_LAG_SECONDS, EstimateInputs, JobFigures, RunSample
-from reports_shared.jobs import JobRecord
+from reports_shared.jobs import JobRecord, utcnow
+from reports_shared.jobstore import AsyncJobStore, JobStore
 
 MB = 1_000_000
+NAMES = Names("unit")
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 #: Builds of the small lane: 10 MB/s, the last tenth after the reading.
 SAMPLES = {Lane.SMALL: [RunSample(10 * MB, 1.0, 0.9)], Lane.LARGE: []}
 
 
 def job(job_id: str, status: JobStatus, lane: Lane = Lane.SMALL, **fields: Any) -> JobRecord:
+    fields.setdefault("created_at", NOW - timedelta(minutes=1))
     return JobRecord(job_id=job_id, status=status, message="", report_type="Tabular",
-                     user_name="ana", created_at=NOW - timedelta(minutes=1), lane=lane,
-                     payload_bytes=100 * MB, **fields)  # fmt: skip
+                     user_name="ana", lane=lane, payload_bytes=100 * MB, **fields)  # fmt: skip
 
 
 def running(job_id: str, seconds_ago: float, read_share: float) -> JobRecord:
@@ -97,3 +108,24 @@ def test_a_queued_job_in_a_lane_never_sampled_has_no_estimate() -> None:
     queued = job("ql", JobStatus.QUEUED, Lane.LARGE)
     result = estimate(board_of(queued), queued, NOW.timestamp())
     assert result.seconds_left is None and result.start_in is None
+
+
+def test_a_job_the_board_does_not_know_yet_makes_it_read_again() -> None:
+    # Given a board read while the lane was empty
+    server = fakeredis.FakeServer()
+    store = JobStore(fakeredis.FakeRedis(server=server), NAMES)
+    store.add_run_sample(Lane.SMALL, RunSample(10 * MB, 1.0, 0.9), {"jobs": 2, "large": 1})
+    estimates = Estimates(AsyncJobStore(fakeredis.FakeAsyncRedis(server=server), NAMES))
+    asyncio.run(estimates.board())
+
+    # When two jobs start and a third is queued behind them, within the board's second
+    now = utcnow()
+    for job_id in ("r1", "r2"):
+        store.create(job(job_id, JobStatus.PROCESSING, started_at=now, created_at=now))
+    queued = job("q", JobStatus.QUEUED, created_at=now + timedelta(milliseconds=1))
+    store.create(queued)
+    time.sleep(UNKNOWN_JOB_REREAD_SECONDS)
+
+    # Then the third one waits for them, not for the empty lane the board had seen
+    start_in = asyncio.run(estimates.of(queued)).start_in
+    assert start_in is not None and start_in > 5, start_in

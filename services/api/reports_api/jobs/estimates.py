@@ -27,6 +27,9 @@ from reports_shared.jobstore import AsyncJobStore
 
 #: How long an api process trusts what it read (its estimates move on with the clock).
 BOARD_TTL_SECONDS = 1.0
+#: How old a board must be before a job it does not know (created or started since)
+#: makes it read again: a burst of new jobs costs one read, not one each.
+UNKNOWN_JOB_REREAD_SECONDS = 0.1
 #: The workers' caps until one has said them (their defaults).
 DEFAULT_SLOTS = {"jobs": 2, "large": 1}
 
@@ -46,6 +49,8 @@ class Board:
 
     read_at: float
     models: dict[Lane, LaneModel | None]
+    #: The active jobs it was made of.
+    known: set[str] = field(default_factory=set)
     starts_at: dict[str, float] = field(default_factory=dict)
     next_start_at: dict[Lane, float | None] = field(default_factory=dict)
 
@@ -63,20 +68,27 @@ class Estimates:
         """The estimate of one job (none once it is finished)."""
         if record.status not in (JobStatus.QUEUED, JobStatus.PROCESSING):
             return Estimate()
-        return estimate(await self.board(), record, time.time())
+        return estimate(await self.board(record.job_id), record, time.time())
 
-    async def board(self) -> Board:
-        """The board, read again if older than the TTL (one read for concurrent callers)."""
+    async def board(self, job_id: str = "") -> Board:
+        """The board, read again if older than the TTL, or than a moment if it does not
+        know ``job_id`` (a job queued since would be estimated from a queue without it,
+        and its lane's slots as they were); one read for concurrent callers."""
         board = self._board
-        if board is not None and time.monotonic() - board.read_at < self.ttl:
+        if board is not None and not self._stale(board, job_id):
             return board
         async with self._lock:
             board = self._board
-            if board is None or time.monotonic() - board.read_at >= self.ttl:
+            if board is None or self._stale(board, job_id):
                 inputs = await self.jobs.estimate_inputs()
                 board = build_board(inputs, time.time(), read_at=time.monotonic())
                 self._board = board
         return board
+
+    def _stale(self, board: Board, job_id: str) -> bool:
+        age = time.monotonic() - board.read_at
+        unknown = bool(job_id) and job_id not in board.known
+        return age >= self.ttl or (unknown and age >= UNKNOWN_JOB_REREAD_SECONDS)
 
 
 def build_board(inputs: EstimateInputs, now: float, read_at: float = 0.0) -> Board:
@@ -84,7 +96,7 @@ def build_board(inputs: EstimateInputs, now: float, read_at: float = 0.0) -> Boa
     ``now``), walking each lane's queue in order from the running jobs' expected ends;
     ``read_at``: when it was read (monotonic)."""
     models = {lane: LaneModel.fit(inputs.samples.get(lane, [])) for lane in Lane}
-    board = Board(read_at=read_at, models=models)
+    board = Board(read_at=read_at, models=models, known={f.job_id for f in inputs.active})
     slots = {**DEFAULT_SLOTS, **inputs.slots}
     running = [f for f in inputs.active if f.status == JobStatus.PROCESSING]
     for lane in Lane:
