@@ -6,6 +6,8 @@ import json
 import time
 from pathlib import Path
 
+from tests.support.gate import StorageGate
+from tests.support.infra import Infra
 from tests.support.jobs import PLUGIN, demora_stack, submit
 from tests.support.stacks import RunningStack, StackFactory, wait_until
 
@@ -182,3 +184,38 @@ def test_only_its_owner_or_an_operator_cancels_a_job(
     by_ops = stack.client.delete(f"{Q}/jobs/{other}", headers={"X-API-Key": ops})
     assert by_ops.status_code == 200 and by_ops.json()["outcome"] == "Cancelled", by_ops.text
     (running_dir / "release").touch()
+
+
+def test_a_cancel_while_the_finished_report_is_stored_wins_and_leaves_no_zip(
+    make_stack: StackFactory, running_dir: Path, infra: Infra
+) -> None:
+    # Given a job (the cache on) whose build is done and whose ZIP is on its way to
+    # storage, held there by the test
+    with StorageGate(infra.s3_endpoint) as gate:
+        stack = demora_stack(
+            make_stack, running_dir, cache_enabled="true",
+            extra_env={"AR_S3_ENDPOINT": gate.endpoint},
+        )  # fmt: skip
+        release = running_dir / "release"
+        job = submit(stack, [{"hold": str(release)}])
+        wait_until((running_dir / job).exists, 30, what="the job to start")
+        gate.hold(f"PUT /{stack.env['AR_S3_BUCKET']}/results/{job}/".encode())
+        release.touch()
+        assert gate.arrived.wait(30), "the worker did not store its ZIP"
+
+        # When the job is cancelled at that moment, and the upload then goes through
+        ended = cancel(stack, job)
+        gate.release()
+
+        # Then the result is never published: the job stays Cancelled, and neither its ZIP
+        # nor a cached copy of it is left in storage, nor its dataset
+        assert ended["outcome"] == "Cancelled", ended
+        wait_until(lambda: "job_run_cancelled" in stack.events(job), 10, what="the run to end")
+        assert "job_result_discarded" in stack.events(job)
+        status = stack.status(job)
+        assert (status["outcome"], status["downloadUrl"]) == ("Cancelled", None), status
+        store = stack.objects()
+        assert not list(store.list(f"results/{job}/"))
+        assert not list(store.list("cache/"))
+        assert not list(store.list(f"payloads/{job}"))
+        assert slots_taken(stack) == 0

@@ -87,3 +87,13 @@ def keep(services: Services, key: str, result: ReportResult) -> None:
         return
     if evicted:
         log.info("cache_evicted", entries=evicted)
+
+
+def forget(services: Services, key: str) -> None:
+    """Take back what ``keep`` offered, for a result that did not count (the run still
+    holds the dataset's claim, so the entry is its own; best effort: a left entry expires
+    with the cache's TTL)."""
+    try:
+        services.cache.remove(key, "discarded")
+    except (StorageUnavailable, JobStoreUnavailable, RedisError) as exc:
+        log.warning("cache_forget_failed", key=key, error=str(exc))
