@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
 from pathlib import Path
 
+from tests.plugins.demora import RUNNING_DIR_ENV
 from tests.support.gate import StorageGate
 from tests.support.infra import Infra
 from tests.support.jobs import PLUGIN, demora_stack, submit
-from tests.support.stacks import RunningStack, StackFactory, wait_until
+from tests.support.stacks import RunningStack, StackFactory, wait_until, zip_bytes
 
 Q = "/api/AsyncReports"
 #: A Batched test report beside Demora: its batches render in helper processes.
@@ -219,3 +221,48 @@ def test_a_cancel_while_the_finished_report_is_stored_wins_and_leaves_no_zip(
         assert not list(store.list("cache/"))
         assert not list(store.list(f"payloads/{job}"))
         assert slots_taken(stack) == 0
+
+
+def follower_of(stack: RunningStack, release: Path) -> tuple[str, str]:
+    """Two jobs of one client on the same dataset: the first building (held until
+    ``release`` exists), the second following its build through the cache."""
+    records = [{"hold": str(release)}]
+    first = submit(stack, records)
+    wait_until((stack_running_dir(stack) / first).exists, 30, what="the first build to start")
+    second = submit(stack, records)
+    client = stack.redis()
+    (claim,) = client.keys(f"{stack.namespace}:cache:inflight:*")
+    holder = client.get(claim)  # the first's build holds the dataset; the second waits on it
+    assert isinstance(holder, bytes) and holder.startswith(first.encode()), holder
+    assert stack.status(second)["status"] == "Queued"
+    return first, second
+
+
+def stack_running_dir(stack: RunningStack) -> Path:
+    return Path(stack.env[RUNNING_DIR_ENV])
+
+
+def test_cancelling_a_job_that_follows_another_s_build_leaves_that_build_completing(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a build, and the same client's same dataset again, following it
+    stack = demora_stack(make_stack, running_dir, cache_enabled="true")
+    release = running_dir / "release"
+    first, second = follower_of(stack, release)
+
+    # When the follower is cancelled
+    assert cancel(stack, second)["outcome"] == "Cancelled"
+
+    # Then the build it followed goes on and completes with its report
+    release.touch()
+    done = stack.wait_finished(first)
+    assert (done["status"], done["fromCache"]) == ("Completed", False), done
+    download = stack.client.get(done["downloadUrl"])
+    assert download.status_code == 200
+    with zipfile.ZipFile(zip_bytes(download)) as archive:
+        assert json.loads(archive.read("demora.json")) == {"records": 1}
+    # And the follower stays cancelled: its message is skipped, never served from the cache
+    wait_until(lambda: "job_skipped" in stack.events(second), 30, what="the message to be skipped")
+    assert "job_served_from_cache" not in stack.events(second)
+    assert stack.status(second)["outcome"] == "Cancelled"
+    assert not list(stack.objects().list(f"results/{second}/"))
