@@ -266,3 +266,33 @@ def test_cancelling_a_job_that_follows_another_s_build_leaves_that_build_complet
     assert "job_served_from_cache" not in stack.events(second)
     assert stack.status(second)["outcome"] == "Cancelled"
     assert not list(stack.objects().list(f"results/{second}/"))
+
+
+def test_a_cancel_while_a_follower_gets_its_copy_from_the_cache_leaves_no_zip(
+    make_stack: StackFactory, running_dir: Path, infra: Infra
+) -> None:
+    # Given a job following another's build, whose copy of the cached ZIP is on its way to
+    # storage once that build is done, held there by the test
+    with StorageGate(infra.s3_endpoint) as gate:
+        stack = demora_stack(
+            make_stack, running_dir, cache_enabled="true",
+            extra_env={"AR_S3_ENDPOINT": gate.endpoint},
+        )  # fmt: skip
+        release = running_dir / "release"
+        first, second = follower_of(stack, release)
+        gate.hold(f"PUT /{stack.env['AR_S3_BUCKET']}/results/{second}/".encode())
+        release.touch()
+        assert stack.wait_finished(first)["status"] == "Completed"
+        assert gate.arrived.wait(30), "the follower's copy was not stored"
+
+        # When the follower is cancelled at that moment, and its copy then goes through
+        assert cancel(stack, second)["outcome"] == "Cancelled"
+        gate.release()
+
+        # Then it stays cancelled, and its copy is not left in storage
+        wait_until(lambda: "job_result_discarded" in stack.events(second), 30,
+                   what="the worker to be refused the copy")  # fmt: skip
+        assert not list(stack.objects().list(f"results/{second}/"))
+        status = stack.status(second)
+        assert (status["outcome"], status["downloadUrl"]) == ("Cancelled", None), status
+        assert not list(stack.objects().list(f"payloads/{second}"))

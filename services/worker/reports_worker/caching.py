@@ -61,7 +61,8 @@ def serve_cached(services: Services, record: JobRecord, entry: CacheEntry) -> bo
     except StaleCacheEntry:
         log.info("cache_entry_stale", job_id=record.job_id)
         return False
-    except TransitionRefused:
+    except TransitionRefused as exc:  # cancelled meanwhile: the copy is already gone
+        log.info("job_result_discarded", job_id=record.job_id, status=str(exc), at="cache")
         return True
     services.drop_payload(record)
     log.info("job_served_from_cache", job_id=record.job_id)
