@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.plugins.demora import RUNNING_DIR_ENV
@@ -296,3 +298,62 @@ def test_a_cancel_while_a_follower_gets_its_copy_from_the_cache_leaves_no_zip(
         status = stack.status(second)
         assert (status["outcome"], status["downloadUrl"]) == ("Cancelled", None), status
         assert not list(stack.objects().list(f"payloads/{second}"))
+
+
+class GaveUp(Exception):
+    """The client stops sending its dataset."""
+
+
+def test_a_client_that_gives_up_during_its_upload_leaves_no_job_and_nothing_in_storage(
+    make_stack: StackFactory,
+) -> None:
+    # Given a dataset streaming in (its first parts already in storage; the janitor would
+    # clean up only after its grace period of an hour): before the 202 there is no job to
+    # cancel, so a client cancels its upload by closing the connection
+    stack = make_stack(workers=1, report_plugins=PLUGIN)
+    boundary = "cancelboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="reportType"\r\n\r\nDemora\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="userName"\r\n\r\nqa\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="dataFile"; '
+        'filename="d.json"\r\nContent-Type: application/json\r\n\r\n['
+    ).encode()
+    sent, give_up = threading.Event(), threading.Event()
+    outcome: list[object] = []
+
+    def body() -> Iterator[bytes]:
+        yield head
+        for _ in range(10):  # about 10 MB: two parts of the storage upload
+            yield b'{"sleep": 0},' * 80_000
+        sent.set()
+        give_up.wait(60)
+        raise GaveUp
+
+    def post() -> None:
+        try:
+            outcome.append(
+                stack.client.post(
+                    f"{Q}/queue-multipart",
+                    content=body(),
+                    headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+                )
+            )
+        except GaveUp as exc:
+            outcome.append(exc)
+
+    sender = threading.Thread(target=post, daemon=True)
+    sender.start()
+    store = stack.objects()
+    assert sent.wait(60), "the upload did not get going"
+    wait_until(lambda: store.pending_uploads("payloads/"), 10, 0.1, "storage to receive parts")
+
+    # When the client gives up halfway
+    give_up.set()
+    sender.join(30)
+
+    # Then no job was recorded, and the api itself aborted the storage upload at once
+    assert isinstance(outcome[0], GaveUp), outcome
+    wait_until(lambda: not store.pending_uploads("payloads/"), 10, 0.2, "the upload to be aborted")
+    assert not list(store.list("payloads/"))
+    assert not list(stack.redis().scan_iter(f"{stack.namespace}:job:*"))
+    assert stack.client.get(f"{Q}/jobs").json()["jobs"] == []
