@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import pytest
+
 from tests.plugins.demora import RUNNING_DIR_ENV
+from tests.support.faults import OwnRedis
 from tests.support.gate import StorageGate
 from tests.support.infra import Infra
 from tests.support.jobs import PLUGIN, demora_stack, submit
@@ -357,3 +363,48 @@ def test_a_client_that_gives_up_during_its_upload_leaves_no_job_and_nothing_in_s
     assert not list(store.list("payloads/"))
     assert not list(stack.redis().scan_iter(f"{stack.namespace}:job:*"))
     assert stack.client.get(f"{Q}/jobs").json()["jobs"] == []
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A Redis of the test's own, with its append-only file on."""
+    server = OwnRedis(tmp_path / "redis", appendonly=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_cancel_outlives_restarts_of_the_api_the_worker_and_redis(
+    own_redis: OwnRedis, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a stack on a Redis with persistence whose one worker is paused, so that a job
+    # stays queued, and that job cancelled
+    stack = demora_stack(make_stack, running_dir, {"AR_REDIS_URL": own_redis.url}, workers=1)
+    api, worker = stack.supervisor.services["api"], stack.supervisor.services["worker-1"]
+    assert api.process is not None and worker.process is not None
+    os.killpg(worker.process.pid, signal.SIGSTOP)
+    job = submit(stack, [{"sleep": 0}])
+    assert cancel(stack, job)["outcome"] == "Cancelled"
+
+    # When the api, Redis and the worker all restart
+    api.process.kill()
+    with own_redis.stopped():
+        os.killpg(worker.process.pid, signal.SIGKILL)
+    wait_until(lambda: api.restarts and worker.restarts, 30, what="the restarts")
+    wait_until(lambda: ready(stack), 60, 0.5, "the api and a worker to be back")
+
+    # Then the job is still cancelled, and its message, delivered again, is skipped
+    wait_until(lambda: "job_skipped" in stack.events(job), 30, what="the message to be skipped")
+    assert "job_started" not in stack.events(job)
+    assert stack.status(job)["outcome"] == "Cancelled"
+    # (while the restarted worker builds what comes next)
+    assert stack.wait_finished(submit(stack, [{"sleep": 0, "n": 1}]))["status"] == "Completed"
+
+
+def ready(stack: RunningStack) -> bool:
+    """Whether the api answers and a worker has announced its report types."""
+    try:
+        response = stack.client.get(f"{Q}/report-types")
+    except httpx.TransportError:
+        return False
+    return response.status_code == 200 and bool(response.json())
