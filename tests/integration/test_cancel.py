@@ -408,3 +408,38 @@ def ready(stack: RunningStack) -> bool:
     except httpx.TransportError:
         return False
     return response.status_code == 200 and bool(response.json())
+
+
+def test_a_cancel_racing_the_publish_ends_in_one_consistent_state(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given jobs whose build the test lets finish and then cancels, from at once to about a
+    # fifth of a second after: who wins is left to the machine (the pause staggers the
+    # cancels across the end of the build, the upload and the publish; it waits for nothing)
+    stack = demora_stack(make_stack, running_dir, workers=1)
+    for index in range(12):
+        release = running_dir / f"release-{index}"
+        job = submit(stack, [{"hold": str(release)}])
+        wait_until((running_dir / job).exists, 30, what="the job to start")
+        release.touch()
+        time.sleep(index * 0.02)
+
+        # When it is cancelled as it completes
+        answer = stack.client.delete(f"{Q}/jobs/{job}")
+
+        def ended(job: str = job) -> bool:
+            return bool({"job_completed", "job_run_cancelled"} & set(stack.events(job)))
+
+        wait_until(ended, 30, what="the run to end")
+
+        # Then it is either Completed with its ZIP (the cancel a 409), or Cancelled with no
+        # ZIP left: never one without the other
+        status = stack.status(job)
+        zips = list(stack.objects().list(f"results/{job}/"))
+        if answer.status_code == 409:
+            assert status["status"] == "Completed", status
+            assert [info.size for info in zips] == [status["fileSizeBytes"]], zips
+            assert stack.client.get(status["downloadUrl"]).status_code == 200
+        else:
+            assert answer.status_code == 200, answer.text
+            assert (status["outcome"], status["downloadUrl"], zips) == ("Cancelled", None, [])
