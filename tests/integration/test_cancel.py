@@ -1,4 +1,5 @@
-"""Cancelling a job: queued, running (with helper processes), at publishing, twice, late."""
+"""Cancelling a job: during upload, queued, running (with helper processes), at publishing,
+following another's build, after restarts, twice, late."""
 
 from __future__ import annotations
 
