@@ -166,12 +166,12 @@ def history(service: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> 
     user = f"historial-{uuid.uuid4().hex[:8]}@empresa.com"
     done = run(service, "submit", str(demora(folder, 0)), "-t", "Demora", "-u", user, "-q")
     completed = service.wait_finished(done.stdout.strip())["jobId"]
-    # Held until cancelled: its records never run out by themselves.
     held = demora(folder, 0).with_name("held.json")
-    held.write_text(json.dumps([{"hold": str(folder / "never"), "run": uuid.uuid4().hex}]))
+    held.write_text(json.dumps([{"hold": str(folder / "release"), "run": uuid.uuid4().hex}]))
     submitted = run(service, "submit", str(held), "-t", "Demora", "-u", user, "-q")
     cancelled = submitted.stdout.strip()
     assert run(service, "cancel", cancelled).returncode == 0
+    (folder / "release").touch()  # the cancelled job's worker leaves the held record
     return History(user, completed, cancelled)
 
 
