@@ -236,13 +236,13 @@ def cmd_list(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Ex
     jobs = client.active_jobs(args.user)
     columns = [
         Column("TRABAJO", least=None),
-        Column("ESTADO", least=18),
+        Column("ESTADO", least=26),
         Column("AVANCE", least=None, right=True, drop=1),
         Column("TIPO", drop=2),
         Column("USUARIO", drop=3),
     ]
     rows = [
-        [job.job_id, describe(job), f"{job.percent:.0f} %", job.report_type, job.user_name]
+        [job.job_id, _state(job), f"{job.percent:.0f} %", job.report_type, job.user_name]
         for job in jobs
     ]
     lines = fit(columns, rows, _terminal_width())
@@ -269,7 +269,7 @@ def _history(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Ex
     columns = [
         Column("TRABAJO", least=None),
         Column("CREADO", least=None, drop=2),
-        Column("ESTADO", least=18),
+        Column("ESTADO", least=26),
         Column("REGISTROS", least=None, right=True, drop=3),
         Column("TIPO", drop=4),
         Column("USUARIO", drop=5),
@@ -278,7 +278,7 @@ def _history(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Ex
         [
             job.job_id,
             _short_when(job.created_at),
-            _history_state(job),
+            _state(job, percent=True),
             _count(job),
             job.report_type,
             job.user_name,
@@ -296,11 +296,13 @@ def _history(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Ex
     return Exit.OK
 
 
-def _history_state(job: Job) -> str:
-    """State in the history: the percent of a running job and the estimate of an active
-    one (the records have their own column)."""
+def _state(job: Job, percent: bool = False) -> str:
+    """A job's state in a list, kept short: its place in the queue (or, with ``percent``,
+    how far it has got) and the estimate of an active job; records have their column."""
     label = _label(job)
-    if job.status == JobStatus.PROCESSING:
+    if job.status == JobStatus.QUEUED and job.queue_position:
+        label = f"{label} ({job.queue_position}.º)"
+    elif job.status == JobStatus.PROCESSING and percent:
         label = f"{label} {job.percent:.0f} %"
     ahead = estimate(job)
     return f"{label} · {ahead}" if ahead else label
