@@ -281,6 +281,25 @@ def test_at_390_px_the_jobs_list_fits_without_sideways_scrolling(
     demora_service.wait_finished(job_id)
 
 
+def test_mostrar_mas_lists_the_next_older_jobs(
+    browser: Browser, demora_service: RunningStack
+) -> None:
+    # Given 21 jobs, one more than the page lists at first
+    user = someone()
+    ids = [queue(demora_service, [{"sleep": 0, "run": uuid.uuid4().hex}], user) for _ in range(21)]
+    with opened(browser, demora_service.url + "/") as page:
+        rows = page.get_by_role("row").filter(has_text=user)
+        rows.nth(19).wait_for()
+        assert rows.count() == 20
+
+        # When more are asked for
+        page.get_by_role("button", name="Mostrar más").click()
+
+        # Then the oldest is listed too
+        rows.nth(20).wait_for()
+    demora_service.wait_finished(ids[-1])
+
+
 # --- the page's files, without a browser ----------------------------------------------------
 
 
