@@ -9,6 +9,7 @@ from typing import Any
 
 from .cache import CacheEntry, ReportCache
 from .constants import JobStatus
+from .errors import TransitionRefused
 from .jobs import JobRecord, PerformanceMetrics, utcnow
 from .jobstore import JobStore
 from .jobstore.records import epoch
@@ -74,7 +75,8 @@ def serve_from_cache(
 ) -> None:
     """Complete a job with a copy of a cached ZIP: no build, no slot, no worker time.
 
-    Raises StaleCacheEntry (and evicts the entry) when storage no longer has that ZIP.
+    Raises StaleCacheEntry (and evicts the entry) when storage no longer has that ZIP, and
+    TransitionRefused (the copy deleted) when the job was cancelled meanwhile.
     """
     file_name = file_name_for(entry.file_name, record.job_id)
     result_key = jobs.names.result_key(record.job_id, file_name)
@@ -93,4 +95,8 @@ def serve_from_cache(
         ),
         from_cache=True,
     )
-    publish_result(jobs, record, _SERVABLE, result, ttl_seconds)
+    try:
+        publish_result(jobs, record, _SERVABLE, result, ttl_seconds)
+    except TransitionRefused:
+        cache.objects.delete(result_key)  # cancelled meanwhile: nobody downloads this copy
+        raise

@@ -1,13 +1,26 @@
-"""Cancelling a job: queued, running (with helper processes), at publishing, twice, late."""
+"""Cancelling a job: during upload, queued, running (with helper processes), at publishing,
+following another's build, after restarts, twice, late."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
 import time
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import pytest
+
+from tests.plugins.demora import RUNNING_DIR_ENV
+from tests.support.faults import OwnRedis
+from tests.support.gate import StorageGate
+from tests.support.infra import Infra
 from tests.support.jobs import PLUGIN, demora_stack, submit
-from tests.support.stacks import RunningStack, StackFactory, wait_until
+from tests.support.stacks import RunningStack, StackFactory, wait_until, zip_bytes
 
 Q = "/api/AsyncReports"
 #: A Batched test report beside Demora: its batches render in helper processes.
@@ -182,3 +195,252 @@ def test_only_its_owner_or_an_operator_cancels_a_job(
     by_ops = stack.client.delete(f"{Q}/jobs/{other}", headers={"X-API-Key": ops})
     assert by_ops.status_code == 200 and by_ops.json()["outcome"] == "Cancelled", by_ops.text
     (running_dir / "release").touch()
+
+
+def test_a_cancel_while_the_finished_report_is_stored_wins_and_leaves_no_zip(
+    make_stack: StackFactory, running_dir: Path, infra: Infra
+) -> None:
+    # Given a job (the cache on) whose build is done and whose ZIP is on its way to
+    # storage, held there by the test
+    with StorageGate(infra.s3_endpoint) as gate:
+        stack = demora_stack(
+            make_stack, running_dir, cache_enabled="true",
+            extra_env={"AR_S3_ENDPOINT": gate.endpoint},
+        )  # fmt: skip
+        release = running_dir / "release"
+        job = submit(stack, [{"hold": str(release)}])
+        wait_until((running_dir / job).exists, 30, what="the job to start")
+        gate.hold(f"PUT /{stack.env['AR_S3_BUCKET']}/results/{job}/".encode())
+        release.touch()
+        assert gate.arrived.wait(30), "the worker did not store its ZIP"
+
+        # When the job is cancelled at that moment, and the upload then goes through
+        ended = cancel(stack, job)
+        gate.release()
+
+        # Then the result is never published: the job stays Cancelled, and neither its ZIP
+        # nor a cached copy of it is left in storage, nor its dataset
+        assert ended["outcome"] == "Cancelled", ended
+        wait_until(lambda: "job_run_cancelled" in stack.events(job), 10, what="the run to end")
+        assert "job_result_discarded" in stack.events(job)
+        status = stack.status(job)
+        assert (status["outcome"], status["downloadUrl"]) == ("Cancelled", None), status
+        store = stack.objects()
+        assert not list(store.list(f"results/{job}/"))
+        assert not list(store.list("cache/"))
+        assert not list(store.list(f"payloads/{job}"))
+        assert slots_taken(stack) == 0
+
+
+def follower_of(stack: RunningStack, release: Path) -> tuple[str, str]:
+    """Two jobs of one client on the same dataset: the first building (held until
+    ``release`` exists), the second following its build through the cache."""
+    records = [{"hold": str(release)}]
+    first = submit(stack, records)
+    wait_until((stack_running_dir(stack) / first).exists, 30, what="the first build to start")
+    second = submit(stack, records)
+    client = stack.redis()
+    (claim,) = client.keys(f"{stack.namespace}:cache:inflight:*")
+    holder = client.get(claim)  # the first's build holds the dataset; the second waits on it
+    assert isinstance(holder, bytes) and holder.startswith(first.encode()), holder
+    assert stack.status(second)["status"] == "Queued"
+    return first, second
+
+
+def stack_running_dir(stack: RunningStack) -> Path:
+    return Path(stack.env[RUNNING_DIR_ENV])
+
+
+def test_cancelling_a_job_that_follows_another_s_build_leaves_that_build_completing(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a build, and the same client's same dataset again, following it
+    stack = demora_stack(make_stack, running_dir, cache_enabled="true")
+    release = running_dir / "release"
+    first, second = follower_of(stack, release)
+
+    # When the follower is cancelled
+    assert cancel(stack, second)["outcome"] == "Cancelled"
+
+    # Then the build it followed goes on and completes with its report
+    release.touch()
+    done = stack.wait_finished(first)
+    assert (done["status"], done["fromCache"]) == ("Completed", False), done
+    download = stack.client.get(done["downloadUrl"])
+    assert download.status_code == 200
+    with zipfile.ZipFile(zip_bytes(download)) as archive:
+        assert json.loads(archive.read("demora.json")) == {"records": 1}
+    # And the follower stays cancelled: its message is skipped, never served from the cache
+    wait_until(lambda: "job_skipped" in stack.events(second), 30, what="the message to be skipped")
+    assert "job_served_from_cache" not in stack.events(second)
+    assert stack.status(second)["outcome"] == "Cancelled"
+    assert not list(stack.objects().list(f"results/{second}/"))
+
+
+def test_a_cancel_while_a_follower_gets_its_copy_from_the_cache_leaves_no_zip(
+    make_stack: StackFactory, running_dir: Path, infra: Infra
+) -> None:
+    # Given a job following another's build, whose copy of the cached ZIP is on its way to
+    # storage once that build is done, held there by the test
+    with StorageGate(infra.s3_endpoint) as gate:
+        stack = demora_stack(
+            make_stack, running_dir, cache_enabled="true",
+            extra_env={"AR_S3_ENDPOINT": gate.endpoint},
+        )  # fmt: skip
+        release = running_dir / "release"
+        first, second = follower_of(stack, release)
+        gate.hold(f"PUT /{stack.env['AR_S3_BUCKET']}/results/{second}/".encode())
+        release.touch()
+        assert stack.wait_finished(first)["status"] == "Completed"
+        assert gate.arrived.wait(30), "the follower's copy was not stored"
+
+        # When the follower is cancelled at that moment, and its copy then goes through
+        assert cancel(stack, second)["outcome"] == "Cancelled"
+        gate.release()
+
+        # Then it stays cancelled, and its copy is not left in storage
+        wait_until(lambda: "job_result_discarded" in stack.events(second), 30,
+                   what="the worker to be refused the copy")  # fmt: skip
+        assert not list(stack.objects().list(f"results/{second}/"))
+        status = stack.status(second)
+        assert (status["outcome"], status["downloadUrl"]) == ("Cancelled", None), status
+        assert not list(stack.objects().list(f"payloads/{second}"))
+
+
+class GaveUp(Exception):
+    """The client stops sending its dataset."""
+
+
+def test_a_client_that_gives_up_during_its_upload_leaves_no_job_and_nothing_in_storage(
+    make_stack: StackFactory,
+) -> None:
+    # Given a dataset streaming in (its first parts already in storage; the janitor would
+    # clean up only after its grace period of an hour): before the 202 there is no job to
+    # cancel, so a client cancels its upload by closing the connection
+    stack = make_stack(workers=1, report_plugins=PLUGIN)
+    boundary = "cancelboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="reportType"\r\n\r\nDemora\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="userName"\r\n\r\nqa\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="dataFile"; '
+        'filename="d.json"\r\nContent-Type: application/json\r\n\r\n['
+    ).encode()
+    sent, give_up = threading.Event(), threading.Event()
+    outcome: list[object] = []
+
+    def body() -> Iterator[bytes]:
+        yield head
+        for _ in range(10):  # about 10 MB: two parts of the storage upload
+            yield b'{"sleep": 0},' * 80_000
+        sent.set()
+        give_up.wait(60)
+        raise GaveUp
+
+    def post() -> None:
+        try:
+            outcome.append(
+                stack.client.post(
+                    f"{Q}/queue-multipart",
+                    content=body(),
+                    headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+                )
+            )
+        except GaveUp as exc:
+            outcome.append(exc)
+
+    sender = threading.Thread(target=post, daemon=True)
+    sender.start()
+    store = stack.objects()
+    assert sent.wait(60), "the upload did not get going"
+    wait_until(lambda: store.pending_uploads("payloads/"), 10, 0.1, "storage to receive parts")
+
+    # When the client gives up halfway
+    give_up.set()
+    sender.join(30)
+
+    # Then no job was recorded, and the api itself aborted the storage upload at once
+    assert isinstance(outcome[0], GaveUp), outcome
+    wait_until(lambda: not store.pending_uploads("payloads/"), 10, 0.2, "the upload to be aborted")
+    assert not list(store.list("payloads/"))
+    assert not list(stack.redis().scan_iter(f"{stack.namespace}:job:*"))
+    assert stack.client.get(f"{Q}/jobs").json()["jobs"] == []
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A Redis of the test's own, with its append-only file on."""
+    server = OwnRedis(tmp_path / "redis", appendonly=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_cancel_outlives_restarts_of_the_api_the_worker_and_redis(
+    own_redis: OwnRedis, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a stack on a Redis with persistence whose one worker is paused, so that a job
+    # stays queued, and that job cancelled
+    stack = demora_stack(make_stack, running_dir, {"AR_REDIS_URL": own_redis.url}, workers=1)
+    api, worker = stack.supervisor.services["api"], stack.supervisor.services["worker-1"]
+    assert api.process is not None and worker.process is not None
+    os.killpg(worker.process.pid, signal.SIGSTOP)
+    job = submit(stack, [{"sleep": 0}])
+    assert cancel(stack, job)["outcome"] == "Cancelled"
+
+    # When the api, Redis and the worker all restart
+    api.process.kill()
+    with own_redis.stopped():
+        os.killpg(worker.process.pid, signal.SIGKILL)
+    wait_until(lambda: api.restarts and worker.restarts, 30, what="the restarts")
+    wait_until(lambda: ready(stack), 60, 0.5, "the api and a worker to be back")
+
+    # Then the job is still cancelled, and its message, delivered again, is skipped
+    wait_until(lambda: "job_skipped" in stack.events(job), 30, what="the message to be skipped")
+    assert "job_started" not in stack.events(job)
+    assert stack.status(job)["outcome"] == "Cancelled"
+    # (while the restarted worker builds what comes next)
+    assert stack.wait_finished(submit(stack, [{"sleep": 0, "n": 1}]))["status"] == "Completed"
+
+
+def ready(stack: RunningStack) -> bool:
+    """Whether the api answers and a worker has announced its report types."""
+    try:
+        response = stack.client.get(f"{Q}/report-types")
+    except httpx.TransportError:
+        return False
+    return response.status_code == 200 and bool(response.json())
+
+
+def test_a_cancel_racing_the_publish_ends_in_one_consistent_state(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given jobs whose build the test lets finish and then cancels, from at once to about a
+    # fifth of a second after: who wins is left to the machine (the pause staggers the
+    # cancels across the end of the build, the upload and the publish; it waits for nothing)
+    stack = demora_stack(make_stack, running_dir, workers=1)
+    for index in range(12):
+        release = running_dir / f"release-{index}"
+        job = submit(stack, [{"hold": str(release)}])
+        wait_until((running_dir / job).exists, 30, what="the job to start")
+        release.touch()
+        time.sleep(index * 0.02)
+
+        # When it is cancelled as it completes
+        answer = stack.client.delete(f"{Q}/jobs/{job}")
+
+        def ended(job: str = job) -> bool:
+            return bool({"job_completed", "job_run_cancelled"} & set(stack.events(job)))
+
+        wait_until(ended, 30, what="the run to end")
+
+        # Then it is either Completed with its ZIP (the cancel a 409), or Cancelled with no
+        # ZIP left: never one without the other
+        status = stack.status(job)
+        zips = list(stack.objects().list(f"results/{job}/"))
+        if answer.status_code == 409:
+            assert status["status"] == "Completed", status
+            assert [info.size for info in zips] == [status["fileSizeBytes"]], zips
+            assert stack.client.get(status["downloadUrl"]).status_code == 200
+        else:
+            assert answer.status_code == 200, answer.text
+            assert (status["outcome"], status["downloadUrl"], zips) == ("Cancelled", None, [])

@@ -9,6 +9,7 @@ import sys
 import uuid
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,15 @@ def demora(folder: Path, sleep: Any) -> Path:
 
 
 def run(
-    service: RunningStack, *args: str, timeout: float = 60, key: str | None = None
+    service: RunningStack,
+    *args: str,
+    timeout: float = 60,
+    key: str | None = None,
+    columns: int = 200,
 ) -> subprocess.CompletedProcess[str]:
-    """The command as a user runs it, with the service's address in ASYNC_REPORTS_URL."""
-    env = {**os.environ, "ASYNC_REPORTS_URL": service.url}
+    """The command as a user runs it, with the service's address in ASYNC_REPORTS_URL, in
+    a terminal ``columns`` wide (COLUMNS, which the command reads as a terminal's would)."""
+    env = {**os.environ, "ASYNC_REPORTS_URL": service.url, "COLUMNS": str(columns)}
     env.pop("ASYNC_REPORTS_API_KEY", None)
     if key:
         env["ASYNC_REPORTS_API_KEY"] = key
@@ -143,6 +149,79 @@ def test_list_shows_a_running_job(service: RunningStack) -> None:
     jobs = {job["jobId"]: job for job in json.loads(listed.stdout)}
     assert jobs[job_id]["status"] in {"Queued", "Processing"}
     service.wait_finished(job_id)
+
+
+@dataclass(frozen=True)
+class History:
+    """Jobs of one user, made for the history tests: one completed, one cancelled."""
+
+    user: str
+    completed: str
+    cancelled: str
+
+
+@pytest.fixture(scope="module")
+def history(service: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> History:
+    folder = tmp_path_factory.mktemp("history")
+    user = f"historial-{uuid.uuid4().hex[:8]}@empresa.com"
+    done = run(service, "submit", str(demora(folder, 0)), "-t", "Demora", "-u", user, "-q")
+    completed = service.wait_finished(done.stdout.strip())["jobId"]
+    held = demora(folder, 0).with_name("held.json")
+    held.write_text(json.dumps([{"hold": str(folder / "release"), "run": uuid.uuid4().hex}]))
+    submitted = run(service, "submit", str(held), "-t", "Demora", "-u", user, "-q")
+    cancelled = submitted.stdout.strip()
+    assert run(service, "cancel", cancelled).returncode == 0
+    (folder / "release").touch()  # the cancelled job's worker leaves the held record
+    return History(user, completed, cancelled)
+
+
+def rows(listing: str) -> dict[str, str]:
+    """The lines of a list, by the job id that starts them."""
+    return {line.split()[0]: line for line in listing.splitlines()[1:]}
+
+
+def test_list_all_shows_finished_jobs_how_they_ended_and_their_records(
+    service: RunningStack, history: History
+) -> None:
+    listed = run(service, "list", "--all", "--user", history.user)
+    assert listed.returncode == 0, listed.stderr
+    lines = rows(listed.stdout)
+    assert list(lines) == [history.cancelled, history.completed]  # newest first
+    assert "Cancelado" in lines[history.cancelled]
+    assert lines[history.completed].split()[3:5] == ["Completado", "1"]
+
+
+def test_list_all_fits_a_narrow_terminal_and_keeps_job_ids_whole(
+    service: RunningStack, history: History
+) -> None:
+    listed = run(service, "list", "--all", "--user", history.user, columns=64)
+    assert listed.returncode == 0, listed.stderr
+    assert all(len(line) <= 64 for line in listed.stdout.splitlines()), listed.stdout
+    assert set(rows(listed.stdout)) == {history.cancelled, history.completed}
+    for line in listed.stdout.splitlines():
+        assert line[36:38] == "  ", line  # the id's column ends before the next begins
+
+
+def test_list_all_filters_by_status(service: RunningStack, history: History) -> None:
+    # Failed, as the status shows it, takes in the cancelled job
+    listed = run(service, "list", "--all", "-u", history.user, "--status", "Failed", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [job["jobId"] for job in json.loads(listed.stdout)] == [history.cancelled]
+
+
+def test_list_all_says_when_nothing_matches(service: RunningStack, history: History) -> None:
+    listed = run(service, "list", "--all", "-u", history.user, "--type", "Tabular")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip() == "Ningún trabajo coincide."
+
+
+def test_list_all_shows_the_newest_up_to_limit_and_says_there_are_more(
+    service: RunningStack, history: History
+) -> None:
+    listed = run(service, "list", "--all", "-u", history.user, "--limit", "1")
+    assert listed.returncode == 0, listed.stderr
+    assert list(rows(listed.stdout)) == [history.cancelled]
+    assert "Hay más trabajos" in listed.stderr
 
 
 # --- exit codes ---------------------------------------------------------------------------

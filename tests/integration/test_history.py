@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from reports_client import ReportsClient
 
 from reports_shared.constants import JobStatus, Names
 from reports_shared.jobs import JobRecord, utcnow
@@ -58,3 +59,37 @@ def test_pages_of_50_list_every_job_once_newest_first(keyed: RunningStack) -> No
 def test_bad_parameters_are_a_400(keyed: RunningStack, params: dict[str, str | int]) -> None:
     answer = keyed.client.get(f"{Q}/jobs", params=params, headers={"X-API-Key": OPS})
     assert answer.status_code == 400, answer.text
+
+
+# --- the Python client ----------------------------------------------------------------------
+
+
+def test_the_clients_jobs_follows_every_page_newest_first(keyed: RunningStack) -> None:
+    ids = seed(keyed, "bulk", 130)
+    with ReportsClient(keyed.url, api_key=BULK) as client:
+        listed = [job.job_id for job in client.jobs(page_size=50)]
+    assert listed == ids[::-1]
+
+
+def test_the_clients_jobs_page_is_one_page_and_the_cursor_to_the_next(
+    keyed: RunningStack,
+) -> None:
+    ids = seed(keyed, "bulk", 5)
+    with ReportsClient(keyed.url, api_key=BULK) as client:
+        first = client.jobs_page(limit=3)
+        second = client.jobs_page(limit=3, cursor=first.next_cursor)
+    assert [job.job_id for job in first.jobs] == ids[:1:-1]
+    assert first.next_cursor is not None
+    assert [job.job_id for job in second.jobs] == ids[1::-1]
+    assert second.next_cursor is None
+
+
+def test_the_clients_jobs_filters_by_user_type_status_and_outcome(keyed: RunningStack) -> None:
+    ids = seed(keyed, "bulk", 3)  # queued Tabular jobs of ana
+    with ReportsClient(keyed.url, api_key=BULK) as client:
+        matching = client.jobs(user_name="ana", report_type="Tabular", status="Queued")
+        assert [job.job_id for job in matching] == ids[::-1]
+        assert list(client.jobs(user_name="luis")) == []
+        assert list(client.jobs(report_type="FacturacionMasiva")) == []
+        assert list(client.jobs(status="Completed")) == []
+        assert list(client.jobs(outcome="Cancelled")) == []

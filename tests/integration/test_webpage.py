@@ -8,14 +8,16 @@ import shutil
 import uuid
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.support.data import INVOICE
-from tests.support.infra import unavailable
-from tests.support.stacks import RunningStack, StackFactory
+from tests.support.infra import Infra, unavailable
+from tests.support.jobs import PLUGIN
+from tests.support.stacks import RunningStack, StackFactory, StackPool
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -52,18 +54,64 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser, module_stack: RunningStack) -> Iterator[Page]:
-    """A fresh browser profile on the api's page, failing the test on any script error."""
-    context = browser.new_context(accept_downloads=True, locale="es-ES")
+@contextmanager
+def opened(browser: Browser, url: str, width: int = 1280) -> Iterator[Page]:
+    """A fresh browser profile on a page ``width`` pixels wide, failing the test on any
+    script error."""
+    context = browser.new_context(
+        accept_downloads=True, locale="es-ES", viewport={"width": width, "height": 900}
+    )
     context.set_default_timeout(WAIT_MS)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.goto(module_stack.url + "/")
-    yield tab
-    context.close()
+    tab.goto(url)
+    try:
+        yield tab
+    finally:
+        context.close()
     assert errors == [], errors
+
+
+@pytest.fixture
+def page(browser: Browser, module_stack: RunningStack) -> Iterator[Page]:
+    """A fresh browser profile on the api's page, failing the test on any script error."""
+    with opened(browser, module_stack.url + "/") as tab:
+        yield tab
+
+
+@pytest.fixture(scope="module")
+def demora_service(
+    infra: Infra, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningStack]:
+    """A stack that also builds the test-only Demora type, whose jobs a test can hold."""
+    pool = StackPool(infra, tmp_path_factory.mktemp("pagina"))
+    yield pool.start(workers=1, report_plugins=PLUGIN)
+    pool.stop_all()
+
+
+def queue(stack: RunningStack, records: list[dict[str, Any]], user: str, key: str = "") -> str:
+    """Queue a Demora job of ``user`` through the api, as another program would; its id."""
+    response = stack.client.post(
+        "/api/AsyncReports/queue-multipart",
+        data={"reportType": "Demora", "userName": user, "isLargeDataset": "false"},
+        files={"dataFile": ("d.json", json.dumps(records).encode(), "application/json")},
+        headers={"X-API-Key": key} if key else {},
+    )
+    assert response.status_code == 202, response.text
+    job_id: str = response.json()["jobId"]
+    return job_id
+
+
+def someone() -> str:
+    """A user name of this test's alone, so its rows are told apart from other tests'."""
+    return f"persona-{uuid.uuid4().hex[:10]}@empresa.com"
+
+
+def held(folder: Path) -> list[dict[str, Any]]:
+    """A Demora job's record that runs until ``folder/release`` exists; a cancel ends the
+    job at once, but its worker stays in the record until the file is there."""
+    return [{"hold": str(folder / "release"), "run": uuid.uuid4().hex}]
 
 
 def dataset(folder: Path, count: int = 2) -> Path:
@@ -157,6 +205,101 @@ def test_the_form_can_be_filled_and_sent_with_the_keyboard_alone(
     page.get_by_role("status").filter(has_text="Reporte listo").wait_for()
 
 
+# --- recent jobs: the history, cancelling ---------------------------------------------------
+
+
+def test_recent_jobs_are_the_history_newest_first_with_how_each_ended(
+    browser: Browser, demora_service: RunningStack
+) -> None:
+    # Given a job that failed, then one that completed, both sent by another program
+    user = someone()
+    failed = queue(demora_service, [{"sleep": "no es un número"}], user)
+    demora_service.wait_finished(failed)
+    completed = queue(demora_service, [{"sleep": 0, "run": uuid.uuid4().hex}], user)
+    demora_service.wait_finished(completed)
+
+    # When the page is opened in a browser that never sent them
+    with opened(browser, demora_service.url + "/") as page:
+        rows = page.get_by_role("row").filter(has_text=user)
+        rows.nth(1).wait_for()
+
+        # Then both are listed, the newest first, each as it ended
+        assert rows.count() == 2
+        assert "Completado" in rows.nth(0).inner_text()
+        rows.nth(0).get_by_role("link", name="Descargar").wait_for()
+        assert "Con error" in rows.nth(1).inner_text()
+
+
+def test_a_running_job_is_cancelled_from_its_row(
+    browser: Browser, demora_service: RunningStack, tmp_path: Path
+) -> None:
+    # Given a job that runs until the test lets it go, listed on the page
+    user = someone()
+    job_id = queue(demora_service, held(tmp_path), user)
+    with opened(browser, demora_service.url + "/") as page:
+        row = page.get_by_role("row").filter(has_text=user)
+        cancel = row.get_by_role("button", name="Cancelar")
+        cancel.wait_for()
+
+        # When its Cancelar button is pressed
+        cancel.click()
+
+        # Then the page says so, the row shows it cancelled with nothing left to press
+        page.get_by_role("status").filter(has_text="Trabajo cancelado").wait_for()
+        row.filter(has_text="Cancelado").wait_for()
+        assert row.get_by_role("button").count() == 0
+    # And the service has cancelled it
+    assert demora_service.status(job_id)["outcome"] == "Cancelled"
+    (tmp_path / "release").touch()  # a held record ends only so: the worker is free again
+
+
+def test_at_390_px_the_jobs_list_fits_without_sideways_scrolling(
+    browser: Browser, demora_service: RunningStack, tmp_path: Path
+) -> None:
+    # Given a finished job of a user with a long name, and a running one
+    user = "maria.fernanda.gonzalez-" + someone()
+    finished = queue(demora_service, [{"sleep": 0, "run": uuid.uuid4().hex}], user)
+    demora_service.wait_finished(finished)
+    job_id = queue(demora_service, held(tmp_path), user)
+
+    # When the page is opened on a screen 390 px wide
+    with opened(browser, demora_service.url + "/", width=390) as page:
+        cancel = (
+            page.get_by_role("row").filter(has_text=user).get_by_role("button", name="Cancelar")
+        )
+        cancel.wait_for()
+
+        # Then neither the page nor the list scrolls sideways, and Cancelar is on screen
+        widths = page.evaluate(
+            "[document.documentElement.scrollWidth, document.querySelector('.tabla-contenedor')"
+            ".scrollWidth, document.querySelector('.tabla-contenedor').clientWidth]"
+        )
+        assert widths[0] <= 390 and widths[1] <= widths[2], widths
+        box = cancel.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, box
+    (tmp_path / "release").touch()
+    demora_service.wait_finished(job_id)
+
+
+def test_mostrar_mas_lists_the_next_older_jobs(
+    browser: Browser, demora_service: RunningStack
+) -> None:
+    # Given 21 jobs, one more than the page lists at first
+    user = someone()
+    ids = [queue(demora_service, [{"sleep": 0, "run": uuid.uuid4().hex}], user) for _ in range(21)]
+    with opened(browser, demora_service.url + "/") as page:
+        rows = page.get_by_role("row").filter(has_text=user)
+        rows.nth(19).wait_for()
+        assert rows.count() == 20
+
+        # When more are asked for
+        page.get_by_role("button", name="Mostrar más").click()
+
+        # Then the oldest is listed too
+        rows.nth(20).wait_for()
+    demora_service.wait_finished(ids[-1])
+
+
 # --- the page's files, without a browser ----------------------------------------------------
 
 
@@ -218,3 +361,33 @@ def test_with_api_keys_the_page_asks_for_one_and_works_with_it(
     finally:
         context.close()
     assert errors == [], errors
+
+
+def test_with_api_keys_the_page_lists_and_cancels_the_keys_own_jobs(
+    browser: Browser, make_stack: StackFactory, tmp_path: Path
+) -> None:
+    # Given an api with API keys, a running job of one client and a job of another
+    mine, theirs = "clave-mia-" + uuid.uuid4().hex, "clave-ajena-" + uuid.uuid4().hex
+    operator = "clave-de-operacion-" + uuid.uuid4().hex
+    keys = f"client:mia:{mine},client:ajena:{theirs},operator:ops:{operator}"
+    keyed = make_stack(workers=1, report_plugins=PLUGIN, api_keys=keys)
+    job_id = queue(keyed, held(tmp_path), "ana@empresa.com", key=mine)
+    other = queue(keyed, held(tmp_path), "luis@empresa.com", key=theirs)
+
+    with opened(browser, keyed.url + "/") as page:
+        # When the page asks for a key (the history refused to answer) and gets one
+        key_field = page.get_by_label("Clave de API")
+        key_field.wait_for()
+        key_field.fill(mine)
+        key_field.press("Tab")
+
+        # Then the key's own job is listed, not the other client's
+        row = page.get_by_role("row").filter(has_text="ana@empresa.com")
+        row.get_by_role("button", name="Cancelar").wait_for()
+        assert page.get_by_role("row").filter(has_text="luis@empresa.com").count() == 0
+        # And it is cancelled with the key
+        row.get_by_role("button", name="Cancelar").click()
+        row.filter(has_text="Cancelado").wait_for()
+    assert keyed.wait_finished_as(job_id, mine)["outcome"] == "Cancelled"
+    (tmp_path / "release").touch()
+    assert keyed.wait_finished_as(other, theirs)["outcome"] == "Completed"

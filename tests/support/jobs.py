@@ -63,10 +63,14 @@ class RunningJobs:
         self._thread.join()
 
 
-def demora_stack(make_stack: StackFactory, running_dir: Path, **settings: Any) -> RunningStack:
+def demora_stack(
+    make_stack: StackFactory,
+    running_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    **settings: Any,
+) -> RunningStack:
     """A stack that builds Demora jobs, each marking ``running_dir`` while it runs."""
     # The jobs here share their (tiny) datasets: without the cache every one of them runs.
     settings.setdefault("cache_enabled", "false")
-    return make_stack(
-        report_plugins=PLUGIN, extra_env={RUNNING_DIR_ENV: str(running_dir)}, **settings
-    )
+    env = {RUNNING_DIR_ENV: str(running_dir), **(extra_env or {})}
+    return make_stack(report_plugins=PLUGIN, extra_env=env, **settings)

@@ -17,6 +17,7 @@ from .errors import (
     SubmissionRejected,
     WaitTimeout,
 )
+from .history import JobPage
 from .models import FINAL_STATUSES, Job, JobStatus, Progress, ReportType, Submission
 from .version import __version__
 from .webhooks import InvalidWebhook, WebhookEvent, WebhookStatus, verify_webhook
@@ -34,6 +35,7 @@ __all__ = [
     "JobFinished",
     "JobNotFound",
     "JobNotReady",
+    "JobPage",
     "JobStatus",
     "Progress",
     "ReportType",

@@ -20,9 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,8 +39,10 @@ from .errors import (
     ServiceUnavailable,
     WaitTimeout,
 )
+from .eta import estimate
 from .models import Job, JobStatus, _time
 from .progress import ProgressBar, human_bytes
+from .table import Column, fit
 from .version import __version__
 
 URL_ENV = "ASYNC_REPORTS_URL"
@@ -110,20 +114,26 @@ class Console:
 
 
 def describe(job: Job) -> str:
-    """A job's state in a few words."""
-    shown = job.outcome or job.status
-    label = _LABELS.get(shown, shown)
+    """A job's state in a few words, with the service's estimate of how long it has left."""
+    label = _label(job)
     if job.status == JobStatus.QUEUED and job.queue_position:
-        return f"{label} (posición {job.queue_position})"
-    if job.status == JobStatus.PROCESSING:
-        return f"{label} · {_records(job.progress.records_processed)}"
-    if job.status == JobStatus.COMPLETED and job.records_processed is not None:
-        return f"{label} · {_records(job.records_processed)}"
-    return label
+        label = f"{label} (posición {job.queue_position})"
+    elif job.status == JobStatus.PROCESSING:
+        label = f"{label} · {_records(job.progress.records_processed)}"
+    elif job.status == JobStatus.COMPLETED and job.records_processed is not None:
+        label = f"{label} · {_records(job.records_processed)}"
+    ahead = estimate(job)
+    return f"{label} · {ahead}" if ahead else label
+
+
+def _label(job: Job) -> str:
+    """Queued, Processing, or how the job ended (Cancelado, Expirado: not Con error)."""
+    shown = job.outcome or job.status
+    return _LABELS.get(shown, shown)
 
 
 def _records(count: int) -> str:
-    return "1 registro" if count == 1 else f"{count:,} registros".replace(",", ".")
+    return "1 registro" if count == 1 else f"{_number(count)} registros"
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -217,17 +227,101 @@ def cmd_cancel(client: ReportsClient, args: argparse.Namespace, ui: Console) -> 
 
 
 def cmd_list(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
-    """List queued and processing jobs."""
+    """List queued and processing jobs; with --all, the job history."""
+    if args.all:
+        return _history(client, args, ui)
+    if args.type or args.status or args.limit is not None:
+        ui.error("--type, --status y --limit van con --all (el historial)")
+        return Exit.USAGE
     jobs = client.active_jobs(args.user)
-    lines = [f"{'TRABAJO':<34} {'ESTADO':<24} {'AVANCE':>6}  {'TIPO':<20} USUARIO"]
-    for job in jobs:
-        lines.append(
-            f"{job.job_id:<34} {describe(job)[:24]:<24} {job.percent:5.0f}%  "
-            f"{job.report_type[:20]:<20} {job.user_name}"
-        )
+    columns = [
+        Column("TRABAJO", least=None),
+        Column("ESTADO", least=26),
+        Column("AVANCE", least=None, right=True, drop=1),
+        Column("TIPO", drop=2),
+        Column("USUARIO", drop=3),
+    ]
+    rows = [
+        [job.job_id, _state(job), f"{job.percent:.0f} %", job.report_type, job.user_name]
+        for job in jobs
+    ]
+    lines = fit(columns, rows, _terminal_width())
     text = "\n".join(lines) if jobs else "No hay trabajos en cola ni en proceso."
     ui.result(text, [dict(job.raw) for job in jobs])
     return Exit.OK
+
+
+#: Jobs ``list --all`` shows unless --limit says otherwise.
+HISTORY_LIMIT = 50
+
+
+def _history(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
+    """The job history, newest first: one past the limit is read to say whether more exist."""
+    limit = args.limit or HISTORY_LIMIT
+    found = client.jobs(
+        user_name=args.user,
+        report_type=args.type,
+        status=args.status,
+        page_size=min(limit + 1, 200),
+    )
+    jobs = list(islice(found, limit + 1))
+    more, jobs = len(jobs) > limit, jobs[:limit]
+    columns = [
+        Column("TRABAJO", least=None),
+        Column("CREADO", least=None, drop=2),
+        Column("ESTADO", least=26),
+        Column("REGISTROS", least=None, right=True, drop=3),
+        Column("TIPO", drop=4),
+        Column("USUARIO", drop=5),
+    ]
+    rows = [
+        [
+            job.job_id,
+            _short_when(job.created_at),
+            _state(job, percent=True),
+            _count(job),
+            job.report_type,
+            job.user_name,
+        ]
+        for job in jobs
+    ]
+    filtered = args.user or args.type or args.status
+    empty = "Ningún trabajo coincide." if filtered else "No hay trabajos en el historial."
+    ui.result(
+        "\n".join(fit(columns, rows, _terminal_width())) if jobs else empty,
+        [dict(job.raw) for job in jobs],
+    )
+    if more:
+        ui.info(f"Hay más trabajos: se muestran los {limit} más recientes (vea --limit).")
+    return Exit.OK
+
+
+def _state(job: Job, percent: bool = False) -> str:
+    """A job's state in a list, kept short: its place in the queue (or, with ``percent``,
+    how far it has got) and the estimate of an active job; records have their column."""
+    label = _label(job)
+    if job.status == JobStatus.QUEUED and job.queue_position:
+        label = f"{label} ({job.queue_position}.º)"
+    elif job.status == JobStatus.PROCESSING and percent:
+        label = f"{label} {job.percent:.0f} %"
+    ahead = estimate(job)
+    return f"{label} · {ahead}" if ahead else label
+
+
+def _count(job: Job) -> str:
+    """Records processed so far, or in all once the job completed."""
+    if job.status == JobStatus.PROCESSING:
+        return _number(job.progress.records_processed)
+    return "" if job.records_processed is None else _number(job.records_processed)
+
+
+def _number(count: int) -> str:
+    return f"{count:,}".replace(",", ".")
+
+
+def _terminal_width() -> int:
+    """Columns of the terminal (COLUMNS when set; 80 when stdout is not a terminal)."""
+    return shutil.get_terminal_size().columns
 
 
 #: How each webhook state reads.
@@ -278,6 +372,11 @@ def cmd_types(client: ReportsClient, args: argparse.Namespace, ui: Console) -> E
 
 def _when(moment: Any) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def _short_when(moment: Any) -> str:
+    """Day, month and time: the history keeps jobs for a day or so, the year adds nothing."""
+    return moment.astimezone().strftime("%d/%m %H:%M") if moment else ""
 
 
 def _file(job: Job) -> str:
@@ -331,6 +430,13 @@ def _seconds(text: str) -> float:
     value = float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError("debe ser un número de segundos mayor que cero")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("debe ser un número entero mayor que cero")
     return value
 
 
@@ -403,8 +509,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cancel.add_argument("job", metavar="TRABAJO", help="id del trabajo")
 
-    listing = commands.add_parser("list", parents=[common], help="trabajos en cola y en proceso")
+    listing = commands.add_parser(
+        "list", parents=[common], help="trabajos en cola y en proceso; con --all, el historial"
+    )
     listing.add_argument("-u", "--user", help="solo los de este usuario")
+    listing.add_argument(
+        "-a", "--all", action="store_true", help="el historial: también los terminados"
+    )
+    listing.add_argument("-t", "--type", help="solo los de este tipo de reporte (con --all)")
+    listing.add_argument(
+        "-s",
+        "--status",
+        choices=list(JobStatus),
+        help="solo los que están o terminaron así (con --all; Failed incluye los cancelados "
+        "y expirados)",
+    )
+    listing.add_argument(
+        "-n",
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help=f"muestra a lo más N trabajos (con --all; por omisión {HISTORY_LIMIT})",
+    )
 
     hook = commands.add_parser(
         "webhook", parents=[common], help="muestra el webhook de un trabajo y sus intentos"

@@ -31,6 +31,7 @@ from .errors import (
     WaitTimeout,
 )
 from .events import READ_TIMEOUT_SECONDS, job_events
+from .history import JobPage
 from .models import Job, JobStatus, ReportType, Submission
 from .multipart import MultipartUpload, ProgressCallback
 from .version import __version__
@@ -43,6 +44,8 @@ API_PREFIX = "/api/AsyncReports"
 BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
 #: Longest wait this client honours from a Retry-After header.
 MAX_RETRY_AFTER_SECONDS = 30.0
+#: Jobs per page of the history, as the service's own default (it takes 1 to 200).
+DEFAULT_PAGE_SIZE = 50
 #: Time allowed for the service to answer once the last byte of an upload is sent.
 SUBMIT_READ_TIMEOUT_SECONDS = 300.0
 
@@ -117,6 +120,60 @@ class ReportsClient:
         params = {"userName": user_name} if user_name else None
         body = self._json("GET", f"{API_PREFIX}/active-jobs", params=params)
         return [Job.from_json(job) for job in body["jobs"]]
+
+    def jobs_page(
+        self,
+        *,
+        user_name: str | None = None,
+        report_type: str | None = None,
+        status: str | None = None,
+        outcome: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """One page of the job history, newest first (a client key's own jobs, an
+        operator's all); pass its ``next_cursor`` as ``cursor`` for the next page.
+
+        ``status`` is as the status shows it (Failed also takes cancelled and expired
+        jobs; Cancelled and Expired match the outcome); ``limit`` is 1 to 200.
+        """
+        params: dict[str, str | int] = {"limit": limit}
+        wanted = {
+            "userName": user_name,
+            "reportType": report_type,
+            "status": status,
+            "outcome": outcome,
+            "cursor": cursor,
+        }
+        params.update({name: value for name, value in wanted.items() if value})
+        return JobPage.from_json(self._json("GET", f"{API_PREFIX}/jobs", params=params))
+
+    def jobs(
+        self,
+        *,
+        user_name: str | None = None,
+        report_type: str | None = None,
+        status: str | None = None,
+        outcome: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[Job]:
+        """Every job of the history that matches, newest first, asking for the pages as
+        they are read (stop early with ``itertools.islice`` or ``break``). Filters as in
+        ``jobs_page``."""
+        cursor: str | None = None
+        while True:
+            page = self.jobs_page(
+                user_name=user_name,
+                report_type=report_type,
+                status=status,
+                outcome=outcome,
+                limit=page_size,
+                cursor=cursor,
+            )
+            yield from page.jobs
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
     # -- webhooks ---------------------------------------------------------------------
 

@@ -61,7 +61,8 @@ def serve_cached(services: Services, record: JobRecord, entry: CacheEntry) -> bo
     except StaleCacheEntry:
         log.info("cache_entry_stale", job_id=record.job_id)
         return False
-    except TransitionRefused:
+    except TransitionRefused as exc:  # cancelled meanwhile: the copy is already gone
+        log.info("job_result_discarded", job_id=record.job_id, status=str(exc), at="cache")
         return True
     services.drop_payload(record)
     log.info("job_served_from_cache", job_id=record.job_id)
@@ -87,3 +88,13 @@ def keep(services: Services, key: str, result: ReportResult) -> None:
         return
     if evicted:
         log.info("cache_evicted", entries=evicted)
+
+
+def forget(services: Services, key: str) -> None:
+    """Take back what ``keep`` offered, for a result that did not count (the run still
+    holds the dataset's claim, so the entry is its own; best effort: a left entry expires
+    with the cache's TTL)."""
+    try:
+        services.cache.remove(key, "discarded")
+    except (StorageUnavailable, JobStoreUnavailable, RedisError) as exc:
+        log.warning("cache_forget_failed", key=key, error=str(exc))

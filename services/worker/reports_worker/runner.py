@@ -219,7 +219,7 @@ def _build_and_publish(
         remember_run(services, record, sample)
         # Inside the beat: while Redis is away the lease is renewed as soon as it is back.
         if not publish_run(services, record, result):
-            _drop_if_cancelled(services, record)
+            _drop_if_cancelled(services, record, key)
             return
     services.drop_payload(record)
     log.info(
@@ -257,13 +257,16 @@ def _stopped(services: Services, record: JobRecord, stop: RunStopped) -> None:
     log.info("job_run_fenced", job_id=record.job_id, at="build")
 
 
-def _drop_if_cancelled(services: Services, record: JobRecord) -> None:
-    """A run whose result was refused frees the dataset of a job cancelled meanwhile."""
+def _drop_if_cancelled(services: Services, record: JobRecord, key: str | None) -> None:
+    """A run whose result was refused frees the dataset of a job cancelled meanwhile, and
+    takes back the copy it had just offered the cache (a cancelled result is never served)."""
     try:
         current = services.jobs.get(record.job_id)
     except JobStoreUnavailable:
         return  # the janitor's expiry removes it
     if current is not None and current.status == JobStatus.CANCELLED:
+        if key:
+            caching.forget(services, key)
         services.drop_payload(record)
         log.info("job_run_cancelled", job_id=record.job_id, at="publish")
 

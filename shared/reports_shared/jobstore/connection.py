@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -37,7 +37,9 @@ ASYNC_TIMEOUTS = Timeouts(socket=5, connect=3)
 
 def connect(kind: type[Client], url: str, timeouts: Timeouts) -> Client:
     """A ``kind`` client (``redis.Redis`` or ``redis.asyncio.Redis``) of the Redis at ``url``."""
-    # A pooled connection is stale after a Redis restart: retry on a fresh one.
+    # A pooled connection is stale after a Redis restart: retry on a fresh one. So is one
+    # to a primary that a failover demoted (managed Redis, Sentinel behind one address):
+    # it answers writes with READONLY, and a fresh connection reaches the new primary.
     backoff = ExponentialBackoff(cap=1.0, base=0.05)
     retry = AsyncRetry(backoff, 3) if kind is aioredis.Redis else Retry(backoff, 3)
     return kind.from_url(
@@ -46,7 +48,7 @@ def connect(kind: type[Client], url: str, timeouts: Timeouts) -> Client:
         socket_connect_timeout=timeouts.connect,
         health_check_interval=15,
         retry=retry,
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ReadOnlyError],
     )
 
 

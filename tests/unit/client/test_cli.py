@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from reports_client.cli import Exit, build_parser, main
+from reports_client import Job
+from reports_client.cli import Exit, build_parser, describe, main
 
 
 def test_the_url_comes_from_the_option_before_or_after_the_command_or_the_environment(
@@ -45,3 +46,24 @@ def test_submit_without_a_user_exits_2(
     data.write_text("[]")
     assert main(["submit", str(data), "-t", "Tabular"]) == Exit.USAGE
     assert "--user" in capsys.readouterr().err
+
+
+def test_a_running_jobs_state_says_how_long_it_has_left() -> None:
+    running = Job.from_json({"jobId": "j", "status": "Processing", "message": "",
+                             "progress": {"recordsProcessed": 1234},
+                             "estimatedSecondsLeft": 12})  # fmt: skip
+    assert describe(running) == "Procesando · 1.234 registros · quedan ~12 s"
+
+
+def test_a_queued_jobs_state_says_when_it_starts() -> None:
+    queued = Job.from_json({"jobId": "j", "status": "Queued", "message": "",
+                            "queuePosition": 2, "estimatedStartIn": 30.0})  # fmt: skip
+    assert describe(queued) == "En cola (posición 2) · empieza en ~30 s"
+
+
+@pytest.mark.parametrize("option", [["--type", "Tabular"], ["--status", "Failed"], ["-n", "5"]])
+def test_history_filters_without_all_exit_2_before_contacting_the_service(
+    option: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--url", "http://127.0.0.1:9", "list", *option]) == Exit.USAGE
+    assert "--all" in capsys.readouterr().err

@@ -1,13 +1,14 @@
 // Reportes asíncronos: send a JSON file, follow its job live (Server-Sent Events), download
-// the report. Plain JS, no build step; every text the user reads is in Spanish.
+// the report, list and cancel jobs of the history. Plain JS, no build step; every text the
+// user reads is in Spanish.
 (function () {
   "use strict";
 
   const API = "/api/AsyncReports";
-  const STORAGE_KEY = "asyncReports.jobs";
   const USER_KEY = "asyncReports.user";
   const API_KEY = "asyncReports.apiKey"; // in sessionStorage: gone with the tab
-  const MAX_REMEMBERED = 20;
+  const PAGE = 20; // jobs listed at first, and added by "Mostrar más"
+  const MAX_PAGE = 200; // the most GET /jobs answers at once
   const LARGE_BYTES = 50 * 1024 * 1024; // the api's default large-lane threshold
   const REFRESH_MS = 10000;
   const FINAL = new Set(["Completed", "Failed", "Cancelled", "Expired"]);
@@ -50,6 +51,8 @@
     actualizar: $("actualizar"),
     trabajos: $("trabajos"),
     sinTrabajos: $("sin-trabajos"),
+    avisoTrabajos: $("aviso-trabajos"),
+    mas: $("mas"),
   };
 
   let descriptions = {};
@@ -58,7 +61,8 @@
   let stream = null; // the EventSource of the followed job
   let followed = null; // id of the job shown under "Su reporte"
   let pollTimer = 0;
-  const known = new Map(); // jobId -> last status seen, for the table
+  let jobs = []; // the history's first jobs, newest first, as the table shows them
+  let wanted = PAGE; // how many of them the table lists
 
   // ---- small helpers ------------------------------------------------------------------
 
@@ -77,8 +81,12 @@
     ui.campoClave.hidden = false;
   }
 
-  async function getJson(url) {
-    const response = await fetch(url, { headers: withKey({ Accept: "application/json" }), cache: "no-store" });
+  async function getJson(url, method) {
+    const response = await fetch(url, {
+      method: method || "GET",
+      headers: withKey({ Accept: "application/json" }),
+      cache: "no-store",
+    });
     if (response.status === 401) askForKey();
     let body = null;
     try {
@@ -260,7 +268,6 @@
   }
 
   function accepted(body, reportType, userName) {
-    remember({ jobId: body.jobId, reportType, userName, createdAt: body.createdAt });
     show({
       jobId: body.jobId,
       status: body.status,
@@ -323,12 +330,34 @@
     window.clearTimeout(pollTimer);
   }
 
+  function about(seconds) {
+    // As people say it: 12 s, 3 min, 1 h 5 min.
+    const whole = Math.max(1, Math.ceil(seconds));
+    if (whole < 90) return `${whole} s`;
+    const minutes = Math.round(whole / 60);
+    if (minutes < 90) return `${minutes} min`;
+    const rest = minutes % 60;
+    return `${Math.floor(minutes / 60)} h${rest ? ` ${rest} min` : ""}`;
+  }
+
+  function eta(job) {
+    // The service's estimate, when it gives one: time left of a running job, time until a
+    // queued one starts.
+    const running = job.status === "Processing";
+    if (!running && job.status !== "Queued") return "";
+    const seconds = running ? job.estimatedSecondsLeft : job.estimatedStartIn;
+    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) return "";
+    return `${running ? "quedan" : "empieza en"} ~${about(seconds)}`;
+  }
+
   function describe(job) {
-    switch (job.status) {
+    const ahead = eta(job);
+    const then = ahead ? ` ${ahead[0].toUpperCase()}${ahead.slice(1)}.` : "";
+    switch (job.outcome || job.status) {
       case "Queued":
-        return job.queuePosition ? `En cola, posición ${job.queuePosition}.` : "En cola.";
+        return (job.queuePosition ? `En cola, posición ${job.queuePosition}.` : "En cola.") + then;
       case "Processing":
-        return "Procesando el reporte…";
+        return `Procesando el reporte…${then}`;
       case "Completed": {
         const records = job.performanceMetrics ? job.performanceMetrics.recordsProcessed : null;
         const count = records == null ? "" : ` con ${numbers.format(records)} registros`;
@@ -336,6 +365,8 @@
       }
       case "Failed":
         return "El reporte no se pudo generar.";
+      case "Cancelled":
+        return "El trabajo fue cancelado.";
       case "Expired":
         return "El reporte expiró y fue eliminado.";
       default:
@@ -344,99 +375,101 @@
   }
 
   function show(job, fromSubmission) {
-    known.set(job.jobId, { ...(known.get(job.jobId) || {}), ...job });
+    const index = jobs.findIndex((listed) => listed.jobId === job.jobId);
+    if (index >= 0) jobs[index] = { ...jobs[index], ...job };
+    else if (fromSubmission) jobs.unshift(job); // listed before the next refresh finds it
     renderJobs();
     if (job.jobId !== followed && !fromSubmission) return;
     const percent = job.status === "Completed" ? 100 : (job.progress && job.progress.percent) || 0;
     setBar(ui.proceso, ui.procesoTexto, percent);
-    say(describe(job), job.status);
+    say(describe(job), job.outcome || job.status);
     if (job.status === "Completed" && job.downloadUrl) {
       ui.enlace.href = job.downloadUrl;
       ui.enlace.dataset.fileName = job.fileName || "";
       ui.descargaDetalle.textContent = `${job.fileName || ""} · ${size(job.fileSizeBytes)}`;
       ui.descarga.hidden = false;
     }
-    if (job.status === "Failed" || job.status === "Cancelled") {
+    // A cancelled job's state says all there is; a failed one's error says what went wrong.
+    if (job.status === "Failed" && !["Cancelled", "Expired"].includes(job.outcome)) {
       ui.error.textContent = job.error || job.message || "Error desconocido.";
       ui.error.hidden = false;
     }
   }
 
-  // ---- recent jobs: active ones, and the ones sent from this browser ---------------------
+  // ---- recent jobs: the history (GET /jobs), newest first --------------------------------
 
-  function recall() {
+  function tell(text) {
+    // What came of an action on the list (a cancel), in a live region of its own.
+    ui.avisoTrabajos.textContent = text;
+    ui.avisoTrabajos.hidden = !text;
+  }
+
+  async function refreshJobs() {
     try {
-      const jobs = JSON.parse(localStorage.getItem(STORAGE_KEY) || "[]");
-      return Array.isArray(jobs) ? jobs.filter((j) => j && typeof j.jobId === "string") : [];
-    } catch (_) {
-      return [];
+      const { body } = await getJson(`${API}/jobs?limit=${wanted}`);
+      jobs = body.jobs;
+      ui.mas.hidden = !body.nextCursor || wanted >= MAX_PAGE;
+      ui.sinTrabajos.textContent = "No hay trabajos recientes.";
+    } catch (error) {
+      ui.sinTrabajos.textContent = `No se pudo consultar los trabajos: ${error.message}`;
+      ui.sinTrabajos.hidden = false;
+      return;
     }
-  }
-
-  function remember(job) {
-    const jobs = [job, ...recall().filter((j) => j.jobId !== job.jobId)].slice(0, MAX_REMEMBERED);
-    localStorage.setItem(STORAGE_KEY, JSON.stringify(jobs));
-  }
-
-  function forget(jobId) {
-    localStorage.setItem(STORAGE_KEY, JSON.stringify(recall().filter((j) => j.jobId !== jobId)));
-    known.delete(jobId);
-  }
-
-  async function refreshJobs(all) {
-    const mine = recall();
-    for (const job of mine) if (!known.has(job.jobId)) known.set(job.jobId, { ...job, status: "" });
-    const stale = mine.filter((j) => all || !FINAL.has((known.get(j.jobId) || {}).status));
-    const asks = stale.map(async (job) => {
-      try {
-        const { body } = await getJson(`${API}/status/${encodeURIComponent(job.jobId)}`);
-        known.set(body.jobId, body);
-      } catch (error) {
-        if (error.status === 404) forget(job.jobId);
-        if (error.status === 410) known.set(job.jobId, { ...known.get(job.jobId), status: "Expired" });
-      }
-    });
-    asks.push(
-      getJson(`${API}/active-jobs`).then(
-        ({ body }) => {
-          const active = new Set(body.jobs.map((job) => job.jobId));
-          const ours = new Set(recall().map((job) => job.jobId));
-          // Other people's jobs are shown while they run, not after.
-          for (const jobId of [...known.keys()]) {
-            if (!active.has(jobId) && !ours.has(jobId) && jobId !== followed) known.delete(jobId);
-          }
-          for (const job of body.jobs) known.set(job.jobId, job);
-        },
-        () => undefined,
-      ),
-    );
-    await Promise.all(asks);
     renderJobs();
   }
 
+  function showMore() {
+    wanted = Math.min(MAX_PAGE, wanted + PAGE);
+    refreshJobs();
+  }
+
   function renderJobs() {
-    const rows = [...known.values()]
-      .filter((job) => job.status)
-      .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))
-      .slice(0, 50)
-      .map(row);
+    const rows = jobs.map(row);
     ui.trabajos.replaceChildren(...rows);
     ui.sinTrabajos.hidden = rows.length > 0;
   }
 
-  function cell(content, className) {
+  async function cancelJob(job, created) {
+    const name = `${job.reportType || "trabajo"} de ${created}`;
+    try {
+      const { body } = await getJson(`${API}/jobs/${encodeURIComponent(job.jobId)}`, "DELETE");
+      show(body);
+      tell(`Trabajo cancelado: ${name}.`);
+    } catch (error) {
+      // 409: it ended meanwhile; the list shows how.
+      tell(`No se pudo cancelar el ${name}: ${error.message}`);
+      refreshJobs();
+    }
+  }
+
+  function cell(label, content, className) {
     const td = document.createElement("td");
+    td.setAttribute("role", "cell"); // kept when a narrow screen shows rows as cards
+    td.dataset.etiqueta = label; // a card's label for the cell (see styles.css)
     if (className) td.className = className;
     if (content instanceof Node) td.append(content);
     else td.textContent = content == null ? "" : String(content);
     return td;
   }
 
+  function actionButton(text, label, onClick) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "boton secundario chico";
+    button.textContent = text;
+    button.setAttribute("aria-label", label);
+    button.addEventListener("click", () => onClick(button));
+    return button;
+  }
+
   function row(job) {
     const tr = document.createElement("tr");
+    tr.setAttribute("role", "row");
     const created = job.createdAt ? dates.format(new Date(job.createdAt)) : "";
+    const shown = job.outcome || job.status;
     const percent = job.status === "Completed" ? 100 : (job.progress && job.progress.percent) || 0;
-    let action = "";
+    const actions = document.createElement("span");
+    actions.className = "acciones-fila";
     if (job.status === "Completed" && job.downloadUrl) {
       const link = document.createElement("a");
       link.href = job.downloadUrl;
@@ -444,32 +477,40 @@
       link.addEventListener("click", (event) => downloadWithKey(event, link.href, job.fileName));
       link.textContent = "Descargar";
       link.setAttribute("aria-label", `Descargar ${job.fileName || "reporte"}`);
-      action = link;
-    } else if (!FINAL.has(job.status) && job.jobId !== followed) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "boton secundario chico";
-      button.textContent = "Seguir";
-      button.setAttribute("aria-label", `Seguir el trabajo ${job.reportType || ""} de ${created}`);
-      button.addEventListener("click", () => {
-        showTracking();
-        setBar(ui.subida, ui.subidaTexto, 100);
-        followed = job.jobId;
-        show(job);
-        follow(job.jobId);
-        ui.seguimiento.scrollIntoView({ block: "nearest" });
-      });
-      action = button;
+      actions.append(link);
+    } else if (!FINAL.has(job.status)) {
+      const which = `el trabajo ${job.reportType || ""} de ${created}`;
+      if (job.jobId !== followed) {
+        actions.append(actionButton("Seguir", `Seguir ${which}`, () => {
+          showTracking();
+          setBar(ui.subida, ui.subidaTexto, 100);
+          followed = job.jobId;
+          show(job);
+          follow(job.jobId);
+          ui.seguimiento.scrollIntoView({ block: "nearest" });
+        }));
+      }
+      actions.append(actionButton("Cancelar", `Cancelar ${which}`, (button) => {
+        button.disabled = true;
+        cancelJob(job, created);
+      }));
     }
-    const status = cell(LABELS[job.status] || job.status);
-    status.className = `estado-${job.status}`;
+    const status = document.createElement("span");
+    status.textContent = LABELS[shown] || shown;
+    const ahead = eta(job);
+    if (ahead) {
+      const note = document.createElement("span");
+      note.className = "estimado";
+      note.textContent = ahead;
+      status.append(" ", note);
+    }
     tr.append(
-      cell(created),
-      cell(job.reportType),
-      cell(job.userName),
-      status,
-      cell(`${percents.format(Math.floor(percent))} %`, "numero"),
-      cell(action),
+      cell("Creado", created, "creado"),
+      cell("Tipo", job.reportType),
+      cell("Usuario", job.userName, "usuario"),
+      cell("Estado", status, `estado-${shown}`),
+      cell("Avance", `${percents.format(Math.floor(percent))} %`, "numero"),
+      cell("Reporte", actions.childNodes.length ? actions : "", "accion"),
     );
     return tr;
   }
@@ -512,7 +553,7 @@
     else sessionStorage.removeItem(API_KEY);
     warn("");
     loadTypes();
-    refreshJobs(true);
+    refreshJobs();
   }
 
   // ---- start ----------------------------------------------------------------------------
@@ -531,12 +572,13 @@
     ui.tipo.addEventListener("change", describeType);
     ui.archivo.addEventListener("change", showFile);
     ui.cancelar.addEventListener("click", cancelUpload);
-    ui.actualizar.addEventListener("click", () => refreshJobs(true));
+    ui.actualizar.addEventListener("click", () => refreshJobs());
+    ui.mas.addEventListener("click", showMore);
     setUpDropZone();
     loadTypes();
-    refreshJobs(true);
+    refreshJobs();
     window.setInterval(() => {
-      if (document.visibilityState === "visible") refreshJobs(false);
+      if (document.visibilityState === "visible") refreshJobs();
     }, REFRESH_MS);
   }
 
