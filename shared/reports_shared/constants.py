@@ -155,6 +155,16 @@ class Names:
         (the outbox: a final status adds its job in the same script that sets it)."""
         return f"{self.namespace}:webhooks:due"
 
+    def eta_samples(self, lane: Lane) -> str:
+        """List of a lane's latest finished builds (size, seconds), newest first, that the
+        status's estimates learn from (capped and expiring: see reports_shared.eta)."""
+        return f"{self.namespace}:eta:samples:{lane.value}"
+
+    @property
+    def eta_slots(self) -> str:
+        """Hash of the caps the workers run under (``jobs``, ``large``), for the estimates."""
+        return f"{self.namespace}:eta:slots"
+
     def limiter(self, name: str) -> str:
         """Sorted set of leases of a concurrency limiter."""
         return f"{self.namespace}:limiter:{name}"

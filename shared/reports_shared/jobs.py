@@ -71,6 +71,11 @@ class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
     records_processed: int = 0
     records_rejected: int = 0
     bytes_processed: int = 0
+    #: When the worker's build reached ``bytes_processed`` (the clock of its own rate).
+    progress_at: datetime | None = None
+    #: The run's first progress figure and when (its rate is measured from there).
+    first_bytes_processed: int = 0
+    first_progress_at: datetime | None = None
     deliveries: int = 0
     error: str | None = None
     worker: str | None = None

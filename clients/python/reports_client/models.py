@@ -38,6 +38,13 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _seconds(value: Any) -> float | None:
+    """A number of seconds (an int or a float, never a bool); None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     """How far a job has got: share of the dataset read, and records so far."""
@@ -82,6 +89,11 @@ class Job:
     #: How a finished job ended: Completed, Failed, Cancelled or Expired (None while it
     #: runs). ``status`` shows a cancelled or expired job as Failed, as the seed's does.
     outcome: str | None = None
+    #: Seconds until the job is expected to be done; None once finished or when the
+    #: service has no estimate yet (or predates estimates).
+    estimated_seconds_left: float | None = None
+    #: Seconds until a queued job is expected to start; None otherwise.
+    estimated_start_in: float | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -116,6 +128,8 @@ class Job:
             records_rejected=int(data.get("recordsRejected") or 0),
             error=data.get("error"),
             outcome=_outcome(data),
+            estimated_seconds_left=_seconds(data.get("estimatedSecondsLeft")),
+            estimated_start_in=_seconds(data.get("estimatedStartIn")),
             raw=dict(data),
         )
 

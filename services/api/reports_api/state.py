@@ -14,6 +14,7 @@ from .access.limits import SubmissionLimiter
 from .intake.budget import UPLOADS_BUSY, MemoryBudget
 from .intake.publisher import Publisher
 from .intake.submissions import Submitter
+from .jobs.estimates import Estimates
 from .settings import ApiSettings
 
 
@@ -34,6 +35,8 @@ class Services:
     tokens: DownloadTokens
     keys: ApiKeys
     submissions: SubmissionLimiter
+    #: When active jobs should end or start (read from Redis at most once a second).
+    estimates: Estimates
 
     @classmethod
     def create(cls, settings: ApiSettings) -> Services:
@@ -56,4 +59,5 @@ class Services:
             tokens=DownloadTokens(settings.token_secret),
             keys=ApiKeys(settings.api_keys),
             submissions=SubmissionLimiter(jobs, settings.submissions_per_minute),
+            estimates=Estimates(jobs),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psutil
 import structlog
@@ -44,6 +44,13 @@ class Heartbeat:
         self.watch_every = min(WATCH_SECONDS, self.interval)
         self.records = 0
         self.bytes_read = 0
+        #: The first and the last progress figures, as (bytes read, monotonic time): the
+        #: run's own rate (see reports_shared.eta.Reading).
+        self.first_figure: tuple[int, float] | None = None
+        self.last_figure: tuple[int, float] | None = None
+        # Bytes read and when (on the wall), first and last, as one tuple: the beat's
+        # thread reads a consistent set.
+        self._reading: tuple[int, datetime | None, int, datetime | None] = (0, None, 0, None)
         self.peak_rss = 0
         self._process = psutil.Process()
         self._stop = threading.Event()
@@ -53,6 +60,14 @@ class Heartbeat:
     def progress(self, records: int, bytes_read: int) -> None:
         """Called by the report builder as it goes; cheap, only stores the figures. Raises
         RunStopped once the run has lost the job: the build stops where it is."""
+        if bytes_read != self.bytes_read:
+            self.last_figure = (bytes_read, time.monotonic())
+            now = utcnow()
+            first_bytes, first_at = self._reading[:2]
+            if self.first_figure is None:
+                self.first_figure = self.last_figure
+                first_bytes, first_at = bytes_read, now
+            self._reading = (first_bytes, first_at, bytes_read, now)
         self.records = records
         self.bytes_read = bytes_read
         self.check()
@@ -109,13 +124,17 @@ class Heartbeat:
             log.warning("lease_lost", job_id=self.record.job_id)
             self._lost = RunStopped(superseded=False)
             return
+        first_bytes, first_at, bytes_read, read_at = self._reading
         self.store.transition(
             self.record,
             _PROCESSING,
             JobStatus.PROCESSING,
             {
                 "recordsProcessed": self.records,
-                "bytesProcessed": self.bytes_read,
+                "bytesProcessed": bytes_read,
+                "progressAt": read_at,
+                "firstBytesProcessed": first_bytes,
+                "firstProgressAt": first_at,
                 "leaseExpiresAt": (utcnow() + self.lease_ttl).isoformat(),
             },
             fence=self.record.run_id,

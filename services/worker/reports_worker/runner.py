@@ -31,6 +31,7 @@ from .machine import AUTO_MAX_PROCESSES, usable_cores
 from .memory import give_back_memory
 from .publishing import publish_run, run_metrics
 from .reporttypes import build_report
+from .samples import remember_run, run_sample
 from .services import Services
 from .settings import WorkerSettings
 
@@ -212,6 +213,10 @@ def _build_and_publish(
         if key:
             # Before Completed: a client that sees Completed and asks again gets the cache.
             caching.keep(services, key, result)
+        # Before Completed too: once a job is seen done, its lane's estimates know of it.
+        figures = (beat.first_figure, beat.last_figure)
+        sample = run_sample(record.payload_bytes, time.monotonic() - started, *figures, started)
+        remember_run(services, record, sample)
         # Inside the beat: while Redis is away the lease is renewed as soon as it is back.
         if not publish_run(services, record, result):
             _drop_if_cancelled(services, record, key)

@@ -14,10 +14,13 @@ import msgspec
 import redis.asyncio as aioredis
 
 from ..constants import JobStatus, Lane, Names
+from ..eta import FIGURES_FIELDS, EstimateInputs, JobFigures, RunSample
 from ..jobs import SUMMARY_FIELDS, JobRecord, JobSummary
 from . import records
 from .connection import ASYNC_TIMEOUTS, connect, unavailable_on_error
 from .records import secret_hash
+
+_sample_decoder = msgspec.json.Decoder(RunSample)
 
 #: How long the report-type catalog read from Redis is trusted.
 CATALOG_TTL_SECONDS = 5.0
@@ -139,6 +142,28 @@ class AsyncJobStore:
         rank = await self._do(self.client.zrank(self.names.jobs_queued(lane), job_id))
         return None if rank is None else int(rank) + 1
 
+    async def estimate_inputs(self, limit: int = 1000) -> EstimateInputs:
+        """The active jobs' figures, the lanes' samples and the caps, for the estimates (two
+        round trips: the ids and samples, then the figures)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.zrange(self.names.jobs_active, 0, limit - 1)
+            for lane in Lane:
+                pipe.lrange(self.names.eta_samples(lane), 0, -1)
+            pipe.hgetall(self.names.eta_slots)
+            ids, *lists, slots = await self._do(pipe.execute())
+        active: list[JobFigures] = []
+        if ids:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for job_id in ids:
+                    pipe.hmget(self.names.job(job_id.decode()), FIGURES_FIELDS)
+                answers = await self._do(pipe.execute())
+            active = [f for f in map(_figures, answers) if f is not None]
+        return EstimateInputs(
+            active=active,
+            samples={lane: _samples(raw) for lane, raw in zip(Lane, lists, strict=True)},
+            slots={k.decode(): int(v) for k, v in slots.items()},
+        )
+
     async def mark_uploading(self, job_id: str, ttl_seconds: int) -> None:
         """Say that a payload is still streaming in, for ``ttl_seconds``."""
         await self._do(self.client.set(self.names.uploading(job_id), 1, ex=ttl_seconds))
@@ -216,6 +241,27 @@ class AsyncJobStore:
     async def _do(awaitable: Any) -> Any:
         with unavailable_on_error():
             return await awaitable
+
+
+def _figures(values: list[bytes | None]) -> JobFigures | None:
+    """A job's figures from HMGET's answer (None when the record is gone)."""
+    fields = {
+        name: records.decode_value(value)
+        for name, value in zip(FIGURES_FIELDS, values, strict=True)
+        if value is not None
+    }
+    return msgspec.convert(fields, JobFigures) if "status" in fields else None
+
+
+def _samples(raw: list[bytes]) -> list[RunSample]:
+    """A lane's samples as stored, skipping any that no longer decode."""
+    samples = []
+    for item in raw:
+        try:
+            samples.append(_sample_decoder.decode(item))
+        except msgspec.DecodeError:
+            continue
+    return samples
 
 
 def _summary(values: list[bytes | None]) -> JobSummary | None:

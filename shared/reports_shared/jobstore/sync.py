@@ -7,9 +7,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+import msgspec
 import redis
 
 from ..constants import ACTIVE_STATUSES, JobStatus, Lane, Names
+from ..eta import SAMPLES_KEPT, SAMPLES_TTL_SECONDS, RunSample
 from ..jobs import JobRecord
 from . import records
 from .connection import SYNC_TIMEOUTS, connect, unavailable_on_error
@@ -132,6 +134,19 @@ class JobStore:
             if options:
                 encoded: dict[Any, Any] = {n: json.dumps(dict(v)) for n, v in options.items()}
                 pipe.hset(self.names.report_options, mapping=encoded)
+            pipe.execute()
+
+    def add_run_sample(self, lane: Lane, sample: RunSample, slots: Mapping[str, int]) -> None:
+        """Record a finished build of ``lane`` and the caps it ran under, for the status's
+        estimates (the lane keeps its latest SAMPLES_KEPT, for SAMPLES_TTL_SECONDS)."""
+        key = self.names.eta_samples(lane)
+        with unavailable_on_error(), self.client.pipeline(transaction=False) as pipe:
+            pipe.lpush(key, msgspec.json.encode(sample))
+            pipe.ltrim(key, 0, SAMPLES_KEPT - 1)
+            pipe.expire(key, SAMPLES_TTL_SECONDS)
+            caps: dict[Any, Any] = dict(slots)
+            pipe.hset(self.names.eta_slots, mapping=caps)
+            pipe.expire(self.names.eta_slots, SAMPLES_TTL_SECONDS)
             pipe.execute()
 
     def index_token(self, token: str, job_id: str, ttl_seconds: int) -> None:

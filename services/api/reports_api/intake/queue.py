@@ -85,7 +85,7 @@ class IntakeController(Controller):
             await services.submitter.discard(job_id, form.payload.key)
             raise
         await idempotency.remember(request, services, principal, record)
-        return accepted(record)
+        return accepted(record, estimate=await services.estimates.of(record))
 
     @post(
         "/queue-json",
@@ -108,7 +108,7 @@ class IntakeController(Controller):
             return accepted(earlier)
         record = await services.submitter.enqueue(job_id, submission, payload)
         await idempotency.remember(request, services, principal, record)
-        return accepted(record)
+        return accepted(record, estimate=await services.estimates.of(record))
 
 
 async def _check_form(

@@ -33,7 +33,11 @@ class ActiveJobsController(Controller):
         if user_name:
             records = [r for r in records if r.user_name == user_name]
         positions = _positions(records)
-        views = [job_view(r, positions.get(r.job_id)) for r in records]
+        estimates = [await services.estimates.of(r) for r in records]
+        views = [
+            job_view(r, positions.get(r.job_id), estimate=e)
+            for r, e in zip(records, estimates, strict=True)
+        ]
         return ActiveJobs(count=len(views), jobs=views)
 
 

@@ -102,7 +102,8 @@ async def _current(services: Services, job_id: str) -> tuple[bytes | None, JobSt
     if record.status == JobStatus.QUEUED:
         position = await services.jobs.queue_position(record.job_id, record.lane)
     token = await download_token(services, record)
-    return _encoder.encode(job_view(record, position, token)), record.status
+    view = job_view(record, position, token, await services.estimates.of(record))
+    return _encoder.encode(view), record.status
 
 
 async def _wait_for_change(pubsub: PubSub, timeout: float) -> None:

@@ -76,4 +76,5 @@ async def _view(services: Services, record: JobRecord) -> JobStatusView:
     position = None
     if record.status == JobStatus.QUEUED:
         position = await services.jobs.queue_position(record.job_id, record.lane)
-    return job_view(record, position, await download_token(services, record))
+    token = await download_token(services, record)
+    return job_view(record, position, token, await services.estimates.of(record))

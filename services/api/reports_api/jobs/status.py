@@ -11,7 +11,7 @@ from ..access.keys import Principal
 from ..openapi import problems
 from ..state import Services
 from .lookup import download_token, find_visible
-from .views import POLL_AFTER, GoneJobView, JobStatusView, MissingJobView, job_view
+from .views import GoneJobView, JobStatusView, MissingJobView, job_view, retry_after
 
 _MISSING = "No existe un trabajo con id '{}'."
 _GONE = "El trabajo y su reporte expiraron y fueron eliminados."
@@ -43,7 +43,8 @@ class JobStatusController(Controller):
     async def status(
         self, job_id: str, services: Services, principal: Principal
     ) -> Response[JobStatusView | MissingJobView]:
-        """The job as in the seed, with progress, queue position, error, expiry and outcome."""
+        """The job as in the seed, with progress, queue position, estimates, error, expiry and
+        outcome; Retry-After follows the estimate."""
         record = await find_visible(services, job_id, principal)
         if record is None:
             message = _MISSING.format(job_id[:64])
@@ -62,6 +63,8 @@ class JobStatusController(Controller):
         position = None
         if record.status == JobStatus.QUEUED:
             position = await services.jobs.queue_position(record.job_id, record.lane)
-        headers = {"Retry-After": POLL_AFTER} if record.status in ACTIVE_STATUSES else {}
+        estimate = await services.estimates.of(record)
+        active = record.status in ACTIVE_STATUSES
+        headers = {"Retry-After": retry_after(estimate)} if active else {}
         token = await download_token(services, record)
-        return Response(job_view(record, position, token), headers=headers)
+        return Response(job_view(record, position, token, estimate), headers=headers)

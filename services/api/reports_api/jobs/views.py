@@ -14,10 +14,21 @@ from reports_shared.constants import (
     public_status,
     status_url,
 )
+from reports_shared.eta import poll_after
 from reports_shared.jobs import JobRecord, PerformanceMetrics
 
-#: Seconds a client should wait between polls (the seed polls every 5 s).
-POLL_AFTER = "2"
+from .estimates import Estimate
+
+#: Seconds a client should wait between polls of a job with no estimate (the seed polls
+#: every 5 s).
+POLL_AFTER = 2
+#: Least and most Retry-After of a job with an estimate (see reports_shared.eta.poll_after).
+POLL_BOUNDS = (1, 30)
+
+
+def retry_after(estimate: Estimate) -> str:
+    """The Retry-After of an active job: half its estimated time left, within bounds."""
+    return str(poll_after(estimate.seconds_left, POLL_AFTER, POLL_BOUNDS))
 
 
 class Accepted(msgspec.Struct, rename="camel", kw_only=True):
@@ -67,6 +78,12 @@ class JobStatusView(msgspec.Struct, rename="camel", kw_only=True):
     from_cache: bool = False
     #: How the job ended: Completed, Failed, Cancelled or Expired; None while it runs.
     outcome: JobStatus | None = None
+    #: Seconds until the job is expected to be done (a running job: from its own rate;
+    #: a queued one: its wait to start plus its expected duration); None once it is
+    #: finished, or while nothing allows an estimate yet.
+    estimated_seconds_left: float | None = None
+    #: Seconds until a queued job is expected to start; None otherwise.
+    estimated_start_in: float | None = None
 
 
 class GoneJobView(JobStatusView, kw_only=True):
@@ -105,9 +122,13 @@ class JobHistory(msgspec.Struct, rename="camel", kw_only=True):
 
 
 def job_view(
-    record: JobRecord, queue_position: int | None = None, download_token: str | None = None
+    record: JobRecord,
+    queue_position: int | None = None,
+    download_token: str | None = None,
+    estimate: Estimate | None = None,
 ) -> JobStatusView:
     """The public view of a job record (never its storage keys)."""
+    estimate = estimate or Estimate()
     completed = record.status == JobStatus.COMPLETED
     return JobStatusView(
         job_id=record.job_id,
@@ -134,11 +155,21 @@ def job_view(
         expires_at=record.expires_at,
         from_cache=record.from_cache,
         outcome=outcome_of(record.status),
+        estimated_seconds_left=_seconds(estimate.seconds_left),
+        estimated_start_in=_seconds(estimate.start_in),
     )
 
 
-def accepted(record: JobRecord, message: str = "Trabajo en cola") -> Response[Accepted]:
-    """202 with where to poll (the job may already be Completed, from the cache)."""
+def _seconds(value: float | None) -> float | None:
+    """An estimate to the tenth of a second (more would be false precision)."""
+    return None if value is None else round(value, 1)
+
+
+def accepted(
+    record: JobRecord, message: str = "Trabajo en cola", estimate: Estimate | None = None
+) -> Response[Accepted]:
+    """202 with where to poll (the job may already be Completed, from the cache), and
+    when: Retry-After follows the job's estimate, if there is one."""
     url = status_url(record.job_id)
     body = Accepted(
         job_id=record.job_id,
@@ -147,4 +178,8 @@ def accepted(record: JobRecord, message: str = "Trabajo en cola") -> Response[Ac
         created_at=record.created_at,
         status_url=url,
     )
-    return Response(body, status_code=202, headers={"Location": url, "Retry-After": POLL_AFTER})
+    return Response(
+        body,
+        status_code=202,
+        headers={"Location": url, "Retry-After": retry_after(estimate or Estimate())},
+    )
