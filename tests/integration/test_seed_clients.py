@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -114,3 +115,40 @@ def test_the_seed_python_client_stops_on_an_expired_job(
     assert result.returncode != 0
     assert "Estado: Failed - El reporte expiró y fue eliminado." in result.stdout, result.stdout
     assert "Exception: Error: El reporte expiró" in result.stderr, result.stderr
+
+
+def test_the_seed_javascript_client_stops_on_an_expired_job(
+    make_stack: StackFactory, running_dir: Path, tmp_path: Path
+) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    stack = demora_stack(make_stack, running_dir, job_ttl_seconds=1)
+    data = tmp_path / "datos.json"
+    release = running_dir / "release"
+    data.write_text(json.dumps([{"hold": str(release)}]))
+    command = [node, str(EXAMPLES / "cliente.mjs"), str(data), "Demora", "ana", stack.url,
+               "300"]  # fmt: skip
+    client = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        # Given the client polling a running job
+        wait_until(lambda: any(p.name != "release" for p in running_dir.iterdir()), 60,
+                   what="the client's job to start")  # fmt: skip
+        job = next(p.name for p in running_dir.iterdir() if p.name != "release")
+        # When the client is frozen while its job completes and expires (a poll interval
+        # longer than the job's life, without racing a sleep)
+        client.send_signal(signal.SIGSTOP)
+        release.touch()
+        wait_until(
+            lambda: stack.client.get(f"/api/AsyncReports/status/{job}").status_code == 410,
+            30,
+            what="the job to expire",
+        )
+        client.send_signal(signal.SIGCONT)
+        out, _ = client.communicate(timeout=60)
+    finally:
+        client.kill()
+    # Then its next poll ends it, with the service's message
+    assert client.returncode != 0, out
+    assert "Estado: Failed - El reporte expiró y fue eliminado." in out, out
