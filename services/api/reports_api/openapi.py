@@ -13,6 +13,8 @@ import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 
+from reports_shared.webhooks import MAX_CALLBACK_URL_LENGTH
+
 from .errors import PROBLEM_JSON
 
 _TEXT = Schema(type=OpenAPIType.STRING)
@@ -39,11 +41,20 @@ class Problem(msgspec.Struct):
     detail: str
 
 
+#: What check_callback_url takes: http(s), a host, no user or password, a port 1-65535
+#: (blanks around it are stripped). A private or local host is refused unless the
+#: deployment allows it (AR_WEBHOOK_ALLOW_PRIVATE_ADDRESSES), which no schema can say.
+_CALLBACK_URL = (
+    r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s:]+"
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+    r"([/?#]\S*)?\s*$"
+)
 #: A submission's completion webhook (docs/integrators/webhooks.md).
 _CALLBACK = Schema(
     type=OpenAPIType.STRING,
     format="uri",  # type: ignore[arg-type]
-    max_length=2048,
+    pattern=_CALLBACK_URL,
+    max_length=MAX_CALLBACK_URL_LENGTH,
     description=(
         "URL a la que se envía un evento firmado (Standard Webhooks) cuando el trabajo "
         "termina; no puede apuntar a direcciones locales ni privadas."
@@ -66,9 +77,14 @@ class MultipartOperation(Operation):
                 "dataFile": Schema(
                     type=OpenAPIType.STRING,
                     format="binary",  # type: ignore[arg-type]
+                    min_length=1,  # an empty file is refused
                     description="JSON: arreglo, objeto con un arreglo o NDJSON; admite gzip.",
                 ),
             },
+            # Any other field is an option of the report type (GET /report-types).
+            additional_properties=Schema(
+                type=OpenAPIType.STRING, description="Opción del tipo de reporte (csvDialect)."
+            ),
         )
         self.request_body = RequestBody(
             content={"multipart/form-data": OpenAPIMediaType(schema=schema)}, required=True
@@ -85,7 +101,12 @@ class JsonBodyOperation(Operation):
         json_data = Schema(
             one_of=[
                 Schema(type=OpenAPIType.STRING, description="JSON en texto, como en el seed."),
-                Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT)),
+                Schema(
+                    type=OpenAPIType.ARRAY,
+                    items=Schema(type=OpenAPIType.OBJECT),
+                    min_items=1,
+                    description="Los registros (al menos uno).",
+                ),
                 Schema(type=OpenAPIType.OBJECT),
             ]
         )
@@ -96,7 +117,11 @@ class JsonBodyOperation(Operation):
                 **_FIELDS,
                 "jsonData": json_data,
                 "isLargeDataset": Schema(type=OpenAPIType.BOOLEAN),
-                "options": Schema(type=OpenAPIType.OBJECT, additional_properties=_TEXT),
+                "options": Schema(
+                    type=OpenAPIType.OBJECT,
+                    additional_properties=_TEXT,
+                    description="Opciones del tipo de reporte (GET /report-types).",
+                ),
             },
         )
         if self.callback:
