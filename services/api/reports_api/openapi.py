@@ -10,12 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import msgspec
+from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+)
 
 from reports_shared.webhooks import MAX_CALLBACK_URL_LENGTH
 
 from .errors import PROBLEM_JSON
+from .intake.idempotency import MAX_KEY_LENGTH
 
 _TEXT = Schema(type=OpenAPIType.STRING)
 _FLAG = Schema(type=OpenAPIType.STRING, enum=["true", "false"], description="'true' o 'false'")
@@ -62,6 +72,26 @@ _CALLBACK = Schema(
 )
 
 
+def _idempotency_key() -> Parameter:
+    """The optional Idempotency-Key header of the asynchronous submissions."""
+    return Parameter(
+        name="Idempotency-Key",
+        param_in=ParamType.HEADER,
+        required=False,
+        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH),
+        description=(
+            "Clave de un envío (borrador IETF): repetirla con los mismos datos devuelve el "
+            "trabajo que creó; con otros datos es un 422."
+        ),
+    )
+
+
+def _with(
+    parameters: list[Parameter | Reference] | None, added: Parameter
+) -> list[Parameter | Reference]:
+    return [*(parameters or []), added]
+
+
 @dataclass
 class MultipartOperation(Operation):
     """POST /queue-multipart: the seed's four form fields, the file streamed."""
@@ -89,6 +119,7 @@ class MultipartOperation(Operation):
         self.request_body = RequestBody(
             content={"multipart/form-data": OpenAPIMediaType(schema=schema)}, required=True
         )
+        self.parameters = _with(self.parameters, _idempotency_key())
 
 
 @dataclass
@@ -124,8 +155,9 @@ class JsonBodyOperation(Operation):
                 ),
             },
         )
-        if self.callback:
+        if self.callback:  # the asynchronous one: a webhook, and retries by key
             schema.properties = {**(schema.properties or {}), "callbackUrl": _CALLBACK}
+            self.parameters = _with(self.parameters, _idempotency_key())
         self.request_body = RequestBody(
             content={"application/json": OpenAPIMediaType(schema=schema)}, required=True
         )
