@@ -3,7 +3,8 @@
 Loaded by the schemathesis CLI (SCHEMATHESIS_HOOKS) in tests/integration/test_schemathesis.py,
 which passes the stack's url (AR_SCHEMATHESIS_API) and server secret (AR_TOKEN_SECRET).
 Each rule depends on runtime data: the report types and options the running workers
-announce, the records a report type builds, the api's signature on a cursor. Only the
+announce, the records a report type builds, the api's signature on a cursor, the payload
+an Idempotency-Key was first used with. Only the
 components schemathesis generated as positive are touched, and each generated value is
 kept where the rule allows (it picks the replacement or is wrapped in it), so every other
 field is still generated freely; negative components go out as generated.
@@ -11,6 +12,7 @@ field is still generated freely; negative components go out as generated.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import os
@@ -21,9 +23,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import schemathesis
+from requests.structures import CaseInsensitiveDict
 from schemathesis import Case, HookContext
 from schemathesis.core.parameters import ParameterLocation
 
+from reports_api.intake.idempotency import MAX_KEY_LENGTH
 from reports_api.jobs.cursor import Cursors, Position
 from reports_shared.webhooks import is_public
 from tests.support.data import invoice
@@ -34,6 +38,8 @@ _FORM_FIELDS = {"reportType", "userName", "isLargeDataset", "dataFile", "callbac
 _JSON_SUBMISSIONS = {"/api/AsyncReports/queue-json", "/api/Reports/generate"}
 _MULTIPART = "/api/AsyncReports/queue-multipart"
 _SYNC = "/api/Reports/generate"
+#: The submissions that take an Idempotency-Key.
+_KEYED = {"/api/AsyncReports/queue-json", _MULTIPART}
 #: A record each report type builds, for the types whose records have a required shape
 #: (a type missing here builds any JSON object, as Tabular does).
 _BUILDABLE_RECORDS: dict[str, dict[str, Any]] = {"FacturacionMasiva": invoice()}
@@ -80,7 +86,23 @@ def map_case(context: HookContext, case: Case[Any]) -> Case[Any]:
             # generated, so it stays positive.
             if case._meta is not None:
                 case._meta.clear_dirty(ParameterLocation.BODY)
+    if path in _KEYED and _positive(case, ParameterLocation.HEADER):
+        _key_per_payload(case)
     return case
+
+
+def _key_per_payload(case: Case[Any]) -> None:
+    # Rule: an Idempotency-Key is not reused with another payload (that is a 422, by the
+    # IETF draft); the generated key gets the payload's digest, so only a retry of the
+    # same payload shares it.
+    if case.headers is None:
+        return
+    key = case.headers.get("Idempotency-Key")
+    if isinstance(key, str):
+        digest = hashlib.sha256(repr(case.body).encode()).hexdigest()[:32]
+        headers = CaseInsensitiveDict(case.headers)
+        headers["Idempotency-Key"] = f"{key[: MAX_KEY_LENGTH - 33]}-{digest}"
+        case.headers = headers
 
 
 def _sign_cursor(case: Case[Any]) -> None:
