@@ -10,10 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import msgspec
+from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+)
+
+from reports_shared.webhooks import MAX_CALLBACK_URL_LENGTH
 
 from .errors import PROBLEM_JSON
+from .intake.idempotency import MAX_KEY_LENGTH
 
 _TEXT = Schema(type=OpenAPIType.STRING)
 _FLAG = Schema(type=OpenAPIType.STRING, enum=["true", "false"], description="'true' o 'false'")
@@ -39,16 +51,45 @@ class Problem(msgspec.Struct):
     detail: str
 
 
+#: What check_callback_url takes: http(s), a host, no user or password, a port 1-65535
+#: (blanks around it are stripped). A private or local host is refused unless the
+#: deployment allows it (AR_WEBHOOK_ALLOW_PRIVATE_ADDRESSES), which no schema can say.
+_CALLBACK_URL = (
+    r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s:]+"
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+    r"([/?#]\S*)?\s*$"
+)
 #: A submission's completion webhook (docs/integrators/webhooks.md).
 _CALLBACK = Schema(
     type=OpenAPIType.STRING,
     format="uri",  # type: ignore[arg-type]
-    max_length=2048,
+    pattern=_CALLBACK_URL,
+    max_length=MAX_CALLBACK_URL_LENGTH,
     description=(
         "URL a la que se envía un evento firmado (Standard Webhooks) cuando el trabajo "
         "termina; no puede apuntar a direcciones locales ni privadas."
     ),
 )
+
+
+def _idempotency_key() -> Parameter:
+    """The optional Idempotency-Key header of the asynchronous submissions."""
+    return Parameter(
+        name="Idempotency-Key",
+        param_in=ParamType.HEADER,
+        required=False,
+        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH),
+        description=(
+            "Clave de un envío (borrador IETF): repetirla con los mismos datos devuelve el "
+            "trabajo que creó; con otros datos es un 422."
+        ),
+    )
+
+
+def _with(
+    parameters: list[Parameter | Reference] | None, added: Parameter
+) -> list[Parameter | Reference]:
+    return [*(parameters or []), added]
 
 
 @dataclass
@@ -66,13 +107,19 @@ class MultipartOperation(Operation):
                 "dataFile": Schema(
                     type=OpenAPIType.STRING,
                     format="binary",  # type: ignore[arg-type]
+                    min_length=1,  # an empty file is refused
                     description="JSON: arreglo, objeto con un arreglo o NDJSON; admite gzip.",
                 ),
             },
+            # Any other field is an option of the report type (GET /report-types).
+            additional_properties=Schema(
+                type=OpenAPIType.STRING, description="Opción del tipo de reporte (csvDialect)."
+            ),
         )
         self.request_body = RequestBody(
             content={"multipart/form-data": OpenAPIMediaType(schema=schema)}, required=True
         )
+        self.parameters = _with(self.parameters, _idempotency_key())
 
 
 @dataclass
@@ -85,7 +132,12 @@ class JsonBodyOperation(Operation):
         json_data = Schema(
             one_of=[
                 Schema(type=OpenAPIType.STRING, description="JSON en texto, como en el seed."),
-                Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT)),
+                Schema(
+                    type=OpenAPIType.ARRAY,
+                    items=Schema(type=OpenAPIType.OBJECT),
+                    min_items=1,
+                    description="Los registros (al menos uno).",
+                ),
                 Schema(type=OpenAPIType.OBJECT),
             ]
         )
@@ -96,11 +148,16 @@ class JsonBodyOperation(Operation):
                 **_FIELDS,
                 "jsonData": json_data,
                 "isLargeDataset": Schema(type=OpenAPIType.BOOLEAN),
-                "options": Schema(type=OpenAPIType.OBJECT, additional_properties=_TEXT),
+                "options": Schema(
+                    type=OpenAPIType.OBJECT,
+                    additional_properties=_TEXT,
+                    description="Opciones del tipo de reporte (GET /report-types).",
+                ),
             },
         )
-        if self.callback:
+        if self.callback:  # the asynchronous one: a webhook, and retries by key
             schema.properties = {**(schema.properties or {}), "callbackUrl": _CALLBACK}
+            self.parameters = _with(self.parameters, _idempotency_key())
         self.request_body = RequestBody(
             content={"application/json": OpenAPIMediaType(schema=schema)}, required=True
         )

@@ -74,6 +74,13 @@ def test_a_scalar_is_not_a_dataset() -> None:
         inline_dataset(decode_body(b'{"jsonData": "5"}').json_data)
 
 
+@pytest.mark.parametrize("json_data", [b"[]", b'"[]"', b'{"facturas": []}'])
+def test_an_empty_list_of_records_is_refused_at_submission(json_data: bytes) -> None:
+    body = decode_body(b'{"jsonData": ' + json_data + b"}")
+    with pytest.raises(InvalidPayload, match="vacía"):
+        inline_dataset(body.json_data)
+
+
 @pytest.mark.parametrize(("text", "value"), [("true", True), ("False", False), ("", False)])
 def test_flags_read_like_the_seed_sends_them(text: str, value: bool) -> None:
     assert parse_flag("isLargeDataset", text) is value

@@ -75,7 +75,10 @@ def inline_dataset(raw: msgspec.Raw) -> InlineDataset:
         raise InvalidPayload(f"'jsonData' no es JSON válido: {_where(exc, len(data))}.") from exc
     except RecursionError:
         raise InvalidPayload(TOO_DEEP.format(what="'jsonData'")) from None
-    return InlineDataset(data, _count_records(parsed))
+    records = _count_records(parsed)
+    if records == 0:  # the build would fail on it: refused before anything is stored
+        raise InvalidPayload("La lista de registros está vacía: no hay nada que procesar.")
+    return InlineDataset(data, records)
 
 
 def _where(exc: msgspec.DecodeError, size: int) -> str:

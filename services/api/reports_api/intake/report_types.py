@@ -17,6 +17,9 @@ class ReportTypeView(msgspec.Struct, rename="camel", kw_only=True):
 
     name: str
     description: str
+    #: Its options (a form field or a key of ``options``) and their values, the default
+    #: first; ``None`` when its workers announce none (they check options themselves).
+    options: dict[str, list[str]] | None = None
 
 
 class ReportTypesController(Controller):
@@ -27,6 +30,10 @@ class ReportTypesController(Controller):
 
     @get("/report-types", responses=problems(401, 503))
     async def report_types(self, services: Services, principal: Principal) -> list[ReportTypeView]:
-        """The report types the running workers build."""
+        """The report types the running workers build, with the options each takes."""
         catalog = await services.jobs.report_types()
-        return [ReportTypeView(name=n, description=d) for n, d in sorted(catalog.items())]
+        options = await services.jobs.report_options()
+        return [
+            ReportTypeView(name=n, description=d, options=options.get(n))
+            for n, d in sorted(catalog.items())
+        ]

@@ -20,6 +20,8 @@ from ..errors import InvalidRequest
 
 #: Longest cursor accepted (one this api writes is about 80 characters).
 MAX_CURSOR_LENGTH = 256
+#: A cursor's form: its body and signature in unpadded URL-safe base64, joined by a dot.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 #: Bytes of the HMAC kept in a cursor: enough that guessing one is hopeless.
 SIGNATURE_BYTES = 16
 _INVALID = "El parámetro cursor no es válido: use el nextCursor de una respuesta anterior."

@@ -53,6 +53,7 @@ class JobEventsController(Controller):
     @get(
         "/events/{job_id:str}",
         summary="Status changes of a job, as Server-Sent Events",
+        media_type="text/event-stream",
         responses=problems(401, 404, 410, 503),
     )
     async def events(

@@ -13,7 +13,7 @@ from reports_shared.jobs import JobRecord
 from ..access.keys import Principal
 from ..openapi import problems
 from ..state import Services
-from .cursor import MAX_CURSOR_LENGTH, Cursors
+from .cursor import CURSOR_PATTERN, MAX_CURSOR_LENGTH, Cursors
 from .history_query import HistoryFilter, Outcome, history_index, read_history
 from .lookup import download_token
 from .views import JobHistory, JobStatusView, job_view
@@ -36,7 +36,10 @@ _STATUS = Parameter(
 _OUTCOME = Parameter(default=None, description="Solo los terminados así.")
 _LIMIT = Parameter(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Trabajos por página.")
 _CURSOR = Parameter(
-    default=None, max_length=MAX_CURSOR_LENGTH, description="El nextCursor de la página anterior."
+    default=None,
+    max_length=MAX_CURSOR_LENGTH,
+    pattern=CURSOR_PATTERN,
+    description="El nextCursor de la página anterior (opaco y firmado por el api).",
 )
 
 
