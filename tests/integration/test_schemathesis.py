@@ -24,8 +24,11 @@ def test_the_api_passes_every_schemathesis_check(make_stack: StackFactory) -> No
         pytest.skip("schemathesis is not installed")
     command = [
         binary, "--config-file", str(CONFIG), "run", f"{stack.url}/schema/openapi.json",
-        "--checks", "all", "--max-examples", "25", "--generation-deterministic",
-        "--request-timeout", "30",
+        # Every check but use_after_free: the api's one DELETE, /jobs/{jobId}, cancels a job
+        # (the product's contract), which stays, Cancelled, in its owner's history, status
+        # and webhook view until it expires; that check wants all under the path gone.
+        "--checks", "all", "--exclude-checks", "use_after_free",
+        "--max-examples", "25", "--generation-deterministic", "--request-timeout", "30",
     ]  # fmt: skip
     env = {
         **os.environ,
