@@ -17,6 +17,10 @@ class ReportTypeView(msgspec.Struct, rename="camel", kw_only=True):
 
     name: str
     description: str
+    #: The name people read ("Facturación masiva"); ``name`` when the workers give none.
+    display_name: str
+    #: Options a submission may add (``csvDialect``): name to allowed values, default first.
+    options: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
 
 class ReportTypesController(Controller):
@@ -29,4 +33,14 @@ class ReportTypesController(Controller):
     async def report_types(self, services: Services, principal: Principal) -> list[ReportTypeView]:
         """The report types the running workers build."""
         catalog = await services.jobs.report_types()
-        return [ReportTypeView(name=n, description=d) for n, d in sorted(catalog.items())]
+        shown = await services.jobs.report_display_names()
+        options = await services.jobs.report_options()
+        return [
+            ReportTypeView(
+                name=name,
+                description=description,
+                display_name=shown.get(name) or name,
+                options=options.get(name, {}),
+            )
+            for name, description in sorted(catalog.items())
+        ]
