@@ -144,6 +144,12 @@ class Names:
         return f"{self.namespace}:report-types"
 
     @property
+    def report_display_names(self) -> str:
+        """Hash of report type name to the name people read ("Facturación masiva"),
+        published by workers beside :attr:`report_types`."""
+        return f"{self.namespace}:report-display-names"
+
+    @property
     def report_options(self) -> str:
         """Hash of report type name to its options (JSON: name to allowed values, the
         default first), published by workers beside :attr:`report_types`."""

@@ -54,6 +54,15 @@ def completed_job(api: RunningStack) -> dict[str, object]:
 # --- submissions ------------------------------------------------------------------------
 
 
+def test_report_types_give_the_name_people_read_and_their_options(api: RunningStack) -> None:
+    response = api.client.get(f"{Q}/report-types")
+    assert response.status_code == 200, response.text
+    facturacion = next(t for t in response.json() if t["name"] == "FacturacionMasiva")
+    assert facturacion["displayName"] == "Facturación masiva"
+    assert facturacion["description"].startswith("Facturación masiva")
+    assert facturacion["options"]["csvDialect"] == ["rfc4180", "excel-es"]
+
+
 def test_an_unknown_report_type_is_refused_before_the_file_is_stored(api: RunningStack) -> None:
     before = payload_objects(api)
     response = api.client.post(f"{Q}/queue-multipart", data={**FIELDS, "reportType": "Nope"},

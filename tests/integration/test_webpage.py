@@ -37,6 +37,8 @@ LAUNCH_ARGS = [
 ]
 #: Longest wait for anything on the page (a small report takes a second or two).
 WAIT_MS = 20_000
+#: Where screenshots of the page go when set (to look at them; never committed).
+SHOTS = os.environ.get("AR_WEB_SHOTS", "")
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +124,29 @@ def dataset(folder: Path, count: int = 2) -> Path:
     return path
 
 
+def shot(page: Page, name: str) -> None:
+    """Save a screenshot of the whole page under $AR_WEB_SHOTS, when it is set."""
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def with_rejected(folder: Path) -> Path:
+    """Two good invoices and one whose currency does not exist (rejected), unique to this call."""
+    run = uuid.uuid4().hex[:8]
+    records = [{**INVOICE, "invoiceNumber": f"R{run}-{n}"} for n in range(2)]
+    records.append({**INVOICE, "invoiceNumber": f"R{run}-malo", "currency": "XXX1"})
+    path = folder / "con-rechazos.json"
+    path.write_text(json.dumps(records))
+    return path
+
+
+def fits(page: Page, width: int) -> None:
+    """Nothing on the page is wider than the screen: it never scrolls sideways."""
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, scroll
+
+
 def send(page: Page, data: Path) -> None:
     """Fill the form as a person would, by its labels, and send it."""
     page.get_by_label("Tipo de reporte").select_option("FacturacionMasiva")
@@ -151,7 +176,7 @@ def test_a_file_sent_from_the_page_is_followed_to_completed_and_downloads(
     with zipfile.ZipFile(saved) as archive:
         assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 2
     # And the job is among the recent ones, completed
-    row = page.get_by_role("row").filter(has_text="FacturacionMasiva")
+    row = page.get_by_role("row").filter(has_text="Facturación masiva")
     assert "Completado" in row.first.inner_text()
 
 
@@ -164,15 +189,15 @@ def test_jobs_sent_from_this_browser_are_listed_after_a_reload(page: Page, tmp_p
     page.reload()
 
     # Then the job is listed, completed, with its download link
-    row = page.get_by_role("row").filter(has_text="FacturacionMasiva").first
+    row = page.get_by_role("row").filter(has_text="Facturación masiva").first
     row.get_by_role("link", name="Descargar").wait_for()
     assert "Completado" in row.inner_text()
 
 
-def test_a_job_that_fails_shows_why(page: Page, tmp_path: Path) -> None:
-    # Given a file that is not JSON
+def test_a_job_that_fails_shows_why_and_its_row_too(page: Page, tmp_path: Path) -> None:
+    # Given a file that starts as JSON but breaks off
     data = tmp_path / "datos.json"
-    data.write_text(f"esto no es JSON {uuid.uuid4()}")
+    data.write_text(f'[{{"invoiceNumber": "{uuid.uuid4()}", "items": [')
 
     # When it is sent
     send(page, data)
@@ -180,9 +205,132 @@ def test_a_job_that_fails_shows_why(page: Page, tmp_path: Path) -> None:
     # Then an alert says what is wrong with it, and nothing is offered for download
     alert = page.locator("#error")
     alert.wait_for()
-    assert "JSON" in alert.inner_text()
+    why = alert.inner_text()
+    assert "JSON" in why
     assert alert.get_attribute("role") == "alert"
     assert not page.get_by_role("link", name="Descargar reporte", exact=True).is_visible()
+    # And its row in the jobs list says it failed, and why
+    row = page.get_by_role("row").filter(has_text="Con error").first
+    row.filter(has_text=why).wait_for()
+    shot(page, "escritorio-con-error")
+
+
+def test_rejected_records_are_counted_with_a_hint_to_errores_csv_and_the_expiry_shown(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given the report types listed by the names people read
+    page.get_by_label("Tipo de reporte").locator("option", has_text="Facturación masiva").wait_for(
+        state="attached"
+    )
+
+    # When a file of two good invoices and one bad is sent
+    send(page, with_rejected(tmp_path))
+
+    # Then the page says the report is ready, with how many records were rejected
+    status = page.get_by_role("status").filter(has_text="Reporte listo")
+    status.wait_for()
+    assert "2 registros; 1 registro rechazado" in status.inner_text()
+    # And where to see them, and until when the report can be downloaded
+    assert "errores.csv" in page.locator("#rechazados").inner_text()
+    assert "disponible hasta" in page.locator("#descarga").inner_text()
+    # And its row says the same, under the type's display name
+    row = page.get_by_role("row").filter(has_text="Facturación masiva").first
+    row.filter(has_text="1 registro rechazado").wait_for()
+    assert "hasta" in row.inner_text()
+    shot(page, "escritorio-listo-con-rechazos")
+
+
+def test_the_csv_dialect_chosen_reaches_the_report(page: Page, tmp_path: Path) -> None:
+    # Given the Excel-friendly CSV dialect chosen in the form
+    page.get_by_label("Tipo de reporte").select_option("FacturacionMasiva")
+    dialect = page.get_by_label("Formato de los archivos CSV")
+    dialect.select_option(label="Excel en español (punto y coma)")
+
+    # When a file is sent and its report downloaded
+    send(page, dataset(tmp_path))
+    page.get_by_role("status").filter(has_text="Reporte listo").wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Descargar reporte", exact=True).click()
+    saved = tmp_path / "excel.zip"
+    download.value.save_as(saved)
+
+    # Then its CSV is the Excel dialect: a BOM, semicolons
+    with zipfile.ZipFile(saved) as archive:
+        csv = archive.read("facturas.csv")
+    assert csv.startswith(b"\xef\xbb\xbf")
+    assert b";" in csv.splitlines()[0]
+
+
+def test_a_missing_user_is_told_in_spanish_beside_the_field(page: Page, tmp_path: Path) -> None:
+    # Given a form with a type and a file but no user
+    page.get_by_label("Tipo de reporte").select_option("FacturacionMasiva")
+    page.get_by_label("Su correo o usuario").fill("")
+    page.get_by_label("Archivo de datos (JSON)").set_input_files(str(dataset(tmp_path, 1)))
+
+    # When it is sent
+    page.get_by_role("button", name="Generar reporte").click()
+
+    # Then the page's own message is beside the field (not the browser's), and focus is there
+    user = page.get_by_label("Su correo o usuario")
+    message = page.locator("#usuario-error")
+    message.wait_for()
+    assert message.inner_text() == "Escriba su correo o usuario."
+    assert user.get_attribute("aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.id") == "usuario"
+    assert page.evaluate("document.getElementById('formulario').noValidate")
+    assert page.locator("#seguimiento").is_hidden()
+
+
+def test_a_file_that_cannot_be_json_is_refused_before_it_is_uploaded(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given a PDF chosen as the data file, and every request the page makes watched
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url))
+    pdf = tmp_path / "facturas.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + b"0" * 4000)
+    page.get_by_label("Tipo de reporte").select_option("FacturacionMasiva")
+    page.get_by_label("Su correo o usuario").fill("ana@empresa.com")
+    page.get_by_label("Archivo de datos (JSON)").set_input_files(str(pdf))
+
+    # Then the page says at once what it looks like
+    message = page.locator("#archivo-error")
+    message.filter(has_text="parece un PDF").wait_for()
+
+    # And when it is sent anyway, nothing is uploaded
+    page.get_by_role("button", name="Generar reporte").click()
+    page.get_by_text("Revise los campos marcados.").wait_for()
+    assert "parece un PDF" in message.inner_text()
+    assert not any("queue-multipart" in url for url in sent), sent
+    assert page.locator("#seguimiento").is_hidden()
+    shot(page, "escritorio-pdf-rechazado")
+
+
+def test_at_390_px_the_form_and_a_finished_report_fit_without_sideways_scrolling(
+    browser: Browser, module_stack: RunningStack, tmp_path: Path
+) -> None:
+    with opened(browser, module_stack.url + "/", width=390) as page:
+        # Given a report with a rejected record, made on a screen 390 px wide
+        page.get_by_label("Tipo de reporte").select_option("FacturacionMasiva")
+        page.get_by_label("Formato de los archivos CSV").select_option("excel-es")
+        send(page, with_rejected(tmp_path))
+        page.get_by_role("status").filter(has_text="Reporte listo").wait_for()
+
+        # Then nothing scrolls sideways, and the download is on screen
+        fits(page, 390)
+        box = page.get_by_role("link", name="Descargar reporte", exact=True).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, box
+        row = page.get_by_role("row").filter(has_text="1 registro rechazado").first
+        box = row.get_by_role("link", name="Descargar").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, box
+        shot(page, "390-listo-con-rechazos")
+
+        # And a field's own message fits too
+        page.get_by_label("Su correo o usuario").fill("")
+        page.get_by_role("button", name="Generar reporte").click()
+        page.locator("#usuario-error").wait_for()
+        fits(page, 390)
+        shot(page, "390-falta-usuario")
 
 
 def test_the_form_can_be_filled_and_sent_with_the_keyboard_alone(
@@ -344,7 +492,7 @@ def test_with_api_keys_the_page_asks_for_one_and_works_with_it(
         key_field.fill(key)
         key_field.press("Tab")
         page.get_by_label("Tipo de reporte").locator(
-            "option", has_text="FacturacionMasiva"
+            "option", has_text="Facturación masiva"
         ).wait_for(state="attached")
         send(page, dataset(tmp_path))
 

@@ -42,9 +42,14 @@ def setup() -> None:
     create_broker(services)
     if settings.build_processes > 1 or (settings.build_processes == 0 and usable_cores() > 1):
         start_helper_server()
-    catalog = {name: cls.description for name, cls in load_report_types().items()}
+    types = load_report_types()
+    catalog = {name: cls.description for name, cls in types.items()}
+    shown = {name: cls.display_name or name for name, cls in types.items()}
     threading.Thread(
-        target=_announce, args=(services, catalog, report_options()), name="announce", daemon=True
+        target=_announce,
+        args=(services, catalog, report_options(), shown),
+        name="announce",
+        daemon=True,
     ).start()
     structlog.get_logger(__name__).info("worker_ready", report_types=sorted(catalog))
 
@@ -54,12 +59,16 @@ ANNOUNCE_EVERY_SECONDS = 5.0
 
 
 def _announce(
-    services: Services, catalog: dict[str, str], options: dict[str, dict[str, list[str]]]
+    services: Services,
+    catalog: dict[str, str],
+    options: dict[str, dict[str, list[str]]],
+    display_names: dict[str, str],
 ) -> None:
-    """Publish the report types and their options now and again every ANNOUNCE_EVERY_SECONDS."""
+    """Publish the report types, their options and display names now and again every
+    ANNOUNCE_EVERY_SECONDS."""
     while True:
         try:
-            services.jobs.publish_report_types(catalog, options)
+            services.jobs.publish_report_types(catalog, options, display_names)
         except ReportsError as exc:
             structlog.get_logger(__name__).warning("announce_failed", error=str(exc))
             time.sleep(1.0)

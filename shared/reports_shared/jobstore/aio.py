@@ -37,6 +37,7 @@ class AsyncJobStore:
         self._transition = client.register_script(records.TRANSITION_SCRIPT)
         self._catalog: dict[str, str] = {}
         self._options: dict[str, dict[str, list[str]]] = {}
+        self._display_names: dict[str, str] = {}
         self._catalog_read_at = 0.0
 
     @classmethod
@@ -208,6 +209,12 @@ class AsyncJobStore:
         await self._read_catalog()
         return self._options
 
+    async def report_display_names(self) -> dict[str, str]:
+        """The names people read of the report types the workers announced; a type
+        missing here is shown by its name."""
+        await self._read_catalog()
+        return self._display_names
+
     async def _read_catalog(self) -> None:
         now = time.monotonic()
         if now - self._catalog_read_at <= CATALOG_TTL_SECONDS and self._catalog:
@@ -215,9 +222,11 @@ class AsyncJobStore:
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(self.names.report_types)
         pipe.hgetall(self.names.report_options)
-        types, options = await self._do(pipe.execute())
+        pipe.hgetall(self.names.report_display_names)
+        types, options, shown = await self._do(pipe.execute())
         self._catalog = {k.decode(): v.decode() for k, v in types.items()}
         self._options = {k.decode(): json.loads(v) for k, v in options.items()}
+        self._display_names = {k.decode(): v.decode() for k, v in shown.items()}
         self._catalog_read_at = now
 
     async def wait_finished(

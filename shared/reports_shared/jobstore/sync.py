@@ -123,9 +123,11 @@ class JobStore:
         self,
         catalog: Mapping[str, str],
         options: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+        display_names: Mapping[str, str] | None = None,
     ) -> None:
-        """Announce the report types this worker builds (name to description) and the
-        options each takes (name to allowed values, the default first)."""
+        """Announce the report types this worker builds (name to description), the
+        options each takes (name to allowed values, the default first) and the names
+        people read."""
         if not catalog:
             return
         with unavailable_on_error(), self.client.pipeline(transaction=False) as pipe:
@@ -134,6 +136,9 @@ class JobStore:
             if options:
                 encoded: dict[Any, Any] = {n: json.dumps(dict(v)) for n, v in options.items()}
                 pipe.hset(self.names.report_options, mapping=encoded)
+            if display_names:
+                shown: dict[Any, Any] = dict(display_names)
+                pipe.hset(self.names.report_display_names, mapping=shown)
             pipe.execute()
 
     def add_run_sample(self, lane: Lane, sample: RunSample, slots: Mapping[str, int]) -> None:

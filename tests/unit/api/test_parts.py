@@ -9,9 +9,10 @@ import threading
 import msgspec
 import pytest
 
-from reports_api.errors import InvalidRequest, RangeNotSatisfiable
+from reports_api.errors import InvalidRequest, RangeNotSatisfiable, UnsupportedMediaType
 from reports_api.intake.payloads import decode_body, inline_dataset
 from reports_api.intake.pipe import UploadPipe
+from reports_api.intake.sniff import looks_like
 from reports_api.intake.submissions import parse_flag
 from reports_api.jobs.downloads import byte_range, content_disposition
 from reports_shared.errors import InvalidPayload
@@ -71,6 +72,8 @@ def test_missing_json_data_is_a_missing_field() -> None:
 
 def test_a_scalar_is_not_a_dataset() -> None:
     with pytest.raises(InvalidPayload, match="arreglo"):
+        inline_dataset(decode_body(b'{"jsonData": 5}').json_data)
+    with pytest.raises(UnsupportedMediaType, match="valor JSON suelto"):
         inline_dataset(decode_body(b'{"jsonData": "5"}').json_data)
 
 
@@ -79,6 +82,45 @@ def test_an_empty_list_of_records_is_refused_at_submission(json_data: bytes) -> 
     body = decode_body(b'{"jsonData": ' + json_data + b"}")
     with pytest.raises(InvalidPayload, match="vacía"):
         inline_dataset(body.json_data)
+
+
+@pytest.mark.parametrize(
+    ("head", "looks"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3", "un PDF"),
+        (b"PK\x03\x04\x14\x00", "un ZIP"),
+        (b"\xef\xbb\xbffecha;importe;moneda\r\n2024-01-01;10,5;EUR\r\n", "un CSV"),
+        (b"invoiceNumber,total\nF-1,10\n", "un CSV"),
+        (b"1,2,3\n", "un CSV"),
+        (b"<?xml version='1.0'?><a/>", "XML o HTML"),
+        (b"\xff\xfe[\x00{\x00", "UTF-16"),
+        (b"42", "valor JSON suelto"),
+        (b'"texto"', "valor JSON suelto"),
+        (b"true", "valor JSON suelto"),
+        (b"hola mundo", "texto que no es JSON"),
+    ],
+)
+def test_first_bytes_that_cannot_start_a_dataset_say_what_they_look_like(
+    head: bytes, looks: str
+) -> None:
+    found = looks_like(head)
+    assert found is not None and looks in found
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"[",
+        b'{"facturas": [',
+        b"\xef\xbb\xbf \r\n\t[{}]",
+        b'{"a":1}\n{"a":2}\n',
+        b"\x1f\x8b\x08",
+        b"",
+        b"  ",
+    ],
+)
+def test_first_bytes_of_a_dataset_pass(head: bytes) -> None:
+    assert looks_like(head) is None
 
 
 @pytest.mark.parametrize(("text", "value"), [("true", True), ("False", False), ("", False)])

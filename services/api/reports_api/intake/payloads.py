@@ -9,6 +9,7 @@ import msgspec
 from reports_shared.errors import InvalidPayload
 
 from ..errors import InvalidRequest
+from .sniff import HEAD_BYTES, check_head
 
 
 class JsonSubmission(msgspec.Struct, rename="camel", kw_only=True):
@@ -63,6 +64,7 @@ def inline_dataset(raw: msgspec.Raw) -> InlineDataset:
         raise InvalidRequest("Falta el campo obligatorio 'jsonData'.")
     if data[:1] == b'"':
         data = _string_decoder.decode(data).lstrip("\ufeff").encode()
+        check_head(data[:HEAD_BYTES], "'jsonData'")  # a CSV pasted in: 415 naming it
     if not data.strip():
         raise InvalidPayload("'jsonData' está vacío.")
     try:

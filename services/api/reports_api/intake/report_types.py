@@ -17,6 +17,8 @@ class ReportTypeView(msgspec.Struct, rename="camel", kw_only=True):
 
     name: str
     description: str
+    #: The name people read ("Facturación masiva"); ``name`` when the workers give none.
+    display_name: str
     #: Its options (a form field or a key of ``options``) and their values, the default
     #: first; ``None`` when its workers announce none (they check options themselves).
     options: dict[str, list[str]] | None = None
@@ -32,8 +34,14 @@ class ReportTypesController(Controller):
     async def report_types(self, services: Services, principal: Principal) -> list[ReportTypeView]:
         """The report types the running workers build, with the options each takes."""
         catalog = await services.jobs.report_types()
+        shown = await services.jobs.report_display_names()
         options = await services.jobs.report_options()
         return [
-            ReportTypeView(name=n, description=d, options=options.get(n))
-            for n, d in sorted(catalog.items())
+            ReportTypeView(
+                name=name,
+                description=description,
+                display_name=shown.get(name) or name,
+                options=options.get(name),
+            )
+            for name, description in sorted(catalog.items())
         ]

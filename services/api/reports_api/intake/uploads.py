@@ -16,6 +16,7 @@ from reports_shared.objectstore import ObjectStore
 
 from ..errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from .pipe import UploadPipe
+from .sniff import HEAD_BYTES, check_head
 
 log = structlog.get_logger(__name__)
 
@@ -67,12 +68,32 @@ class StreamingUpload:
         self.keepalive = keepalive
         self._alive_at = 0.0
         self.pipe = UploadPipe()
-        self.task = asyncio.create_task(asyncio.to_thread(objects.put_stream, key, self.pipe))
-        self.task.add_done_callback(lambda _: self.pipe.reader_failed.set())
+        # Storage is opened once the first bytes pass the JSON check: a PDF sent by mistake
+        # is refused with nothing stored and no upload marked.
+        self.task: asyncio.Task[str] | None = None
+        self._head: bytearray | None = bytearray()
         self.received = 0
+
+    def _open(self) -> bytes:
+        """Check the first bytes (415 if they cannot start a dataset), start the storage
+        upload; the bytes held so far, to send on."""
+        head = bytes(self._head or b"")
+        self._head = None
+        check_head(head[:HEAD_BYTES], f"El archivo '{FILE_FIELD}'")
+        self.task = asyncio.create_task(
+            asyncio.to_thread(self.objects.put_stream, self.key, self.pipe)
+        )
+        self.task.add_done_callback(lambda _: self.pipe.reader_failed.set())
+        return head
 
     async def write(self, chunk: bytes) -> None:
         """Send a chunk on; fails when past the limit or when storage failed."""
+        if self._head is not None:
+            self._head += chunk
+            if len(self._head) < HEAD_BYTES:
+                return
+            chunk = self._open()
+        assert self.task is not None
         now = time.monotonic()
         if now - self._alive_at >= KEEPALIVE_EVERY_SECONDS:
             self._alive_at = now
@@ -86,11 +107,16 @@ class StreamingUpload:
 
     async def finish(self) -> StoredPayload:
         """Wait until storage holds the whole object."""
+        if self._head is not None:  # a file shorter than the bytes checked
+            head = self._open()
+            if head:
+                await self.write(head)
         await self.pipe.close()
         await self._settled()
         return StoredPayload(self.key, self.pipe.size, self.pipe.sha256)
 
     async def _settled(self) -> None:
+        assert self.task is not None
         try:
             await self.task
         except ObjectNotFound as exc:  # the upload was aborted under us (NoSuchUpload)
@@ -98,6 +124,8 @@ class StreamingUpload:
 
     async def cancel(self, exc: BaseException) -> None:
         """Abandon the upload; storage keeps nothing of it."""
+        if self.task is None:  # refused or cut short before storage was opened
+            return
         await self.pipe.abort(exc)
         with contextlib.suppress(BaseException):  # the abort itself raises here
             await self.task

@@ -31,6 +31,8 @@ class ReportType(ABC):
     name: ClassVar[str]
     #: One Spanish sentence for humans (api docs, active jobs).
     description: ClassVar[str]
+    #: The name people read (the web page's list, "Facturación masiva"); ``name`` if None.
+    display_name: ClassVar[str | None] = None
     #: Type each record is decoded into (usually a msgspec Struct).
     record_schema: ClassVar[Any]
     #: Start of the ZIP's file name, e.g. ``reporte_facturacion``.

@@ -20,9 +20,18 @@
     Cancelled: "Cancelado",
     Expired: "Expirado",
   };
+  //: How each CSV dialect the service announces is offered; an unknown one by its name.
+  const DIALECTS = {
+    rfc4180: "Estándar (coma y punto decimal)",
+    "excel-es": "Excel en español (punto y coma)",
+  };
+  const HEAD_BYTES = 512; // the first bytes the api looks at too
   const numbers = new Intl.NumberFormat("es");
   const percents = new Intl.NumberFormat("es", { maximumFractionDigits: 0 });
   const dates = new Intl.DateTimeFormat("es", { dateStyle: "short", timeStyle: "medium" });
+  const days = new Intl.DateTimeFormat("es", {
+    day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+  });
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -31,8 +40,13 @@
     clave: $("clave"),
     tipo: $("tipo"),
     tipoAyuda: $("tipo-ayuda"),
+    tipoError: $("tipo-error"),
     usuario: $("usuario"),
+    usuarioError: $("usuario-error"),
     archivo: $("archivo"),
+    archivoError: $("archivo-error"),
+    campoDialecto: $("campo-dialecto"),
+    dialecto: $("dialecto"),
     zona: $("zona"),
     elegido: $("archivo-elegido"),
     aviso: $("aviso"),
@@ -41,10 +55,12 @@
     seguimiento: $("seguimiento"),
     subida: $("subida"),
     subidaTexto: $("subida-texto"),
+    subidaDetalle: $("subida-detalle"),
     proceso: $("proceso"),
     procesoTexto: $("proceso-texto"),
     estado: $("estado"),
     error: $("error"),
+    rechazados: $("rechazados"),
     descarga: $("descarga"),
     enlace: $("enlace-descarga"),
     descargaDetalle: $("descarga-detalle"),
@@ -55,7 +71,7 @@
     mas: $("mas"),
   };
 
-  let descriptions = {};
+  let types = {}; // report type name -> {displayName, description, options}
   let apiKey = sessionStorage.getItem(API_KEY) || ""; // sent as X-API-Key when the api asks
   let upload = null; // the XMLHttpRequest sending a file
   let stream = null; // the EventSource of the followed job
@@ -141,27 +157,100 @@
 
   async function loadTypes() {
     try {
-      const { body: types } = await getJson(`${API}/report-types`);
+      const { body: listed } = await getJson(`${API}/report-types`);
       const options = [new Option("Elija un tipo de reporte", "")];
-      for (const type of types) options.push(new Option(type.name, type.name));
+      for (const type of listed) options.push(new Option(type.displayName || type.name, type.name));
+      const chosen = ui.tipo.value;
       ui.tipo.replaceChildren(...options);
-      descriptions = Object.fromEntries(types.map((t) => [t.name, t.description]));
-      if (types.length === 1) ui.tipo.value = types[0].name;
+      types = Object.fromEntries(listed.map((t) => [t.name, t]));
+      if (listed.length === 1) ui.tipo.value = listed[0].name;
+      else if (types[chosen]) ui.tipo.value = chosen;
       describeType();
+      renderJobs(); // the list names types as people read them
     } catch (error) {
       ui.tipo.replaceChildren(new Option("No se pudieron cargar los tipos", ""));
       warn(`No se pudo consultar los tipos de reporte: ${error.message}`);
     }
   }
 
-  function describeType() {
-    ui.tipoAyuda.textContent = descriptions[ui.tipo.value] || "";
+  function typeName(name) {
+    // The name people read ("Facturación masiva"), as the service announces it.
+    const type = types[name];
+    return (type && type.displayName) || name || "";
   }
 
-  function showFile() {
+  function describeType() {
+    const type = types[ui.tipo.value];
+    ui.tipoAyuda.textContent = type ? type.description : "";
+    if (type) fieldError(ui.tipo, ui.tipoError, "");
+    // The CSV dialects this type takes, the service's default first.
+    const dialects = (type && type.options && type.options.csvDialect) || [];
+    const kept = ui.dialecto.value;
+    ui.dialecto.replaceChildren(...dialects.map((name) => new Option(DIALECTS[name] || name, name)));
+    if (dialects.includes(kept)) ui.dialecto.value = kept;
+    ui.campoDialecto.hidden = dialects.length < 2;
+  }
+
+  // ---- checking the form: the page's own messages, in Spanish, beside each field ---------
+
+  function fieldError(field, place, text) {
+    place.textContent = text;
+    place.hidden = !text;
+    if (text) field.setAttribute("aria-invalid", "true");
+    else field.removeAttribute("aria-invalid");
+  }
+
+  function looksLike(head) {
+    // What the first bytes of a file look like when they cannot start a JSON dataset (the
+    // api makes the same check); null when they may. A dataset starts, after an optional
+    // BOM and whitespace, with [ or {, or is gzip.
+    const starts = (...magic) => magic.every((byte, i) => head[i] === byte);
+    if (starts(0x1f, 0x8b)) return null;
+    const magics = [
+      [[0x25, 0x50, 0x44, 0x46], "un PDF"],
+      [[0x50, 0x4b, 0x03, 0x04], "un ZIP (o un libro de Excel .xlsx)"],
+      [[0x50, 0x4b, 0x05, 0x06], "un ZIP vacío"],
+      [[0xd0, 0xcf, 0x11, 0xe0], "un libro de Excel antiguo (.xls) o un documento de Office"],
+      [[0x89, 0x50, 0x4e, 0x47], "una imagen PNG"],
+      [[0xff, 0xd8, 0xff], "una imagen JPEG"],
+      [[0x47, 0x49, 0x46, 0x38], "una imagen GIF"],
+      [[0x52, 0x61, 0x72, 0x21], "un archivo RAR"],
+      [[0x37, 0x7a, 0xbc, 0xaf], "un archivo 7-Zip"],
+      [[0xff, 0xfe], "texto UTF-16 (guárdelo como UTF-8)"],
+      [[0xfe, 0xff], "texto UTF-16 (guárdelo como UTF-8)"],
+    ];
+    for (const [magic, name] of magics) if (starts(...magic)) return name;
+    let at = starts(0xef, 0xbb, 0xbf) ? 3 : 0;
+    while (at < head.length && [0x20, 0x09, 0x0d, 0x0a].includes(head[at])) at += 1;
+    if (at >= head.length || head[at] === 0x5b || head[at] === 0x7b) return null;
+    const text = new TextDecoder("utf-8").decode(head.subarray(at));
+    const firstLine = text.split("\n", 1)[0];
+    const delimited = /[,;\t]/.test(firstLine) && !firstLine.includes("{");
+    if (text.startsWith("<")) return "XML o HTML";
+    if (/^["\-0-9]|^(true|false|null)/.test(text) && !delimited) {
+      return "un valor JSON suelto (un número, un texto, true, false o null)";
+    }
+    if (delimited) return "un CSV";
+    if (text.includes("\u0000")) return "un archivo binario";
+    return "texto que no es JSON";
+  }
+
+  async function notJson(file) {
+    // The reason a file cannot be a dataset, read from its first bytes; "" when it may be.
+    try {
+      const head = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
+      const looks = looksLike(head);
+      return looks ? `El archivo no es JSON: parece ${looks}. Elija un archivo JSON con un arreglo de registros (también puede ir comprimido con gzip).` : "";
+    } catch (_) {
+      return ""; // unreadable here: the api decides
+    }
+  }
+
+  async function showFile() {
     const file = ui.archivo.files[0];
     ui.elegido.textContent = file ? `Archivo elegido: ${file.name} (${size(file.size)})` : "";
     warn("");
+    fieldError(ui.archivo, ui.archivoError, file ? await notJson(file) : "");
   }
 
   function setUpDropZone() {
@@ -187,26 +276,40 @@
     }
   }
 
-  function submit(event) {
+  async function submit(event) {
     event.preventDefault();
     const file = ui.archivo.files[0];
     const user = ui.usuario.value.trim();
-    if (!ui.tipo.value) return fail(ui.tipo, "Elija un tipo de reporte.");
-    if (!user) return fail(ui.usuario, "Escriba su correo o usuario.");
-    if (!file) return fail(ui.archivo, "Elija el archivo JSON con los datos.");
-    if (!file.size) return fail(ui.archivo, "El archivo elegido está vacío.");
+    // Every field's message at once; focus goes to the first field to fix.
+    const problems = [
+      [ui.tipo, ui.tipoError, ui.tipo.value ? "" : "Elija un tipo de reporte."],
+      [ui.usuario, ui.usuarioError, user ? "" : "Escriba su correo o usuario."],
+      [ui.archivo, ui.archivoError, !file ? "Elija el archivo JSON con los datos."
+        : !file.size ? "El archivo elegido está vacío." : await notJson(file)],
+    ];
+    for (const [field, place, text] of problems) fieldError(field, place, text);
+    const first = problems.find(([, , text]) => text);
+    if (first) {
+      warn("Revise los campos marcados.");
+      first[0].focus();
+      return;
+    }
     localStorage.setItem(USER_KEY, user);
-    send(file, ui.tipo.value, user);
-  }
-
-  function fail(field, text) {
-    warn(text);
-    field.focus();
+    send(file, ui.tipo.value, user, ui.campoDialecto.hidden ? "" : ui.dialecto.value);
   }
 
   // ---- sending the file (XMLHttpRequest: the only API with upload progress) -------------
 
-  function send(file, reportType, userName) {
+  function uploadNote(loaded, total, startedAt) {
+    // Speed and time left of the upload, once there is enough of it to measure.
+    const seconds = (performance.now() - startedAt) / 1000;
+    if (seconds < 0.5 || !loaded) return `${size(loaded)} de ${size(total)}`;
+    const rate = loaded / seconds;
+    const left = loaded < total ? ` · quedan ~${about((total - loaded) / rate)}` : "";
+    return `${size(loaded)} de ${size(total)} · ${size(rate)}/s${left}`;
+  }
+
+  function send(file, reportType, userName, dialect) {
     stopFollowing();
     warn("");
     const data = new FormData();
@@ -214,6 +317,7 @@
     data.append("reportType", reportType);
     data.append("userName", userName);
     data.append("isLargeDataset", file.size >= LARGE_BYTES ? "true" : "false");
+    if (dialect) data.append("csvDialect", dialect); // a report option, before the file too
     data.append("dataFile", file, file.name);
 
     const xhr = new XMLHttpRequest();
@@ -221,8 +325,11 @@
     xhr.open("POST", `${API}/queue-multipart`);
     xhr.responseType = "json";
     if (apiKey) xhr.setRequestHeader("X-API-Key", apiKey);
+    const startedAt = performance.now();
     xhr.upload.onprogress = (event) => {
-      if (event.lengthComputable) setBar(ui.subida, ui.subidaTexto, (100 * event.loaded) / event.total);
+      if (!event.lengthComputable) return;
+      setBar(ui.subida, ui.subidaTexto, (100 * event.loaded) / event.total);
+      ui.subidaDetalle.textContent = uploadNote(event.loaded, event.total, startedAt);
     };
     xhr.onload = () => {
       upload = null;
@@ -263,6 +370,8 @@
     ui.descarga.hidden = true;
     ui.error.hidden = true;
     ui.error.textContent = "";
+    ui.rechazados.hidden = true;
+    ui.subidaDetalle.textContent = "";
     setBar(ui.subida, ui.subidaTexto, 0);
     setBar(ui.proceso, ui.procesoTexto, 0);
   }
@@ -361,7 +470,8 @@
       case "Completed": {
         const records = job.performanceMetrics ? job.performanceMetrics.recordsProcessed : null;
         const count = records == null ? "" : ` con ${numbers.format(records)} registros`;
-        return `Reporte listo${count}. Ya puede descargarlo.`;
+        const rejected = job.recordsRejected ? `; ${rejectedCount(job.recordsRejected)}` : "";
+        return `Reporte listo${count}${rejected}. Ya puede descargarlo.`;
       }
       case "Failed":
         return "El reporte no se pudo generar.";
@@ -372,6 +482,21 @@
       default:
         return LABELS[job.status] || job.status;
     }
+  }
+
+  function rejectedCount(count) {
+    return count === 1 ? "1 registro rechazado" : `${numbers.format(count)} registros rechazados`;
+  }
+
+  function until(job) {
+    // When the report stops being downloadable, as people read a date.
+    return job.expiresAt ? days.format(new Date(job.expiresAt)) : "";
+  }
+
+  function reason(job) {
+    // Why a job failed, as the service says it (a cancel or expiry says all in its state).
+    if (job.status !== "Failed" || ["Cancelled", "Expired"].includes(job.outcome)) return "";
+    return job.error || job.message || "Error desconocido.";
   }
 
   function show(job, fromSubmission) {
@@ -386,12 +511,23 @@
     if (job.status === "Completed" && job.downloadUrl) {
       ui.enlace.href = job.downloadUrl;
       ui.enlace.dataset.fileName = job.fileName || "";
-      ui.descargaDetalle.textContent = `${job.fileName || ""} · ${size(job.fileSizeBytes)}`;
+      const expiry = until(job);
+      ui.descargaDetalle.textContent = [job.fileName, size(job.fileSizeBytes),
+        expiry && `disponible hasta ${expiry}`].filter(Boolean).join(" · ");
       ui.descarga.hidden = false;
     }
+    if (job.status === "Completed" && job.recordsRejected) {
+      const one = job.recordsRejected === 1;
+      ui.rechazados.textContent = one
+        ? "Un registro fue rechazado y no está en el reporte: el archivo errores.csv del ZIP dice cuál y por qué."
+        : `${numbers.format(job.recordsRejected)} registros fueron rechazados y no están en el reporte: `
+          + "el archivo errores.csv del ZIP dice cuáles y por qué.";
+      ui.rechazados.hidden = false;
+    }
     // A cancelled job's state says all there is; a failed one's error says what went wrong.
-    if (job.status === "Failed" && !["Cancelled", "Expired"].includes(job.outcome)) {
-      ui.error.textContent = job.error || job.message || "Error desconocido.";
+    const why = reason(job);
+    if (why) {
+      ui.error.textContent = why;
       ui.error.hidden = false;
     }
   }
@@ -430,7 +566,7 @@
   }
 
   async function cancelJob(job, created) {
-    const name = `${job.reportType || "trabajo"} de ${created}`;
+    const name = `${typeName(job.reportType) || "trabajo"} de ${created}`;
     try {
       const { body } = await getJson(`${API}/jobs/${encodeURIComponent(job.jobId)}`, "DELETE");
       show(body);
@@ -478,8 +614,15 @@
       link.textContent = "Descargar";
       link.setAttribute("aria-label", `Descargar ${job.fileName || "reporte"}`);
       actions.append(link);
+      const expiry = until(job);
+      if (expiry) {
+        const note = document.createElement("span");
+        note.className = "nota";
+        note.textContent = `hasta ${expiry}`;
+        actions.append(note);
+      }
     } else if (!FINAL.has(job.status)) {
-      const which = `el trabajo ${job.reportType || ""} de ${created}`;
+      const which = `el trabajo ${typeName(job.reportType)} de ${created}`;
       if (job.jobId !== followed) {
         actions.append(actionButton("Seguir", `Seguir ${which}`, () => {
           showTracking();
@@ -504,9 +647,21 @@
       note.textContent = ahead;
       status.append(" ", note);
     }
+    const details = [];
+    if (job.status === "Completed" && job.recordsRejected) {
+      details.push([`${rejectedCount(job.recordsRejected)} (ver errores.csv)`, "nota"]);
+    }
+    const why = reason(job);
+    if (why) details.push([why, "motivo"]);
+    for (const [text, className] of details) {
+      const line = document.createElement("span");
+      line.className = className;
+      line.textContent = text;
+      status.append(line);
+    }
     tr.append(
       cell("Creado", created, "creado"),
-      cell("Tipo", job.reportType),
+      cell("Tipo", typeName(job.reportType)),
       cell("Usuario", job.userName, "usuario"),
       cell("Estado", status, `estado-${shown}`),
       cell("Avance", `${percents.format(Math.floor(percent))} %`, "numero"),

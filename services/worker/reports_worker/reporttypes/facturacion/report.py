@@ -127,6 +127,7 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
     """Mass invoicing: totals per invoice, per currency and per tax rate, exact to the cent."""
 
     name: ClassVar[str] = "FacturacionMasiva"
+    display_name: ClassVar[str | None] = "Facturación masiva"
     description: ClassVar[str] = (
         "Facturación masiva: libro Excel con resumen y facturas, CSV de facturas y de "
         "líneas, y la lista de registros rechazados con su motivo."
