@@ -79,8 +79,9 @@ class WorkbookWriter(Protocol):
 class WorkbookEngine(Protocol):
     """What writes workbooks: opens one, and prepares table rows away from it."""
 
-    def open(self, path: Path, *, row_limit: int) -> WorkbookWriter:
-        """A workbook writer for ``path``, its tables split at ``row_limit`` rows."""
+    def open(self, path: Path, *, row_limit: int, title: str) -> WorkbookWriter:
+        """A workbook writer for ``path``, its tables split at ``row_limit`` rows, its
+        pages headed by ``title`` (see :mod:`.printing`)."""
 
     def row_preparer(self, columns: Sequence[Column]) -> Callable[[Sequence[object]], object]:
         """How a table's rows are prepared in a batch of records, for ``append_prepared``."""
