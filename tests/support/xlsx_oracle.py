@@ -167,6 +167,7 @@ class XlsxwriterTable:
         self._title = title
         self._columns = columns
         self._kinds = [column.kind for column in columns]
+        self._widths = {col: column.width for col, column in enumerate(columns)}
         self.sheets = 0
         self._writer = self._new_sheet()
 
@@ -174,8 +175,8 @@ class XlsxwriterTable:
         self.sheets += 1
         title = self._title if self.sheets == 1 else f"{self._title} {self.sheets}"
         writer = XlsxwriterSheet(self._book, self._book.add_worksheet(title))
-        for col, column in enumerate(self._columns):
-            writer.sheet.set_column(col, col, column.width)
+        for col, width in self._widths.items():
+            writer.sheet.set_column(col, col, width)
         writer.sheet.freeze_panes(1, 0)
         widths = [column.width for column in self._columns]
         set_printing(writer.sheet, table_print(widths), self._book.header)
@@ -194,6 +195,12 @@ class XlsxwriterTable:
         for values in rows:
             # row_preparer made each one a tuple of the row's values
             self.append(cast("tuple[object, ...]", values))
+
+    def widen(self, widths: Mapping[int, float]) -> None:
+        """Columns at least this wide on the current sheet and the next."""
+        for col, width in widths.items():
+            self._widths[col] = max(self._widths.get(col, 0), width)
+            self._writer.sheet.set_column(col, col, self._widths[col])
 
     def _close_sheet(self) -> None:
         if self._columns:

@@ -140,7 +140,7 @@ def test_both_engines_read_back_identically(tmp_path: Path) -> None:
 def test_facturacion_workbooks_match_between_engines(
     build: Builder, tmp_path: Path, engine: WorkbookEngine
 ) -> None:
-    # given invoices with awkward text and empty optional fields
+    # given invoices with awkward text and empty optional fields, over four sheets
     records = [
         invoice(
             f"F-{n}",
@@ -149,6 +149,8 @@ def test_facturacion_workbooks_match_between_engines(
         )
         for n, text in enumerate(TEXTS)
     ]
+    # and, late, an amount wider than its column: the sheets from there on are widened
+    records.append(invoice("F-wide", items=[item(quantity=3, unitPrice=123_456_789_012.5)]))
     reference = build(records, FacturacionMasiva(sheet_row_limit=6, workbook_engine=XLSXWRITER))
     built = build(records, FacturacionMasiva(sheet_row_limit=6, workbook_engine=engine))
 

@@ -217,6 +217,12 @@ class SpreadsheetTable:
                 self._spool.write("".join(batch))
                 batch.clear()
 
+    def widen(self, widths: Mapping[int, float]) -> None:
+        """Columns at least this wide on this sheet and the next (a sheet's widths are
+        written when it is finished, after its rows)."""
+        for col, width in widths.items():
+            self._widths[col] = max(self._widths.get(col, 0), width)
+
     def _finish_sheet(self) -> None:
         assert self._entry is not None and self._spool is not None
         self._spool.write("".join(self._batch))

@@ -59,6 +59,10 @@ class TableWriter(Protocol):
     def append_prepared(self, rows: Sequence[object]) -> None:
         """Add rows made by the engine's :meth:`~WorkbookEngine.row_preparer` for them."""
 
+    def widen(self, widths: Mapping[int, float]) -> None:
+        """Columns (0-based) at least this wide, in characters, on the sheets not yet
+        finished: call it before appending rows that need it."""
+
     def close(self) -> None:
         """Finish the last sheet."""
 
