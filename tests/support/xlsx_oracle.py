@@ -18,6 +18,15 @@ from xml.sax.saxutils import escape
 import xlsxwriter
 
 from reports_worker.formats.columns import CellKind, Column
+from reports_worker.formats.xlsx.printing import (
+    MARGINS,
+    PAGE_FOOTER,
+    PAPER_A4,
+    SUMMARY_PRINT,
+    PrintSetup,
+    page_header,
+    table_print,
+)
 from reports_worker.formats.xlsx.workbook import (
     EXCEL_MAX_TEXT,
     Style,
@@ -50,20 +59,44 @@ def safe_text(value: object) -> str:
     return text
 
 
+def set_printing(sheet: Any, setup: PrintSetup, header: str) -> None:
+    """A sheet's print settings, through xlsxwriter's own calls."""
+    sheet.set_paper(PAPER_A4)
+    if setup.landscape:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    if setup.fit_to_width:
+        sheet.fit_to_pages(1, 0)
+    if setup.repeat_header:
+        sheet.repeat_rows(0)
+    if setup.gridlines:
+        sheet.hide_gridlines(0)
+    if setup.centered:
+        sheet.center_horizontally()
+    left, right, top, bottom, head, foot = MARGINS
+    sheet.set_margins(left=left, right=right, top=top, bottom=bottom)
+    sheet.set_header(header, {"margin": head})
+    sheet.set_footer(PAGE_FOOTER, {"margin": foot})
+
+
 class XlsxwriterWorkbook:
     """One XLSX file of tables split at the row limit, plus free-form sheets."""
 
-    def __init__(self, path: Path, *, row_limit: int) -> None:
+    def __init__(self, path: Path, *, row_limit: int, title: str) -> None:
         self._book = xlsxwriter.Workbook(
             str(path),
             {"constant_memory": True, "tmpdir": str(path.parent), "remove_timezone": True},
         )
         self.row_limit = row_limit
+        self.header = page_header(title)
         self.formats = {name: self._book.add_format(spec) for name, spec in _FORMATS.items()}
 
     def sheet(self, title: str) -> XlsxwriterSheet:
         """A free-form sheet, shown first if added first, written whenever."""
-        return XlsxwriterSheet(self, self._book.add_worksheet(title))
+        sheet = self._book.add_worksheet(title)
+        set_printing(sheet, SUMMARY_PRINT, self.header)
+        return XlsxwriterSheet(self, sheet)
 
     def table(self, title: str, columns: Sequence[Column]) -> XlsxwriterTable:
         """A table starting on sheet ``title``, continued on ``title 2``... at the limit."""
@@ -134,6 +167,7 @@ class XlsxwriterTable:
         self._title = title
         self._columns = columns
         self._kinds = [column.kind for column in columns]
+        self._widths = {col: column.width for col, column in enumerate(columns)}
         self.sheets = 0
         self._writer = self._new_sheet()
 
@@ -141,9 +175,11 @@ class XlsxwriterTable:
         self.sheets += 1
         title = self._title if self.sheets == 1 else f"{self._title} {self.sheets}"
         writer = XlsxwriterSheet(self._book, self._book.add_worksheet(title))
-        for col, column in enumerate(self._columns):
-            writer.sheet.set_column(col, col, column.width)
+        for col, width in self._widths.items():
+            writer.sheet.set_column(col, col, width)
         writer.sheet.freeze_panes(1, 0)
+        widths = [column.width for column in self._columns]
+        set_printing(writer.sheet, table_print(widths), self._book.header)
         writer.write_styled([column.title for column in self._columns], "header")
         return writer
 
@@ -160,6 +196,12 @@ class XlsxwriterTable:
             # row_preparer made each one a tuple of the row's values
             self.append(cast("tuple[object, ...]", values))
 
+    def widen(self, widths: Mapping[int, float]) -> None:
+        """Columns at least this wide on the current sheet and the next."""
+        for col, width in widths.items():
+            self._widths[col] = max(self._widths.get(col, 0), width)
+            self._writer.sheet.set_column(col, col, self._widths[col])
+
     def _close_sheet(self) -> None:
         if self._columns:
             self._writer.sheet.autofilter(0, 0, self._writer.row - 1, len(self._columns) - 1)
@@ -172,9 +214,9 @@ class XlsxwriterTable:
 class XlsxwriterEngine:
     """The reference engine: rows go to xlsxwriter as values, prepared as tuples."""
 
-    def open(self, path: Path, *, row_limit: int) -> WorkbookWriter:
+    def open(self, path: Path, *, row_limit: int, title: str) -> WorkbookWriter:
         """An xlsxwriter workbook at ``path``."""
-        return XlsxwriterWorkbook(path, row_limit=row_limit)
+        return XlsxwriterWorkbook(path, row_limit=row_limit, title=title)
 
     def row_preparer(self, columns: Sequence[Column]) -> Callable[[Sequence[object]], object]:
         """xlsxwriter takes the values themselves."""

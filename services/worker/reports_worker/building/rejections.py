@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..formats.columns import Column
-from ..formats.csv import CsvDialect, CsvTable
+from ..formats.csv import CsvDialect, CsvTable, for_people
 from ..formats.zip.archive import ReportFiles
 
 ERRORS_FILE = "errores.csv"
@@ -21,7 +21,8 @@ class Rejections:
 
     def __init__(self, files: ReportFiles, dialect: CsvDialect) -> None:
         self._files = files
-        self._dialect = dialect
+        # Read by people (the reasons are Spanish sentences): a BOM, so Excel shows accents.
+        self._dialect = for_people(dialect)
         self._table: CsvTable | None = None
         self.count = 0
         self.first: tuple[int, str] | None = None

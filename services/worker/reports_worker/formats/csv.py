@@ -3,6 +3,8 @@
 Dialect ``rfc4180`` (default): UTF-8 without BOM, comma separator, CRLF line ends, quotes
 only where needed, decimal point. Dialect ``excel-es``: the same but with ``;`` as
 separator, a UTF-8 BOM and decimal comma, which Excel in Spanish locales opens as-is.
+A file meant for people rather than programs (``errores.csv``) has a BOM in either
+dialect: :func:`for_people`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import codecs
 import csv
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +41,16 @@ CSV_DIALECTS: dict[str, CsvDialect] = {
     "excel-es": CsvDialect("excel-es", ";", decimal_comma=True, bom=True),
 }
 DEFAULT_DIALECT = "rfc4180"
+
+
+def for_people(dialect: CsvDialect) -> CsvDialect:
+    """``dialect`` with a UTF-8 BOM, for a file people open in Excel.
+
+    Without a BOM, Excel reads UTF-8 in the system's ANSI code page and garbles every
+    accent ("Línea" shows as "LÃ­nea"); programs that read RFC 4180 files keep theirs
+    BOM-free.
+    """
+    return replace(dialect, bom=True)
 
 
 _TRIGGER_CHARS = "".join(FORMULA_TRIGGERS)

@@ -101,7 +101,10 @@ class Tabular(SpreadsheetReport):
         padding: list[Any] = [None] * width
         with ExitStack() as stack:
             book = open_workbook(
-                xlsx_path, row_limit=self.sheet_row_limit, engine=self.workbook_engine
+                xlsx_path,
+                title="Datos tabulares",
+                row_limit=self.sheet_row_limit,
+                engine=self.workbook_engine,
             )
             stack.callback(book.close)
             summary = book.sheet("Resumen")

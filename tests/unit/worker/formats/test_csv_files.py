@@ -28,6 +28,18 @@ def test_default_dialect_is_comma_crlf_decimal_point_without_bom(build: Builder)
     ]
 
 
+@pytest.mark.parametrize("dialect", ["rfc4180", "excel-es"])
+def test_errors_file_has_a_bom_in_every_dialect_so_excel_shows_its_accents(
+    build: Builder, dialect: str
+) -> None:
+    built = build([RECORD, invoice("F-2", currency="ZZZ")], options={"csvDialect": dialect})
+    raw = built.zip.read("errores.csv")
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert "no es un código ISO 4217".encode() in raw  # UTF-8, read as such after the BOM
+    # the files for programs keep the dialect's choice: a BOM only in excel-es
+    assert built.zip.read("facturas.csv").startswith(b"\xef\xbb\xbf") == (dialect == "excel-es")
+
+
 def test_detail_has_one_row_per_line_quoted_where_needed(build: Builder) -> None:
     built = build([RECORD])
     lines = built.zip.read("facturas_detalle.csv").decode().split("\r\n")

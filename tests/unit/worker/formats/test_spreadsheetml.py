@@ -52,9 +52,32 @@ def _read(path: Path) -> dict[str, Any]:
             "freeze": book[name].freeze_panes,
             "filter": book[name].auto_filter.ref,
             "widths": _widths(book[name]),
+            "print": _printing(book[name]),
         }
         for name in book.sheetnames
     }
+
+
+def _printing(sheet: Any) -> dict[str, object]:
+    # What a printed page shows: paper, orientation, scaling, repeated rows, header, footer.
+    setup, options, margins = sheet.page_setup, sheet.print_options, sheet.page_margins
+    return {
+        "paper": setup.paperSize,
+        "orientation": setup.orientation,
+        "fit": (sheet.sheet_properties.pageSetUpPr.fitToPage, setup.fitToWidth, setup.fitToHeight)
+        if sheet.sheet_properties.pageSetUpPr
+        else None,
+        "titles": sheet.print_title_rows,
+        "options": (options.gridLines, options.horizontalCentered),
+        "margins": (margins.left, margins.right, margins.top, margins.bottom),
+        "margins_hf": (margins.header, margins.footer),
+        "header": _parts(sheet.oddHeader),
+        "footer": _parts(sheet.oddFooter),
+    }
+
+
+def _parts(header: Any) -> tuple[object, ...]:
+    return tuple((part.text, part.font) for part in (header.left, header.center, header.right))
 
 
 def _widths(sheet: Any) -> dict[str, float]:
@@ -70,7 +93,7 @@ def _widths(sheet: Any) -> dict[str, float]:
 def _write(
     path: Path, engine: WorkbookEngine, rows: list[list[object]], kinds: list[CellKind]
 ) -> None:
-    book = open_workbook(path, row_limit=4, engine=engine)
+    book = open_workbook(path, title="Prueba & cía", row_limit=4, engine=engine)
     summary = book.sheet("Resumen")
     summary.set_widths({0: 30, 1: 12.5})
     summary.write_styled(["Título"], "title")
@@ -117,7 +140,7 @@ def test_both_engines_read_back_identically(tmp_path: Path) -> None:
 def test_facturacion_workbooks_match_between_engines(
     build: Builder, tmp_path: Path, engine: WorkbookEngine
 ) -> None:
-    # given invoices with awkward text and empty optional fields
+    # given invoices with awkward text and empty optional fields, over four sheets
     records = [
         invoice(
             f"F-{n}",
@@ -126,6 +149,8 @@ def test_facturacion_workbooks_match_between_engines(
         )
         for n, text in enumerate(TEXTS)
     ]
+    # and, late, an amount wider than its column: the sheets from there on are widened
+    records.append(invoice("F-wide", items=[item(quantity=3, unitPrice=123_456_789_012.5)]))
     reference = build(records, FacturacionMasiva(sheet_row_limit=6, workbook_engine=XLSXWRITER))
     built = build(records, FacturacionMasiva(sheet_row_limit=6, workbook_engine=engine))
 

@@ -15,6 +15,7 @@ from typing import IO
 from ..columns import CellKind, Column
 from ..zip.deflate import DEFLATE_LEVEL, open_member
 from . import spreadsheetparts as parts
+from .printing import SUMMARY_PRINT, page_header, table_print
 from .sheetcells import CELLS, ROW_MARK, RowTemplate, render_row, string_cell, styled_row
 from .spreadsheetparts import column_letter
 from .workbook import EXCEL_MAX_ROWS, Style, WorkbookEngine, WorkbookWriter
@@ -25,9 +26,9 @@ _BATCH_ROWS = 512
 class SpreadsheetmlEngine:
     """The workbook engine of this package: :class:`SpreadsheetWorkbook`."""
 
-    def open(self, path: Path, *, row_limit: int) -> WorkbookWriter:
+    def open(self, path: Path, *, row_limit: int, title: str) -> WorkbookWriter:
         """A streaming workbook at ``path``."""
-        return SpreadsheetWorkbook(path, row_limit=row_limit)
+        return SpreadsheetWorkbook(path, row_limit=row_limit, title=title)
 
     def row_preparer(self, columns: Sequence[Column]) -> Callable[[Sequence[object]], object]:
         """Rows rendered away from the workbook, all but their number (only the table
@@ -43,19 +44,24 @@ SPREADSHEETML = SpreadsheetmlEngine()
 
 
 def open_workbook(
-    path: Path, *, row_limit: int = EXCEL_MAX_ROWS, engine: WorkbookEngine = SPREADSHEETML
+    path: Path,
+    *,
+    title: str = "",
+    row_limit: int = EXCEL_MAX_ROWS,
+    engine: WorkbookEngine = SPREADSHEETML,
 ) -> WorkbookWriter:
-    """A workbook writer for ``path`` with the chosen engine."""
+    """A workbook writer for ``path`` with the chosen engine; ``title`` heads every page."""
     if row_limit < 2:
         raise ValueError("a sheet needs room for the header and one row")
-    return engine.open(path, row_limit=row_limit)
+    return engine.open(path, row_limit=row_limit, title=title)
 
 
 class SpreadsheetWorkbook:
     """An XLSX package: sheets in the order added, written as they complete."""
 
-    def __init__(self, path: Path, *, row_limit: int) -> None:
+    def __init__(self, path: Path, *, row_limit: int, title: str) -> None:
         self.row_limit = row_limit
+        self.header = page_header(title)
         self._zip = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=DEFLATE_LEVEL)
         self._spool_dir = path.parent
         self._sheets: list[parts.SheetEntry] = []
@@ -69,7 +75,7 @@ class SpreadsheetWorkbook:
 
     def sheet(self, title: str) -> SpreadsheetSheet:
         """A free-form sheet (kept in memory until the workbook closes)."""
-        sheet = SpreadsheetSheet(self.add_sheet(title))
+        sheet = SpreadsheetSheet(self.add_sheet(title), self.header)
         self._pending.append(sheet)
         return sheet
 
@@ -110,8 +116,9 @@ class SpreadsheetWorkbook:
 class SpreadsheetSheet:
     """A free-form sheet, rendered in memory (meant for small summaries)."""
 
-    def __init__(self, entry: parts.SheetEntry) -> None:
+    def __init__(self, entry: parts.SheetEntry, header: str) -> None:
         self.entry = entry
+        self._printing = parts.print_frame(SUMMARY_PRINT, header)
         self.row = 0
         self._rows: list[str] = []
         self._widths: dict[int, float] = {}
@@ -144,7 +151,9 @@ class SpreadsheetSheet:
 
     def xml(self) -> str:
         """The whole sheet part."""
-        head, foot = parts.sheet_frame(self.entry, self._widths, self.row, 2, frozen=False)
+        head, foot = parts.sheet_frame(
+            self.entry, self._widths, self.row, 2, frozen=False, printing=self._printing
+        )
         return head + "".join(self._rows) + foot
 
 
@@ -161,6 +170,7 @@ class SpreadsheetTable:
         self._letters = [column_letter(col) for col in range(len(columns))]
         self._widths = {col: column.width for col, column in enumerate(columns)}
         self._header = [column.title for column in columns]
+        self._printing = parts.print_frame(table_print(self._widths.values()), book.header)
         self.sheets = 0
         self._entry: parts.SheetEntry | None = None
         self._spool: IO[str] | None = None
@@ -171,6 +181,7 @@ class SpreadsheetTable:
         self.sheets += 1
         title = self._title if self.sheets == 1 else f"{self._title} {self.sheets}"
         self._entry = self._book.add_sheet(title)
+        self._entry.print_titles = True
         self._spool = self._book.spool_path(self._entry).open("w", encoding="utf-8")
         self._row = 1
         self._batch = [styled_row(1, self._header, "header")]
@@ -206,6 +217,12 @@ class SpreadsheetTable:
                 self._spool.write("".join(batch))
                 batch.clear()
 
+    def widen(self, widths: Mapping[int, float]) -> None:
+        """Columns at least this wide on this sheet and the next (a sheet's widths are
+        written when it is finished, after its rows)."""
+        for col, width in widths.items():
+            self._widths[col] = max(self._widths.get(col, 0), width)
+
     def _finish_sheet(self) -> None:
         assert self._entry is not None and self._spool is not None
         self._spool.write("".join(self._batch))
@@ -215,7 +232,12 @@ class SpreadsheetTable:
         if self._letters:
             self._entry.filter_ref = f"A1:{self._letters[-1]}{self._row}"
         head, foot = parts.sheet_frame(
-            self._entry, self._widths, self._row, len(self._columns), frozen=True
+            self._entry,
+            self._widths,
+            self._row,
+            len(self._columns),
+            frozen=True,
+            printing=self._printing,
         )
         self._book.write_sheet_file(self._entry, spool, head, foot)
         spool.unlink()

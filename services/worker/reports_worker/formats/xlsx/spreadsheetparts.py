@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
+from .printing import MARGINS, PAGE_FOOTER, PAPER_A4, PrintSetup
+
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -61,11 +63,13 @@ STYLES = (
 
 @dataclass(slots=True)
 class SheetEntry:
-    """One sheet of the workbook: its title, position, and autofilter range if any."""
+    """One sheet of the workbook: its title, position, autofilter range if any, and
+    whether its first row prints atop every page."""
 
     title: str
     number: int
     filter_ref: str | None = None
+    print_titles: bool = False
 
     @property
     def part_name(self) -> str:
@@ -90,10 +94,40 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def print_frame(setup: PrintSetup, header: str) -> tuple[str, str]:
+    """A sheet's print settings: what goes before its view and what after its rows.
+
+    Written as xlsxwriter writes them, in the order ECMA-376 requires (``sheetPr`` first;
+    ``printOptions``, ``pageMargins``, ``pageSetup``, ``headerFooter`` after the filter).
+    """
+    before = '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if setup.fit_to_width else ""
+    options = (' horizontalCentered="1"' if setup.centered else "") + (
+        ' gridLines="1"' if setup.gridlines else ""
+    )
+    left, right, top, bottom, head, foot = MARGINS
+    fit = ' fitToHeight="0"' if setup.fit_to_width else ""
+    orientation = "landscape" if setup.landscape else "portrait"
+    after = (
+        (f"<printOptions{options}/>" if options else "")
+        + f'<pageMargins left="{left}" right="{right}" top="{top}" bottom="{bottom}" '
+        f'header="{head}" footer="{foot}"/>'
+        f'<pageSetup paperSize="{PAPER_A4}"{fit} orientation="{orientation}"/>'
+        f"<headerFooter><oddHeader>{escape(header)}</oddHeader>"
+        f"<oddFooter>{escape(PAGE_FOOTER)}</oddFooter></headerFooter>"
+    )
+    return before, after
+
+
 def sheet_frame(
-    entry: SheetEntry, widths: Mapping[int, float], last_row: int, columns: int, *, frozen: bool
+    entry: SheetEntry,
+    widths: Mapping[int, float],
+    last_row: int,
+    columns: int,
+    *,
+    frozen: bool,
+    printing: tuple[str, str],
 ) -> tuple[str, str]:
-    """The XML before and after a sheet's rows."""
+    """The XML before and after a sheet's rows (``printing`` from :func:`print_frame`)."""
     last = f"{column_letter(max(columns, 1) - 1)}{max(last_row, 1)}"
     selected = ' tabSelected="1"' if entry.number == 1 else ""
     if frozen:
@@ -108,18 +142,14 @@ def sheet_frame(
         for col, width in sorted(widths.items())
     )
     head = (
-        _XML_HEAD + f'<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
+        _XML_HEAD + f'<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">{printing[0]}'
         f'<dimension ref="A1:{last}"/><sheetViews>{view}</sheetViews>'
         '<sheetFormatPr defaultRowHeight="15"/>'
         + (f"<cols>{cols}</cols>" if cols else "")
         + "<sheetData>"
     )
     autofilter = f'<autoFilter ref="{entry.filter_ref}"/>' if entry.filter_ref else ""
-    foot = (
-        f"</sheetData>{autofilter}"
-        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-        'footer="0.3"/></worksheet>'
-    )
+    foot = f"</sheetData>{autofilter}{printing[1]}</worksheet>"
     return head, foot
 
 
@@ -133,6 +163,11 @@ def _workbook(sheets: Sequence[SheetEntry]) -> str:
         f'hidden="1">{escape(_absolute(sheet.title, sheet.filter_ref))}</definedName>'
         for sheet in sheets
         if sheet.filter_ref
+    ) + "".join(
+        f'<definedName name="_xlnm.Print_Titles" localSheetId="{sheet.number - 1}">'
+        f"{escape(_quoted(sheet.title))}!$1:$1</definedName>"
+        for sheet in sheets
+        if sheet.print_titles
     )
     return (
         _XML_HEAD + f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}">'
@@ -144,9 +179,13 @@ def _workbook(sheets: Sequence[SheetEntry]) -> str:
     )
 
 
+def _quoted(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
 def _absolute(title: str, ref: str | None) -> str:
     first, last = (ref or "A1:A1").split(":")
-    quoted = "'" + title.replace("'", "''") + "'"
+    quoted = _quoted(title)
 
     def absolute(cell: str) -> str:
         """``A1`` as ``$A$1``."""

@@ -59,6 +59,10 @@ class TableWriter(Protocol):
     def append_prepared(self, rows: Sequence[object]) -> None:
         """Add rows made by the engine's :meth:`~WorkbookEngine.row_preparer` for them."""
 
+    def widen(self, widths: Mapping[int, float]) -> None:
+        """Columns (0-based) at least this wide, in characters, on the sheets not yet
+        finished: call it before appending rows that need it."""
+
     def close(self) -> None:
         """Finish the last sheet."""
 
@@ -79,8 +83,9 @@ class WorkbookWriter(Protocol):
 class WorkbookEngine(Protocol):
     """What writes workbooks: opens one, and prepares table rows away from it."""
 
-    def open(self, path: Path, *, row_limit: int) -> WorkbookWriter:
-        """A workbook writer for ``path``, its tables split at ``row_limit`` rows."""
+    def open(self, path: Path, *, row_limit: int, title: str) -> WorkbookWriter:
+        """A workbook writer for ``path``, its tables split at ``row_limit`` rows, its
+        pages headed by ``title`` (see :mod:`.printing`)."""
 
     def row_preparer(self, columns: Sequence[Column]) -> Callable[[Sequence[object]], object]:
         """How a table's rows are prepared in a batch of records, for ``append_prepared``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from decimal import localcontext
+from decimal import Decimal, localcontext
 from typing import ClassVar
 
 from ...building.context import BuildContext, BuildResult
@@ -13,13 +13,16 @@ from ...errors import RecordRejected
 from ...formats.columns import CellKind, Column
 from ...formats.csv import CSV_DIALECTS, CsvFields, CsvTable
 from ...formats.xlsx.spreadsheetml import open_workbook
+from ...formats.xlsx.widths import display_width, fitted_widths
 from ...formats.xlsx.workbook import SheetWriter
 from ...input.decoding import Rejector
 from ..reporttype import BatchedReport, SpreadsheetReport
 from .invoices import Invoice, PricedInvoice, price_invoice
-from .money import MONEY_CONTEXT
+from .money import MONEY_CONTEXT, ZERO
 from .totals import InvoiceTotals
 
+#: What heads every printed page of the workbook (with the sheet's name).
+WORKBOOK_TITLE = "Facturación masiva"
 INVOICE_COLUMNS = (
     Column("numero_factura", "N° de factura", "text", 18),
     Column("fecha_emision", "Fecha de emisión", "date", 12),
@@ -32,6 +35,7 @@ INVOICE_COLUMNS = (
     Column("impuesto", "Impuesto", "amount", 14),
     Column("total", "Total", "amount", 14),
 )
+_AMOUNT_COLUMNS = [n for n, column in enumerate(INVOICE_COLUMNS) if column.kind == "amount"]
 LINE_COLUMNS = (
     Column("numero_factura", "N° de factura", "text"),
     Column("linea", "Línea", "integer"),
@@ -121,6 +125,8 @@ class InvoicePart:
     invoices: str
     details: str
     totals: InvoiceTotals
+    #: The batch's largest invoice total: no amount of its rows is wider.
+    widest: Decimal
 
 
 class FacturacionMasiva(SpreadsheetReport, BatchedReport):
@@ -145,6 +151,7 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
         rows: list[object] = []
         invoices: list[str] = []
         details: list[str] = []
+        widest = ZERO
         # 80 digits: sums over millions of invoices never round.
         with localcontext(MONEY_CONTEXT):
             for position, invoice in records:
@@ -154,11 +161,12 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
                     rejected.reject(position, exc.reason, invoice.invoice_number)
                     continue
                 totals.add(priced)
+                widest = max(widest, priced.total)
                 rows.append(prepare(invoice_row(priced)))
                 number_field = number_text(invoice.invoice_number)
                 invoices.append(render.invoice(priced, number_field))
                 details.append(render.details(priced, number_field))
-        return InvoicePart(rows, "".join(invoices), "".join(details), totals)
+        return InvoicePart(rows, "".join(invoices), "".join(details), totals, widest)
 
     def assemble(self, parts: Iterator[InvoicePart], context: BuildContext) -> BuildResult:
         """Write the batches' rows and lines, then the summary sheet."""
@@ -168,6 +176,7 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
             stack.enter_context(localcontext(MONEY_CONTEXT))
             book = open_workbook(
                 files.path("facturas.xlsx", compress=False),
+                title=WORKBOOK_TITLE,
                 row_limit=self.sheet_row_limit,
                 engine=self.workbook_engine,
             )
@@ -181,8 +190,14 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
             lines = stack.enter_context(
                 CsvTable(files.stream("facturas_detalle.csv"), LINE_COLUMNS, dialect)
             )
+            widest = ZERO
             for part in parts:
                 totals.merge(part.totals)
+                if part.widest > widest:
+                    # Wide enough for every amount, which would print as ### otherwise.
+                    widest = part.widest
+                    width = display_width(widest, "amount")
+                    sheet.widen(dict.fromkeys(_AMOUNT_COLUMNS, width))
                 sheet.append_prepared(part.rows)
                 invoices.write_lines(part.invoices)
                 lines.write_lines(part.details)
@@ -199,10 +214,6 @@ def write_summary(
     No job id: a cached workbook is served to other jobs (the ZIP's manifest and file name
     name each one's own job, shared/reports_shared/reportcopy.py).
     """
-    # 20: a date and time (dd/mm/yyyy hh:mm:ss) fits whole; at 16 it printed as ###
-    out.set_widths({0: 38, 1: 20, 2: 16, 3: 16, 4: 16})
-    out.write_styled(["Resumen de facturación masiva"], "title")
-    out.skip()
     options = ", ".join(f"{name}={value}" for name, value in sorted(context.options.items()))
     facts: tuple[tuple[str, object, CellKind], ...] = (
         ("Generado (UTC)", context.generated_at, "datetime"),
@@ -214,21 +225,45 @@ def write_summary(
         ("Primera fecha de emisión", totals.first_date, "date"),
         ("Última fecha de emisión", totals.last_date, "date"),
     )
+    currency_header = ["Moneda", "Facturas", "Subtotal", "Impuesto", "Total"]
+    currency_kinds: list[CellKind] = ["text", "integer", "amount", "amount", "amount"]
+    currency_rows = [
+        [code, sums.invoices, sums.subtotal, sums.tax, sums.total]
+        for code, sums in sorted(totals.by_currency.items())
+    ]
+    rate_header = ["Moneda", "Tasa", "Líneas", "Base imponible", "Impuesto"]
+    rate_kinds: list[CellKind] = ["text", "percent", "integer", "amount", "amount"]
+    rate_rows = [
+        [code, rate, sums.lines, sums.net, sums.tax]
+        for (code, rate), sums in sorted(totals.by_rate.items())
+    ]
+    # Every value shown whole (a number too narrow prints as ###), and only as wide as
+    # that, so the sheet fits one page's width at a readable size.
+    texts: list[CellKind] = ["text"] * 5
+    out.set_widths(
+        fitted_widths(
+            [
+                *(([label], texts[:1], True) for label, _, _ in facts),
+                *(([None, value], [texts[0], kind], False) for _, value, kind in facts),
+                (currency_header, texts, True),
+                (rate_header, texts, True),
+                *((row, currency_kinds, False) for row in currency_rows),
+                *((row, rate_kinds, False) for row in rate_rows),
+            ],
+            minimum={0: 10, 1: 12, 2: 14, 3: 14, 4: 14},
+        )
+    )
+    out.write_styled(["Resumen de facturación masiva"], "title")
+    out.skip()
     for label, value, kind in facts:
         out.write_labelled(label, value, kind)
     out.skip()
     out.write_styled(["Totales por moneda"], "label")
-    out.write_styled(["Moneda", "Facturas", "Subtotal", "Impuesto", "Total"], "header")
-    for code, sums in sorted(totals.by_currency.items()):
-        out.write_cells(
-            [code, sums.invoices, sums.subtotal, sums.tax, sums.total],
-            ["text", "integer", "amount", "amount", "amount"],
-        )
+    out.write_styled(currency_header, "header")
+    for row in currency_rows:
+        out.write_cells(row, currency_kinds)
     out.skip()
     out.write_styled(["Totales por tasa de impuesto"], "label")
-    out.write_styled(["Moneda", "Tasa", "Líneas", "Base imponible", "Impuesto"], "header")
-    for (code, rate), rate_sums in sorted(totals.by_rate.items()):
-        out.write_cells(
-            [code, rate, rate_sums.lines, rate_sums.net, rate_sums.tax],
-            ["text", "percent", "integer", "amount", "amount"],
-        )
+    out.write_styled(rate_header, "header")
+    for row in rate_rows:
+        out.write_cells(row, rate_kinds)
