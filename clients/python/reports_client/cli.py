@@ -18,9 +18,9 @@ Exit codes:
        download kept breaking
   6    --timeout passed before the job finished
   130  interrupted (Ctrl-C); the job goes on in the service
-  141  a closed pipe cut the work short (as a process ended by SIGPIPE); a pipe closed
-       after the work, as in ``status X | head -1``, changes nothing: no message, the
-       command's own exit code
+  141  a write the command does not guard met a closed pipe (a safety net, as a
+       process ended by SIGPIPE); its own result, messages and progress bars drop
+       quietly what a closed pipe refuses, so ``status X | head -1`` keeps its exit code
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from enum import IntEnum
 from itertools import islice
@@ -408,7 +409,7 @@ ejemplos:
   async-reports types
   async-reports submit facturas.json -t FacturacionMasiva -u ana@empresa.com \\
       --wait -o reporte.zip
-  JOB=$(async-reports submit facturas.json -t FacturacionMasiva -u ana@empresa.com -q)
+  JOB=$(async-reports submit facturas.json -t FacturacionMasiva -u ana -q)
   async-reports status "$JOB"
   async-reports list --all --status Failed
   async-reports --url http://reportes.empresa.com:8000 list
@@ -432,15 +433,16 @@ códigos de salida:
        servicio Async Reports, o la descarga se cortó una y otra vez
   6    se agotó --timeout
   130  interrumpido (Ctrl-C); el trabajo sigue en el servicio
-  141  una tubería cerrada cortó el trabajo; si se cierra después (| head),
-       no hay mensaje y el código es el del comando"""
+
+Una tubería que se cierra antes de leerlo todo (| head) no es un error: no
+hay mensaje y el código de salida es el del comando."""
 
 _EPILOGS = {
     "submit": """\
 ejemplos:
   async-reports submit facturas.json -t FacturacionMasiva -u ana@empresa.com
-  async-reports submit facturas.json.gz -t FacturacionMasiva -u ana@empresa.com \\
-      --wait -o reportes/
+  async-reports submit facturas.json.gz -t FacturacionMasiva \\
+      -u ana@empresa.com --wait -o reportes/
   async-reports submit datos.json -t Tabular -u ana@empresa.com \\
       --option csvDialect=excel-es
   async-reports submit facturas.json -t FacturacionMasiva -u ana@empresa.com \\
@@ -451,7 +453,7 @@ Sin --wait ni --output imprime el id del trabajo y termina.""",
 ejemplos:
   async-reports wait JOB_ID
   async-reports wait JOB_ID -o reporte.zip --timeout 600
-  async-reports download JOB_ID            # en esta carpeta, con el nombre del servicio
+  async-reports download JOB_ID    # aquí, con el nombre que le da el servicio
   async-reports download JOB_ID -o reportes/""",
     "status": """\
 ejemplos:
@@ -565,7 +567,7 @@ def _command(
         name,
         parents=[common],
         help=help,
-        description=help[0].upper() + help[1:] + ".",
+        description=textwrap.fill(help[0].upper() + help[1:] + ".", 79),
         epilog=_EPILOGS[name],
         **kwargs,
     )
@@ -707,8 +709,8 @@ def _run(argv: Sequence[str] | None) -> int:
     except ReportsClientError as exc:
         return _failed(exc, ui)
     except BrokenPipeError:
-        # Only the report written to a pipe (-o /dev/stdout | head) gets here: the
-        # command's own messages and result drop quietly what a closed pipe refuses.
+        # A safety net: the command's own result, messages and bars drop quietly what a
+        # closed pipe refuses, so only a write they do not guard gets here.
         pipes.discard(sys.stdout)
         return Exit.CLOSED_PIPE
     except OSError as exc:

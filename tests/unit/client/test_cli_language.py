@@ -37,6 +37,7 @@ def test_help_is_spanish_with_examples_and_exit_codes(capsys: pytest.CaptureFixt
     assert re.search(r"-h, --help +muestra esta ayuda y termina", out)
     assert "ejemplos:\n  async-reports types\n" in out
     assert "códigos de salida:" in out and "130  interrumpido" in out
+    assert max(len(line) for line in out.split("ejemplos:")[1].splitlines()) < 80
     assert english_in(out) == []
 
 
@@ -49,6 +50,7 @@ def test_each_commands_help_is_spanish_with_examples(
     assert out.startswith(f"uso: async-reports {'wait' if command == 'download' else command} ")
     assert "\nejemplos:\n" in out
     assert f"  async-reports {command}" in out.split("ejemplos:")[1]
+    assert max(len(line) for line in out.split("ejemplos:")[1].splitlines()) < 80
     assert english_in(out) == []
 
 
