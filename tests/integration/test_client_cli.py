@@ -274,6 +274,66 @@ def test_a_missing_file_exits_2(service: RunningStack, tmp_path: Path) -> None:
     assert "no existe el archivo" in done.stderr
 
 
+def test_a_url_whose_path_is_not_the_services_exits_5_saying_so(service: RunningStack) -> None:
+    done = run(service, "status", str(uuid.uuid4()), "--url", f"{service.url}/otra-cosa")
+    assert done.returncode == 5
+    assert f"La dirección {service.url}/otra-cosa no apunta a un servicio Async Reports" in (
+        done.stderr
+    )
+    assert "No existe un trabajo" not in done.stderr
+
+
+def test_the_apis_own_address_is_taken_as_the_services(service: RunningStack) -> None:
+    done = run(service, "types", "--url", f"{service.url}/api/AsyncReports/")
+    assert done.returncode == 0, done.stderr
+    assert "FacturacionMasiva" in done.stdout
+
+
+def test_a_url_without_scheme_exits_2_saying_so_in_spanish(service: RunningStack) -> None:
+    bare = service.url.removeprefix("http://")
+    done = run(service, "types", "--url", bare)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: La dirección del servicio '{bare}' no dice el protocolo: escriba http:// o "
+        "https:// delante (por ejemplo http://127.0.0.1:8000). La dirección viene de --url "
+        "o de la variable ASYNC_REPORTS_URL.\n"
+    )
+
+
+@pytest.mark.parametrize("reader", ["head -1", "true"])
+@pytest.mark.parametrize("unbuffered", [True, False])
+def test_a_closed_pipe_is_quiet_and_keeps_the_exit_code(
+    service: RunningStack, history: History, reader: str, unbuffered: bool
+) -> None:
+    # Given a reader that stops after one line (head -1) or before any (true)
+    env = {**os.environ, "ASYNC_REPORTS_URL": service.url}
+    env.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"  # each write reaches the pipe, as the issue saw it
+    # When a status is piped into it, in a real shell
+    script = f'set -o pipefail; "{COMMAND}" status {history.completed} | {reader}'
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
+                          timeout=60, check=False)  # fmt: skip
+    # Then nothing is said on stderr and the command's own exit code (0) stands
+    assert done.stderr == ""
+    assert done.returncode == 0
+    if reader == "head -1":
+        assert done.stdout == f"Trabajo:    {history.completed}\n"
+
+
+def test_help_speaks_spanish_and_shows_examples(service: RunningStack) -> None:
+    for argv in (["--help"], ["submit", "--help"], ["list", "-h"]):
+        done = run(service, *argv)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("uso: async-reports")
+        assert "\nejemplos:\n  async-reports " in done.stdout
+        english = ["usage:", "positional arguments", "options:", "show this help message"]
+        assert [phrase for phrase in english if phrase in done.stdout] == []
+    wrong = run(service, "lisst")
+    assert wrong.returncode == 2
+    assert "valor no válido: 'lisst'" in wrong.stderr and "invalid choice" not in wrong.stderr
+
+
 def test_the_api_key_comes_from_the_environment(make_stack: StackFactory) -> None:
     # Given a service that requires API keys
     key = "erp-key-0123456789abcdef"

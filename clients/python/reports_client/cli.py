@@ -3,16 +3,24 @@
 Progress and messages go to stderr; stdout gets one result (a job id, a saved file's path,
 or with ``--json`` the service's JSON), so the command composes in scripts.
 
+Every word it prints is Spanish, argparse's own included (see argparse_es).
+
 Exit codes:
   0    done
   1    the job ended without a report (Failed or Cancelled)
-  2    wrong usage, or a local file that cannot be read or written
+  2    wrong usage: an unknown option or command, a service address (--url) without
+       http:// or https:// or host, or a local file that cannot be read or written
   3    the service rejected the request (invalid field, unknown report type, too large,
        missing or wrong API key, over the submission limit)
   4    no such job, or its report expired
-  5    the service is unreachable or unavailable, or the download kept breaking
+  5    the service cannot be reached (no such host, connection refused, timeout, TLS),
+       is unavailable, is not at that address (something else answers there), or the
+       download kept breaking
   6    --timeout passed before the job finished
   130  interrupted (Ctrl-C); the job goes on in the service
+  141  a write the command does not guard met a closed pipe (a safety net, as a
+       process ended by SIGPIPE); its own result, messages and progress bars drop
+       quietly what a closed pipe refuses, so ``status X | head -1`` keeps its exit code
 """
 
 from __future__ import annotations
@@ -22,19 +30,24 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from enum import IntEnum
 from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import pipes
+from .argparse_es import Parser
 from .client import DEFAULT_URL, ReportsClient
 from .errors import (
     ApiError,
     DownloadFailed,
+    InvalidAddress,
     JobExpired,
     JobFailed,
     JobNotFound,
+    NotAReportsService,
     ReportsClientError,
     ServiceUnavailable,
     WaitTimeout,
@@ -70,6 +83,7 @@ class Exit(IntEnum):
     UNAVAILABLE = 5
     TIMEOUT = 6
     INTERRUPTED = 130
+    CLOSED_PIPE = 141
 
 
 class Console:
@@ -93,19 +107,19 @@ class Console:
         """A message for the person at the terminal."""
         if not self.quiet:
             self._end_bars()
-            print(text, file=self.err)
+            pipes.write(self.err, text + "\n")
 
     def error(self, text: str) -> None:
         """A message saying what went wrong (even with --quiet)."""
         self._end_bars()
-        print(f"error: {text}", file=self.err)
+        pipes.write(self.err, f"error: {text}\n")
 
     def result(self, text: str, data: Any) -> None:
-        """The command's result: ``text``, or ``data`` as JSON with --json."""
+        """The command's result: ``text``, or ``data`` as JSON with --json (a reader that
+        stops early, as ``head`` does, is no error)."""
         if self.json_output:
-            print(json.dumps(data, ensure_ascii=False, indent=2), file=self.out)
-        else:
-            print(text, file=self.out)
+            text = json.dumps(data, ensure_ascii=False, indent=2)
+        pipes.write(self.out, text + "\n")
 
     def _end_bars(self) -> None:
         for bar in self.bars:
@@ -386,20 +400,102 @@ def _file(job: Job) -> str:
     return job.file_name + size
 
 
-# -- arguments ----------------------------------------------------------------------------
+# -- arguments -----------------------------------------------------------------------------
+
+_JOB_HELP = "id del trabajo (el que imprime submit)"
+
+_MAIN_EPILOG = f"""\
+ejemplos:
+  async-reports types
+  async-reports submit facturas.json -t FacturacionMasiva -u ana@empresa.com \\
+      --wait -o reporte.zip
+  JOB=$(async-reports submit facturas.json -t FacturacionMasiva -u ana -q)
+  async-reports status "$JOB"
+  async-reports list --all --status Failed
+  async-reports --url http://reportes.empresa.com:8000 list
+
+Cada comando tiene su ayuda: async-reports submit -h
+
+variables de entorno:
+  {URL_ENV}       dirección del servicio (como --url)
+  {KEY_ENV}   clave de API (como --api-key)
+  {USER_ENV}      usuario de submit (como --user)
+
+códigos de salida:
+  0    listo
+  1    el trabajo terminó sin reporte (con error o cancelado)
+  2    uso incorrecto, una dirección --url sin http:// o https://, o un archivo
+       local que no se puede leer o escribir
+  3    el servicio rechazó la solicitud (campo, tipo, tamaño, clave de API)
+  4    no existe el trabajo, o su reporte expiró
+  5    no se llega al servicio (servidor desconocido, conexión rechazada, sin
+       respuesta, TLS), no está disponible, la dirección no es la de un
+       servicio Async Reports, o la descarga se cortó una y otra vez
+  6    se agotó --timeout
+  130  interrumpido (Ctrl-C); el trabajo sigue en el servicio
+
+Una tubería que se cierra antes de leerlo todo (| head) no es un error: no
+hay mensaje y el código de salida es el del comando."""
+
+_EPILOGS = {
+    "submit": """\
+ejemplos:
+  async-reports submit facturas.json -t FacturacionMasiva -u ana@empresa.com
+  async-reports submit facturas.json.gz -t FacturacionMasiva \\
+      -u ana@empresa.com --wait -o reportes/
+  async-reports submit datos.json -t Tabular -u ana@empresa.com \\
+      --option csvDialect=excel-es
+  async-reports submit facturas.json -t FacturacionMasiva -u ana@empresa.com \\
+      --callback https://erp.empresa.com/avisos/reportes
+
+Sin --wait ni --output imprime el id del trabajo y termina.""",
+    "wait": """\
+ejemplos:
+  async-reports wait JOB_ID
+  async-reports wait JOB_ID -o reporte.zip --timeout 600
+  async-reports download JOB_ID    # aquí, con el nombre que le da el servicio
+  async-reports download JOB_ID -o reportes/""",
+    "status": """\
+ejemplos:
+  async-reports status JOB_ID
+  async-reports status JOB_ID --json
+
+Termina con 1 si el trabajo terminó con error.""",
+    "cancel": """\
+ejemplos:
+  async-reports cancel JOB_ID""",
+    "list": """\
+ejemplos:
+  async-reports list
+  async-reports list --user ana@empresa.com
+  async-reports list --all
+  async-reports list --all --type FacturacionMasiva --status Failed --limit 20
+
+La lista se ajusta al ancho de la terminal (COLUMNS si está definida).""",
+    "webhook": """\
+ejemplos:
+  async-reports webhook JOB_ID""",
+    "types": """\
+ejemplos:
+  async-reports types
+  async-reports types --json""",
+}
 
 
 def _common(suppress: bool) -> argparse.ArgumentParser:
     """Options taken before or after the command (after it, they override)."""
     default: Any = argparse.SUPPRESS if suppress else None
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = Parser(add_help=False)
     parser.add_argument(
         "--url",
+        metavar="URL",
         default=default if suppress else os.environ.get(URL_ENV, DEFAULT_URL),
-        help=f"dirección del servicio (variable {URL_ENV}; por omisión {DEFAULT_URL})",
+        help=f"dirección del servicio, con http:// o https:// (variable {URL_ENV}; "
+        f"por omisión {DEFAULT_URL})",
     )
     parser.add_argument(
         "--api-key",
+        metavar="CLAVE",
         default=default if suppress else os.environ.get(KEY_ENV),
         help=f"clave de API, si el servicio la pide (mejor en la variable {KEY_ENV})",
     )
@@ -427,51 +523,85 @@ def _option(text: str) -> tuple[str, str]:
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("debe ser un número de segundos mayor que cero")
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"debe ser un número de segundos mayor que cero, no {text!r}"
+        )
     return value
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value <= 0:
-        raise argparse.ArgumentTypeError("debe ser un número entero mayor que cero")
+        raise argparse.ArgumentTypeError(f"debe ser un número entero mayor que cero, no {text!r}")
     return value
 
 
 def _follow_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-o", "--output", help="guarda el reporte ZIP aquí (un archivo o una carpeta)"
+        "-o",
+        "--output",
+        metavar="RUTA",
+        help="guarda el reporte ZIP aquí (un archivo, o una carpeta si termina en /)",
     )
-    parser.add_argument("--timeout", type=_seconds, help="segundos de espera como máximo")
+    parser.add_argument(
+        "--timeout", type=_seconds, metavar="SEGUNDOS", help="segundos de espera como máximo"
+    )
     parser.add_argument(
         "--poll", action="store_true", help="consulta el estado periódicamente en vez de en vivo"
     )
 
 
+def _command(
+    commands: Any, name: str, common: argparse.ArgumentParser, help: str, **kwargs: Any
+) -> argparse.ArgumentParser:
+    """A subcommand with the common options, its description and its examples."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        parents=[common],
+        help=help,
+        description=textwrap.fill(help[0].upper() + help[1:] + ".", 79),
+        epilog=_EPILOGS[name],
+        **kwargs,
+    )
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: ``async-reports [opciones] COMANDO ...``."""
     common = _common(suppress=True)
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="async-reports",
         description="Genera reportes de grandes conjuntos de datos JSON con Async Reports.",
-        epilog=(
-            "Códigos de salida: 0 listo; 1 el trabajo falló; 2 uso incorrecto o archivo local; "
-            "3 solicitud rechazada; 4 trabajo inexistente o expirado; 5 servicio no disponible; "
-            "6 se agotó --timeout; 130 interrumpido."
-        ),
+        epilog=_MAIN_EPILOG,
         parents=[_common(suppress=False)],
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMANDO")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__}",
+        help="muestra la versión y termina",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMANDO", parser_class=Parser
+    )
 
-    submit = commands.add_parser("submit", parents=[common], help="envía un archivo de datos")
+    submit = _command(commands, "submit", common, "envía un archivo de datos")
     submit.add_argument("file", metavar="ARCHIVO", help="el conjunto de datos (.json o .json.gz)")
-    submit.add_argument("-t", "--type", required=True, help="tipo de reporte (vea 'types')")
+    submit.add_argument(
+        "-t", "--type", required=True, metavar="TIPO", help="tipo de reporte (vea 'types')"
+    )
     submit.add_argument(
         "-u",
         "--user",
+        metavar="USUARIO",
         default=os.environ.get(USER_ENV),
         help=f"usuario o correo de quien lo pide (variable {USER_ENV})",
     )
@@ -492,37 +622,40 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("-w", "--wait", action="store_true", help="espera a que termine")
     _follow_options(submit)
 
-    wait = commands.add_parser(
+    wait = _command(
+        commands,
         "wait",
+        common,
+        "espera un trabajo y descarga su reporte ('download' lo guarda aquí por omisión)",
         aliases=["download"],
-        parents=[common],
-        help="espera un trabajo y descarga su reporte ('download' lo guarda aquí por omisión)",
     )
-    wait.add_argument("job", metavar="TRABAJO", help="id del trabajo")
+    wait.add_argument("job", metavar="TRABAJO", help=_JOB_HELP)
     _follow_options(wait)
 
-    status = commands.add_parser("status", parents=[common], help="muestra el estado de un trabajo")
-    status.add_argument("job", metavar="TRABAJO", help="id del trabajo")
+    status = _command(commands, "status", common, "muestra el estado de un trabajo")
+    status.add_argument("job", metavar="TRABAJO", help=_JOB_HELP)
 
-    cancel = commands.add_parser(
-        "cancel", parents=[common], help="cancela un trabajo en cola o en proceso"
-    )
-    cancel.add_argument("job", metavar="TRABAJO", help="id del trabajo")
+    cancel = _command(commands, "cancel", common, "cancela un trabajo en cola o en proceso")
+    cancel.add_argument("job", metavar="TRABAJO", help=_JOB_HELP)
 
-    listing = commands.add_parser(
-        "list", parents=[common], help="trabajos en cola y en proceso; con --all, el historial"
+    listing = _command(
+        commands, "list", common, "trabajos en cola y en proceso; con --all, el historial"
     )
-    listing.add_argument("-u", "--user", help="solo los de este usuario")
+    listing.add_argument("-u", "--user", metavar="USUARIO", help="solo los de este usuario")
     listing.add_argument(
         "-a", "--all", action="store_true", help="el historial: también los terminados"
     )
-    listing.add_argument("-t", "--type", help="solo los de este tipo de reporte (con --all)")
+    listing.add_argument(
+        "-t", "--type", metavar="TIPO", help="solo los de este tipo de reporte (con --all)"
+    )
+    states = [state.value for state in JobStatus]
     listing.add_argument(
         "-s",
         "--status",
-        choices=list(JobStatus),
-        help="solo los que están o terminaron así (con --all; Failed incluye los cancelados "
-        "y expirados)",
+        choices=states,
+        metavar="ESTADO",
+        help=f"solo los que están o terminaron así: {', '.join(states)} (con --all; "
+        "Failed incluye los cancelados y expirados)",
     )
     listing.add_argument(
         "-n",
@@ -532,12 +665,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"muestra a lo más N trabajos (con --all; por omisión {HISTORY_LIMIT})",
     )
 
-    hook = commands.add_parser(
-        "webhook", parents=[common], help="muestra el webhook de un trabajo y sus intentos"
-    )
-    hook.add_argument("job", metavar="TRABAJO", help="id del trabajo")
+    hook = _command(commands, "webhook", common, "muestra el webhook de un trabajo y sus intentos")
+    hook.add_argument("job", metavar="TRABAJO", help=_JOB_HELP)
 
-    commands.add_parser("types", parents=[common], help="tipos de reporte disponibles")
+    _command(commands, "types", common, "tipos de reporte disponibles")
     return parser
 
 
@@ -555,6 +686,15 @@ _COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; its exit code."""
+    try:
+        return _run(argv)
+    finally:
+        # Out now, where a closed pipe is dealt with, not in the interpreter's exit.
+        pipes.flush(sys.stdout)
+        pipes.flush(sys.stderr)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "options", None) is not None:
         args.options = dict(args.options)
@@ -568,6 +708,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.INTERRUPTED
     except ReportsClientError as exc:
         return _failed(exc, ui)
+    except BrokenPipeError:
+        # A safety net: the command's own result, messages and bars drop quietly what a
+        # closed pipe refuses, so only a write they do not guard gets here.
+        pipes.discard(sys.stdout)
+        return Exit.CLOSED_PIPE
     except OSError as exc:
         ui.error(f"archivo local: {exc}")
         return Exit.USAGE
@@ -575,7 +720,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _failed(exc: ReportsClientError, ui: Console) -> Exit:
     """Say what went wrong; the exit code for it."""
-    ui.error(str(exc))
+    if isinstance(exc, InvalidAddress | NotAReportsService):
+        ui.error(f"{exc} La dirección viene de --url o de la variable {URL_ENV}.")
+    else:
+        ui.error(str(exc))
+    if isinstance(exc, InvalidAddress):
+        return Exit.USAGE
     if isinstance(exc, JobFailed):
         return Exit.JOB_FAILED
     if isinstance(exc, JobNotFound | JobExpired):

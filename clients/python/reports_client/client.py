@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 import httpx
 from httpx_sse import SSEError
 
+from .address import API_PREFIX, DEFAULT_URL, service_url
 from .downloads import ResumableDownload
 from .errors import (
     ApiError,
@@ -25,6 +26,7 @@ from .errors import (
     JobFinished,
     JobNotFound,
     JobNotReady,
+    NotAReportsService,
     ReportsClientError,
     ServiceUnavailable,
     SubmissionRejected,
@@ -34,12 +36,10 @@ from .events import READ_TIMEOUT_SECONDS, job_events
 from .history import JobPage
 from .models import Job, JobStatus, ReportType, Submission
 from .multipart import MultipartUpload, ProgressCallback
+from .network import reason
 from .version import __version__
 from .webhooks import WebhookEvent, WebhookStatus, verify_webhook
 
-#: Where the service listens when nothing else is said (also ``ASYNC_REPORTS_URL``).
-DEFAULT_URL = "http://127.0.0.1:8000"
-API_PREFIX = "/api/AsyncReports"
 #: Seconds between attempts after a connection error or a 503 without Retry-After.
 BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
 #: Longest wait this client honours from a Retry-After header.
@@ -51,6 +51,8 @@ SUBMIT_READ_TIMEOUT_SECONDS = 300.0
 
 #: Answers that mean "not now": busy or unavailable (503), over the rate limit (429).
 _RETRIED = frozenset({429, 503})
+#: Answers to GET /report-types that only the service gives: a key missing or refused.
+_ANSWERED_BY_THE_SERVICE = frozenset({401, 403, 429, 503})
 
 #: Called with each status seen while waiting.
 UpdateCallback = Callable[[Job], None]
@@ -59,7 +61,8 @@ UpdateCallback = Callable[[Job], None]
 class ReportsClient:
     """A client of the Async Reports service (thread-safe as httpx.Client is).
 
-    ``api_key`` is sent as ``X-API-Key`` when the service requires keys.
+    ``api_key`` is sent as ``X-API-Key`` when the service requires keys. A ``base_url``
+    without http:// or https://, or without a host, raises InvalidAddress at once.
     """
 
     def __init__(
@@ -74,7 +77,7 @@ class ReportsClient:
         self.retries = max(0, retries)
         self._owns_http = http is None
         self.http = http or httpx.Client(
-            base_url=base_url.rstrip("/"),
+            base_url=service_url(base_url),
             timeout=timeout,
             headers={"User-Agent": f"async-reports-client/{__version__}"},
         )
@@ -113,7 +116,7 @@ class ReportsClient:
             raise self._error(response, JobFinished)
         if response.status_code != 200:
             raise self._error(response)
-        return Job.from_json(response.json())
+        return Job.from_json(self._body(response))
 
     def active_jobs(self, user_name: str | None = None) -> list[Job]:
         """Queued and processing jobs, oldest first (only ``user_name``'s if given)."""
@@ -245,7 +248,7 @@ class ReportsClient:
         )
         if response.status_code != 202:
             raise self._error(response, SubmissionRejected)
-        return Submission.from_json(response.json())
+        return Submission.from_json(self._body(response))
 
     def submit_records(
         self,
@@ -289,7 +292,9 @@ class ReportsClient:
         try:
             yield from job_events(self.http, url, self._error)
         except httpx.TransportError as exc:
-            raise ServiceUnavailable(f"Se cortó el seguimiento del trabajo: {exc}") from exc
+            raise ServiceUnavailable(
+                f"Se cortó el seguimiento del trabajo: {reason(exc, self.http.base_url)}."
+            ) from exc
 
     def wait(
         self,
@@ -347,7 +352,7 @@ class ReportsClient:
         except httpx.TimeoutException:
             raise
         except httpx.TransportError as exc:
-            raise ServiceUnavailable(str(exc)) from exc
+            raise ServiceUnavailable(reason(exc, self.http.base_url)) from exc
         # The stream ended before a final status (a restarting replica): read it again.
         time.sleep(0.5)
         return self.status(job.job_id)
@@ -357,7 +362,7 @@ class ReportsClient:
         if response.status_code != 200:
             raise self._error(response)
         retry_after = _retry_after(response)
-        return Job.from_json(response.json()), 2.0 if retry_after is None else retry_after
+        return Job.from_json(self._body(response)), 2.0 if retry_after is None else retry_after
 
     # -- downloading ------------------------------------------------------------------
 
@@ -397,7 +402,15 @@ class ReportsClient:
         response = self._request(method, url, **kwargs)
         if response.status_code != 200:
             raise self._error(response)
-        return response.json()
+        return self._body(response)
+
+    def _body(self, response: httpx.Response) -> Any:
+        """An answer's JSON; the service always answers JSON, so other content means the
+        address is some other server's."""
+        try:
+            return response.json()
+        except ValueError:
+            raise self._elsewhere(response) from None
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request, tried again after a connection error, a 503 or a 429 (as Retry-After
@@ -409,7 +422,8 @@ class ReportsClient:
             except httpx.TransportError as exc:
                 if attempt == self.retries:
                     raise ServiceUnavailable(
-                        f"No se pudo conectar con el servicio en {self.http.base_url}: {exc}"
+                        f"No se pudo conectar con el servicio en {self._address}: "
+                        f"{reason(exc, self.http.base_url)}."
                     ) from exc
             else:
                 if response.status_code not in _RETRIED or attempt == self.retries:
@@ -418,9 +432,12 @@ class ReportsClient:
             time.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def _error(response: httpx.Response, kind: type[ApiError] = ApiError) -> ReportsClientError:
-        """The error an answer stands for (its problem details kept)."""
+    def _error(
+        self, response: httpx.Response, kind: type[ApiError] = ApiError
+    ) -> ReportsClientError:
+        """The error an answer stands for (its problem details kept). A 404, or a 4xx that
+        is not problem details, is first checked to come from the service: at a wrong path
+        every job would otherwise be "not found"."""
         try:
             problem = response.json()
         except ValueError:
@@ -428,6 +445,10 @@ class ReportsClient:
         if not isinstance(problem, dict):
             problem = {}
         detail = str(problem.get("detail") or problem.get("title") or "")
+        status = response.status_code
+        doubtful = status == 404 or (not problem and 400 <= status < 500)
+        if doubtful and status not in _RETRIED and not self._is_the_service():
+            return self._elsewhere(response)
         if response.status_code == 404:
             return JobNotFound(404, problem)
         if response.status_code == 410:
@@ -439,6 +460,36 @@ class ReportsClient:
         if response.status_code >= 500:
             return ApiError(response.status_code, problem)
         return kind(response.status_code, problem)
+
+    def _is_the_service(self) -> bool:
+        """Whether the address answers as the service does: its report types (a list), or
+        its problem details refusing for want of a key or while busy. Unsure (a network
+        error) counts as yes."""
+        try:
+            response = self.http.get(f"{API_PREFIX}/report-types")
+        except httpx.TransportError:
+            return True
+        try:
+            body = response.json()
+        except ValueError:
+            return False  # the service answers everything in JSON
+        if response.status_code == 200:
+            return isinstance(body, list)
+        return response.status_code in _ANSWERED_BY_THE_SERVICE and isinstance(body, dict)
+
+    def _elsewhere(self, response: httpx.Response) -> NotAReportsService:
+        """The error for an answer that did not come from the service."""
+        what = response.headers.get("content-type", "").partition(";")[0] or "sin tipo"
+        return NotAReportsService(
+            f"La dirección {self._address} no apunta a un servicio Async Reports: "
+            f"{response.request.method} {response.request.url.path} respondió "
+            f"HTTP {response.status_code} ({what}). Use la dirección base del servicio, "
+            f"por ejemplo {DEFAULT_URL}."
+        )
+
+    @property
+    def _address(self) -> str:
+        return str(self.http.base_url).rstrip("/")
 
 
 def _outcome(job: Job) -> Job:

@@ -19,6 +19,7 @@ import httpx
 
 from .errors import DownloadFailed
 from .multipart import ProgressCallback
+from .network import reason
 
 #: Seconds between attempts after a broken connection (doubling, at most this many).
 BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -55,7 +56,7 @@ class ResumableDownload:
     def run(self) -> Path:
         """Fetch the whole file; its final path."""
         self.destination.parent.mkdir(parents=True, exist_ok=True)
-        last_error: Exception | None = None
+        last_error: httpx.TransportError | None = None
         with self.partial.open("wb") as out:
             for attempt in range(self.attempts):
                 try:
@@ -68,10 +69,10 @@ class ResumableDownload:
                     time.sleep(BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)])
             else:
                 self.partial.unlink(missing_ok=True)
-                reason = f": {last_error}" if last_error else ""
+                why = f": {reason(last_error, self.http.base_url)}" if last_error else ""
                 raise DownloadFailed(
                     f"La descarga se interrumpió {self.attempts} veces "
-                    f"({self.done} de {self.total or '?'} bytes){reason}."
+                    f"({self.done} de {self.total or '?'} bytes){why}."
                 )
         os.replace(self.partial, self.destination)
         return self.destination

@@ -25,6 +25,15 @@ class ServiceUnavailable(ReportsClientError):
         self.retry_after = retry_after
 
 
+class InvalidAddress(ReportsClientError, ValueError):
+    """The service's address cannot be used: no http:// or https://, no host, a bad port."""
+
+
+class NotAReportsService(ServiceUnavailable):
+    """Something answers at the address, but not an Async Reports service (a wrong path,
+    another server): a job it does not know about is not evidence the job does not exist."""
+
+
 class ApiError(ReportsClientError):
     """The service answered with an error; ``problem`` holds its problem details."""
 

@@ -1,7 +1,8 @@
 """Progress bars on stderr, without dependencies.
 
 On a terminal a bar is one line redrawn in place (at most ten times a second); written to a
-file or a pipe, only its final line is printed, so logs stay readable.
+file or a pipe, only its final line is printed, so logs stay readable. A closed stderr drops
+the bars, never the work they show.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import sys
 import time
 from typing import TextIO
+
+from . import pipes
 
 WIDTH = 28
 #: Fewest seconds between two redraws of a bar.
@@ -45,8 +48,7 @@ class ProgressBar:
         now = time.monotonic()
         if self.live and now - self._drawn_at >= REDRAW_SECONDS:
             self._drawn_at = now
-            self.stream.write("\r" + self._line() + "\x1b[K")
-            self.stream.flush()
+            pipes.write(self.stream, "\r" + self._line() + "\x1b[K")
 
     def bytes(self, done: int, total: int | None) -> None:
         """Show a byte count out of a total (the upload and download callbacks)."""
@@ -64,8 +66,7 @@ class ProgressBar:
             self.note = note
         prefix = "\r" if self.live else ""
         suffix = "\x1b[K\n" if self.live else "\n"
-        self.stream.write(prefix + self._line() + suffix)
-        self.stream.flush()
+        pipes.write(self.stream, prefix + self._line() + suffix)
 
     def _line(self) -> str:
         filled = round(self.fraction * WIDTH)

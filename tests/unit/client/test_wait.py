@@ -65,6 +65,8 @@ def test_waiting_polls_as_retry_after_says_when_the_service_has_no_stream() -> N
     def service(request: httpx.Request) -> httpx.Response:
         if request.url.path.startswith(f"{Q}/events/"):
             return httpx.Response(404, json={"title": "Not Found", "detail": "Not Found"})
+        if request.url.path == f"{Q}/report-types":  # asked to tell where the 404 came from
+            return httpx.Response(200, json=[{"name": "Tabular"}])
         return httpx.Response(200, json=next(answers), headers={"Retry-After": "0"})
 
     seen: list[str] = []
