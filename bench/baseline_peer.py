@@ -12,9 +12,10 @@ Money is polars' Decimal: amounts are cast to ``Decimal(38, 6)`` and lines are r
 ``round(2, mode="half_away_from_zero")``, which is ROUND_HALF_UP for the non-negative
 amounts the rules admit (polars' default, half to even, is not). The peer's limits, kept as
 they are because its author would keep them: polars reads JSON numbers through f64 (exact to
-~15 significant digits; a seventh decimal is rounded away), a product above 10^26 overflows
-the decimal and fails the file, a record that is not an object fails the file, and the whole
-payload is in memory several times over.
+~15 significant digits; a seventh decimal is rounded away), a record that is not an object
+or a field holding an object or array where text or a number belongs fails the whole file
+(a number given as text, or a boolean, is a rejected record), and the whole payload is in
+memory several times over.
 
 ``--verify`` builds with the peer and checks every invoice's subtotal, tax and total and
 every currency's totals against a plain Python-decimal reference (``json.load`` with
