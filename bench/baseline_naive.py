@@ -126,13 +126,16 @@ def peak_rss_mb() -> float | None:
     return None
 
 
-def measure(source: Path, scratch: Path, timeout: float) -> dict[str, Any]:
-    """Run :func:`build` in a child process capped at ``timeout`` s; figures and peak RSS."""
-    dest, out_path, err_path = (scratch / f"naive.{ext}" for ext in ("zip", "out", "err"))
+def measure(
+    source: Path, scratch: Path, timeout: float, script: Path = Path(__file__)
+) -> dict[str, Any]:
+    """Run ``script`` (this one: :func:`build`; or baseline_peer.py) in a child process
+    capped at ``timeout`` s; figures and peak RSS."""
+    dest, out_path, err_path = (scratch / f"{script.stem}.{ext}" for ext in ("zip", "out", "err"))
     started = time.perf_counter()
     with out_path.open("wb") as out, err_path.open("wb") as err:
         child = subprocess.Popen(
-            [sys.executable, __file__, str(source), str(dest)],
+            [sys.executable, str(script), str(source), str(dest)],
             stdout=out,
             stderr=err,
             start_new_session=True,  # killpg reaches anything it starts

@@ -17,6 +17,7 @@ processes), and the old way (one process, pandas + openpyxl) for comparison. Wri
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shlex
@@ -24,9 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +94,15 @@ def warm_stack(
 
 
 def measure_e2e(
-    stack: BenchStack, path: Path, records: int, repeat: int, scratch: Path
+    stack: BenchStack,
+    path: Path,
+    records: int,
+    repeat: int,
+    scratch: Path,
+    between: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """``repeat`` jobs of one dataset, one at a time, each with its own memory sampler."""
+    """``repeat`` jobs of one dataset, one at a time, each with its own memory sampler;
+    ``between(index)`` runs after each (the baselines, interleaved with the stack's runs)."""
     groups = {"api": lambda: stack.service_pids("api"),
               "worker": lambda: stack.service_pids("worker")}  # fmt: skip
     runs = []
@@ -108,6 +116,8 @@ def measure_e2e(
             log(f"stack {records:,} #{index + 1}: total {run['totalSeconds']} s, processing "
                 f"{run['processingSeconds']} s, worker tree {run['workerTreePeakRssMB']} MB, "
                 f"api {run['apiUploadPeakRssMB']} MB")  # fmt: skip
+            if between is not None:
+                between(index)
     return runs
 
 
@@ -125,22 +135,69 @@ def measure_stages(stack: BenchStack, path: Path, scratch: Path) -> dict[str, An
     return result
 
 
-def measure_baseline(
-    path: Path, runs: int, timeout: float, scratch: Path, records: int
-) -> list[dict[str, Any]]:
-    """The old way, ``runs`` times; stops repeating after a timeout or failure."""
-    out = []
-    for index in range(runs):
-        quiet = wait_for_quiet({}, *QUIET)
-        with CpuMeter({}) as cpu:
-            result = baseline_naive.measure(path, scratch, timeout)
-        result |= quiet | {"otherCores": cpu.figures["otherCores"]}
-        out.append(result)
-        log(f"old way {records:,} #{index + 1}: {result['status']} "
-            f"{result.get('seconds', '')} s, {result.get('peakRssMB')} MB")  # fmt: skip
-        if result["status"] != "ok":
-            break
-    return out
+#: The baselines measured beside the stack: key in the results, script, label.
+BASELINES = (
+    ("peer", Path(__file__).with_name("baseline_peer.py"), "best peer"),
+    ("baseline", Path(baseline_naive.__file__), "old way"),
+)
+
+
+class Baselines:
+    """The best peer and the old way for one size, run one at a time between the stack's
+    jobs (so that a machine whose load drifts moves them all alike)."""
+
+    def __init__(
+        self, args: argparse.Namespace, sizes: list[int], path: Path, records: int
+    ) -> None:
+        """Which baselines run on ``path`` (``records`` invoices), how many times, or why not."""
+        self.path, self.records, self.timeout = path, records, args.baseline_timeout
+        times = args.repeat if records <= args.baseline_repeat_up_to else 1
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.times: dict[str, int] = {}
+        for key, _, _ in BASELINES:
+            note = self._why_not(args, sizes, key)
+            self.entries[key] = {"runs": [], "summary": None, "note": note}
+            self.times[key] = 0 if note else times
+
+    def _why_not(self, args: argparse.Namespace, sizes: list[int], key: str) -> str | None:
+        """Why the baseline ``key`` is not run at this size, or None."""
+        if key == "peer":
+            if args.no_peer:
+                return "not run (--no-peer)"
+            missing = [n for n in ("polars", "xlsxwriter") if importlib.util.find_spec(n) is None]
+            return f"not run: {missing[0]} is not installed" if missing else None
+        if args.no_baseline:
+            return "not run (--no-baseline)"
+        if args.skip_baseline_largest and self.records == sizes[-1] and len(sizes) > 1:
+            return "not run (--skip-baseline-largest)"
+        missing_naive = baseline_naive.available()
+        return f"not run: {missing_naive}" if missing_naive else None
+
+    def run_once(self, index: int, scratch: Path) -> None:
+        """Run ``index``: each baseline still due runs once (none after a timeout or failure)."""
+        for key, script, label in BASELINES:
+            entry = self.entries[key]
+            if index >= self.times[key] or any(r["status"] != "ok" for r in entry["runs"]):
+                continue
+            quiet = wait_for_quiet({}, *QUIET)
+            with CpuMeter({}) as cpu:
+                result = baseline_naive.measure(self.path, scratch, self.timeout, script=script)
+            result.pop("totals", None)  # the peer's money: its --verify checks it
+            result |= quiet | {"otherCores": cpu.figures["otherCores"]}
+            entry["runs"].append(result)
+            log(f"{label} {self.records:,} #{index + 1}: {result['status']} "
+                f"{result.get('seconds', '')} s, {result.get('peakRssMB')} MB")  # fmt: skip
+
+    def summarise_into(self, entry: dict[str, Any]) -> None:
+        """Summaries into the size's ``entry`` (``peer``, ``baseline``)."""
+        for key, figures in self.entries.items():
+            runs = figures["runs"]
+            ok = [r for r in runs if r["status"] == "ok"]
+            failed = next((r for r in runs if r["status"] != "ok"), None)
+            figures["summary"] = summarise(ok) if ok else None
+            if failed:
+                figures["note"] = f"{failed['status']} after {failed.get('wallSeconds', '?')} s"
+            entry[key] = figures
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -151,6 +208,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--repeat", type=int, default=3, help="runs per size (min/median/max)")
     add("--workers", type=int, default=2, help="worker services in the stack")
     add("--no-baseline", action="store_true", help="skip the old way entirely")
+    add("--no-peer", action="store_true", help="skip the best peer (polars + xlsxwriter)")
     add("--skip-baseline-largest", action="store_true", help="skip the old way at the largest size")
     add("--baseline-timeout", type=float, default=900, help="cap on one old-way run (s)")
     add("--baseline-repeat-up-to", type=int, default=100_000,
@@ -185,13 +243,16 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"sizes": [], "throughput": None, "polling": None}
     with warm_stack(args, scratch, "stack") as stack:
         for records in sizes:
-            runs = measure_e2e(stack, paths[records], records, args.repeat, scratch)
+            baselines = Baselines(args, sizes, paths[records], records)
+            between = partial(baselines.run_once, scratch=scratch)
+            runs = measure_e2e(stack, paths[records], records, args.repeat, scratch, between)
             entry: dict[str, Any] = {
                 "records": records,
                 "inputBytes": paths[records].stat().st_size,
                 "seed": records,
                 "e2e": {"runs": runs, "summary": summarise(runs)},
             }
+            baselines.summarise_into(entry)
             if not args.no_stages:
                 entry["stages"] = measure_stages(stack, paths[records], scratch)
                 log(f"stages {records:,}: {entry['stages']['stages']}")
@@ -211,7 +272,6 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
             )  # fmt: skip
             log(f"polling: {results['polling']}")
     _run_one_process(args, sizes, paths, results["sizes"], scratch)
-    _run_baselines(args, sizes, paths, results["sizes"], scratch)
     return results
 
 
@@ -236,40 +296,6 @@ def _run_one_process(
             records = entry["records"]
             runs = measure_e2e(stack, paths[records], records, args.repeat, scratch)
             entry["e2eOneProcess"] = {"runs": runs, "summary": summarise(runs)}
-
-
-def _run_baselines(
-    args: argparse.Namespace,
-    sizes: list[int],
-    paths: dict[int, Path],
-    entries: list[dict[str, Any]],
-    scratch: Path,
-) -> None:
-    """The old way for each size it is asked to do, after the stack has stopped."""
-    missing = baseline_naive.available()
-    for entry in entries:
-        records = entry["records"]
-        note = None
-        if args.no_baseline:
-            note = "not run (--no-baseline)"
-        elif args.skip_baseline_largest and records == sizes[-1] and len(sizes) > 1:
-            note = "not run (--skip-baseline-largest)"
-        elif missing:
-            note = f"not run: {missing}"
-        if note:
-            entry["baseline"] = {"runs": [], "summary": None, "note": note}
-            continue
-        times = args.repeat if records <= args.baseline_repeat_up_to else 1
-        runs = measure_baseline(paths[records], times, args.baseline_timeout, scratch, records)
-        ok = [r for r in runs if r["status"] == "ok"]
-        failed = next((r for r in runs if r["status"] != "ok"), None)
-        entry["baseline"] = {
-            "runs": runs,
-            "summary": summarise(ok) if ok else None,
-            "note": f"{failed['status']} after {failed.get('wallSeconds', '?')} s"
-            if failed
-            else None,
-        }
 
 
 def finish(args: argparse.Namespace, results: dict[str, Any], started: float,

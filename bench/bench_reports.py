@@ -1,12 +1,17 @@
 """Benchmark of report builds: seconds, records/s and peak memory per dataset size.
 
-    uv run python bench/bench_reports.py [--sizes 45000 500000] [--gzip] [--ndjson]
+    uv run --group bench python bench/bench_reports.py [--sizes 45000 500000] [--repeat 3]
 
 Datasets come from ``devstack.datasets`` and are cached in a temporary directory. Each
 build runs in a child process of its own, so its peak RSS (from ``wait4``) is its own.
-A naive baseline (``json.load`` + pandas + openpyxl, one sheet of invoices) runs too when
-pandas is installed, up to ``--baseline-max`` records.
-Results go to stdout and to ``bench/results/`` as JSON and Markdown.
+Engines: the product in one process, the product as a lone job builds by default (with
+helper processes on every usable core, at most 4), the best peer (``baseline_peer.py``:
+polars + xlsxwriter, when polars is installed) and the old way (``baseline_naive.py``:
+``json.load`` + pandas + openpyxl, the same files, when pandas is installed, up to
+``--baseline-max`` records). Runs are interleaved (product, default, peer, old way, product,
+...) so that a machine whose load drifts moves every engine alike; the summary gives each
+engine's median and range. Results go to stdout and to ``bench/results/`` as JSON and
+Markdown.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import importlib.util
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +32,10 @@ from typing import Any
 
 RESULTS_DIR = Path(__file__).parent / "results"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "async-reports-bench"
+#: Engines beside the report type itself (which runs in one process).
+DEFAULT_BUILD = "product-default"
+PEER = "peer"
+OLD_WAY = "baseline"
 
 
 def dataset(cache: Path, size: int, *, gzip: bool, ndjson: bool) -> Path:
@@ -44,7 +54,9 @@ def dataset(cache: Path, size: int, *, gzip: bool, ndjson: bool) -> Path:
     return path
 
 
-def child_build(path: Path, report: str, options: dict[str, str]) -> dict[str, Any]:
+def child_build(
+    path: Path, report: str, options: dict[str, str], processes: int = 1
+) -> dict[str, Any]:
     """Run in the child: build the report and say how long it took."""
     from reports_worker.reporttypes import build_report
 
@@ -52,7 +64,13 @@ def child_build(path: Path, report: str, options: dict[str, str]) -> dict[str, A
     started = time.perf_counter()
     with path.open("rb") as source:
         outcome = build_report(
-            report, source, dest, job_id="bench-0000", options=options, max_input_bytes=2 << 30
+            report,
+            source,
+            dest,
+            job_id="bench-0000",
+            options=options,
+            max_input_bytes=2 << 30,
+            processes=processes,
         )
     seconds = time.perf_counter() - started
     dest.unlink()
@@ -64,20 +82,30 @@ def child_build(path: Path, report: str, options: dict[str, str]) -> dict[str, A
     }
 
 
-def child_baseline(path: Path) -> dict[str, Any]:
-    """Run in the child: the naive way (whole JSON in memory, pandas, openpyxl)."""
-    import pandas as pd
+def default_processes() -> int:
+    """The processes a lone job's build uses by default (AR_BUILD_PROCESSES=0)."""
+    from reports_worker.machine import AUTO_MAX_PROCESSES, usable_cores
 
-    dest = Path(tempfile.mkdtemp(prefix="bench-")) / "out.xlsx"
-    started = time.perf_counter()
-    with path.open("rb") as source:
-        records = json.load(source)  # the whole payload in memory, floats for money
-    frame = pd.json_normalize(records).drop(columns=["items"])  # one row per invoice
-    frame.to_excel(dest, engine="openpyxl", index=False)
-    seconds = time.perf_counter() - started
+    return max(1, min(AUTO_MAX_PROCESSES, usable_cores()))
+
+
+def child_baseline(path: Path, engine: str) -> dict[str, Any]:
+    """Run in the child: the old way or the peer, building the same files into a ZIP."""
+    if engine == PEER:
+        import baseline_peer as module
+    else:
+        import baseline_naive as module  # type: ignore[no-redef]
+
+    dest = Path(tempfile.mkdtemp(prefix="bench-")) / "out.zip"
+    figures = module.build(path, dest)
     dest.unlink()
     dest.parent.rmdir()
-    return {"seconds": seconds, "records": len(records), "zipBytes": None}
+    return {
+        "seconds": figures["seconds"],
+        "stages": figures["stages"],
+        "records": figures["records"],
+        "zipBytes": figures["zipBytes"],
+    }
 
 
 def measure(args: list[str]) -> dict[str, Any]:
@@ -100,6 +128,47 @@ def measure(args: list[str]) -> dict[str, Any]:
     result["loadAverage"] = os.getloadavg()[0]
     result["recordsPerSecond"] = result["records"] / result["seconds"]
     return result
+
+
+def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per size and engine: the median of its runs (build s, wall s, CPU s, peak RSS) and
+    the range of its build seconds."""
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["size"], row["engine"]), []).append(row)
+    medians: list[dict[str, Any]] = []
+    for runs in groups.values():
+        seconds = [run["seconds"] for run in runs]
+        median = {
+            key: statistics.median(run[key] for run in runs)
+            for key in ("seconds", "wallSeconds", "cpuSeconds", "peakRssMB", "loadAverage")
+        }
+        medians.append(
+            {
+                **runs[0],
+                **median,
+                "runs": len(runs),
+                "minSeconds": min(seconds),
+                "maxSeconds": max(seconds),
+                "recordsPerSecond": runs[0]["records"] / median["seconds"],
+            }
+        )
+    return medians
+
+
+def median_markdown(medians: list[dict[str, Any]]) -> str:
+    """The medians as a Markdown table."""
+    lines = [
+        "| engine | records | runs | build s (median, min–max) | CPU s | peak RSS MB | load |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for row in medians:
+        lines.append(
+            f"| {row['engine']} | {row['records']:,} | {row['runs']} | {row['seconds']:.2f} "
+            f"({row['minSeconds']:.2f}–{row['maxSeconds']:.2f}) | {row['cpuSeconds']:.2f} | "
+            f"{row['peakRssMB']:.0f} | {row['loadAverage']:.1f} |"
+        )
+    return "\n".join(lines)
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -129,7 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gzip", action="store_true")
     parser.add_argument("--ndjson", action="store_true")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs per engine")
+    parser.add_argument("--no-baseline", action="store_true", help="without the old way")
+    parser.add_argument("--no-peer", action="store_true", help="without the best peer")
+    parser.add_argument(
+        "--no-default", action="store_true", help="without the product's default build"
+    )
     parser.add_argument(
         "--baseline-max",
         type=int,
@@ -138,14 +212,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--processes", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
         kind, path = args.child
-        if kind == "baseline":
-            result = child_baseline(Path(path))
+        if kind in (OLD_WAY, PEER):
+            result = child_baseline(Path(path), kind)
         else:
-            result = child_build(Path(path), kind, json.loads(args.options))
+            result = child_build(Path(path), kind, json.loads(args.options), args.processes)
         print(json.dumps(result))
         return 0
 
@@ -155,28 +230,50 @@ def main(argv: list[str] | None = None) -> int:
     baseline = importlib.util.find_spec("pandas") is not None and not args.no_baseline
     if importlib.util.find_spec("pandas") is None:
         print("pandas is not installed: the naive baseline is skipped", file=sys.stderr)
+    peer = importlib.util.find_spec("polars") is not None and not args.no_peer
+    if importlib.util.find_spec("polars") is None:
+        print("polars is not installed: the best peer is skipped", file=sys.stderr)
+    processes = default_processes()
+    # The peer and the old way run only on FacturacionMasiva, the report they rebuild.
+    invoices = args.report == "FacturacionMasiva"
 
     rows: list[dict[str, Any]] = []
     for size in args.sizes:
         path = dataset(args.cache, size, gzip=args.gzip, ndjson=args.ndjson)
-        engines = [args.report] + (["baseline"] if baseline and size <= args.baseline_max else [])
-        for engine in engines:
-            try:
-                result = measure(["--child", engine, str(path), "--options", json.dumps(options)])
-            except RuntimeError as exc:
-                print(f"{engine} at {size:,} failed: {exc}", file=sys.stderr)
-                continue
-            result.update(engine=engine, size=size, inputBytes=path.stat().st_size)
-            rows.append(result)
-            print(markdown([result]).splitlines()[-1], file=sys.stderr)
+        engines: list[tuple[str, list[str]]] = [(args.report, ["--processes", "1"])]
+        if not args.no_default and processes > 1:
+            engines.append((DEFAULT_BUILD, ["--processes", str(processes)]))
+        if peer and invoices:
+            engines.append((PEER, []))
+        if baseline and invoices and size <= args.baseline_max:
+            engines.append((OLD_WAY, []))
+        # Interleaved, not one engine's runs then the next's: a drifting load moves all alike.
+        for _ in range(args.repeat):
+            for engine, extra in engines:
+                kind = args.report if engine == DEFAULT_BUILD else engine
+                child = ["--child", kind, str(path), "--options", json.dumps(options), *extra]
+                try:
+                    result = measure(child)
+                except RuntimeError as exc:
+                    print(f"{engine} at {size:,} failed: {exc}", file=sys.stderr)
+                    continue
+                result.update(engine=engine, size=size, inputBytes=path.stat().st_size)
+                rows.append(result)
+                print(markdown([result]).splitlines()[-1], file=sys.stderr)
 
+    medians = summary(rows)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "defaultProcesses": processes,
+        },
         "input": {"gzip": args.gzip, "ndjson": args.ndjson, "options": options},
         "results": rows,
+        "medians": medians,
     }
-    table = markdown(rows)
+    table = median_markdown(medians) + "\n\n" + markdown(rows)
     print(json.dumps(report, indent=2))
     print(table)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
