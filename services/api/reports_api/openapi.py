@@ -8,6 +8,7 @@ response specs list every problem each endpoint can answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import msgspec
 from litestar.enums import ParamType
@@ -104,6 +105,15 @@ class MultipartOperation(Operation):
                 **_FIELDS,
                 "isLargeDataset": _FLAG,
                 "callbackUrl": _CALLBACK,
+                # Every report type takes it (the values are those GET /report-types lists);
+                # declared so that the docs' form shows it.
+                "csvDialect": Schema(
+                    type=OpenAPIType.STRING,
+                    description=(
+                        "Opción: dialecto de errores.csv (rfc4180, el predeterminado, o "
+                        "excel-es para Excel en español)."
+                    ),
+                ),
                 "dataFile": Schema(
                     type=OpenAPIType.STRING,
                     format="binary",  # type: ignore[arg-type]
@@ -126,12 +136,17 @@ class MultipartOperation(Operation):
 class JsonBodyOperation(Operation):
     """POST /queue-json and /api/Reports/generate: the seed's JSON body."""
 
-    callback: bool = False
+    #: Whether it takes a webhook and an Idempotency-Key (a class attribute: a dataclass
+    #: field would be written into the document as an operation field).
+    callback: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         json_data = Schema(
             one_of=[
-                Schema(type=OpenAPIType.STRING, description="JSON en texto, como en el seed."),
+                Schema(
+                    type=OpenAPIType.STRING,
+                    description="El JSON en texto, como en el sistema original.",
+                ),
                 Schema(
                     type=OpenAPIType.ARRAY,
                     items=Schema(type=OpenAPIType.OBJECT),
@@ -167,7 +182,7 @@ class JsonBodyOperation(Operation):
 class QueueJsonOperation(JsonBodyOperation):
     """POST /queue-json: the seed's JSON body, and a completion webhook's URL."""
 
-    callback: bool = True
+    callback: ClassVar[bool] = True
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
