@@ -244,6 +244,16 @@ def _sse() -> str:
     )
 
 
+@dataclass
+class RawExample(Example):
+    """An example whose value is written as it is: Litestar drops the nulls of a plain
+    Example's value, which would leave out fields the schema requires (``completedAt``)."""
+
+    def to_schema(self) -> dict[str, Any]:
+        """The example, its value untouched."""
+        return {**super().to_schema(), "value": self.value}
+
+
 @dataclass(frozen=True, slots=True)
 class Doc:
     """What the docs say of one operation."""
@@ -642,10 +652,13 @@ def document(openapi: OpenAPI) -> OpenAPI:
         if doc.request and operation.request_body is not None:
             assert not isinstance(operation.request_body, Reference)
             for media in operation.request_body.content.values():
-                media.examples = {name: Example(value=v) for name, v in doc.request.items()}
+                media.examples = {name: RawExample(value=v) for name, v in doc.request.items()}
         for status, response in (operation.responses or {}).items():
             assert isinstance(response, OpenAPIResponse)
-            _describe_response(path, int(status), response, doc)
+            if int(status) >= 400:
+                _describe_problem(method, path, int(status), response, operation)
+            else:
+                _describe_response(int(status), response, doc)
     return openapi
 
 
@@ -654,23 +667,35 @@ def _describe_parameters(operation: Operation) -> None:
         if isinstance(parameter, Parameter) and parameter.name in PARAMETERS:
             description, example = PARAMETERS[parameter.name]
             parameter.description = parameter.description or description
-            parameter.examples = {"ejemplo": Example(value=example)}
+            parameter.examples = {"ejemplo": RawExample(value=example)}
 
 
-def _describe_response(path: str, status: int, response: OpenAPIResponse, doc: Doc) -> None:
-    if status >= 400:
-        _describe_problem(path, status, response)
-        return
+#: One event of GET /events (before OpenAPI 3.2, an event stream's schema is that of each
+#: event: its fields, ``data`` holding the text of its JSON).
+_STATUS_EVENT = Schema(
+    type=OpenAPIType.OBJECT,
+    description="Un evento `status`: en `data`, el mismo JSON que GET /status.",
+    properties={
+        "event": Schema(type=OpenAPIType.STRING, const="status"),
+        "data": Schema(
+            type=OpenAPIType.STRING,
+            content_media_type="application/json",
+            content_schema=Reference(ref="#/components/schemas/JobStatusView"),
+        ),
+        "retry": Schema(type=OpenAPIType.INTEGER, description="Milisegundos antes de reconectar."),
+    },
+    required=["data"],
+)
+
+
+def _describe_response(status: int, response: OpenAPIResponse, doc: Doc) -> None:
     response.description = doc.described.get(status, response.description)
     names = doc.headers.get(status, ())
     if names:
         response.headers = {**(response.headers or {}), **{n: HEADERS[n] for n in names}}
     for media_type, media in (response.content or {}).items():
         if media_type == "text/event-stream":
-            media.schema = Schema(
-                type=OpenAPIType.STRING,
-                description="Eventos `status` (data: el JSON de GET /status).",
-            )
+            media.schema = _STATUS_EVENT
         elif media_type == _ZIP:
             media.schema = Schema(
                 type=OpenAPIType.STRING,
@@ -679,30 +704,34 @@ def _describe_response(path: str, status: int, response: OpenAPIResponse, doc: D
             )
         examples = doc.responses.get(status)
         if examples:
-            media.examples = {name: Example(value=v) for name, v in examples.items()}
+            media.examples = {name: RawExample(value=v) for name, v in examples.items()}
 
 
-def _describe_problem(path: str, status: int, response: OpenAPIResponse) -> None:
+def _describe_problem(
+    method: str, path: str, status: int, response: OpenAPIResponse, operation: Operation
+) -> None:
     if (path, str(status)) in SEED_SHAPED:
         for media in (response.content or {}).values():
-            media.examples = {"sistema-original": Example(value=_SEED_EXAMPLES[str(status)])}
+            media.examples = {"sistema-original": RawExample(value=_SEED_EXAMPLES[str(status)])}
         return
     title, detail = _PROBLEMS.get(status, ("Error", "Error"))
     example = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    if status == 400 and "problem" not in str(response.content):
-        # Litestar's own 400 for a malformed parameter: answered as problem details too
-        # (errors.handle_http), with what was wrong in ``errors``.
-        response.description = "Solicitud inválida: un parámetro no tiene la forma esperada"
+    if status == 400 and operation.request_body is None:
+        # Without a body, a 400 is for a malformed parameter (Litestar's own, answered as
+        # problem details too by errors.handle_http, with what was wrong in ``errors``).
+        if "problem" not in str(response.content):
+            response.description = "Solicitud inválida: un parámetro no tiene la forma esperada"
+        key, source, message = _invalid_parameter(operation)
         example = {
             **example,
-            "title": "Validation failed for GET /api/AsyncReports/jobs",
-            "detail": "Validation failed for GET /api/AsyncReports/jobs",
-            "errors": [{"message": "Expected `int`, got `str`", "key": "limit", "source": "query"}],
+            "title": f"Validation failed for {method} {path}",
+            "detail": f"Validation failed for {method} {path}",
+            "errors": [{"message": message, "key": key, "source": source}],
         }
     response.content = {
         PROBLEM_JSON: OpenAPIMediaType(
             schema=Reference(ref="#/components/schemas/Problem"),
-            examples={"problema": Example(value=example)},
+            examples={"problema": RawExample(value=example)},
         )
     }
     if status in _RETRYING:
@@ -739,3 +768,24 @@ def swagger_assets() -> Router:
         # The files change only with the package's version.
         cache_control=CacheControlHeader(max_age=86400),
     )
+
+
+def _invalid_parameter(operation: Operation) -> tuple[str, str, str]:
+    """A parameter of the operation and what Litestar says when it is malformed."""
+    for parameter in operation.parameters or []:
+        if isinstance(parameter, Parameter) and isinstance(parameter.schema, Schema):
+            schema = parameter.schema
+            if schema.type == OpenAPIType.INTEGER:
+                return parameter.name, _source(parameter), "Expected `int`, got `str`"
+            if schema.max_length is not None:
+                limit = f"Expected `str` of length <= {schema.max_length}"
+                return parameter.name, _source(parameter), limit
+    first = next((p for p in operation.parameters or [] if isinstance(p, Parameter)), None)
+    if first is None:
+        return "job_id", "path", "Expected `str`, got `int`"
+    return first.name, _source(first), "Expected `str`, got `int`"
+
+
+def _source(parameter: Parameter) -> str:
+    """Where the parameter goes ("query", "path"...): Litestar sets an enum of str there."""
+    return str(getattr(parameter.param_in, "value", parameter.param_in))

@@ -27,9 +27,14 @@ from reports_shared.webhooks import MAX_CALLBACK_URL_LENGTH
 
 from .errors import PROBLEM_JSON
 from .intake.idempotency import MAX_KEY_LENGTH
+from .intake.submissions import FLAG_VALUES
 
 _TEXT = Schema(type=OpenAPIType.STRING)
-_FLAG = Schema(type=OpenAPIType.STRING, enum=["true", "false"], description="'true' o 'false'")
+_FLAG = Schema(
+    type=OpenAPIType.STRING,
+    enum=FLAG_VALUES,  # every spelling the api takes (blank: false)
+    description="'true' o 'false' (también 1/0, yes/no, sí/no, on/off; vacío: false).",
+)
 #: Text with something besides blanks: the api strips both fields and refuses them empty.
 _NOT_BLANK = r"\S"
 _FIELDS = {
@@ -56,6 +61,7 @@ class Problem(msgspec.Struct):
 #: (blanks around it are stripped). A private or local host is refused unless the
 #: deployment allows it (AR_WEBHOOK_ALLOW_PRIVATE_ADDRESSES), which no schema can say.
 _CALLBACK_URL = (
+    r"^\s*$|"  # blank: no webhook of its own (the key's default, if any)
     r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s:]+"
     r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
     r"([/?#]\S*)?\s*$"
@@ -63,12 +69,14 @@ _CALLBACK_URL = (
 #: A submission's completion webhook (docs/integrators/webhooks.md).
 _CALLBACK = Schema(
     type=OpenAPIType.STRING,
-    format="uri",  # type: ignore[arg-type]
+    # No format "uri": the pattern is what the api checks (a host of any characters but
+    # separators, blanks around the URL stripped), and it claims no more than that.
     pattern=_CALLBACK_URL,
     max_length=MAX_CALLBACK_URL_LENGTH,
     description=(
         "URL a la que se envía un evento firmado (Standard Webhooks) cuando el trabajo "
-        "termina; no puede apuntar a direcciones locales ni privadas."
+        "termina; no puede apuntar a direcciones locales ni privadas. Vacía: la de la clave, "
+        "si tiene una."
     ),
 )
 
@@ -79,7 +87,9 @@ def _idempotency_key() -> Parameter:
         name="Idempotency-Key",
         param_in=ParamType.HEADER,
         required=False,
-        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH),
+        schema=Schema(
+            type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH, pattern=_NOT_BLANK
+        ),
         description=(
             "Clave de un envío (borrador IETF): repetirla con los mismos datos devuelve el "
             "trabajo que creó; con otros datos es un 422."
@@ -162,9 +172,12 @@ class JsonBodyOperation(Operation):
             properties={
                 **_FIELDS,
                 "jsonData": json_data,
-                "isLargeDataset": Schema(type=OpenAPIType.BOOLEAN),
+                "isLargeDataset": Schema(
+                    one_of=[Schema(type=[OpenAPIType.BOOLEAN, OpenAPIType.NULL]), _FLAG]
+                ),
                 "options": Schema(
-                    type=OpenAPIType.OBJECT,
+                    # null: no options, as when it is left out
+                    type=[OpenAPIType.OBJECT, OpenAPIType.NULL],
                     additional_properties=_TEXT,
                     description="Opciones del tipo de reporte (GET /report-types).",
                 ),

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -78,6 +79,30 @@ def test_every_operation_has_a_summary_a_description_and_examples(
             if not parameter.get("description"):
                 lacking.append(f"{where}: description of {parameter['name']}")
     assert lacking == []
+
+
+def test_every_example_is_valid_against_its_schema(document: dict[str, Any]) -> None:
+    # Schemathesis sends the request examples, and a user copies them: each must be valid.
+    invalid = []
+    for method, path, op in _operations(document):
+        contents = [("body", op.get("requestBody", {}).get("content", {}))]
+        contents += [(status, r.get("content", {})) for status, r in op["responses"].items()]
+        for where, content in contents:
+            for media_type, media in content.items():
+                schema = {**media["schema"], "components": document["components"]}
+                for name, example in media.get("examples", {}).items():
+                    if media_type == "text/event-stream":
+                        assert example["value"].startswith("retry: "), f"{method} {path}"
+                        continue  # text, not JSON
+                    validator = Draft202012Validator(schema)
+                    for error in validator.iter_errors(example["value"]):
+                        invalid.append(f"{method} {path} {where} {name}: {error.message}")
+        for parameter in op.get("parameters", []):
+            for example in parameter.get("examples", {}).values():
+                validator = Draft202012Validator(parameter["schema"])
+                if not validator.is_valid(example["value"]):
+                    invalid.append(f"{method} {path} {parameter['name']}")
+    assert invalid == []
 
 
 def test_the_docs_speak_spanish(document: dict[str, Any]) -> None:
