@@ -159,9 +159,14 @@ class JsonBodyOperation(Operation):
                 ),
                 Schema(
                     type=OpenAPIType.ARRAY,
-                    items=Schema(type=OpenAPIType.OBJECT),
+                    # Any JSON value: records are checked one by one as the report is
+                    # built, and one that is not an object goes to errores.csv.
+                    items=Schema(),
                     min_items=1,
-                    description="Los registros (al menos uno).",
+                    description=(
+                        "Los registros (al menos uno); uno que no es un objeto se rechaza "
+                        "y va a errores.csv."
+                    ),
                 ),
                 Schema(type=OpenAPIType.OBJECT),
             ]
@@ -184,7 +189,9 @@ class JsonBodyOperation(Operation):
             },
         )
         if self.callback:  # the asynchronous one: a webhook, and retries by key
-            schema.properties = {**(schema.properties or {}), "callbackUrl": _CALLBACK}
+            # null: no webhook of its own, as when it is left out or blank
+            callback = Schema(one_of=[_CALLBACK, Schema(type=OpenAPIType.NULL)])
+            schema.properties = {**(schema.properties or {}), "callbackUrl": callback}
             self.parameters = _with(self.parameters, _idempotency_key())
         self.request_body = RequestBody(
             content={"application/json": OpenAPIMediaType(schema=schema)}, required=True
