@@ -10,13 +10,12 @@ import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from reports_shared.errors import ReportsError
 from reports_shared.settings import redact_url
 
+from .apidocs import document, openapi_config, swagger_assets
 from .errors import EXCEPTION_HANDLERS
 from .health import HealthController
 from .intake.generate import SyncReportsController
@@ -71,7 +70,7 @@ def create_app(settings: ApiSettings) -> Litestar:
             await services.jobs.close()
 
     prometheus = PrometheusConfig(app_name="async_reports_api", group_path=True)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             IntakeController,
             ActiveJobsController,
@@ -88,6 +87,7 @@ def create_app(settings: ApiSettings) -> Litestar:
             MetricsController,
             home,
             ui_router(),
+            swagger_assets(),
         ],
         dependencies={
             "services": Provide(lambda: services, use_cache=True, sync_to_thread=False),
@@ -98,11 +98,8 @@ def create_app(settings: ApiSettings) -> Litestar:
         logging_config=None,  # structlog, set up by __main__, formats every line
         middleware=[prometheus.middleware],
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(
-            title="Async Reports",
-            version="0.1.0",
-            description="Turns large JSON datasets into downloadable reports, asynchronously.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
-        ),
+        openapi_config=openapi_config(),
     )
+    # Litestar builds the document once, from every route; the docs are written into it.
+    document(app.openapi_schema)
+    return app

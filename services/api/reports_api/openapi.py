@@ -8,6 +8,7 @@ response specs list every problem each endpoint can answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import msgspec
 from litestar.enums import ParamType
@@ -26,9 +27,14 @@ from reports_shared.webhooks import MAX_CALLBACK_URL_LENGTH
 
 from .errors import PROBLEM_JSON
 from .intake.idempotency import MAX_KEY_LENGTH
+from .intake.submissions import FLAG_VALUES
 
 _TEXT = Schema(type=OpenAPIType.STRING)
-_FLAG = Schema(type=OpenAPIType.STRING, enum=["true", "false"], description="'true' o 'false'")
+_FLAG = Schema(
+    type=OpenAPIType.STRING,
+    enum=FLAG_VALUES,  # every spelling the api takes (blank: false)
+    description="'true' o 'false' (también 1/0, yes/no, sí/no, on/off; vacío: false).",
+)
 #: Text with something besides blanks: the api strips both fields and refuses them empty.
 _NOT_BLANK = r"\S"
 _FIELDS = {
@@ -55,6 +61,7 @@ class Problem(msgspec.Struct):
 #: (blanks around it are stripped). A private or local host is refused unless the
 #: deployment allows it (AR_WEBHOOK_ALLOW_PRIVATE_ADDRESSES), which no schema can say.
 _CALLBACK_URL = (
+    r"^\s*$|"  # blank: no webhook of its own (the key's default, if any)
     r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s:]+"
     r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
     r"([/?#]\S*)?\s*$"
@@ -62,12 +69,14 @@ _CALLBACK_URL = (
 #: A submission's completion webhook (docs/integrators/webhooks.md).
 _CALLBACK = Schema(
     type=OpenAPIType.STRING,
-    format="uri",  # type: ignore[arg-type]
+    # No format "uri": the pattern is what the api checks (a host of any characters but
+    # separators, blanks around the URL stripped), and it claims no more than that.
     pattern=_CALLBACK_URL,
     max_length=MAX_CALLBACK_URL_LENGTH,
     description=(
         "URL a la que se envía un evento firmado (Standard Webhooks) cuando el trabajo "
-        "termina; no puede apuntar a direcciones locales ni privadas."
+        "termina; no puede apuntar a direcciones locales ni privadas. Vacía: la de la clave, "
+        "si tiene una."
     ),
 )
 
@@ -78,7 +87,9 @@ def _idempotency_key() -> Parameter:
         name="Idempotency-Key",
         param_in=ParamType.HEADER,
         required=False,
-        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH),
+        schema=Schema(
+            type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH, pattern=_NOT_BLANK
+        ),
         description=(
             "Clave de un envío (borrador IETF): repetirla con los mismos datos devuelve el "
             "trabajo que creó; con otros datos es un 422."
@@ -104,6 +115,15 @@ class MultipartOperation(Operation):
                 **_FIELDS,
                 "isLargeDataset": _FLAG,
                 "callbackUrl": _CALLBACK,
+                # Every report type takes it (the values are those GET /report-types lists);
+                # declared so that the docs' form shows it.
+                "csvDialect": Schema(
+                    type=OpenAPIType.STRING,
+                    description=(
+                        "Opción: dialecto de errores.csv (rfc4180, el predeterminado, o "
+                        "excel-es para Excel en español)."
+                    ),
+                ),
                 "dataFile": Schema(
                     type=OpenAPIType.STRING,
                     format="binary",  # type: ignore[arg-type]
@@ -126,17 +146,27 @@ class MultipartOperation(Operation):
 class JsonBodyOperation(Operation):
     """POST /queue-json and /api/Reports/generate: the seed's JSON body."""
 
-    callback: bool = False
+    #: Whether it takes a webhook and an Idempotency-Key (a class attribute: a dataclass
+    #: field would be written into the document as an operation field).
+    callback: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         json_data = Schema(
             one_of=[
-                Schema(type=OpenAPIType.STRING, description="JSON en texto, como en el seed."),
+                Schema(
+                    type=OpenAPIType.STRING,
+                    description="El JSON en texto, como en el sistema original.",
+                ),
                 Schema(
                     type=OpenAPIType.ARRAY,
-                    items=Schema(type=OpenAPIType.OBJECT),
+                    # Any JSON value: records are checked one by one as the report is
+                    # built, and one that is not an object goes to errores.csv.
+                    items=Schema(),
                     min_items=1,
-                    description="Los registros (al menos uno).",
+                    description=(
+                        "Los registros (al menos uno); uno que no es un objeto se rechaza "
+                        "y va a errores.csv."
+                    ),
                 ),
                 Schema(type=OpenAPIType.OBJECT),
             ]
@@ -147,16 +177,21 @@ class JsonBodyOperation(Operation):
             properties={
                 **_FIELDS,
                 "jsonData": json_data,
-                "isLargeDataset": Schema(type=OpenAPIType.BOOLEAN),
+                "isLargeDataset": Schema(
+                    one_of=[Schema(type=[OpenAPIType.BOOLEAN, OpenAPIType.NULL]), _FLAG]
+                ),
                 "options": Schema(
-                    type=OpenAPIType.OBJECT,
+                    # null: no options, as when it is left out
+                    type=[OpenAPIType.OBJECT, OpenAPIType.NULL],
                     additional_properties=_TEXT,
                     description="Opciones del tipo de reporte (GET /report-types).",
                 ),
             },
         )
         if self.callback:  # the asynchronous one: a webhook, and retries by key
-            schema.properties = {**(schema.properties or {}), "callbackUrl": _CALLBACK}
+            # null: no webhook of its own, as when it is left out or blank
+            callback = Schema(one_of=[_CALLBACK, Schema(type=OpenAPIType.NULL)])
+            schema.properties = {**(schema.properties or {}), "callbackUrl": callback}
             self.parameters = _with(self.parameters, _idempotency_key())
         self.request_body = RequestBody(
             content={"application/json": OpenAPIMediaType(schema=schema)}, required=True
@@ -167,7 +202,7 @@ class JsonBodyOperation(Operation):
 class QueueJsonOperation(JsonBodyOperation):
     """POST /queue-json: the seed's JSON body, and a completion webhook's URL."""
 
-    callback: bool = True
+    callback: ClassVar[bool] = True
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:

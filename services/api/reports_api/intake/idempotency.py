@@ -33,8 +33,11 @@ async def earlier_job(
 ) -> JobRecord | None:
     """The job an earlier submission with this request's Idempotency-Key created."""
     key = request.headers.get(HEADER)
-    if not key:
+    if key is None:
         return None
+    if not key.strip():
+        # A blank key would tie every retry of every submission together: refuse it.
+        raise InvalidRequest("El encabezado Idempotency-Key está vacío.")
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidRequest(f"El encabezado Idempotency-Key supera {MAX_KEY_LENGTH} caracteres.")
     job_id = await services.jobs.job_for_idempotency_key(_scope(request, principal), key)

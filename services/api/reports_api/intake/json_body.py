@@ -13,7 +13,7 @@ from ..access.keys import Principal
 from ..errors import PayloadTooLarge, UnsupportedMediaType
 from ..state import Services
 from .payloads import decode_body, inline_dataset
-from .submissions import Submission
+from .submissions import Submission, parse_flag
 from .uploads import MIB, StoredPayload
 
 
@@ -28,10 +28,16 @@ async def take_json_dataset(
     body = await read_json_body(request, services)
     try:
         request_body = decode_body(body)
+        large = request_body.is_large_dataset
+        if max_records is not None:
+            # The synchronous path builds in the small lane whatever the flag says; a flag
+            # that is neither true nor false is refused there too (400), as on queue-json.
+            parse_flag("isLargeDataset", large)
+            large = False
         submission = await services.submitter.check(
             request_body.report_type,
             request_body.user_name,
-            False if max_records is not None else request_body.is_large_dataset,
+            large,
             request_body.options,
             owner=principal.name,
             callback_url=request_body.callback_url,

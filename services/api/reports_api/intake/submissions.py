@@ -28,6 +28,8 @@ log = structlog.get_logger(__name__)
 
 _TRUE = {"true", "1", "yes", "si", "sí", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
+#: Every spelling of a flag the api takes (the docs list them).
+FLAG_VALUES = sorted(_TRUE | _FALSE)
 
 
 @dataclass(frozen=True, slots=True)
