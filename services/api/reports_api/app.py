@@ -22,6 +22,7 @@ from .health import HealthController
 from .intake.generate import SyncReportsController
 from .intake.queue import IntakeController
 from .intake.report_types import ReportTypesController
+from .intake.tus import TusController
 from .jobs.active import ActiveJobsController
 from .jobs.cache_stats import CacheStatsController
 from .jobs.cancel import JobCancelController
@@ -74,6 +75,7 @@ def create_app(settings: ApiSettings) -> Litestar:
     return Litestar(
         route_handlers=[
             IntakeController,
+            TusController,
             ActiveJobsController,
             CacheStatsController,
             DownloadController,
