@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Annotated, Any
@@ -26,6 +27,15 @@ import structlog
 from litestar import Controller, Request, Response, delete, head, patch, post, route
 from litestar.datastructures import ResponseHeader
 from litestar.enums import HttpMethod
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import Parameter
 from litestar.types import ExceptionHandlersMap
 
@@ -113,6 +123,35 @@ UploadOffset = Annotated[
 ]
 
 
+_REQUIRED_HEADERS: dict[str, Schema] = {
+    "Tus-Resumable": Schema(type=OpenAPIType.STRING, enum=[TUS_VERSION]),
+    "Upload-Length": Schema(type=OpenAPIType.STRING, pattern="^[0-9]{1,18}$"),
+    "Upload-Offset": Schema(type=OpenAPIType.STRING, pattern="^[0-9]{1,18}$"),
+    "Upload-Metadata": Schema(type=OpenAPIType.STRING, min_length=1),
+}
+
+
+@dataclass
+class TusOperation(Operation):
+    """A tus operation as the protocol states it: its headers required (the handler reads
+    them itself, to answer a missing Tus-Resumable with tus' 412 rather than a 400), its
+    answers bodiless, a PATCH's body application/offset+octet-stream."""
+
+    def __post_init__(self) -> None:
+        for parameter in self.parameters or []:
+            if isinstance(parameter, OpenAPIParameter) and parameter.name in _REQUIRED_HEADERS:
+                parameter.required = True
+                parameter.schema = _REQUIRED_HEADERS[parameter.name]
+        for status, response in (self.responses or {}).items():
+            if status.startswith("2") and isinstance(response, OpenAPIResponse):
+                response.content = None  # 201, 204 and HEAD's 200 have no body
+        if "Upload-Offset" in {getattr(p, "name", "") for p in self.parameters or []}:
+            binary = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
+            self.request_body = RequestBody(
+                content={OFFSET_STREAM: OpenAPIMediaType(schema=binary)}, required=True
+            )
+
+
 class TusController(Controller):
     """tus 1.0 resumable uploads that become jobs when their last byte arrives."""
 
@@ -121,24 +160,27 @@ class TusController(Controller):
     exception_handlers = _TUS_HANDLERS
     response_headers = [ResponseHeader(name="Tus-Resumable", value=TUS_VERSION)]  # noqa: RUF012
 
-    # Named to sort before ``create``: Litestar registers a controller's handlers by name, and
-    # the first handler of a path gets an automatic OPTIONS handler unless it has one already.
-    @route("/", http_method=[HttpMethod.OPTIONS], status_code=204)
+    # Named to sort first: Litestar registers a controller's handlers by name, and the first
+    # handler of a path gets an automatic OPTIONS handler unless it has one already.
+    @route("/", http_method=[HttpMethod.OPTIONS], status_code=204, operation_class=TusOperation)
     async def announce(self, services: Services) -> Response[None]:
         """What this tus server speaks: version, extensions and largest upload."""
-        return Response(
-            None,
-            status_code=204,
-            headers={
-                "Tus-Version": TUS_VERSION,
-                "Tus-Extension": TUS_EXTENSIONS,
-                "Tus-Max-Size": str(services.settings.max_upload_bytes),
-            },
-        )
+        return _announcement(services, "OPTIONS, POST")
+
+    @route(
+        "/{upload_id:str}",
+        http_method=[HttpMethod.OPTIONS],
+        status_code=204,
+        operation_class=TusOperation,
+    )
+    async def announce_upload(self, services: Services, upload_id: str) -> Response[None]:
+        """The same, on an upload's URL."""
+        return _announcement(services, "DELETE, HEAD, OPTIONS, PATCH")
 
     @post(
         "/",
         status_code=201,
+        operation_class=TusOperation,
         request_max_body_size=None,
         responses=problems(400, 401, 404, 409, 412, 413, 415, 429, 503),
     )
@@ -203,7 +245,7 @@ class TusController(Controller):
         headers.update(_progress(upload))
         return Response(None, status_code=201, headers=headers)
 
-    @head("/{upload_id:str}", responses=problems(401, 404, 412))
+    @head("/{upload_id:str}", operation_class=TusOperation, responses=problems(401, 404, 412))
     async def progress(
         self, services: Services, principal: Principal, upload_id: str,
         tus_resumable: TusResumable = None,
@@ -218,6 +260,7 @@ class TusController(Controller):
     @patch(
         "/{upload_id:str}",
         status_code=204,
+        operation_class=TusOperation,
         request_max_body_size=None,
         responses=problems(400, 401, 404, 409, 412, 413, 415, 422, 503),
     )
@@ -243,7 +286,12 @@ class TusController(Controller):
             upload = await _append(request, services, states, upload)
         return Response(None, status_code=204, headers=_progress(upload))
 
-    @delete("/{upload_id:str}", status_code=204, responses=problems(401, 404, 412))
+    @delete(
+        "/{upload_id:str}",
+        status_code=204,
+        operation_class=TusOperation,
+        responses=problems(401, 404, 412),
+    )
     async def terminate(
         self, services: Services, principal: Principal, upload_id: str,
         tus_resumable: TusResumable = None,
@@ -256,6 +304,19 @@ class TusController(Controller):
         if not upload.job_id:  # a finished upload's bytes are its job's now
             await _discard_bytes(services, upload)
         log.info("tus_upload_terminated", job_id=upload_id)
+
+
+def _announcement(services: Services, allow: str) -> Response[None]:
+    return Response(
+        None,
+        status_code=204,
+        headers={
+            "Allow": allow,
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": TUS_EXTENSIONS,
+            "Tus-Max-Size": str(services.settings.max_upload_bytes),
+        },
+    )
 
 
 def parse_metadata(header: str) -> dict[str, str]:
@@ -372,6 +433,7 @@ async def _append(
             uploadOffset=upload.offset,
         )
     try:
+        await _keep_alive(services, upload)
         await services.upload_slots.reserve(1)
         try:
             receiver = _Receiver(services, states, upload, token)
@@ -480,7 +542,6 @@ class _Receiver:
         upload.tail_key, upload.tail_size, upload.offset = new_tail, len(self.buffer), end
         upload.expires_at = self.states.next_expiry()
         await self.states.put(upload)
-        await _keep_alive(self.services, upload)
         if old_tail and old_tail != new_tail:
             await asyncio.to_thread(self.objects.delete, old_tail)
 
