@@ -8,6 +8,7 @@ import io
 import json
 import socket
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +19,10 @@ import pytest
 from tusclient.client import TusClient
 from tusclient.uploader.uploader import Uploader
 
+from reports_shared.constants import Names
 from tests.support.data import INVOICE
 from tests.support.infra import Infra
-from tests.support.stacks import RunningStack, StackPool, zip_bytes
+from tests.support.stacks import RunningStack, StackFactory, StackPool, wait_until, zip_bytes
 
 Q = "/api/AsyncReports"
 MIB = 1024 * 1024
@@ -351,3 +353,19 @@ def test_connections_cut_mid_patch_resume_from_the_servers_offset(api: RunningSt
     kept = [offset for offset in offsets if offset % (5 * MIB)]
     assert len(kept) >= 3, offsets
     assert_totals(api, job_of(uploader), count)
+
+
+def test_the_janitor_clears_what_an_expired_upload_left(make_stack: StackFactory) -> None:
+    # Given an upload holding a whole part and a tail, on a stack whose janitor sweeps at once
+    stack = make_stack(workers=1, api_keys=KEYS, orphan_grace_seconds=0)
+    data = dataset(40_000)
+    url = create(stack, len(data)).headers["location"]
+    upload_id = url.rsplit("/", 1)[1]
+    assert send(stack, url, 0, data[: 6 * MIB]).status_code == 204
+    time.sleep(2)  # swept meanwhile: a live upload keeps its part and its tail
+    assert [len(found) for found in leftovers(stack, upload_id)] == [1, 1]
+    # When it expires (its state and its alive mark in Redis run out)
+    names = Names(stack.namespace)
+    stack.redis().delete(names.tus_upload(upload_id), names.uploading(upload_id))
+    # Then the janitor aborts its multipart upload and deletes its tail
+    wait_until(lambda: leftovers(stack, upload_id) == ([], []), 20, what="the leftovers to go")

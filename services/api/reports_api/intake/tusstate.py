@@ -64,7 +64,7 @@ class TusStates:
 
     def __init__(self, client: aioredis.Redis, names: Names, expiry_seconds: int) -> None:
         self.client = client
-        self.prefix = f"{names.namespace}:tus:"
+        self.prefix = names.tus_upload("")
         self.expiry_seconds = expiry_seconds
 
     def next_expiry(self) -> datetime:
