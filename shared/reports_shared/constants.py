@@ -134,6 +134,11 @@ class Names:
         """Present while the api streams a job's payload in (the janitor leaves it alone)."""
         return f"{self.namespace}:uploading:{job_id}"
 
+    def tus_upload(self, upload_id: str) -> str:
+        """State of an unfinished tus upload (expires with it); its tails are under
+        ``tus/{upload_id}/`` in storage."""
+        return f"{self.namespace}:tus:{upload_id}"
+
     def idempotency(self, key_hash: str) -> str:
         """Idempotency key (by its SHA-256) to job id."""
         return f"{self.namespace}:idem:{key_hash}"

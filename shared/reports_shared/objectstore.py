@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import IO, Any, Protocol
 import urllib3
 from minio import Minio
 from minio.commonconfig import CopySource
+from minio.datatypes import Part
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 
@@ -184,6 +186,35 @@ class ObjectStore:
         """Abort an open multipart upload, freeing its parts."""
         with _wrapped(missing_ok=True):
             self.client._abort_multipart_upload(self.bucket, upload.key, upload.upload_id)
+
+    def start_upload(self, key: str) -> str:
+        """Begin a multipart upload of ``key`` whose parts come one by one; its upload id."""
+        headers: Any = {"Content-Type": "application/octet-stream"}
+        with _wrapped():
+            upload_id = self.client._create_multipart_upload(self.bucket, key, headers)
+        return str(upload_id)
+
+    def put_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """Store part ``number`` (from 1) of a multipart upload; its ETag."""
+        with _wrapped():
+            etag = self.client._upload_part(self.bucket, key, data, None, upload_id, number)
+        return str(etag)
+
+    def finish_upload(self, key: str, upload_id: str, etags: list[str]) -> None:
+        """Complete a multipart upload from its parts' ETags, in order: ``key`` appears whole."""
+        parts = [Part(number, etag) for number, etag in enumerate(etags, start=1)]
+        with _wrapped():
+            self.client._complete_multipart_upload(self.bucket, key, upload_id, parts)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Store a small object from memory."""
+        with _wrapped():
+            self.client.put_object(self.bucket, key, io.BytesIO(data), len(data))
+
+    def read_bytes(self, key: str) -> bytes:
+        """A small object, whole."""
+        with self.open(key) as reader:
+            return reader.read()
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Objects under a prefix, recursively."""

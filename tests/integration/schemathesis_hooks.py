@@ -12,6 +12,7 @@ field is still generated freely; negative components go out as generated.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import json
@@ -43,6 +44,9 @@ _KEYED = {"/api/AsyncReports/queue-json", _MULTIPART}
 #: A record each report type builds, for the types whose records have a required shape
 #: (a type missing here builds any JSON object, as Tabular does).
 _BUILDABLE_RECORDS: dict[str, dict[str, Any]] = {"FacturacionMasiva": invoice()}
+#: tus: where uploads are created, and the media type of the bytes a PATCH sends.
+_UPLOADS = "/api/AsyncReports/uploads"
+_OFFSET_STREAM = "application/offset+octet-stream"
 #: A public host name that never resolves (RFC 6761): a webhook to it is never delivered.
 _PUBLIC_HOST = "hooks.example.invalid"
 
@@ -88,7 +92,36 @@ def map_case(context: HookContext, case: Case[Any]) -> Case[Any]:
                 case._meta.clear_dirty(ParameterLocation.BODY)
     if path in _KEYED and _positive(case, ParameterLocation.HEADER):
         _key_per_payload(case)
+    if path == _UPLOADS and case.method == "POST" and _positive(case, ParameterLocation.HEADER):
+        _tus_creation(case)
+    if (
+        path.startswith(_UPLOADS)
+        and case.method == "PATCH"
+        and _positive(case, ParameterLocation.BODY)
+    ):
+        # Rule: an upload's first bytes can start a JSON dataset (else 415), and no more of
+        # them than it announced: one byte, as _tus_creation announces.
+        case.body = b"["
     return case
+
+
+# A tus PATCH's body goes out as the bytes it is, as an application/octet-stream one.
+schemathesis.serializer.alias(_OFFSET_STREAM, "application/octet-stream")
+
+
+def _tus_creation(case: Case[Any]) -> None:
+    # Rule: Upload-Metadata holds the submission's fields, checked as a form's (a report
+    # type the workers announce, a user), and the length is within the api's limit.
+    if case.headers is None:
+        return
+    headers = CaseInsensitiveDict(case.headers)
+    report_type = _pick(headers.get("Upload-Metadata"), sorted(_report_types()))
+    fields = {"reportType": report_type, "userName": "schemathesis@empresa.com"}
+    headers["Upload-Metadata"] = ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in fields.items()
+    )
+    headers["Upload-Length"] = "1"
+    case.headers = headers
 
 
 def _key_per_payload(case: Case[Any]) -> None:

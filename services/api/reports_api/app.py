@@ -21,6 +21,7 @@ from .health import HealthController
 from .intake.generate import SyncReportsController
 from .intake.queue import IntakeController
 from .intake.report_types import ReportTypesController
+from .intake.tus import TusController
 from .jobs.active import ActiveJobsController
 from .jobs.cache_stats import CacheStatsController
 from .jobs.cancel import JobCancelController
@@ -73,6 +74,7 @@ def create_app(settings: ApiSettings) -> Litestar:
     app = Litestar(
         route_handlers=[
             IntakeController,
+            TusController,
             ActiveJobsController,
             CacheStatsController,
             DownloadController,

@@ -37,6 +37,9 @@ class ApiSettings(CommonSettings, frozen=True, kw_only=True):
     submissions_per_minute: int = 120
     #: Origins allowed by CORS, comma-separated; empty: CORS closed.
     cors_origins: str = ""
+    #: How long an unfinished tus upload (POST /uploads) may wait for its next bytes; each
+    #: PATCH starts the time again (Upload-Expires says until when).
+    tus_expiry_seconds: int = 24 * 3600
     #: Default completion webhook of an API key name, as ``name=url`` items separated by
     #: commas (a comma inside a URL is written %2C); a submission's callbackUrl wins.
     webhook_defaults: str = ""

@@ -150,6 +150,16 @@ class Janitor:
                 self.objects.delete(info.key)
                 removed += 1
                 log.info("orphan_removed", key=info.key)
+        for info in self.objects.list("tus/"):
+            # A tus upload's tail outlives it when the upload expired (its state in Redis
+            # did; the api deletes the tails of one terminated or finished).
+            upload_id = info.key.removeprefix("tus/").split("/", 1)[0]
+            if info.last_modified is None or info.last_modified > cutoff:
+                continue
+            if not self.jobs.client.exists(self.jobs.names.tus_upload(upload_id)):
+                self.objects.delete(info.key)
+                removed += 1
+                log.info("expired_upload_tail_removed", key=info.key)
         for upload in self.objects.pending_uploads():
             # Idle, not merely old: an upload still streaming in is marked alive by the api.
             idle = upload.last_activity is not None and upload.last_activity <= cutoff

@@ -1,0 +1,620 @@
+"""Resumable uploads over tus 1.0 (core, creation, creation-with-upload, termination and
+expiration): POST /api/AsyncReports/uploads creates one, HEAD tells what arrived, PATCH adds
+bytes; the PATCH that brings the last byte turns the upload into a job, as queue-multipart.
+
+Upload-Metadata carries the submission's fields (reportType, userName, isLargeDataset,
+callbackUrl and the report type's options), checked at creation as a multipart form's are,
+so bad metadata is refused before any byte is sent. Bytes go to an S3 multipart upload at
+``payloads/{id}``, the upload's id being the job's; what does not fill a part waits in a small
+tail object (see tusstate), so any api replica can take the next PATCH.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Annotated, Any
+
+import structlog
+from litestar import Controller, Request, Response, delete, head, patch, post, route
+from litestar.datastructures import ResponseHeader
+from litestar.enums import HttpMethod
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+from litestar.openapi.spec import Parameter as OpenAPIParameter
+from litestar.params import Parameter
+from litestar.types import ExceptionHandlersMap
+
+from reports_shared.constants import API_PREFIX, status_url
+from reports_shared.objectstore import PART_SIZE, ObjectStore, PendingUpload
+
+from ..access.keys import Principal, client_identity
+from ..errors import EXCEPTION_HANDLERS, ApiError, InvalidRequest, PayloadTooLarge
+from ..openapi import problems
+from ..state import Services
+from . import idempotency
+from .sniff import HEAD_BYTES, check_head
+from .submissions import Submission
+from .tusstate import TusStates, TusUpload, tail_key, upload_prefix
+from .uploads import MIB, StoredPayload
+
+log = structlog.get_logger(__name__)
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration"
+OFFSET_STREAM = "application/offset+octet-stream"
+#: Header of a finished upload's answers: where to follow the job it became.
+JOB_URL_HEADER = "Upload-Job-Url"
+UPLOADS_PATH = f"{API_PREFIX}/uploads"
+#: Metadata keys tus clients send on their own (Uppy, tus-js-client): not report options.
+CLIENT_METADATA = frozenset({"filename", "filetype", "name", "type", "relativePath"})
+_FIELDS = frozenset({"reportType", "userName", "isLargeDataset", "callbackUrl"})
+#: How long one PATCH holds its upload; renewed while bytes keep coming.
+LOCK_SECONDS = 60
+_RENEW_EVERY_SECONDS = 15.0
+
+
+class TusVersionMissing(ApiError):
+    """Tus-Resumable missing or not 1.0.0."""
+
+    status = 412
+    title = "Versión de tus no admitida"
+
+
+class UploadOffsetMismatch(ApiError):
+    """Upload-Offset is not where the upload stands, or another PATCH is sending bytes."""
+
+    status = 409
+    title = "Desplazamiento incorrecto"
+
+
+class UploadNotFound(ApiError):
+    """No upload with that id for this key (unknown, expired or another client's)."""
+
+    status = 404
+    title = "No encontrado"
+
+
+class WrongUploadType(ApiError):
+    """A PATCH whose body is not application/offset+octet-stream."""
+
+    status = 415
+    title = "Tipo de contenido no admitido"
+
+
+def _with_tus_version(handler: Callable[..., Response[Any]]) -> Callable[..., Response[Any]]:
+    def answer(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        response = handler(request, exc)
+        response.headers["Tus-Resumable"] = TUS_VERSION  # tus: on every answer but OPTIONS
+        return response
+
+    return answer
+
+
+_TUS_HANDLERS: ExceptionHandlersMap = {
+    kind: _with_tus_version(handler) for kind, handler in EXCEPTION_HANDLERS.items()
+}
+
+
+def _tus_header(name: str, description: str) -> Any:
+    return Parameter(header=name, required=False, description=description)
+
+
+TusResumable = Annotated[
+    str | None, _tus_header("Tus-Resumable", "Versión del protocolo tus: 1.0.0 (obligatorio).")
+]
+UploadOffset = Annotated[
+    str | None,
+    _tus_header("Upload-Offset", "Desde qué byte van estos datos: el Upload-Offset del HEAD."),
+]
+
+
+_REQUIRED_HEADERS: dict[str, Schema] = {
+    "Tus-Resumable": Schema(type=OpenAPIType.STRING, enum=[TUS_VERSION]),
+    "Upload-Length": Schema(type=OpenAPIType.STRING, pattern="^[0-9]{1,18}$"),
+    "Upload-Offset": Schema(type=OpenAPIType.STRING, pattern="^[0-9]{1,18}$"),
+    "Upload-Metadata": Schema(type=OpenAPIType.STRING, min_length=1),
+}
+
+
+@dataclass
+class TusOperation(Operation):
+    """A tus operation as the protocol states it: its headers required (the handler reads
+    them itself, to answer a missing Tus-Resumable with tus' 412 rather than a 400), its
+    answers bodiless, a PATCH's body application/offset+octet-stream."""
+
+    def __post_init__(self) -> None:
+        for parameter in self.parameters or []:
+            if isinstance(parameter, OpenAPIParameter) and parameter.name in _REQUIRED_HEADERS:
+                parameter.required = True
+                parameter.schema = _REQUIRED_HEADERS[parameter.name]
+        for status, response in (self.responses or {}).items():
+            if status.startswith("2") and isinstance(response, OpenAPIResponse):
+                response.content = None  # 201, 204 and HEAD's 200 have no body
+        if "Upload-Offset" in {getattr(p, "name", "") for p in self.parameters or []}:
+            binary = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
+            self.request_body = RequestBody(
+                content={OFFSET_STREAM: OpenAPIMediaType(schema=binary)}, required=True
+            )
+
+
+class TusController(Controller):
+    """tus 1.0 resumable uploads that become jobs when their last byte arrives."""
+
+    path = UPLOADS_PATH
+    tags = ["AsyncReports"]  # noqa: RUF012 - Litestar reads this class attribute
+    exception_handlers = _TUS_HANDLERS
+    response_headers = [ResponseHeader(name="Tus-Resumable", value=TUS_VERSION)]  # noqa: RUF012
+
+    # Named to sort first: Litestar registers a controller's handlers by name, and the first
+    # handler of a path gets an automatic OPTIONS handler unless it has one already.
+    @route("/", http_method=[HttpMethod.OPTIONS], status_code=204, operation_class=TusOperation)
+    async def announce(self, services: Services) -> Response[None]:
+        """What this tus server speaks: version, extensions and largest upload."""
+        return _announcement(services, "OPTIONS, POST")
+
+    @route(
+        "/{upload_id:str}",
+        http_method=[HttpMethod.OPTIONS],
+        status_code=204,
+        operation_class=TusOperation,
+    )
+    async def announce_upload(self, services: Services, upload_id: str) -> Response[None]:
+        """The same, on an upload's URL."""
+        return _announcement(services, "DELETE, HEAD, OPTIONS, PATCH")
+
+    @post(
+        "/",
+        status_code=201,
+        operation_class=TusOperation,
+        request_max_body_size=None,
+        responses=problems(400, 401, 404, 409, 412, 413, 415, 429, 503),
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        principal: Principal,
+        tus_resumable: TusResumable = None,
+        upload_length: Annotated[
+            str | None,
+            _tus_header("Upload-Length", "Tamaño total del archivo en bytes (obligatorio)."),
+        ] = None,
+        upload_metadata: Annotated[
+            str | None,
+            _tus_header(
+                "Upload-Metadata",
+                "Pares 'clave base64' separados por comas: reportType y userName "
+                "(obligatorios), isLargeDataset, callbackUrl y las opciones del tipo de reporte.",
+            ),
+        ] = None,
+        idempotency_key: Annotated[
+            str | None,
+            _tus_header("Idempotency-Key", "Un reintento con la misma clave da el mismo trabajo."),
+        ] = None,
+    ) -> Response[None]:
+        """Create an upload (tus creation); its bytes may come in this request already."""
+        _check_version(tus_resumable)
+        if request.headers.get("upload-defer-length") is not None:
+            raise InvalidRequest(
+                "Upload-Defer-Length no se admite: envíe Upload-Length con el tamaño del archivo."
+            )
+        length = _count(upload_length, "Upload-Length")
+        limit = services.settings.max_upload_bytes
+        if length > limit:
+            raise PayloadTooLarge(f"El archivo supera el máximo permitido de {limit // MIB} MB.")
+        if length == 0:
+            raise InvalidRequest("El archivo está vacío: Upload-Length es 0.")
+        metadata = parse_metadata(upload_metadata or "")
+        await _check_metadata(services, metadata, principal.name)
+        if idempotency_key and len(idempotency_key) > idempotency.MAX_KEY_LENGTH:
+            raise InvalidRequest(
+                f"El encabezado Idempotency-Key supera {idempotency.MAX_KEY_LENGTH} caracteres."
+            )
+        if await _earlier_job(services, principal.name, idempotency_key or "") is None:
+            await services.submissions.check(client_identity(principal, request))
+        states = _states(services)
+        upload = TusUpload(
+            upload_id=services.submitter.new_job_id(),
+            owner=principal.name,
+            length=length,
+            metadata=metadata,
+            idempotency_key=idempotency_key or "",
+            expires_at=states.next_expiry(),
+        )
+        await states.put(upload)
+        await _keep_alive(services, upload)
+        headers = {"Location": f"{UPLOADS_PATH}/{upload.upload_id}"}
+        log.info("tus_upload_created", job_id=upload.upload_id, bytes=length)
+        if _media_type(request) == OFFSET_STREAM:  # creation-with-upload
+            upload = await _append(request, services, states, upload)
+        headers.update(_progress(upload))
+        return Response(None, status_code=201, headers=headers)
+
+    @head("/{upload_id:str}", operation_class=TusOperation, responses=problems(401, 404, 412))
+    async def progress(
+        self, services: Services, principal: Principal, upload_id: str,
+        tus_resumable: TusResumable = None,
+    ) -> Response[None]:  # fmt: skip
+        """How many bytes of an upload arrived (Upload-Offset) of how many (Upload-Length)."""
+        _check_version(tus_resumable)
+        upload = await _owned(_states(services), upload_id, principal)
+        headers = {**_progress(upload), "Upload-Length": str(upload.length)}
+        headers["Cache-Control"] = "no-store"
+        return Response(None, status_code=200, headers=headers)
+
+    @patch(
+        "/{upload_id:str}",
+        status_code=204,
+        operation_class=TusOperation,
+        request_max_body_size=None,
+        responses=problems(400, 401, 404, 409, 412, 413, 415, 422, 503),
+    )
+    async def append(
+        self, request: Request[Any, Any, Any], services: Services, principal: Principal,
+        upload_id: str, tus_resumable: TusResumable = None, upload_offset: UploadOffset = None,
+    ) -> Response[None]:  # fmt: skip
+        """Add bytes at Upload-Offset; the last ones turn the upload into a job, whose status
+        URL the Upload-Job-Url header gives (a 204 has no body)."""
+        _check_version(tus_resumable)
+        if _media_type(request) != OFFSET_STREAM:
+            raise WrongUploadType(f"Un PATCH de tus debe enviarse como {OFFSET_STREAM}.")
+        states = _states(services)
+        upload = await _owned(states, upload_id, principal)
+        offset = _count(upload_offset, "Upload-Offset")
+        if offset != upload.offset:
+            raise UploadOffsetMismatch(
+                f"Upload-Offset es {offset} y la carga va en el byte {upload.offset}: "
+                "consulte el desplazamiento con HEAD y continúe desde ahí.",
+                uploadOffset=upload.offset,
+            )
+        if not upload.job_id:
+            upload = await _append(request, services, states, upload)
+        return Response(None, status_code=204, headers=_progress(upload))
+
+    @delete(
+        "/{upload_id:str}",
+        status_code=204,
+        operation_class=TusOperation,
+        responses=problems(401, 404, 412),
+    )
+    async def terminate(
+        self, services: Services, principal: Principal, upload_id: str,
+        tus_resumable: TusResumable = None,
+    ) -> None:  # fmt: skip
+        """Abandon an upload (tus termination): storage keeps none of its bytes."""
+        _check_version(tus_resumable)
+        states = _states(services)
+        upload = await _owned(states, upload_id, principal)
+        await states.delete(upload_id)
+        if not upload.job_id:  # a finished upload's bytes are its job's now
+            await _discard_bytes(services, upload)
+        log.info("tus_upload_terminated", job_id=upload_id)
+
+
+def _announcement(services: Services, allow: str) -> Response[None]:
+    return Response(
+        None,
+        status_code=204,
+        headers={
+            "Allow": allow,
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": TUS_EXTENSIONS,
+            "Tus-Max-Size": str(services.settings.max_upload_bytes),
+        },
+    )
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """Upload-Metadata ('key base64value' pairs separated by commas) as text, or 400."""
+    found: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in header.split(","))):
+        key, _, encoded = pair.partition(" ")
+        if key in found:
+            raise InvalidRequest(f"La clave '{key[:100]}' aparece dos veces en Upload-Metadata.")
+        try:
+            found[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise InvalidRequest(
+                f"El valor de '{key[:100]}' en Upload-Metadata no es base64 de texto UTF-8."
+            ) from exc
+    return found
+
+
+async def _check_metadata(services: Services, metadata: dict[str, str], owner: str) -> Submission:
+    """The same checks as a multipart form's fields."""
+    skipped = _FIELDS | CLIENT_METADATA
+    return await services.submitter.check(
+        metadata.get("reportType"),
+        metadata.get("userName"),
+        metadata.get("isLargeDataset"),
+        {k: v for k, v in metadata.items() if k not in skipped},
+        owner=owner,
+        callback_url=metadata.get("callbackUrl"),
+    )
+
+
+def _check_version(value: str | None) -> None:
+    if value != TUS_VERSION:
+        raise TusVersionMissing(
+            f"Falta el encabezado Tus-Resumable: {TUS_VERSION} (la versión de tus que se habla)."
+            if value is None
+            else f"Tus-Resumable '{value[:20]}' no se admite; este servidor habla {TUS_VERSION}.",
+            tusVersion=TUS_VERSION,
+        )
+
+
+def _count(value: str | None, name: str) -> int:
+    if value is None:
+        raise InvalidRequest(f"Falta el encabezado {name}.")
+    text = value.strip()
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidRequest(f"El encabezado {name} debe ser un número de bytes, no '{text[:30]}'.")
+    return int(text)
+
+
+def _media_type(request: Request[Any, Any, Any]) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _states(services: Services) -> TusStates:
+    return TusStates(
+        services.jobs.client, services.jobs.names, services.settings.tus_expiry_seconds
+    )
+
+
+async def _owned(states: TusStates, upload_id: str, principal: Principal) -> TusUpload:
+    """The caller's upload, or 404 (another key's upload is not said to exist)."""
+    upload = await states.get(upload_id) if len(upload_id) <= 64 else None
+    if upload is None or upload.owner != principal.name:
+        raise UploadNotFound(
+            "No existe esa carga: el identificador es incorrecto, expiró o es de otro cliente."
+        )
+    return upload
+
+
+def _http_date(moment: datetime) -> str:
+    return format_datetime(moment, usegmt=True)
+
+
+def _progress(upload: TusUpload) -> dict[str, str]:
+    headers = {"Upload-Offset": str(upload.offset), "Upload-Expires": _http_date(upload.expires_at)}
+    if upload.job_id:
+        headers[JOB_URL_HEADER] = status_url(upload.job_id)
+    return headers
+
+
+async def _keep_alive(services: Services, upload: TusUpload) -> None:
+    # The janitor aborts multipart uploads of payloads/ nobody marks as streaming: an
+    # unfinished tus upload is, until it expires.
+    await services.jobs.mark_uploading(upload.upload_id, services.settings.tus_expiry_seconds)
+
+
+async def _earlier_job(services: Services, owner: str, key: str) -> str | None:
+    """The job an upload with this Idempotency-Key already became."""
+    if not key:
+        return None
+    return await services.jobs.job_for_idempotency_key(_idempotency_scope(owner), key)
+
+
+def _idempotency_scope(owner: str) -> str:
+    # One scope for every upload of a key: the PATCH that finishes one has its own path.
+    return f"{owner}\0{UPLOADS_PATH}\0"
+
+
+async def _append(
+    request: Request[Any, Any, Any], services: Services, states: TusStates, upload: TusUpload
+) -> TusUpload:
+    """Take a PATCH's body (one at a time per upload); finish the upload on its last byte."""
+    size = request.headers.get("content-length", "")
+    if size.isdigit() and upload.offset + int(size) > upload.length:
+        raise PayloadTooLarge(
+            f"Estos datos pasan del tamaño anunciado (Upload-Length {upload.length})."
+        )
+    token = await states.lock(upload.upload_id, LOCK_SECONDS)
+    if token is None:
+        raise UploadOffsetMismatch(
+            "Otra solicitud está enviando datos a esta carga; consulte el desplazamiento con "
+            "HEAD e intente de nuevo.",
+            uploadOffset=upload.offset,
+        )
+    try:
+        await _keep_alive(services, upload)
+        await services.upload_slots.reserve(1)
+        try:
+            receiver = _Receiver(services, states, upload, token)
+            upload = await receiver.take(request.stream())
+        finally:
+            await services.upload_slots.release(1)
+        if upload.offset == upload.length:
+            upload = await _become_job(request, services, states, upload)
+    finally:
+        await states.unlock(upload.upload_id, token)
+    return upload
+
+
+class _Receiver:
+    """Streams a body into S3 parts; what is left over becomes the upload's tail."""
+
+    def __init__(
+        self, services: Services, states: TusStates, upload: TusUpload, token: str
+    ) -> None:
+        self.services = services
+        self.objects: ObjectStore = services.objects
+        self.states = states
+        self.upload = upload
+        self.token = token
+        self.key = services.settings.names.payload_key(upload.upload_id)
+        self.parts_bytes = upload.parts_bytes
+        self.buffer = bytearray()
+        self.renewed_at = time.monotonic()
+        self.sniffed = False
+        #: Set when the body was refused and the upload's bytes discarded: nothing to keep.
+        self.discarded = False
+
+    async def take(self, chunks: AsyncIterator[bytes]) -> TusUpload:
+        """Store the body; on a cut, keep every byte that arrived (the offset says so)."""
+        upload = self.upload
+        if upload.tail_key:
+            self.buffer += await asyncio.to_thread(self.objects.read_bytes, upload.tail_key)
+        try:
+            async for chunk in chunks:
+                if self.parts_bytes + len(self.buffer) + len(chunk) > upload.length:
+                    raise PayloadTooLarge(
+                        f"Estos datos pasan del tamaño anunciado (Upload-Length {upload.length})."
+                    )
+                self.buffer += chunk
+                await self._sniff()
+                while len(self.buffer) >= PART_SIZE:
+                    await self._store_part(PART_SIZE)
+                await self._renew()
+        except BaseException:
+            if not self.discarded:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._keep_tail())
+            raise
+        if self.parts_bytes + len(self.buffer) == upload.length:
+            await self._sniff(final=True)
+            await self._complete()
+        else:
+            await self._keep_tail()
+        return upload
+
+    async def _sniff(self, final: bool = False) -> None:
+        """The first bytes must be able to start a JSON dataset (415 as queue-multipart)."""
+        if self.parts_bytes > 0 or self.sniffed:
+            return
+        if len(self.buffer) < min(HEAD_BYTES, self.upload.length) and not final:
+            return
+        self.sniffed = True
+        try:
+            check_head(bytes(self.buffer[:HEAD_BYTES]), "El archivo")
+        except ApiError:
+            self.discarded = True
+            self.buffer.clear()
+            await self.states.delete(self.upload.upload_id)
+            await _discard_bytes(self.services, self.upload)
+            raise
+
+    async def _store_part(self, size: int) -> None:
+        upload = self.upload
+        data = bytes(self.buffer[:size])
+        if not upload.s3_upload_id:
+            upload.s3_upload_id = await asyncio.to_thread(self.objects.start_upload, self.key)
+        number = len(upload.etags) + 1
+        etag = await asyncio.to_thread(self.objects.put_part, self.key, upload.s3_upload_id,
+                                       number, data)  # fmt: skip
+        del self.buffer[:size]
+        upload.etags.append(etag)
+        self.parts_bytes += size
+        # The tail's bytes are in this part now: the state names no tail until a new one.
+        old_tail = upload.tail_key
+        upload.tail_key, upload.tail_size, upload.offset = "", 0, self.parts_bytes
+        upload.expires_at = self.states.next_expiry()
+        await self.states.put(upload)
+        if old_tail:
+            await asyncio.to_thread(self.objects.delete, old_tail)
+
+    async def _keep_tail(self) -> None:
+        """Store the bytes past the last part as the new tail, then name it in the state."""
+        upload = self.upload
+        end = self.parts_bytes + len(self.buffer)
+        if end == upload.offset and upload.tail_size == len(self.buffer):
+            return
+        old_tail = upload.tail_key
+        new_tail = tail_key(upload.upload_id, self.parts_bytes, end) if self.buffer else ""
+        if new_tail:
+            await asyncio.to_thread(self.objects.put_bytes, new_tail, bytes(self.buffer))
+        upload.tail_key, upload.tail_size, upload.offset = new_tail, len(self.buffer), end
+        upload.expires_at = self.states.next_expiry()
+        await self.states.put(upload)
+        if old_tail and old_tail != new_tail:
+            await asyncio.to_thread(self.objects.delete, old_tail)
+
+    async def _complete(self) -> None:
+        """The last part (any size), then the object whole at payloads/{id}."""
+        upload = self.upload
+        if self.buffer:
+            await self._store_part(len(self.buffer))
+        await asyncio.to_thread(
+            self.objects.finish_upload, self.key, upload.s3_upload_id, upload.etags
+        )
+        upload.offset = upload.length
+
+    async def _renew(self) -> None:
+        now = time.monotonic()
+        if now - self.renewed_at >= _RENEW_EVERY_SECONDS:
+            self.renewed_at = now
+            await self.states.client.expire(
+                f"{self.states.prefix}{self.upload.upload_id}:lock", LOCK_SECONDS
+            )
+
+
+async def _become_job(
+    request: Request[Any, Any, Any], services: Services, states: TusStates, upload: TusUpload
+) -> TusUpload:
+    """Queue the finished upload as queue-multipart queues its file: the same checks (again:
+    the catalog may have changed), limits, cache and Idempotency-Key."""
+    key = services.settings.names.payload_key(upload.upload_id)
+    sha256 = await asyncio.to_thread(_sha256_of, services.objects, key)
+    payload = StoredPayload(key, upload.length, sha256, upload.metadata.get("filename"))
+    try:
+        submission = await _check_metadata(services, upload.metadata, upload.owner)
+        earlier_id = await _earlier_job(services, upload.owner, upload.idempotency_key)
+        earlier = await services.jobs.get(earlier_id) if earlier_id else None
+        if earlier is not None:
+            idempotency.check_same(earlier, submission, payload)
+            await asyncio.to_thread(services.objects.delete, key)
+            upload.job_id = earlier.job_id
+        else:
+            record = await services.submitter.enqueue(upload.upload_id, submission, payload)
+            upload.job_id = record.job_id
+    except BaseException:
+        await states.delete(upload.upload_id)
+        await services.submitter.discard(upload.upload_id, key)
+        raise
+    if upload.idempotency_key and upload.job_id == upload.upload_id:
+        await services.jobs.remember_idempotency_key(
+            _idempotency_scope(upload.owner), upload.idempotency_key, upload.job_id,
+            services.settings.job_ttl_seconds,
+        )  # fmt: skip
+    # Kept until it would have expired: a client that lost the 204 asks HEAD for the job.
+    upload.expires_at = states.next_expiry()
+    await states.put(upload)
+    await services.jobs.client.delete(services.jobs.names.uploading(upload.upload_id))
+    log.info("tus_upload_queued", job_id=upload.job_id, bytes=upload.length)
+    return upload
+
+
+def _sha256_of(objects: ObjectStore, key: str) -> str:
+    """The SHA-256 of a stored object, read back once (a hash's state cannot pass from one
+    replica to the next; the cache and Idempotency-Key compare payloads by it)."""
+    digest = hashlib.sha256()
+    with objects.open(key) as reader:
+        for chunk in reader.iter_chunks(1 * MIB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+async def _discard_bytes(services: Services, upload: TusUpload) -> None:
+    """Abort the upload's multipart upload and delete its tails."""
+    key = services.settings.names.payload_key(upload.upload_id)
+    if upload.s3_upload_id:
+        pending = PendingUpload(key, upload.s3_upload_id, None)
+        await asyncio.to_thread(services.objects.abort_upload, pending)
+    await asyncio.to_thread(services.objects.delete_prefix, upload_prefix(upload.upload_id))
+    await services.jobs.client.delete(services.jobs.names.uploading(upload.upload_id))

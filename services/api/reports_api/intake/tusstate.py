@@ -1,0 +1,105 @@
+"""Where a tus upload stands, in Redis, so that any api replica can take its next PATCH.
+
+Bytes live in storage: whole S3 parts in the upload's multipart upload, the rest (less than
+one part) in a small "tail" object named by the offset it ends at. A new tail is written
+before the state names it and the old one deleted after, so a replica that dies mid-PATCH
+leaves the state pointing at bytes that exist (the offset falls back; the client resends).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import redis.asyncio as aioredis
+
+from reports_shared.constants import Names
+from reports_shared.jobstore.connection import unavailable_on_error
+
+
+class TusUpload(msgspec.Struct, kw_only=True):
+    """One tus upload: whose, how long, how far, and where its bytes are."""
+
+    upload_id: str
+    owner: str
+    length: int
+    #: Bytes stored so far: the parts' and the tail's.
+    offset: int = 0
+    #: The S3 multipart upload ("" until the first part is stored).
+    s3_upload_id: str = ""
+    etags: list[str] = msgspec.field(default_factory=list)
+    #: Object holding the bytes past the last whole part ("": none).
+    tail_key: str = ""
+    tail_size: int = 0
+    #: Upload-Metadata as sent (reportType, userName, options...), checked at creation.
+    metadata: dict[str, str] = msgspec.field(default_factory=dict)
+    idempotency_key: str = ""
+    expires_at: datetime
+    #: The job the finished upload became ("" until then).
+    job_id: str = ""
+
+    @property
+    def parts_bytes(self) -> int:
+        """Bytes in whole parts (the offset less the tail)."""
+        return self.offset - self.tail_size
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(TusUpload)
+
+
+def tail_key(upload_id: str, start: int, end: int) -> str:
+    """The tail object holding bytes ``start``..``end`` of an upload."""
+    return f"{upload_prefix(upload_id)}{start}-{end}"
+
+
+def upload_prefix(upload_id: str) -> str:
+    """Objects of an upload besides its multipart upload (its tails)."""
+    return f"tus/{upload_id}/"
+
+
+class TusStates:
+    """Read, write and lock tus upload states."""
+
+    def __init__(self, client: aioredis.Redis, names: Names, expiry_seconds: int) -> None:
+        self.client = client
+        self.prefix = names.tus_upload("")
+        self.expiry_seconds = expiry_seconds
+
+    def next_expiry(self) -> datetime:
+        """When an upload touched now expires."""
+        return datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=self.expiry_seconds)
+
+    async def get(self, upload_id: str) -> TusUpload | None:
+        """The state of an upload, or None (unknown or expired)."""
+        with unavailable_on_error():
+            raw = await self.client.get(self.prefix + upload_id)
+        return _decoder.decode(raw) if raw else None
+
+    async def put(self, upload: TusUpload) -> None:
+        """Save a state; it lives until the upload expires (a finished one as long again)."""
+        ttl = max(1, int((upload.expires_at - datetime.now(UTC)).total_seconds()))
+        with unavailable_on_error():
+            await self.client.set(self.prefix + upload.upload_id, _encoder.encode(upload), ex=ttl)
+
+    async def delete(self, upload_id: str) -> None:
+        """Forget an upload."""
+        with unavailable_on_error():
+            await self.client.delete(self.prefix + upload_id)
+
+    async def lock(self, upload_id: str, seconds: int) -> str | None:
+        """Take the upload for one request (one PATCH at a time); a token, or None if taken."""
+        token = secrets.token_hex(8)
+        with unavailable_on_error():
+            taken = await self.client.set(
+                f"{self.prefix}{upload_id}:lock", token, ex=seconds, nx=True
+            )
+        return token if taken else None
+
+    async def unlock(self, upload_id: str, token: str) -> None:
+        """Let the upload go, if this request still holds it."""
+        name = f"{self.prefix}{upload_id}:lock"
+        with unavailable_on_error():
+            if await self.client.get(name) == token.encode():
+                await self.client.delete(name)

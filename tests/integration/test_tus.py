@@ -1,0 +1,371 @@
+"""Resumable uploads over tus 1.0, with the real third-party client tuspy and plain httpx."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import socket
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tusclient.client import TusClient
+from tusclient.uploader.uploader import Uploader
+
+from reports_shared.constants import Names
+from tests.support.data import INVOICE
+from tests.support.infra import Infra
+from tests.support.stacks import RunningStack, StackFactory, StackPool, wait_until, zip_bytes
+
+Q = "/api/AsyncReports"
+MIB = 1024 * 1024
+ERP = "erp-tus-key-000000000000"
+CRM = "crm-tus-key-000000000000"
+KEYS = f"client:erp:{ERP},client:crm:{CRM},operator:ops:ops-tus-key-00000000000"
+TUS = {"Tus-Resumable": "1.0.0"}
+#: INVOICE is 3 x 12.50 plus 18 % tax: 44.25 PEN.
+INVOICE_TOTAL_CENTS = 4425
+METADATA = {"reportType": "FacturacionMasiva", "userName": "ana@empresa.com"}
+
+
+@pytest.fixture(scope="module")
+def api(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One stack with two client keys, shared by this module's tests."""
+    pool = StackPool(infra, tmp_path_factory.mktemp("tus"))
+    yield pool.start(workers=1, api_keys=KEYS)
+    pool.stop_all()
+
+
+def dataset(count: int) -> bytes:
+    """``count`` invoices of 44.25 PEN each, as a JSON array."""
+    return json.dumps(
+        [{**INVOICE, "invoiceNumber": f"F001-{n:08d}"} for n in range(count)]
+    ).encode()
+
+
+def tus_client(api: RunningStack, key: str = ERP) -> TusClient:
+    return TusClient(f"{api.url}{Q}/uploads", headers={"X-API-Key": key})
+
+
+def encode_metadata(fields: dict[str, str]) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in fields.items())
+
+
+def create(api: RunningStack, length: int, key: str = ERP, **metadata: str) -> httpx.Response:
+    """POST /uploads (tus creation) with the seed's fields unless told otherwise."""
+    headers = {**TUS, "X-API-Key": key, "Upload-Length": str(length),
+               "Upload-Metadata": encode_metadata(metadata or METADATA)}  # fmt: skip
+    return api.client.post(f"{Q}/uploads", headers=headers)
+
+
+def send(
+    api: RunningStack, url: str, offset: int, body: bytes, key: str = ERP, **headers: str
+) -> httpx.Response:
+    """A PATCH of ``body`` at ``offset``."""
+    sent = {**TUS, "X-API-Key": key, "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream", **headers}  # fmt: skip
+    return api.client.patch(url, content=body, headers=sent)
+
+
+def job_of(uploader: Uploader) -> str:
+    """The job id the last PATCH named in Upload-Job-Url."""
+    assert uploader.request is not None
+    url: str = uploader.request.response_headers["upload-job-url"]
+    return url.rsplit("/", 1)[1]
+
+
+def assert_totals(api: RunningStack, job_id: str, count: int) -> None:
+    status = api.wait_finished_as(job_id, ERP, timeout=120)
+    assert status["status"] == "Completed", status
+    download = api.client.get(status["downloadUrl"], headers={"X-API-Key": ERP})
+    with zipfile.ZipFile(zip_bytes(download)) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["recordsProcessed"] == count
+    cents = count * INVOICE_TOTAL_CENTS
+    assert manifest["totals"]["PEN"]["total"] == f"{cents // 100}.{cents % 100:02d}"
+
+
+def leftovers(api: RunningStack, upload_id: str) -> tuple[list[Any], list[Any]]:
+    """The multipart uploads and tail objects storage still holds for an upload."""
+    objects = api.objects()
+    return objects.pending_uploads(f"payloads/{upload_id}"), list(objects.list(f"tus/{upload_id}/"))
+
+
+@pytest.mark.parametrize(
+    ("chunk", "count"),
+    [(3 * MIB, 40_000), (7 * MIB, 41_000)],  # other data: the second is not a cache hit
+    ids=["chunks-under-a-part", "over-a-part"],
+)
+def test_tuspy_uploads_a_dataset_in_chunks_and_the_job_totals_are_exact(
+    api: RunningStack, chunk: int, count: int
+) -> None:
+    # Given ~10 MB of invoices (parts of 5 MiB, and a tail carried between PATCHes)
+    data = dataset(count)
+    assert len(data) > 2 * 5 * MIB
+    # When tuspy uploads it in chunks of this size
+    uploader = tus_client(api).uploader(
+        file_stream=io.BytesIO(data), chunk_size=chunk, metadata=METADATA
+    )
+    uploader.upload()
+    # Then the last PATCH named the job, stored byte for byte, and its totals are exact
+    job_id = job_of(uploader)
+    assert api.objects().stat(f"payloads/{job_id}").size == len(data)
+    assert_totals(api, job_id, count)
+    assert uploader.url is not None
+    assert leftovers(api, uploader.url.rsplit("/", 1)[1]) == ([], [])
+
+
+def test_an_upload_resumes_from_the_offset_head_gives(api: RunningStack) -> None:
+    # Given half of a dataset sent, then the client gone
+    count = 30_000
+    data = dataset(count)
+    first = tus_client(api).uploader(
+        file_stream=io.BytesIO(data), chunk_size=2 * MIB, metadata=METADATA
+    )
+    first.upload(stop_at=len(data) // 2)
+    assert first.url is not None
+    # When a new client asks where it stands
+    head = api.client.head(first.url, headers={**TUS, "X-API-Key": ERP})
+    assert head.status_code == 200
+    offset = int(head.headers["upload-offset"])
+    assert len(data) // 2 <= offset < len(data)
+    assert head.headers["upload-length"] == str(len(data))
+    assert head.headers["cache-control"] == "no-store"
+    assert head.headers["upload-expires"].endswith("GMT")
+    # Then it sends the rest from there and the job is exact
+    rest = tus_client(api).uploader(file_stream=io.BytesIO(data), chunk_size=4 * MIB, url=first.url)
+    assert rest.offset == offset
+    rest.upload()
+    assert_totals(api, job_of(rest), count)
+
+
+def test_the_protocol_errors_are_tus_answers_with_problem_details(api: RunningStack) -> None:
+    created = create(api, 1000)
+    assert created.status_code == 201, created.text
+    url = created.headers["location"]
+    body = dataset(3)[:100]
+    # A wrong offset: 409
+    wrong = send(api, url, 50, body)
+    assert wrong.status_code == 409
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+    assert wrong.headers["tus-resumable"] == "1.0.0"
+    assert wrong.json()["uploadOffset"] == 0
+    # No Tus-Resumable: 412
+    assert send(api, url, 0, body, **{"Tus-Resumable": ""}).status_code == 412
+    headers = {"X-API-Key": ERP, "Upload-Offset": "0",
+               "Content-Type": "application/offset+octet-stream"}  # fmt: skip
+    assert api.client.patch(url, content=body, headers=headers).status_code == 412
+    # Another content type: 415
+    assert send(api, url, 0, body, **{"Content-Type": "application/json"}).status_code == 415
+    # Past Upload-Length: 413
+    assert send(api, url, 0, b"[" + b" " * 1000).status_code == 413
+    # Unknown: 404; another key's: 404 for every method
+    assert send(api, f"{Q}/uploads/no-such-upload", 0, body).status_code == 404
+    assert send(api, url, 0, body, key=CRM).status_code == 404
+    crm = {**TUS, "X-API-Key": CRM}
+    assert api.client.head(url, headers=crm).status_code == 404
+    assert api.client.delete(url, headers=crm).status_code == 404
+    # And the owner's upload is untouched by all that
+    assert send(api, url, 0, body).headers["upload-offset"] == "100"
+
+
+def test_bad_metadata_is_refused_at_creation_before_any_byte(api: RunningStack) -> None:
+    unknown = create(api, 1000, reportType="NoExiste", userName="ana")
+    assert unknown.status_code == 400
+    assert "FacturacionMasiva" in unknown.json()["validReportTypes"]
+    no_user = create(api, 1000, reportType="FacturacionMasiva")
+    assert "userName" in no_user.json()["detail"]
+    option = create(api, 1000, **METADATA, color="rojo")
+    assert option.status_code == 400 and "color" in option.json()["detail"]
+    headers = {**TUS, "X-API-Key": ERP, "Upload-Metadata": encode_metadata(METADATA)}
+    assert api.client.post(f"{Q}/uploads", headers=headers).status_code == 400  # no length
+    deferred = {**headers, "Upload-Defer-Length": "1"}
+    refused = api.client.post(f"{Q}/uploads", headers=deferred)
+    assert "Upload-Defer-Length" in refused.json()["detail"]
+    too_big = api.client.post(f"{Q}/uploads", headers={**headers, "Upload-Length": str(2**40)})
+    assert too_big.status_code == 413
+
+
+def test_a_file_that_is_not_json_is_refused_on_its_first_bytes_and_leaves_nothing(
+    api: RunningStack,
+) -> None:
+    created = create(api, 10_000)
+    url = created.headers["location"]
+    refused = send(api, url, 0, b"%PDF-1.7\n" + b"x" * 600)
+    assert refused.status_code == 415
+    assert "PDF" in refused.json()["detail"]
+    assert api.client.head(url, headers={**TUS, "X-API-Key": ERP}).status_code == 404
+    assert leftovers(api, url.rsplit("/", 1)[1]) == ([], [])
+
+
+def test_termination_leaves_no_part_nor_tail_in_storage(api: RunningStack) -> None:
+    # Given an upload holding one whole part and a tail
+    data = dataset(40_000)
+    created = create(api, len(data))
+    url = created.headers["location"]
+    upload_id = url.rsplit("/", 1)[1]
+    sent = send(api, url, 0, data[: 6 * MIB])
+    assert sent.status_code == 204, sent.text
+    pending, tails = leftovers(api, upload_id)
+    assert len(pending) == 1 and len(tails) == 1
+    # When it is terminated
+    gone = api.client.delete(url, headers={**TUS, "X-API-Key": ERP})
+    assert gone.status_code == 204
+    # Then storage holds nothing of it and it is unknown
+    assert leftovers(api, upload_id) == ([], [])
+    assert api.client.head(url, headers={**TUS, "X-API-Key": ERP}).status_code == 404
+
+
+def test_creation_with_upload_and_options_discovery(api: RunningStack) -> None:
+    # OPTIONS says what the server speaks (no key needed)
+    options = api.client.options(f"{Q}/uploads")
+    assert options.status_code == 204
+    assert options.headers["tus-version"] == "1.0.0"
+    assert set(options.headers["tus-extension"].split(",")) == {
+        "creation", "creation-with-upload", "termination", "expiration",
+    }  # fmt: skip
+    assert int(options.headers["tus-max-size"]) > 0
+    # A small dataset sent with its creation is a job at once
+    data = dataset(2)
+    headers = {**TUS, "X-API-Key": ERP, "Upload-Length": str(len(data)),
+               "Upload-Metadata": encode_metadata(METADATA),
+               "Content-Type": "application/offset+octet-stream"}  # fmt: skip
+    created = api.client.post(f"{Q}/uploads", headers=headers, content=data)
+    assert created.status_code == 201, created.text
+    assert created.headers["upload-offset"] == str(len(data))
+    assert_totals(api, created.headers["upload-job-url"].rsplit("/", 1)[1], 2)
+
+
+def test_an_idempotency_key_gives_the_job_already_made(api: RunningStack, tmp_path: Path) -> None:
+    data = dataset(2)
+    jobs = []
+    for _ in range(2):
+        uploader = TusClient(
+            f"{api.url}{Q}/uploads", headers={"X-API-Key": ERP, "Idempotency-Key": "tus-idem-1"}
+        ).uploader(file_stream=io.BytesIO(data), metadata=METADATA)
+        uploader.upload()
+        jobs.append(job_of(uploader))
+    assert jobs[0] == jobs[1]
+
+
+class CuttingProxy:
+    """A TCP proxy to the api that cuts connections mid-request: each of the first ``cuts``
+    connections to carry more than ``after`` bytes from the client is closed right there."""
+
+    def __init__(self, port: int, after: int, cuts: int) -> None:
+        self.port = port
+        self.after = after
+        self.cuts_left = cuts
+        self.lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.port))
+            threading.Thread(target=self._upstream, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    def _upstream(self, client: socket.socket, upstream: socket.socket) -> None:
+        sent = 0
+        while data := _recv(client):
+            with self.lock:
+                cut = self.cuts_left > 0 and sent + len(data) > self.after
+                if cut:
+                    self.cuts_left -= 1
+            if cut:
+                upstream.sendall(data[: self.after - sent])
+                for side in (client, upstream):  # both ends see the connection die
+                    with contextlib.suppress(OSError):
+                        side.shutdown(socket.SHUT_RDWR)
+                    side.close()
+                return
+            sent += len(data)
+            upstream.sendall(data)
+        _close(client, upstream)
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        while data := _recv(source):
+            try:
+                target.sendall(data)
+            except OSError:
+                break
+        _close(source, target)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _recv(conn: socket.socket) -> bytes:
+    try:
+        return conn.recv(256 * 1024)
+    except OSError:
+        return b""
+
+
+def _close(*conns: socket.socket) -> None:
+    for conn in conns:
+        with contextlib.suppress(OSError):
+            conn.shutdown(socket.SHUT_RDWR)
+        conn.close()
+
+
+def test_connections_cut_mid_patch_resume_from_the_servers_offset(api: RunningStack) -> None:
+    # Given a proxy that cuts the first three connections 4 MB into what the client sends
+    proxy = CuttingProxy(int(api.env["AR_API_PORT"]), after=4_000_000, cuts=3)
+    count = 45_000
+    data = dataset(count)
+    client = TusClient(f"{proxy.url}{Q}/uploads", headers={"X-API-Key": ERP})
+    uploader = client.uploader(
+        file_stream=io.BytesIO(data), chunk_size=7 * MIB, metadata=METADATA,
+        retries=5, retry_delay=0.5,
+    )  # fmt: skip
+    # When tuspy uploads in 7 MiB PATCHes: after a broken connection it asks HEAD for the
+    # offset and goes on from there by itself (its retries)
+    offsets: list[int] = []
+    ask = uploader.get_offset
+
+    def noted_offset() -> int:
+        offset: int = ask()
+        offsets.append(offset)
+        return offset
+
+    uploader.get_offset = noted_offset
+    try:
+        uploader.upload()
+    finally:
+        proxy.close()
+    # Then three cuts happened; after each the server had kept the bytes that arrived
+    # before it (an offset past the last whole 5 MiB part), and the totals are exact
+    assert proxy.cuts_left == 0
+    kept = [offset for offset in offsets if offset % (5 * MIB)]
+    assert len(kept) >= 3, offsets
+    assert_totals(api, job_of(uploader), count)
+
+
+def test_the_janitor_clears_what_an_expired_upload_left(make_stack: StackFactory) -> None:
+    # Given an upload holding a whole part and a tail, on a stack whose janitor sweeps at once
+    stack = make_stack(workers=1, api_keys=KEYS, orphan_grace_seconds=0)
+    data = dataset(40_000)
+    url = create(stack, len(data)).headers["location"]
+    upload_id = url.rsplit("/", 1)[1]
+    assert send(stack, url, 0, data[: 6 * MIB]).status_code == 204
+    time.sleep(2)  # swept meanwhile: a live upload keeps its part and its tail
+    assert [len(found) for found in leftovers(stack, upload_id)] == [1, 1]
+    # When it expires (its state and its alive mark in Redis run out)
+    names = Names(stack.namespace)
+    stack.redis().delete(names.tus_upload(upload_id), names.uploading(upload_id))
+    # Then the janitor aborts its multipart upload and deletes its tail
+    wait_until(lambda: leftovers(stack, upload_id) == ([], []), 20, what="the leftovers to go")
