@@ -290,11 +290,31 @@ HEADERS = {
     "Accept-Ranges": _header("Admite descargas por partes (Range).", "bytes"),
     "ETag": _header("Versión del archivo, para If-Range.", '"5f1c2a9e"'),
     "Content-Range": _header("La parte enviada y el tamaño total.", "bytes 0-1048575/1843321"),
+    "Location@upload": _header(
+        "Dónde seguir la subida (HEAD, PATCH, DELETE).", f"{API_PREFIX}/uploads/{_JOB_ID}"
+    ),
+    "Upload-Offset": _header(
+        "Cuántos bytes de la subida recibió el servicio.", "5242880", integer=True
+    ),
+    "Upload-Length": _header("Tamaño total de la subida en bytes.", "48213", integer=True),
+    "Upload-Expires": _header(
+        "Hasta cuándo se puede seguir la subida sin terminar.", "Tue, 03 Mar 2026 14:31:47 GMT"
+    ),
+    "Upload-Job-Url": _header(
+        "Al recibir el último byte: dónde consultar el trabajo (GET /status).", status_url(_JOB_ID)
+    ),
+    "Tus-Version": _header("Versiones del protocolo tus que admite el servicio.", "1.0.0"),
+    "Tus-Extension": _header(
+        "Extensiones de tus que admite el servicio.",
+        "creation,creation-with-upload,termination,expiration",
+    ),
+    "Tus-Max-Size": _header("Tamaño máximo de una subida en bytes.", "524288000", integer=True),
 }
 
 #: Descriptions of parameters Litestar documents without one, by name.
 PARAMETERS = {
     "job_id": ("El id del trabajo (jobId de la respuesta 202).", _JOB_ID),
+    "upload_id": ("El id de la subida (el final de su Location; será el id del trabajo).", _JOB_ID),
     "token": ("El token del enlace de descarga (downloadUrl de GET /status).", _TOKEN),
     "Range": ("Una parte del archivo, para reanudar una descarga.", "bytes=0-1048575"),
     "If-Range": ("El ETag recibido: la parte solo si el archivo no cambió.", '"5f1c2a9e"'),
@@ -374,6 +394,62 @@ DOCS: dict[tuple[str, str], Doc] = {
             200: "El ZIP del reporte (libro Excel y errores.csv)",
             202: "Tarda más de lo esperado: siga el trabajo",
         },
+    ),
+    ("OPTIONS", f"{API_PREFIX}/uploads"): Doc(
+        summary="Capacidades tus del servicio",
+        description=(
+            "Subidas reanudables con el protocolo tus 1.0: responde la versión, las extensiones "
+            "y el tamaño máximo admitidos, como pide tus. No necesita clave."
+        ),
+        headers={204: ("Tus-Version", "Tus-Extension", "Tus-Max-Size")},
+        described={204: "Lo que admite el servicio"},
+    ),
+    ("OPTIONS", f"{API_PREFIX}/uploads/{{upload_id}}"): Doc(
+        summary="Capacidades tus del servicio (sobre una subida)",
+        description="Lo mismo que OPTIONS /uploads, sobre la dirección de una subida.",
+        headers={204: ("Tus-Version", "Tus-Extension", "Tus-Max-Size")},
+        described={204: "Lo que admite el servicio"},
+    ),
+    ("POST", f"{API_PREFIX}/uploads"): Doc(
+        summary="Crear una subida reanudable (tus)",
+        description=(
+            "Crea una subida tus de `Upload-Length` bytes. `Upload-Metadata` lleva los campos "
+            "del formulario de queue-multipart (reportType, userName, isLargeDataset, "
+            "callbackUrl y las opciones del tipo), que se revisan aquí, antes de recibir un "
+            "solo byte. `Location` dice adónde enviar los datos con PATCH. Con cuerpo "
+            "(creation-with-upload), esos bytes ya quedan guardados."
+        ),
+        headers={201: ("Location@upload", "Upload-Offset", "Upload-Expires")},
+        described={201: "Subida creada: Location dice dónde seguirla"},
+    ),
+    ("HEAD", f"{API_PREFIX}/uploads/{{upload_id}}"): Doc(
+        summary="Cuánto llegó de una subida",
+        description=(
+            "`Upload-Offset` dice cuántos bytes guardó el servicio: una subida cortada sigue "
+            "desde ahí con PATCH. Al terminar, `Upload-Job-Url` dice dónde está el trabajo."
+        ),
+        headers={200: ("Upload-Offset", "Upload-Length", "Upload-Expires")},
+        described={200: "Lo recibido hasta ahora"},
+    ),
+    ("PATCH", f"{API_PREFIX}/uploads/{{upload_id}}"): Doc(
+        summary="Enviar más bytes de una subida",
+        description=(
+            "Agrega los bytes del cuerpo (`application/offset+octet-stream`) desde "
+            "`Upload-Offset`, que debe ser lo ya recibido (si no, 409). Con el último byte la "
+            "subida se vuelve un trabajo, con las mismas revisiones, límites y caché que "
+            "queue-multipart, y `Upload-Job-Url` dice dónde consultarlo."
+        ),
+        request={"datos": msgspec.json.encode([INVOICE]).decode()},
+        headers={204: ("Upload-Offset", "Upload-Expires", "Upload-Job-Url")},
+        described={204: "Bytes guardados (y, si era el último, el trabajo creado)"},
+    ),
+    ("DELETE", f"{API_PREFIX}/uploads/{{upload_id}}"): Doc(
+        summary="Abandonar una subida",
+        description=(
+            "Termina una subida sin completar (extensión termination): borra lo recibido "
+            "y no queda nada guardado."
+        ),
+        described={204: "Subida abandonada"},
     ),
     ("GET", f"{API_PREFIX}/report-types"): Doc(
         summary="Tipos de reporte",
@@ -580,6 +656,7 @@ _PROBLEMS = {
     404: ("No encontrado", f"No existe un trabajo con id '{_JOB_ID}'."),
     409: ("El trabajo ya terminó", f"El trabajo '{_JOB_ID}' ya terminó (Completed)."),
     410: ("Expirado", "El trabajo y su reporte expiraron y fueron eliminados."),
+    412: ("Versión de tus no admitida", "Envíe el encabezado Tus-Resumable: 1.0.0."),
     413: ("Datos demasiado grandes", "El archivo supera el máximo permitido de 500 MB."),
     415: ("Tipo de contenido no admitido", "Envíe multipart/form-data."),
     416: ("Rango no satisfacible", "El rango pedido está fuera del archivo."),
@@ -692,7 +769,9 @@ def _describe_response(status: int, response: OpenAPIResponse, doc: Doc) -> None
     response.description = doc.described.get(status, response.description)
     names = doc.headers.get(status, ())
     if names:
-        response.headers = {**(response.headers or {}), **{n: HEADERS[n] for n in names}}
+        # "Location@upload": a header whose meaning differs by operation, under its name.
+        documented = {n.split("@")[0]: HEADERS[n] for n in names}
+        response.headers = {**(response.headers or {}), **documented}
     for media_type, media in (response.content or {}).items():
         if media_type == "text/event-stream":
             media.schema = _STATUS_EVENT

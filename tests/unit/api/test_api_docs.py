@@ -27,6 +27,14 @@ _HEADERS = {
     ("POST", "/api/Reports/generate", "202"): {"Location", "Retry-After"},
     ("GET", "/api/AsyncReports/status/{job_id}", "200"): {"Retry-After"},
     ("GET", "/api/AsyncReports/download/{token}", "200"): {"Content-Disposition"},
+    ("OPTIONS", "/api/AsyncReports/uploads", "204"): {
+        "Tus-Version",
+        "Tus-Extension",
+        "Tus-Max-Size",
+    },
+    ("POST", "/api/AsyncReports/uploads", "201"): {"Location", "Upload-Offset"},
+    ("HEAD", "/api/AsyncReports/uploads/{upload_id}", "200"): {"Upload-Offset", "Upload-Length"},
+    ("PATCH", "/api/AsyncReports/uploads/{upload_id}", "204"): {"Upload-Offset", "Upload-Job-Url"},
 }
 _BINARY = "application/zip"
 
