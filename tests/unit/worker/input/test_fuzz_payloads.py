@@ -365,7 +365,7 @@ def in_bounds(value: Decimal) -> bool:
     if value == 0:
         exponent = value.as_tuple().exponent
         return isinstance(exponent, int) and exponent >= -20
-    return abs(value) >= TINY
+    return value.copy_abs() >= TINY  # copy_abs: no context, so no Overflow past Emax
 
 
 def priced(record: Any) -> tuple[str, Decimal, Decimal] | None:
