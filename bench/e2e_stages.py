@@ -11,7 +11,8 @@ stage is timed at its outermost call, so nothing is counted twice:
 * ``parse``: reading the payload, the nesting guard, cutting the array into batches,
   msgspec decoding (the time spent fetching the next batch, and the next records of a
   batch);
-* ``price``: checking and pricing an invoice in exact decimals; ``totals``: the sums;
+* ``price``: checking and pricing an invoice in exact decimals; ``totals``: the sums
+  (the per-rate sums of the lines are added in ``csv``, by the pass that renders them);
 * ``xlsx``: rendering Facturas rows and finishing the workbook;
 * ``csv``: rendering and writing the two CSV files (``facturas_detalle.csv`` is deflated
   into the ZIP by a background thread as it is written: its deflate overlaps, and shows

@@ -55,8 +55,12 @@ class InvoiceTotals:
     first_date: date | None = None
     last_date: date | None = None
 
-    def add(self, priced: PricedInvoice) -> None:
-        """Count one priced invoice (in the caller's decimal context: sums need no rounding)."""
+    def add(self, priced: PricedInvoice, *, lines_counted: bool = False) -> None:
+        """Count one priced invoice (in the caller's decimal context: sums need no rounding).
+
+        ``lines_counted``: the caller has added each line to :attr:`by_rate` itself, in a
+        pass over the lines that it makes anyway (:meth:`rate` gives each line's sums).
+        """
         invoice = priced.invoice
         lines = priced.lines
         self.invoices += 1
@@ -70,6 +74,9 @@ class InvoiceTotals:
         currency.subtotal += priced.subtotal
         currency.tax += priced.tax
         currency.total += priced.total
+        self._see_date(invoice.issue_date)
+        if lines_counted:
+            return
         by_rate = self.by_rate
         for line in lines:
             # Equal decimals hash equal, so 0.18 and 0.180 count as one rate.
@@ -80,7 +87,14 @@ class InvoiceTotals:
             rate.lines += 1
             rate.net += line.net
             rate.tax += line.tax
-        self._see_date(invoice.issue_date)
+
+    def rate(self, code: str, rate: Decimal) -> RateTotals:
+        """The sums of one currency and tax rate, to add a line to."""
+        key = (code, rate)  # equal decimals hash equal: 0.18 and 0.180 are one rate
+        found = self.by_rate.get(key)
+        if found is None:
+            found = self.by_rate[key] = RateTotals()
+        return found
 
     def _see_date(self, issued: date) -> None:
         if self.first_date is None or issued < self.first_date:
