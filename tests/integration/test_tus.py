@@ -369,3 +369,28 @@ def test_the_janitor_clears_what_an_expired_upload_left(make_stack: StackFactory
     stack.redis().delete(names.tus_upload(upload_id), names.uploading(upload_id))
     # Then the janitor aborts its multipart upload and deletes its tail
     wait_until(lambda: leftovers(stack, upload_id) == ([], []), 20, what="the leftovers to go")
+
+
+def test_an_expired_upload_answers_410_to_its_owner_and_404_to_others(
+    make_stack: StackFactory,
+) -> None:
+    # Given an upload holding a part and a tail, on a stack whose uploads expire in 2 s
+    stack = make_stack(workers=1, api_keys=KEYS, orphan_grace_seconds=0, tus_expiry_seconds=2)
+    data = dataset(40_000)
+    url = create(stack, len(data)).headers["location"]
+    upload_id = url.rsplit("/", 1)[1]
+    assert send(stack, url, 0, data[: 6 * MIB]).status_code == 204
+    # When it expires and the janitor clears what it left
+    wait_until(lambda: leftovers(stack, upload_id) == ([], []), 30, what="the leftovers to go")
+    # Then its owner is told it is gone, to start again, with tus' headers and a problem
+    erp = {**TUS, "X-API-Key": ERP}
+    answers = [stack.client.head(url, headers=erp), send(stack, url, 6 * MIB, b"x"),
+               stack.client.delete(url, headers=erp)]  # fmt: skip
+    assert [a.status_code for a in answers] == [410, 410, 410]
+    gone = answers[1]
+    assert gone.headers["content-type"].startswith("application/problem+json")
+    assert gone.headers["tus-resumable"] == "1.0.0"
+    assert "expiró" in gone.json()["detail"] and "carga nueva" in gone.json()["detail"]
+    # And another key, or an id never made, still hears of no such upload
+    assert stack.client.head(url, headers={**TUS, "X-API-Key": CRM}).status_code == 404
+    assert stack.client.head(f"{Q}/uploads/{upload_id[:-4]}0000", headers=erp).status_code == 404

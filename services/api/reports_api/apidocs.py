@@ -426,7 +426,9 @@ DOCS: dict[tuple[str, str], Doc] = {
         summary="Cuánto llegó de una subida",
         description=(
             "`Upload-Offset` dice cuántos bytes guardó el servicio: una subida cortada sigue "
-            "desde ahí con PATCH. Al terminar, `Upload-Job-Url` dice dónde está el trabajo."
+            "desde ahí con PATCH. Al terminar, `Upload-Job-Url` dice dónde está el trabajo. "
+            "Una subida que expiró responde 410 (durante 7 días; después, 404): lo recibido se "
+            "descartó y hay que empezar una subida nueva."
         ),
         headers={200: ("Upload-Offset", "Upload-Length", "Upload-Expires")},
         described={200: "Lo recibido hasta ahora"},

@@ -89,6 +89,13 @@ class UploadNotFound(ApiError):
     title = "No encontrado"
 
 
+class UploadGone(ApiError):
+    """The caller's upload expired (its tombstone says so): it must start again."""
+
+    status = 410
+    title = "Carga expirada"
+
+
 class WrongUploadType(ApiError):
     """A PATCH whose body is not application/offset+octet-stream."""
 
@@ -245,7 +252,7 @@ class TusController(Controller):
         headers.update(_progress(upload))
         return Response(None, status_code=201, headers=headers)
 
-    @head("/{upload_id:str}", operation_class=TusOperation, responses=problems(401, 404, 412))
+    @head("/{upload_id:str}", operation_class=TusOperation, responses=problems(401, 404, 410, 412))
     async def progress(
         self, services: Services, principal: Principal, upload_id: str,
         tus_resumable: TusResumable = None,
@@ -262,7 +269,7 @@ class TusController(Controller):
         status_code=204,
         operation_class=TusOperation,
         request_max_body_size=None,
-        responses=problems(400, 401, 404, 409, 412, 413, 415, 422, 503),
+        responses=problems(400, 401, 404, 409, 410, 412, 413, 415, 422, 503),
     )
     async def append(
         self, request: Request[Any, Any, Any], services: Services, principal: Principal,
@@ -290,7 +297,7 @@ class TusController(Controller):
         "/{upload_id:str}",
         status_code=204,
         operation_class=TusOperation,
-        responses=problems(401, 404, 412),
+        responses=problems(401, 404, 410, 412),
     )
     async def terminate(
         self, services: Services, principal: Principal, upload_id: str,
@@ -378,8 +385,14 @@ def _states(services: Services) -> TusStates:
 
 
 async def _owned(states: TusStates, upload_id: str, principal: Principal) -> TusUpload:
-    """The caller's upload, or 404 (another key's upload is not said to exist)."""
+    """The caller's upload, 410 if it expired, or 404 (another key's upload is not said to
+    exist, nor to have expired)."""
     upload = await states.get(upload_id) if len(upload_id) <= 64 else None
+    if upload is None and len(upload_id) <= 64 and await states.expired(upload_id, principal.name):
+        raise UploadGone(
+            "La carga expiró: pasó más tiempo del permitido sin recibir datos y se descartó "
+            "lo enviado. Inicie una carga nueva (POST /uploads) con el archivo completo."
+        )
     if upload is None or upload.owner != principal.name:
         raise UploadNotFound(
             "No existe esa carga: el identificador es incorrecto, expiró o es de otro cliente."
