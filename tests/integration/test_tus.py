@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import io
 import json
 import socket
@@ -20,6 +21,7 @@ from tusclient.client import TusClient
 from tusclient.uploader.uploader import Uploader
 
 from reports_shared.constants import Names
+from reports_shared.jobstore.records import decode_record
 from tests.support.data import INVOICE
 from tests.support.infra import Infra
 from tests.support.stacks import RunningStack, StackFactory, StackPool, wait_until, zip_bytes
@@ -92,6 +94,23 @@ def assert_totals(api: RunningStack, job_id: str, count: int) -> None:
     assert manifest["totals"]["PEN"]["total"] == f"{cents // 100}.{cents % 100:02d}"
 
 
+def payload_sha256(api: RunningStack, job_id: str) -> str:
+    """The SHA-256 the job's record holds for its payload (the cache's and idempotency's)."""
+    record = decode_record(api.redis().hgetall(Names(api.namespace).job(job_id)))  # type: ignore[arg-type]
+    assert record is not None
+    return record.payload_sha256
+
+
+def read_back(api: RunningStack, job_id: str) -> list[bool]:
+    """Whether the api read the finished upload back to hash it (its log says)."""
+    found = []
+    for line in api.logs().splitlines():
+        _, brace, body = line.partition("{")
+        if '"tus_upload_hashed"' in body and job_id in body:
+            found.append(bool(json.loads(brace + body)["read_back"]))
+    return found
+
+
 def leftovers(api: RunningStack, upload_id: str) -> tuple[list[Any], list[Any]]:
     """The multipart uploads and tail objects storage still holds for an upload."""
     objects = api.objects()
@@ -118,6 +137,9 @@ def test_tuspy_uploads_a_dataset_in_chunks_and_the_job_totals_are_exact(
     job_id = job_of(uploader)
     assert api.objects().stat(f"payloads/{job_id}").size == len(data)
     assert_totals(api, job_id, count)
+    # And its SHA-256 was carried from PATCH to PATCH (this one api), not read back, exact
+    assert payload_sha256(api, job_id) == hashlib.sha256(data).hexdigest()
+    assert read_back(api, job_id) == [False]
     assert uploader.url is not None
     assert leftovers(api, uploader.url.rsplit("/", 1)[1]) == ([], [])
 
@@ -176,6 +198,51 @@ def test_the_protocol_errors_are_tus_answers_with_problem_details(api: RunningSt
     assert send(api, url, 0, body).headers["upload-offset"] == "100"
 
 
+def checksum(algorithm: str, body: bytes) -> str:
+    return f"{algorithm} {base64.b64encode(hashlib.new(algorithm, body).digest()).decode()}"
+
+
+def test_a_patch_whose_checksum_does_not_match_gets_460_and_nothing_of_it_is_kept(
+    api: RunningStack,
+) -> None:
+    # Given an upload (13.6 MiB) holding a whole part and a 2 MiB tail, sent with its SHA-1
+    count = 52_000
+    data = dataset(count)
+    url = create(api, len(data)).headers["location"]
+    upload_id = url.rsplit("/", 1)[1]
+    first = data[: 7 * MIB]
+    sent = send(api, url, 0, first, **{"Upload-Checksum": checksum("sha1", first)})
+    assert sent.status_code == 204, sent.text
+    assert sent.headers["upload-offset"] == str(len(first))
+    before = leftovers(api, upload_id)
+    assert [len(found) for found in before] == [1, 1]
+    # When the next 5 MiB (enough to fill a part) come with another body's checksum
+    rest = data[7 * MIB :]
+    wrong = send(api, url, 7 * MIB, rest[: 5 * MIB],
+                 **{"Upload-Checksum": checksum("sha1", rest[1 : 5 * MIB + 1])})  # fmt: skip
+    # Then 460 with problem details, the offset unchanged and storage's tail the same
+    assert wrong.status_code == 460, wrong.text
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+    assert wrong.headers["tus-resumable"] == "1.0.0"
+    assert wrong.json()["uploadOffset"] == len(first)
+    head = api.client.head(url, headers={**TUS, "X-API-Key": ERP})
+    assert head.headers["upload-offset"] == str(len(first))
+    assert [t.key for t in leftovers(api, upload_id)[1]] == [t.key for t in before[1]]
+    # And an unknown algorithm or a malformed digest is a 400
+    assert send(api, url, 7 * MIB, b"x", **{"Upload-Checksum": "crc32 AAAA"}).status_code == 400
+    assert send(api, url, 7 * MIB, b"x", **{"Upload-Checksum": "sha1 nope"}).status_code == 400
+    # And the rest sent with matching checksums (sha256, md5) makes an exact job
+    middle, last = rest[: 5 * MIB], rest[5 * MIB :]
+    assert send(api, url, 7 * MIB, middle,
+                **{"Upload-Checksum": checksum("sha256", middle)}).status_code == 204  # fmt: skip
+    done = send(api, url, 12 * MIB, last, **{"Upload-Checksum": checksum("md5", last)})
+    assert done.status_code == 204, done.text
+    job_id = done.headers["upload-job-url"].rsplit("/", 1)[1]
+    assert payload_sha256(api, job_id) == hashlib.sha256(data).hexdigest()
+    assert_totals(api, job_id, count)
+    assert leftovers(api, upload_id) == ([], [])
+
+
 def test_bad_metadata_is_refused_at_creation_before_any_byte(api: RunningStack) -> None:
     unknown = create(api, 1000, reportType="NoExiste", userName="ana")
     assert unknown.status_code == 400
@@ -229,8 +296,9 @@ def test_creation_with_upload_and_options_discovery(api: RunningStack) -> None:
     assert options.status_code == 204
     assert options.headers["tus-version"] == "1.0.0"
     assert set(options.headers["tus-extension"].split(",")) == {
-        "creation", "creation-with-upload", "termination", "expiration",
+        "creation", "creation-with-upload", "termination", "expiration", "checksum",
     }  # fmt: skip
+    assert set(options.headers["tus-checksum-algorithm"].split(",")) >= {"sha1", "md5", "sha256"}
     assert int(options.headers["tus-max-size"]) > 0
     # A small dataset sent with its creation is a job at once
     data = dataset(2)
