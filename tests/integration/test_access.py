@@ -76,3 +76,20 @@ def test_cors_is_closed_unless_origins_are_configured(make_stack: StackFactory) 
     opened = make_stack(workers=1, cors_origins="https://erp.example.com")
     answer = opened.client.options(f"{Q}/queue-json", headers=preflight)
     assert answer.headers["access-control-allow-origin"] == "https://erp.example.com"
+    # A page of that origin may send a tus PATCH with its headers and read tus' answers
+    tus_headers = "tus-resumable,upload-offset,upload-checksum,content-type,x-api-key"
+    patch = opened.client.options(
+        f"{Q}/uploads/some-id",
+        headers={"Origin": "https://erp.example.com", "Access-Control-Request-Method": "PATCH",
+                 "Access-Control-Request-Headers": tus_headers},
+    )  # fmt: skip
+    assert patch.status_code == 204, patch.text
+    allowed = {h.strip().lower() for h in patch.headers["access-control-allow-headers"].split(",")}
+    assert set(tus_headers.split(",")) | {"upload-length", "upload-metadata"} <= allowed
+    answer = opened.client.head(
+        f"{Q}/uploads/some-id",
+        headers={"Origin": "https://erp.example.com", "Tus-Resumable": "1.0.0"},
+    )
+    exposed = {h.strip() for h in answer.headers["access-control-expose-headers"].split(",")}
+    assert {"Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Upload-Job-Url",
+            "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size"} <= exposed  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import io
 import json
 import socket
@@ -20,6 +21,7 @@ from tusclient.client import TusClient
 from tusclient.uploader.uploader import Uploader
 
 from reports_shared.constants import Names
+from reports_shared.jobstore.records import decode_record
 from tests.support.data import INVOICE
 from tests.support.infra import Infra
 from tests.support.stacks import RunningStack, StackFactory, StackPool, wait_until, zip_bytes
@@ -92,6 +94,23 @@ def assert_totals(api: RunningStack, job_id: str, count: int) -> None:
     assert manifest["totals"]["PEN"]["total"] == f"{cents // 100}.{cents % 100:02d}"
 
 
+def payload_sha256(api: RunningStack, job_id: str) -> str:
+    """The SHA-256 the job's record holds for its payload (the cache's and idempotency's)."""
+    record = decode_record(api.redis().hgetall(Names(api.namespace).job(job_id)))  # type: ignore[arg-type]
+    assert record is not None
+    return record.payload_sha256
+
+
+def read_back(api: RunningStack, job_id: str) -> list[bool]:
+    """Whether the api read the finished upload back to hash it (its log says)."""
+    found = []
+    for line in api.logs().splitlines():
+        _, brace, body = line.partition("{")
+        if '"tus_upload_hashed"' in body and job_id in body:
+            found.append(bool(json.loads(brace + body)["read_back"]))
+    return found
+
+
 def leftovers(api: RunningStack, upload_id: str) -> tuple[list[Any], list[Any]]:
     """The multipart uploads and tail objects storage still holds for an upload."""
     objects = api.objects()
@@ -118,6 +137,9 @@ def test_tuspy_uploads_a_dataset_in_chunks_and_the_job_totals_are_exact(
     job_id = job_of(uploader)
     assert api.objects().stat(f"payloads/{job_id}").size == len(data)
     assert_totals(api, job_id, count)
+    # And its SHA-256 was carried from PATCH to PATCH (this one api), not read back, exact
+    assert payload_sha256(api, job_id) == hashlib.sha256(data).hexdigest()
+    assert read_back(api, job_id) == [False]
     assert uploader.url is not None
     assert leftovers(api, uploader.url.rsplit("/", 1)[1]) == ([], [])
 
@@ -176,6 +198,51 @@ def test_the_protocol_errors_are_tus_answers_with_problem_details(api: RunningSt
     assert send(api, url, 0, body).headers["upload-offset"] == "100"
 
 
+def checksum(algorithm: str, body: bytes) -> str:
+    return f"{algorithm} {base64.b64encode(hashlib.new(algorithm, body).digest()).decode()}"
+
+
+def test_a_patch_whose_checksum_does_not_match_gets_460_and_nothing_of_it_is_kept(
+    api: RunningStack,
+) -> None:
+    # Given an upload (13.6 MiB) holding a whole part and a 2 MiB tail, sent with its SHA-1
+    count = 52_000
+    data = dataset(count)
+    url = create(api, len(data)).headers["location"]
+    upload_id = url.rsplit("/", 1)[1]
+    first = data[: 7 * MIB]
+    sent = send(api, url, 0, first, **{"Upload-Checksum": checksum("sha1", first)})
+    assert sent.status_code == 204, sent.text
+    assert sent.headers["upload-offset"] == str(len(first))
+    before = leftovers(api, upload_id)
+    assert [len(found) for found in before] == [1, 1]
+    # When the next 5 MiB (enough to fill a part) come with another body's checksum
+    rest = data[7 * MIB :]
+    wrong = send(api, url, 7 * MIB, rest[: 5 * MIB],
+                 **{"Upload-Checksum": checksum("sha1", rest[1 : 5 * MIB + 1])})  # fmt: skip
+    # Then 460 with problem details, the offset unchanged and storage's tail the same
+    assert wrong.status_code == 460, wrong.text
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+    assert wrong.headers["tus-resumable"] == "1.0.0"
+    assert wrong.json()["uploadOffset"] == len(first)
+    head = api.client.head(url, headers={**TUS, "X-API-Key": ERP})
+    assert head.headers["upload-offset"] == str(len(first))
+    assert [t.key for t in leftovers(api, upload_id)[1]] == [t.key for t in before[1]]
+    # And an unknown algorithm or a malformed digest is a 400
+    assert send(api, url, 7 * MIB, b"x", **{"Upload-Checksum": "crc32 AAAA"}).status_code == 400
+    assert send(api, url, 7 * MIB, b"x", **{"Upload-Checksum": "sha1 nope"}).status_code == 400
+    # And the rest sent with matching checksums (sha256, md5) makes an exact job
+    middle, last = rest[: 5 * MIB], rest[5 * MIB :]
+    assert send(api, url, 7 * MIB, middle,
+                **{"Upload-Checksum": checksum("sha256", middle)}).status_code == 204  # fmt: skip
+    done = send(api, url, 12 * MIB, last, **{"Upload-Checksum": checksum("md5", last)})
+    assert done.status_code == 204, done.text
+    job_id = done.headers["upload-job-url"].rsplit("/", 1)[1]
+    assert payload_sha256(api, job_id) == hashlib.sha256(data).hexdigest()
+    assert_totals(api, job_id, count)
+    assert leftovers(api, upload_id) == ([], [])
+
+
 def test_bad_metadata_is_refused_at_creation_before_any_byte(api: RunningStack) -> None:
     unknown = create(api, 1000, reportType="NoExiste", userName="ana")
     assert unknown.status_code == 400
@@ -229,8 +296,9 @@ def test_creation_with_upload_and_options_discovery(api: RunningStack) -> None:
     assert options.status_code == 204
     assert options.headers["tus-version"] == "1.0.0"
     assert set(options.headers["tus-extension"].split(",")) == {
-        "creation", "creation-with-upload", "termination", "expiration",
+        "creation", "creation-with-upload", "termination", "expiration", "checksum",
     }  # fmt: skip
+    assert set(options.headers["tus-checksum-algorithm"].split(",")) >= {"sha1", "md5", "sha256"}
     assert int(options.headers["tus-max-size"]) > 0
     # A small dataset sent with its creation is a job at once
     data = dataset(2)
@@ -369,3 +437,28 @@ def test_the_janitor_clears_what_an_expired_upload_left(make_stack: StackFactory
     stack.redis().delete(names.tus_upload(upload_id), names.uploading(upload_id))
     # Then the janitor aborts its multipart upload and deletes its tail
     wait_until(lambda: leftovers(stack, upload_id) == ([], []), 20, what="the leftovers to go")
+
+
+def test_an_expired_upload_answers_410_to_its_owner_and_404_to_others(
+    make_stack: StackFactory,
+) -> None:
+    # Given an upload holding a part and a tail, on a stack whose uploads expire in 2 s
+    stack = make_stack(workers=1, api_keys=KEYS, orphan_grace_seconds=0, tus_expiry_seconds=2)
+    data = dataset(40_000)
+    url = create(stack, len(data)).headers["location"]
+    upload_id = url.rsplit("/", 1)[1]
+    assert send(stack, url, 0, data[: 6 * MIB]).status_code == 204
+    # When it expires and the janitor clears what it left
+    wait_until(lambda: leftovers(stack, upload_id) == ([], []), 30, what="the leftovers to go")
+    # Then its owner is told it is gone, to start again, with tus' headers and a problem
+    erp = {**TUS, "X-API-Key": ERP}
+    answers = [stack.client.head(url, headers=erp), send(stack, url, 6 * MIB, b"x"),
+               stack.client.delete(url, headers=erp)]  # fmt: skip
+    assert [a.status_code for a in answers] == [410, 410, 410]
+    gone = answers[1]
+    assert gone.headers["content-type"].startswith("application/problem+json")
+    assert gone.headers["tus-resumable"] == "1.0.0"
+    assert "expiró" in gone.json()["detail"] and "carga nueva" in gone.json()["detail"]
+    # And another key, or an id never made, still hears of no such upload
+    assert stack.client.head(url, headers={**TUS, "X-API-Key": CRM}).status_code == 404
+    assert stack.client.head(f"{Q}/uploads/{upload_id[:-4]}0000", headers=erp).status_code == 404

@@ -306,9 +306,12 @@ HEADERS = {
     "Tus-Version": _header("Versiones del protocolo tus que admite el servicio.", "1.0.0"),
     "Tus-Extension": _header(
         "Extensiones de tus que admite el servicio.",
-        "creation,creation-with-upload,termination,expiration",
+        "creation,creation-with-upload,termination,expiration,checksum",
     ),
     "Tus-Max-Size": _header("Tamaño máximo de una subida en bytes.", "524288000", integer=True),
+    "Tus-Checksum-Algorithm": _header(
+        "Algoritmos que admite Upload-Checksum (extensión checksum).", "sha1,md5,sha256"
+    ),
 }
 
 #: Descriptions of parameters Litestar documents without one, by name.
@@ -401,13 +404,13 @@ DOCS: dict[tuple[str, str], Doc] = {
             "Subidas reanudables con el protocolo tus 1.0: responde la versión, las extensiones "
             "y el tamaño máximo admitidos, como pide tus. No necesita clave."
         ),
-        headers={204: ("Tus-Version", "Tus-Extension", "Tus-Max-Size")},
+        headers={204: ("Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm")},
         described={204: "Lo que admite el servicio"},
     ),
     ("OPTIONS", f"{API_PREFIX}/uploads/{{upload_id}}"): Doc(
         summary="Capacidades tus del servicio (sobre una subida)",
         description="Lo mismo que OPTIONS /uploads, sobre la dirección de una subida.",
-        headers={204: ("Tus-Version", "Tus-Extension", "Tus-Max-Size")},
+        headers={204: ("Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm")},
         described={204: "Lo que admite el servicio"},
     ),
     ("POST", f"{API_PREFIX}/uploads"): Doc(
@@ -426,7 +429,9 @@ DOCS: dict[tuple[str, str], Doc] = {
         summary="Cuánto llegó de una subida",
         description=(
             "`Upload-Offset` dice cuántos bytes guardó el servicio: una subida cortada sigue "
-            "desde ahí con PATCH. Al terminar, `Upload-Job-Url` dice dónde está el trabajo."
+            "desde ahí con PATCH. Al terminar, `Upload-Job-Url` dice dónde está el trabajo. "
+            "Una subida que expiró responde 410 (durante 7 días; después, 404): lo recibido se "
+            "descartó y hay que empezar una subida nueva."
         ),
         headers={200: ("Upload-Offset", "Upload-Length", "Upload-Expires")},
         described={200: "Lo recibido hasta ahora"},
@@ -437,7 +442,9 @@ DOCS: dict[tuple[str, str], Doc] = {
             "Agrega los bytes del cuerpo (`application/offset+octet-stream`) desde "
             "`Upload-Offset`, que debe ser lo ya recibido (si no, 409). Con el último byte la "
             "subida se vuelve un trabajo, con las mismas revisiones, límites y caché que "
-            "queue-multipart, y `Upload-Job-Url` dice dónde consultarlo."
+            "queue-multipart, y `Upload-Job-Url` dice dónde consultarlo. Con "
+            "`Upload-Checksum` (sha1, md5 o sha256 del cuerpo, en base64) el servicio lo "
+            "comprueba: si no coincide responde 460 y no guarda nada de este PATCH."
         ),
         request={"datos": msgspec.json.encode([INVOICE]).decode()},
         headers={204: ("Upload-Offset", "Upload-Expires", "Upload-Job-Url")},

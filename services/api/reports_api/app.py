@@ -43,6 +43,32 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
+#: Request headers a page of an allowed origin may send: the api's own and tus' (no
+#: Upload-Defer-Length: a tus upload states its length at creation).
+CORS_REQUEST_HEADERS = [
+    "Authorization", "Content-Type", "X-API-Key", "Idempotency-Key", "Range", "If-Range",
+    "Last-Event-ID", "Tus-Resumable", "Upload-Offset", "Upload-Length", "Upload-Metadata",
+    "Upload-Checksum",
+]  # fmt: skip
+#: Response headers such a page may read (a browser hides all but a few otherwise).
+CORS_EXPOSED_HEADERS = [
+    "Location", "Retry-After", "Content-Disposition", "Content-Range", "Accept-Ranges", "ETag",
+    "Upload-Offset", "Upload-Length", "Upload-Expires", "Upload-Job-Url", "Tus-Resumable",
+    "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm",
+]  # fmt: skip
+
+
+def _cors(origins: list[str]) -> CORSConfig | None:
+    """CORS for the configured origins (None: closed), tus' headers allowed and readable."""
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_headers=CORS_REQUEST_HEADERS,
+        expose_headers=CORS_EXPOSED_HEADERS,
+    )
+
+
 def create_app(settings: ApiSettings) -> Litestar:
     """The api, wired to the services in ``settings``."""
     services = Services.create(settings)
@@ -95,7 +121,7 @@ def create_app(settings: ApiSettings) -> Litestar:
             "services": Provide(lambda: services, use_cache=True, sync_to_thread=False),
             "principal": Provide(services.keys.identify, sync_to_thread=False),
         },
-        cors_config=CORSConfig(allow_origins=origins) if origins else None,
+        cors_config=_cors(origins),
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # structlog, set up by __main__, formats every line
         middleware=[prometheus.middleware],

@@ -230,6 +230,7 @@ _DESCRIPTIONS = {
     416: "Rango fuera del archivo",
     422: "No se pudo generar el reporte, o la Idempotency-Key ya se usó con otros datos",
     429: "Demasiados envíos este minuto",
+    460: "El cuerpo no coincide con su Upload-Checksum (tus): no se guardó nada de él",
     503: "Un servicio interno no está disponible o el api está ocupado",
 }
 #: Problems every submission may answer.

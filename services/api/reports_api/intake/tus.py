@@ -17,6 +17,7 @@ import binascii
 import contextlib
 import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,7 +56,9 @@ from .uploads import MIB, StoredPayload
 log = structlog.get_logger(__name__)
 
 TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration"
+TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
+#: Upload-Checksum's algorithms (tus checksum extension), as hashlib names them.
+CHECKSUM_ALGORITHMS = ("sha1", "md5", "sha256")
 OFFSET_STREAM = "application/offset+octet-stream"
 #: Header of a finished upload's answers: where to follow the job it became.
 JOB_URL_HEADER = "Upload-Job-Url"
@@ -66,6 +69,8 @@ _FIELDS = frozenset({"reportType", "userName", "isLargeDataset", "callbackUrl"})
 #: How long one PATCH holds its upload; renewed while bytes keep coming.
 LOCK_SECONDS = 60
 _RENEW_EVERY_SECONDS = 15.0
+#: Uploads whose payload hash this process carries between PATCHes (see _PayloadHashes).
+_CARRIED_HASHES = 1000
 
 
 class TusVersionMissing(ApiError):
@@ -87,6 +92,20 @@ class UploadNotFound(ApiError):
 
     status = 404
     title = "No encontrado"
+
+
+class UploadGone(ApiError):
+    """The caller's upload expired (its tombstone says so): it must start again."""
+
+    status = 410
+    title = "Carga expirada"
+
+
+class ChecksumMismatch(ApiError):
+    """A PATCH's body does not match its Upload-Checksum (tus: 460); none of it is kept."""
+
+    status = 460
+    title = "La suma de verificación no coincide"
 
 
 class WrongUploadType(ApiError):
@@ -120,6 +139,14 @@ TusResumable = Annotated[
 UploadOffset = Annotated[
     str | None,
     _tus_header("Upload-Offset", "Desde qué byte van estos datos: el Upload-Offset del HEAD."),
+]
+UploadChecksum = Annotated[
+    str | None,
+    _tus_header(
+        "Upload-Checksum",
+        "Opcional: 'algoritmo base64' del cuerpo de este PATCH (sha1, md5 o sha256); si no "
+        "coincide, 460 y no se guarda nada de él.",
+    ),
 ]
 
 
@@ -220,6 +247,7 @@ class TusController(Controller):
         if length == 0:
             raise InvalidRequest("El archivo está vacío: Upload-Length es 0.")
         metadata = parse_metadata(upload_metadata or "")
+        checksum = parse_checksum(request.headers.get("upload-checksum"))
         await _check_metadata(services, metadata, principal.name)
         if idempotency_key and len(idempotency_key) > idempotency.MAX_KEY_LENGTH:
             raise InvalidRequest(
@@ -241,11 +269,11 @@ class TusController(Controller):
         headers = {"Location": f"{UPLOADS_PATH}/{upload.upload_id}"}
         log.info("tus_upload_created", job_id=upload.upload_id, bytes=length)
         if _media_type(request) == OFFSET_STREAM:  # creation-with-upload
-            upload = await _append(request, services, states, upload)
+            upload = await _append(request, services, states, upload, checksum)
         headers.update(_progress(upload))
         return Response(None, status_code=201, headers=headers)
 
-    @head("/{upload_id:str}", operation_class=TusOperation, responses=problems(401, 404, 412))
+    @head("/{upload_id:str}", operation_class=TusOperation, responses=problems(401, 404, 410, 412))
     async def progress(
         self, services: Services, principal: Principal, upload_id: str,
         tus_resumable: TusResumable = None,
@@ -262,17 +290,19 @@ class TusController(Controller):
         status_code=204,
         operation_class=TusOperation,
         request_max_body_size=None,
-        responses=problems(400, 401, 404, 409, 412, 413, 415, 422, 503),
+        responses=problems(400, 401, 404, 409, 410, 412, 413, 415, 422, 460, 503),
     )
     async def append(
         self, request: Request[Any, Any, Any], services: Services, principal: Principal,
         upload_id: str, tus_resumable: TusResumable = None, upload_offset: UploadOffset = None,
+        upload_checksum: UploadChecksum = None,
     ) -> Response[None]:  # fmt: skip
         """Add bytes at Upload-Offset; the last ones turn the upload into a job, whose status
         URL the Upload-Job-Url header gives (a 204 has no body)."""
         _check_version(tus_resumable)
         if _media_type(request) != OFFSET_STREAM:
             raise WrongUploadType(f"Un PATCH de tus debe enviarse como {OFFSET_STREAM}.")
+        checksum = parse_checksum(upload_checksum)
         states = _states(services)
         upload = await _owned(states, upload_id, principal)
         offset = _count(upload_offset, "Upload-Offset")
@@ -283,14 +313,14 @@ class TusController(Controller):
                 uploadOffset=upload.offset,
             )
         if not upload.job_id:
-            upload = await _append(request, services, states, upload)
+            upload = await _append(request, services, states, upload, checksum)
         return Response(None, status_code=204, headers=_progress(upload))
 
     @delete(
         "/{upload_id:str}",
         status_code=204,
         operation_class=TusOperation,
-        responses=problems(401, 404, 412),
+        responses=problems(401, 404, 410, 412),
     )
     async def terminate(
         self, services: Services, principal: Principal, upload_id: str,
@@ -315,8 +345,38 @@ def _announcement(services: Services, allow: str) -> Response[None]:
             "Tus-Version": TUS_VERSION,
             "Tus-Extension": TUS_EXTENSIONS,
             "Tus-Max-Size": str(services.settings.max_upload_bytes),
+            "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
         },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Checksum:
+    """An Upload-Checksum: the algorithm and the digest the body must have."""
+
+    algorithm: str
+    digest: bytes
+
+
+def parse_checksum(header: str | None) -> Checksum | None:
+    """Upload-Checksum ('algorithm base64digest'), None if absent, or 400."""
+    if header is None:
+        return None
+    algorithm, _, encoded = header.strip().partition(" ")
+    if algorithm.lower() not in CHECKSUM_ALGORITHMS:
+        raise InvalidRequest(
+            f"Upload-Checksum usa '{algorithm[:20]}': se admiten {', '.join(CHECKSUM_ALGORITHMS)}."
+        )
+    algorithm = algorithm.lower()
+    try:
+        digest = base64.b64decode(encoded.strip(), validate=True)
+    except binascii.Error:
+        digest = b""
+    if len(digest) != hashlib.new(algorithm).digest_size:
+        raise InvalidRequest(
+            f"Upload-Checksum debe ser '{algorithm} ' y el resumen {algorithm} en base64."
+        )
+    return Checksum(algorithm, digest)
 
 
 def parse_metadata(header: str) -> dict[str, str]:
@@ -378,8 +438,14 @@ def _states(services: Services) -> TusStates:
 
 
 async def _owned(states: TusStates, upload_id: str, principal: Principal) -> TusUpload:
-    """The caller's upload, or 404 (another key's upload is not said to exist)."""
+    """The caller's upload, 410 if it expired, or 404 (another key's upload is not said to
+    exist, nor to have expired)."""
     upload = await states.get(upload_id) if len(upload_id) <= 64 else None
+    if upload is None and len(upload_id) <= 64 and await states.expired(upload_id, principal.name):
+        raise UploadGone(
+            "La carga expiró: pasó más tiempo del permitido sin recibir datos y se descartó "
+            "lo enviado. Inicie una carga nueva (POST /uploads) con el archivo completo."
+        )
     if upload is None or upload.owner != principal.name:
         raise UploadNotFound(
             "No existe esa carga: el identificador es incorrecto, expiró o es de otro cliente."
@@ -417,8 +483,9 @@ def _idempotency_scope(owner: str) -> str:
 
 
 async def _append(
-    request: Request[Any, Any, Any], services: Services, states: TusStates, upload: TusUpload
-) -> TusUpload:
+    request: Request[Any, Any, Any], services: Services, states: TusStates, upload: TusUpload,
+    checksum: Checksum | None = None,
+) -> TusUpload:  # fmt: skip
     """Take a PATCH's body (one at a time per upload); finish the upload on its last byte."""
     size = request.headers.get("content-length", "")
     if size.isdigit() and upload.offset + int(size) > upload.length:
@@ -436,28 +503,68 @@ async def _append(
         await _keep_alive(services, upload)
         await services.upload_slots.reserve(1)
         try:
-            receiver = _Receiver(services, states, upload, token)
+            receiver = _Receiver(services, states, upload, checksum)
             upload = await receiver.take(request.stream())
         finally:
             await services.upload_slots.release(1)
         if upload.offset == upload.length:
-            upload = await _become_job(request, services, states, upload)
+            upload = await _become_job(services, states, upload, receiver.sha256)
     finally:
         await states.unlock(upload.upload_id, token)
     return upload
 
 
+class _PayloadHashes:
+    """The SHA-256 of each upload's stored parts, carried in this process from one PATCH to
+    the next, so the last one need not read the whole object back. hashlib cannot save a
+    hash's state, so it cannot pass to another replica: a PATCH that finds none here at the
+    upload's part boundary (another replica took the last one, or a restart) hashes nothing,
+    and the last byte reads the object back once (the cache and Idempotency-Key compare a
+    payload by its plain SHA-256, as queue-multipart computes it)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.carried: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+
+    def take(self, upload: TusUpload) -> Any | None:
+        """A hash of exactly the upload's stored parts, or None."""
+        carried = self.carried.pop(upload.upload_id, None)
+        if upload.parts_bytes == 0:
+            return hashlib.sha256()
+        if carried is not None and carried[0] == upload.parts_bytes:
+            return carried[1]
+        return None
+
+    def keep(self, upload_id: str, position: int, digest: Any) -> None:
+        """Keep a hash of the first ``position`` bytes, stored as parts the state names."""
+        self.carried[upload_id] = (position, digest)
+        while len(self.carried) > self.size:
+            self.carried.popitem(last=False)
+
+
+_hashes = _PayloadHashes(_CARRIED_HASHES)
+
+
 class _Receiver:
-    """Streams a body into S3 parts; what is left over becomes the upload's tail."""
+    """Streams a body into S3 parts; what is left over becomes the upload's tail.
+
+    Without Upload-Checksum each part is saved in the state as it is stored (a cut keeps
+    every byte that arrived). With one, nothing is saved until the whole body matches it:
+    on a mismatch or a cut the state still names the parts and tail it had, and the parts
+    this PATCH stored are not named anywhere (the next PATCH stores the same part numbers
+    again, which replaces them; an abort removes them)."""
 
     def __init__(
-        self, services: Services, states: TusStates, upload: TusUpload, token: str
+        self, services: Services, states: TusStates, upload: TusUpload, checksum: Checksum | None
     ) -> None:
         self.services = services
         self.objects: ObjectStore = services.objects
         self.states = states
         self.upload = upload
-        self.token = token
+        self.checksum = checksum
+        self.verifier = hashlib.new(checksum.algorithm) if checksum else None
+        self.saved_offset = upload.offset
+        self.had_multipart = bool(upload.s3_upload_id)
         self.key = services.settings.names.payload_key(upload.upload_id)
         self.parts_bytes = upload.parts_bytes
         self.buffer = bytearray()
@@ -465,9 +572,20 @@ class _Receiver:
         self.sniffed = False
         #: Set when the body was refused and the upload's bytes discarded: nothing to keep.
         self.discarded = False
+        #: The payload's hash over the parts stored so far (None: not known here).
+        self.payload_hash = _hashes.take(upload)
+        #: Bytes the payload hash covers (the parts stored, in order).
+        self.hashed = upload.parts_bytes
+        #: Bytes of the payload in parts the saved state names.
+        self.saved_parts_bytes = upload.parts_bytes
+        #: Tails the saved state no longer names, deleted once it is saved.
+        self.stale_tails: list[str] = []
+        #: The whole payload's SHA-256 once the last part is stored, if carried throughout.
+        self.sha256: str | None = None
 
     async def take(self, chunks: AsyncIterator[bytes]) -> TusUpload:
-        """Store the body; on a cut, keep every byte that arrived (the offset says so)."""
+        """Store the body; on a cut, keep every byte that arrived (the offset says so),
+        unless the body has an Upload-Checksum: then keep none of it."""
         upload = self.upload
         if upload.tail_key:
             self.buffer += await asyncio.to_thread(self.objects.read_bytes, upload.tail_key)
@@ -477,22 +595,52 @@ class _Receiver:
                     raise PayloadTooLarge(
                         f"Estos datos pasan del tamaño anunciado (Upload-Length {upload.length})."
                     )
+                if self.verifier is not None:
+                    self.verifier.update(chunk)
                 self.buffer += chunk
                 await self._sniff()
                 while len(self.buffer) >= PART_SIZE:
                     await self._store_part(PART_SIZE)
                 await self._renew()
+            self._verify()
         except BaseException:
-            if not self.discarded:
+            if self.checksum is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._forget_unsaved())
+            elif not self.discarded:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self._keep_tail())
+            self._keep_hash()
             raise
         if self.parts_bytes + len(self.buffer) == upload.length:
             await self._sniff(final=True)
             await self._complete()
         else:
             await self._keep_tail()
+            self._keep_hash()
         return upload
+
+    def _verify(self) -> None:
+        if self.checksum is None or self.verifier is None:
+            return
+        if self.verifier.digest() != self.checksum.digest:
+            raise ChecksumMismatch(
+                f"El cuerpo no coincide con su Upload-Checksum ({self.checksum.algorithm}): no "
+                f"se guardó nada de él. Vuelva a enviarlo desde el byte {self.saved_offset}.",
+                uploadOffset=self.saved_offset,
+            )
+
+    async def _forget_unsaved(self) -> None:
+        """After a checksum's mismatch or a cut: the parts stored are named nowhere; a
+        multipart upload this PATCH started is aborted."""
+        self.payload_hash = None  # it may have hashed bytes the state does not name
+        if not self.had_multipart and self.upload.s3_upload_id and not self.discarded:
+            pending = PendingUpload(self.key, self.upload.s3_upload_id, None)
+            await asyncio.to_thread(self.objects.abort_upload, pending)
+
+    def _keep_hash(self) -> None:
+        if self.payload_hash is not None and self.hashed == self.saved_parts_bytes:
+            _hashes.keep(self.upload.upload_id, self.saved_parts_bytes, self.payload_hash)
 
     async def _sniff(self, final: bool = False) -> None:
         """The first bytes must be able to start a JSON dataset (415 as queue-multipart)."""
@@ -505,6 +653,7 @@ class _Receiver:
             check_head(bytes(self.buffer[:HEAD_BYTES]), "El archivo")
         except ApiError:
             self.discarded = True
+            self.payload_hash = None
             self.buffer.clear()
             await self.states.delete(self.upload.upload_id)
             await _discard_bytes(self.services, self.upload)
@@ -516,34 +665,52 @@ class _Receiver:
         if not upload.s3_upload_id:
             upload.s3_upload_id = await asyncio.to_thread(self.objects.start_upload, self.key)
         number = len(upload.etags) + 1
-        etag = await asyncio.to_thread(self.objects.put_part, self.key, upload.s3_upload_id,
-                                       number, data)  # fmt: skip
+        store = asyncio.to_thread(self.objects.put_part, self.key, upload.s3_upload_id,
+                                  number, data)  # fmt: skip
+        if self.payload_hash is None:
+            etag = await store
+        else:  # hashing while the part goes out (hashlib lets other threads run meanwhile)
+            hashing = asyncio.to_thread(self.payload_hash.update, data)
+            try:
+                etag, _ = await asyncio.gather(store, hashing)
+            except BaseException:
+                self.payload_hash = None  # it may or may not have taken this part
+                raise
+            self.hashed += size
         del self.buffer[:size]
         upload.etags.append(etag)
         self.parts_bytes += size
         # The tail's bytes are in this part now: the state names no tail until a new one.
-        old_tail = upload.tail_key
+        if upload.tail_key:
+            self.stale_tails.append(upload.tail_key)
         upload.tail_key, upload.tail_size, upload.offset = "", 0, self.parts_bytes
+        if self.checksum is None:
+            await self._save()
+
+    async def _save(self) -> None:
+        """Save the state as it stands, then delete the tails it no longer names."""
+        upload = self.upload
         upload.expires_at = self.states.next_expiry()
         await self.states.put(upload)
-        if old_tail:
-            await asyncio.to_thread(self.objects.delete, old_tail)
+        self.saved_parts_bytes, self.saved_offset = upload.parts_bytes, upload.offset
+        stale, self.stale_tails = self.stale_tails, []
+        for key in stale:
+            if key != upload.tail_key:
+                await asyncio.to_thread(self.objects.delete, key)
 
     async def _keep_tail(self) -> None:
         """Store the bytes past the last part as the new tail, then name it in the state."""
         upload = self.upload
         end = self.parts_bytes + len(self.buffer)
-        if end == upload.offset and upload.tail_size == len(self.buffer):
+        if end == upload.offset and upload.tail_size == len(self.buffer) and not self.stale_tails:
             return
-        old_tail = upload.tail_key
         new_tail = tail_key(upload.upload_id, self.parts_bytes, end) if self.buffer else ""
-        if new_tail:
+        if new_tail and new_tail != upload.tail_key:
             await asyncio.to_thread(self.objects.put_bytes, new_tail, bytes(self.buffer))
+            if upload.tail_key:
+                self.stale_tails.append(upload.tail_key)
         upload.tail_key, upload.tail_size, upload.offset = new_tail, len(self.buffer), end
-        upload.expires_at = self.states.next_expiry()
-        await self.states.put(upload)
-        if old_tail and old_tail != new_tail:
-            await asyncio.to_thread(self.objects.delete, old_tail)
+        await self._save()
 
     async def _complete(self) -> None:
         """The last part (any size), then the object whole at payloads/{id}."""
@@ -554,6 +721,11 @@ class _Receiver:
             self.objects.finish_upload, self.key, upload.s3_upload_id, upload.etags
         )
         upload.offset = upload.length
+        if self.payload_hash is not None and self.hashed == upload.length:
+            self.sha256 = self.payload_hash.hexdigest()
+        for key in self.stale_tails:  # the state is saved as a job's next
+            await asyncio.to_thread(self.objects.delete, key)
+        self.stale_tails = []
 
     async def _renew(self) -> None:
         now = time.monotonic()
@@ -565,12 +737,15 @@ class _Receiver:
 
 
 async def _become_job(
-    request: Request[Any, Any, Any], services: Services, states: TusStates, upload: TusUpload
+    services: Services, states: TusStates, upload: TusUpload, sha256: str | None
 ) -> TusUpload:
     """Queue the finished upload as queue-multipart queues its file: the same checks (again:
-    the catalog may have changed), limits, cache and Idempotency-Key."""
+    the catalog may have changed), limits, cache and Idempotency-Key. ``sha256``: the
+    payload's, if carried across its PATCHes (else read back here)."""
     key = services.settings.names.payload_key(upload.upload_id)
-    sha256 = await asyncio.to_thread(_sha256_of, services.objects, key)
+    log.info("tus_upload_hashed", job_id=upload.upload_id, read_back=sha256 is None)
+    if sha256 is None:
+        sha256 = await asyncio.to_thread(_sha256_of, services.objects, key)
     payload = StoredPayload(key, upload.length, sha256, upload.metadata.get("filename"))
     try:
         submission = await _check_metadata(services, upload.metadata, upload.owner)
@@ -601,8 +776,7 @@ async def _become_job(
 
 
 def _sha256_of(objects: ObjectStore, key: str) -> str:
-    """The SHA-256 of a stored object, read back once (a hash's state cannot pass from one
-    replica to the next; the cache and Idempotency-Key compare payloads by it)."""
+    """The SHA-256 of a stored object, read back once (when no hash was carried here)."""
     digest = hashlib.sha256()
     with objects.open(key) as reader:
         for chunk in reader.iter_chunks(1 * MIB):

@@ -4,6 +4,10 @@ Bytes live in storage: whole S3 parts in the upload's multipart upload, the rest
 one part) in a small "tail" object named by the offset it ends at. A new tail is written
 before the state names it and the old one deleted after, so a replica that dies mid-PATCH
 leaves the state pointing at bytes that exist (the offset falls back; the client resends).
+
+Beside each state, a tombstone (``{state}:gone``, holding the owner's key name) outlives it
+by GONE_SECONDS: once the state expired (and the janitor cleared its bytes), the upload's
+owner is told 410 Gone rather than 404 for that long. Termination removes both (404 after).
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ class TusUpload(msgspec.Struct, kw_only=True):
         return self.offset - self.tail_size
 
 
+#: How long past its expiry an upload still answers 410 Gone to its owner (then 404).
+GONE_SECONDS = 7 * 24 * 3600
+
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(TusUpload)
 
@@ -80,13 +87,26 @@ class TusStates:
     async def put(self, upload: TusUpload) -> None:
         """Save a state; it lives until the upload expires (a finished one as long again)."""
         ttl = max(1, int((upload.expires_at - datetime.now(UTC)).total_seconds()))
+        name = self.prefix + upload.upload_id
         with unavailable_on_error():
-            await self.client.set(self.prefix + upload.upload_id, _encoder.encode(upload), ex=ttl)
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.set(name, _encoder.encode(upload), ex=ttl)
+                pipe.set(f"{name}:gone", upload.owner, ex=ttl + GONE_SECONDS)
+                await pipe.execute()
 
     async def delete(self, upload_id: str) -> None:
-        """Forget an upload."""
+        """Forget an upload, its tombstone too (unknown from now on: 404)."""
+        name = self.prefix + upload_id
         with unavailable_on_error():
-            await self.client.delete(self.prefix + upload_id)
+            await self.client.delete(name, f"{name}:gone")
+
+    async def expired(self, upload_id: str, owner: str) -> bool:
+        """Whether this owner had an upload with this id that expired (up to GONE_SECONDS
+        ago): its tombstone is left, its state is not."""
+        name = self.prefix + upload_id
+        with unavailable_on_error():
+            found = await self.client.get(f"{name}:gone")
+            return found == owner.encode() and not await self.client.exists(name)
 
     async def lock(self, upload_id: str, seconds: int) -> str | None:
         """Take the upload for one request (one PATCH at a time); a token, or None if taken."""
