@@ -35,8 +35,16 @@ from .errors import (
 from .events import READ_TIMEOUT_SECONDS, job_events
 from .history import JobPage
 from .models import Job, JobStatus, ReportType, Submission
-from .multipart import MultipartUpload, ProgressCallback
+from .multipart import MultipartUpload, ProgressCallback, size_of
 from .network import reason
+from .tus import (
+    CHUNK_BYTES,
+    RESTARTS,
+    NoticeCallback,
+    TusUpload,
+    UploadVanished,
+    restarted_notice,
+)
 from .version import __version__
 from .webhooks import WebhookEvent, WebhookStatus, verify_webhook
 
@@ -48,6 +56,12 @@ MAX_RETRY_AFTER_SECONDS = 30.0
 DEFAULT_PAGE_SIZE = 50
 #: Time allowed for the service to answer once the last byte of an upload is sent.
 SUBMIT_READ_TIMEOUT_SECONDS = 300.0
+
+#: Files larger than this go over tus (resumable) unless told otherwise; smaller ones in one
+#: multipart request.
+TUS_THRESHOLD_BYTES = 32 * 1024 * 1024
+#: How ``submit_file`` sends a file: by its size, always over tus, or always multipart.
+UPLOAD_MODES = ("auto", "tus", "multipart")
 
 #: Answers that mean "not now": busy or unavailable (503), over the rate limit (429).
 _RETRIED = frozenset({429, 503})
@@ -62,7 +76,8 @@ class ReportsClient:
     """A client of the Async Reports service (thread-safe as httpx.Client is).
 
     ``api_key`` is sent as ``X-API-Key`` when the service requires keys. A ``base_url``
-    without http:// or https://, or without a host, raises InvalidAddress at once.
+    without http:// or https://, or without a host, raises InvalidAddress at once. Files
+    larger than ``tus_threshold`` bytes are sent over tus in PATCHes of ``tus_chunk_size``.
     """
 
     def __init__(
@@ -73,8 +88,12 @@ class ReportsClient:
         timeout: float = 30.0,
         retries: int = 3,
         http: httpx.Client | None = None,
+        tus_threshold: int = TUS_THRESHOLD_BYTES,
+        tus_chunk_size: int = CHUNK_BYTES,
     ) -> None:
         self.retries = max(0, retries)
+        self.tus_threshold = tus_threshold
+        self.tus_chunk_size = tus_chunk_size
         self._owns_http = http is None
         self.http = http or httpx.Client(
             base_url=service_url(base_url),
@@ -210,14 +229,23 @@ class ReportsClient:
         on_progress: ProgressCallback | None = None,
         idempotency_key: str | None = None,
         callback_url: str | None = None,
+        upload_mode: str = "auto",
+        on_notice: NoticeCallback | None = None,
     ) -> Submission:
         """Queue a JSON (or .json.gz) dataset, streamed from disk; the job's id and status URL.
 
         ``on_progress(sent, total)`` is called as the file goes out; ``callback_url`` is told
         when the job ends (a signed webhook, see verify_webhook). A dropped connection or
         a busy service is retried with the same Idempotency-Key, so no job is made twice.
+
+        ``upload_mode`` "auto" sends a file larger than ``tus_threshold`` over tus, resumed
+        by itself after a broken connection, a timeout or a restarting api from the offset
+        the service holds (``on_notice`` is told each time, and when an upload the service
+        no longer had starts over); "tus" and "multipart" force one way.
         Raises SubmissionRejected (with the service's reason) or ServiceUnavailable.
         """
+        if upload_mode not in UPLOAD_MODES:
+            raise ValueError(f"upload_mode debe ser uno de {', '.join(UPLOAD_MODES)}")
         body: Path | BinaryIO
         if isinstance(source, str | os.PathLike):
             body = Path(source)
@@ -233,11 +261,16 @@ class ReportsClient:
             **(options or {}),
             **({"callbackUrl": callback_url} if callback_url else {}),
         }
+        key = idempotency_key or uuid.uuid4().hex
+        size = body.stat().st_size if isinstance(body, Path) else size_of(body)
+        if upload_mode == "tus" or (upload_mode == "auto" and size > self.tus_threshold):
+            fields["filename"] = name or "datos.json"
+            return self._submit_tus(body, size, fields, key, on_progress, on_notice)
         upload = MultipartUpload(fields, "dataFile", body, name or "datos.json", on_progress)
         headers = {
             "Content-Type": upload.content_type,
             "Content-Length": str(upload.length),
-            "Idempotency-Key": idempotency_key or uuid.uuid4().hex,
+            "Idempotency-Key": key,
         }
         response = self._request(
             "POST",
@@ -249,6 +282,55 @@ class ReportsClient:
         if response.status_code != 202:
             raise self._error(response, SubmissionRejected)
         return Submission.from_json(self._body(response))
+
+    def _submit_tus(
+        self,
+        body: Path | BinaryIO,
+        size: int,
+        metadata: dict[str, str],
+        idempotency_key: str,
+        on_progress: ProgressCallback | None,
+        on_notice: NoticeCallback | None,
+    ) -> Submission:
+        """Send a file over tus, starting over (and saying so) should the service lose it."""
+        upload = TusUpload(
+            self.http,
+            body,
+            size,
+            lambda response: self._error(response, SubmissionRejected),
+            chunk_size=self.tus_chunk_size,
+            read_timeout=SUBMIT_READ_TIMEOUT_SECONDS,
+            on_progress=on_progress,
+        )
+        restarts = 0
+        while True:
+            try:
+                upload.create(metadata, {"Idempotency-Key": idempotency_key})
+                job_url = upload.send(on_notice)
+                break
+            except UploadVanished:
+                restarts += 1
+                if restarts > RESTARTS:
+                    raise ServiceUnavailable(
+                        "El servicio perdió la carga una y otra vez; inténtelo más tarde."
+                    ) from None
+                if on_notice is not None:
+                    on_notice(restarted_notice(size))
+        return self._submitted(job_url)
+
+    def _submitted(self, job_url: str) -> Submission:
+        """The submission a finished upload became, as queue-multipart's answer shows it."""
+        path = httpx.URL(job_url).path
+        job = self._json("GET", path)
+        return Submission.from_json(
+            {
+                "jobId": job["jobId"],
+                "status": job.get("status"),
+                "message": job.get("message"),
+                "createdAt": job.get("createdAt"),
+                "statusUrl": path,
+            }
+        )
 
     def submit_records(
         self,

@@ -1,0 +1,157 @@
+"""The Python client and the ``async-reports`` command uploading over tus, against a live
+stack: above the size threshold, through connections cut mid-PATCH, across a killed command."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from reports_client import ReportsClient, UploadNotice
+
+from tests.support.data import INVOICE
+from tests.support.infra import Infra
+from tests.support.proxy import CuttingProxy
+from tests.support.stacks import RunningStack, StackPool, zip_bytes
+
+Q = "/api/AsyncReports"
+MIB = 1024 * 1024
+TUS = {"Tus-Resumable": "1.0.0"}
+#: INVOICE is 3 x 12.50 plus 18 % tax: 44.25 PEN.
+INVOICE_TOTAL_CENTS = 4425
+
+
+@pytest.fixture(scope="module")
+def service(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One stack shared by this module's tests."""
+    pool = StackPool(infra, tmp_path_factory.mktemp("client-tus"))
+    yield pool.start(workers=1)
+    pool.stop_all()
+
+
+def invoices(folder: Path, count: int) -> Path:
+    """``count`` invoices of 44.25 PEN each, unique to this call (never a cache hit)."""
+    run = uuid.uuid4().hex[:8]
+    records = [{**INVOICE, "invoiceNumber": f"F{run}-{n:08d}"} for n in range(count)]
+    path = folder / "facturas.json"
+    path.write_text(json.dumps(records))
+    return path
+
+
+def assert_totals(service: RunningStack, job_id: str, count: int) -> None:
+    """The job completed with ``count`` invoices and their exact total."""
+    status = service.wait_finished(job_id, timeout=120)
+    assert status["status"] == "Completed", status
+    with zipfile.ZipFile(zip_bytes(service.client.get(status["downloadUrl"]))) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["recordsProcessed"] == count
+    cents = count * INVOICE_TOTAL_CENTS
+    assert manifest["totals"]["PEN"]["total"] == f"{cents // 100}.{cents % 100:02d}"
+
+
+def became_a_tus_upload(service: RunningStack, job_id: str) -> bool:
+    """Whether the job came from a tus upload: HEAD on the upload names it."""
+    head = service.client.head(f"{Q}/uploads/{job_id}", headers=TUS)
+    return head.status_code == 200 and head.headers.get("upload-job-url", "").endswith(job_id)
+
+
+# --- the client ---------------------------------------------------------------------------
+
+
+def test_a_file_above_the_threshold_goes_over_tus_and_the_totals_are_exact(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    # Given ~11 MB of invoices, above a client's threshold of 4 MiB
+    count = 40_000
+    path = invoices(tmp_path, count)
+    size = path.stat().st_size
+    progress: list[tuple[int, int | None]] = []
+    # When the client submits it, in PATCHes of 5 MiB
+    with ReportsClient(service.url, tus_threshold=4 * MIB, tus_chunk_size=5 * MIB) as client:
+        job = client.submit_file(
+            path, "FacturacionMasiva", "ana@empresa.com",
+            on_progress=lambda done, total: progress.append((done, total)),
+        )  # fmt: skip
+    # Then it was a tus upload, progress reached the whole file, and the totals are exact
+    assert job.status_url == f"{Q}/status/{job.job_id}"
+    assert job.raw["jobId"] == job.job_id and job.status in {"Queued", "Processing", "Completed"}
+    assert became_a_tus_upload(service, job.job_id)
+    assert progress[-1] == (size, size)
+    assert service.objects().stat(f"payloads/{job.job_id}").size == size
+    assert_totals(service, job.job_id, count)
+
+
+def test_a_file_under_the_threshold_goes_multipart(service: RunningStack, tmp_path: Path) -> None:
+    path = invoices(tmp_path, 10)
+    with ReportsClient(service.url, tus_threshold=4 * MIB) as client:
+        job = client.submit_file(path, "FacturacionMasiva", "ana@empresa.com")
+    assert not became_a_tus_upload(service, job.job_id)
+    assert_totals(service, job.job_id, 10)
+
+
+def test_connections_cut_mid_patch_are_resumed_by_the_client_from_the_servers_offset(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    # Given a proxy that cuts the first three connections 4 MB into what the client sends
+    proxy = CuttingProxy(int(service.env["AR_API_PORT"]), after=4_000_000, cuts=3)
+    count = 45_000
+    path = invoices(tmp_path, count)
+    size = path.stat().st_size
+    notices: list[UploadNotice] = []
+    # When the client uploads through it over tus
+    try:
+        with ReportsClient(proxy.url, tus_threshold=4 * MIB) as client:
+            job = client.submit_file(
+                path, "FacturacionMasiva", "ana@empresa.com", on_notice=notices.append
+            )
+    finally:
+        proxy.close()
+    # Then it resumed by itself after each cut from what the server had kept (not from 0,
+    # and further each time), and the report's totals are exact
+    assert proxy.cuts_left == 0
+    offsets = [notice.offset for notice in notices]
+    assert [notice.kind for notice in notices] == ["resumed"] * 3, notices
+    assert 0 < offsets[0] < offsets[1] < offsets[2] < size, offsets
+    assert notices[0].message.startswith(f"Reanudando desde {offsets[0] * 100 // size} %")
+    assert_totals(service, job.job_id, count)
+
+
+def test_an_api_killed_mid_patch_is_waited_for_and_the_upload_resumes(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    # Given a PATCH stalled 8 MB in (one 5 MiB part stored, the rest in the api's memory)
+    proxy = CuttingProxy(int(service.env["AR_API_PORT"]), after=8_000_000, stall=True)
+    count = 45_000
+    path = invoices(tmp_path, count)
+    notices: list[UploadNotice] = []
+    api = service.supervisor.services["api"]
+    assert api.process is not None
+
+    def kill_the_api() -> None:
+        proxy.broke.wait(60)
+        time.sleep(0.5)
+        assert api.process is not None
+        api.process.kill()  # the supervisor starts it again
+
+    killer = threading.Thread(target=kill_the_api, daemon=True)
+    killer.start()
+    # When the client uploads through it and the api is killed meanwhile
+    try:
+        with ReportsClient(proxy.url, tus_threshold=4 * MIB) as client:
+            job = client.submit_file(
+                path, "FacturacionMasiva", "ana@empresa.com", on_notice=notices.append
+            )
+    finally:
+        proxy.close()
+        killer.join()
+    # Then it waited for the api to come back and went on from the part the api had stored
+    # (what it held in memory died with it), and the totals are exact
+    assert api.restarts >= 1
+    assert notices and notices[-1].kind == "resumed", notices
+    assert notices[-1].offset == 5 * MIB, notices
+    assert_totals(service, job.job_id, count)
