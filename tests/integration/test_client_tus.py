@@ -17,7 +17,7 @@ from reports_client import ReportsClient, UploadNotice
 from tests.support.data import INVOICE
 from tests.support.infra import Infra
 from tests.support.proxy import CuttingProxy
-from tests.support.stacks import RunningStack, StackPool, zip_bytes
+from tests.support.stacks import RunningStack, StackPool, wait_until, zip_bytes
 
 Q = "/api/AsyncReports"
 MIB = 1024 * 1024
@@ -60,6 +60,14 @@ def became_a_tus_upload(service: RunningStack, job_id: str) -> bool:
     return head.status_code == 200 and head.headers.get("upload-job-url", "").endswith(job_id)
 
 
+def held_past_a_part(service: RunningStack, url: str) -> int:
+    """The offset of an upload once the service kept bytes past its first 5 MiB part (the
+    tail of a PATCH cut short), else 0."""
+    head = service.client.head(url, headers=TUS)
+    offset = int(head.headers.get("upload-offset", "0"))
+    return offset if offset > 5 * MIB else 0
+
+
 # --- the client ---------------------------------------------------------------------------
 
 
@@ -72,7 +80,9 @@ def test_a_file_above_the_threshold_goes_over_tus_and_the_totals_are_exact(
     size = path.stat().st_size
     progress: list[tuple[int, int | None]] = []
     # When the client submits it, in PATCHes of 5 MiB
-    with ReportsClient(service.url, tus_threshold=4 * MIB, tus_chunk_size=5 * MIB) as client:
+    with ReportsClient(
+        service.url, tus_threshold=4 * MIB, tus_chunk_size=5 * MIB, state_file=tmp_path / "s.json"
+    ) as client:
         job = client.submit_file(
             path, "FacturacionMasiva", "ana@empresa.com",
             on_progress=lambda done, total: progress.append((done, total)),
@@ -88,7 +98,9 @@ def test_a_file_above_the_threshold_goes_over_tus_and_the_totals_are_exact(
 
 def test_a_file_under_the_threshold_goes_multipart(service: RunningStack, tmp_path: Path) -> None:
     path = invoices(tmp_path, 10)
-    with ReportsClient(service.url, tus_threshold=4 * MIB) as client:
+    with ReportsClient(
+        service.url, tus_threshold=4 * MIB, state_file=tmp_path / "s.json"
+    ) as client:
         job = client.submit_file(path, "FacturacionMasiva", "ana@empresa.com")
     assert not became_a_tus_upload(service, job.job_id)
     assert_totals(service, job.job_id, 10)
@@ -105,7 +117,9 @@ def test_connections_cut_mid_patch_are_resumed_by_the_client_from_the_servers_of
     notices: list[UploadNotice] = []
     # When the client uploads through it over tus
     try:
-        with ReportsClient(proxy.url, tus_threshold=4 * MIB) as client:
+        with ReportsClient(
+            proxy.url, tus_threshold=4 * MIB, state_file=tmp_path / "s.json"
+        ) as client:
             job = client.submit_file(
                 path, "FacturacionMasiva", "ana@empresa.com", on_notice=notices.append
             )
@@ -142,7 +156,9 @@ def test_an_api_killed_mid_patch_is_waited_for_and_the_upload_resumes(
     killer.start()
     # When the client uploads through it and the api is killed meanwhile
     try:
-        with ReportsClient(proxy.url, tus_threshold=4 * MIB) as client:
+        with ReportsClient(
+            proxy.url, tus_threshold=4 * MIB, state_file=tmp_path / "s.json"
+        ) as client:
             job = client.submit_file(
                 path, "FacturacionMasiva", "ana@empresa.com", on_notice=notices.append
             )
@@ -154,4 +170,44 @@ def test_an_api_killed_mid_patch_is_waited_for_and_the_upload_resumes(
     assert api.restarts >= 1
     assert notices and notices[-1].kind == "resumed", notices
     assert notices[-1].offset == 5 * MIB, notices
+    assert_totals(service, job.job_id, count)
+
+
+def test_an_upload_interrupted_in_one_process_is_resumed_by_the_next_from_the_state_file(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    # Given an upload interrupted (Ctrl-C) once 7 MB of the file had gone out
+    count = 40_000
+    path = invoices(tmp_path, count)
+    size = path.stat().st_size
+    state = tmp_path / "estado" / "uploads.json"
+
+    def interrupt(done: int, total: int | None) -> None:
+        if done > 7_000_000:
+            raise KeyboardInterrupt
+
+    with (
+        pytest.raises(KeyboardInterrupt),
+        ReportsClient(service.url, tus_threshold=4 * MIB, state_file=state) as first,
+    ):
+        first.submit_file(path, "FacturacionMasiva", "ana@empresa.com", on_progress=interrupt)
+    (entry,) = json.loads(state.read_text()).values()
+    assert entry["file"] == str(path.resolve())
+    held = wait_until(lambda: held_past_a_part(service, entry["url"]), 30, what="the tail")
+    # When another client (another process) submits the same file with resume
+    notices: list[UploadNotice] = []
+    sent: list[int] = []
+    with ReportsClient(service.url, tus_threshold=4 * MIB, state_file=state) as second:
+        job = second.submit_file(
+            path, "FacturacionMasiva", "ana@empresa.com", resume=True,
+            on_notice=notices.append, on_progress=lambda done, total: sent.append(done),
+        )  # fmt: skip
+    # Then it went on from what the service held (not from 0), the upload's state is
+    # forgotten, and the job is the upload's with exact totals
+    assert notices[0].kind == "resumed", notices
+    assert notices[0].offset == held
+    assert notices[0].message.startswith(f"Reanudando desde {held * 100 // size} %")
+    assert min(sent) == held
+    assert job.job_id == entry["url"].rsplit("/", 1)[1]
+    assert json.loads(state.read_text()) == {}
     assert_totals(service, job.job_id, count)

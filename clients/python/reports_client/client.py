@@ -8,6 +8,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -42,9 +43,11 @@ from .tus import (
     RESTARTS,
     NoticeCallback,
     TusUpload,
+    UploadNotice,
     UploadVanished,
     restarted_notice,
 )
+from .uploadstate import RememberedUpload, UploadStates, upload_key
 from .version import __version__
 from .webhooks import WebhookEvent, WebhookStatus, verify_webhook
 
@@ -77,7 +80,9 @@ class ReportsClient:
 
     ``api_key`` is sent as ``X-API-Key`` when the service requires keys. A ``base_url``
     without http:// or https://, or without a host, raises InvalidAddress at once. Files
-    larger than ``tus_threshold`` bytes are sent over tus in PATCHes of ``tus_chunk_size``.
+    larger than ``tus_threshold`` bytes are sent over tus in PATCHes of ``tus_chunk_size``;
+    where an unfinished one lives is kept in ``state_file`` (by default
+    ``$XDG_STATE_HOME/async-reports/uploads.json``, ``~/.local/state`` without it).
     """
 
     def __init__(
@@ -90,10 +95,12 @@ class ReportsClient:
         http: httpx.Client | None = None,
         tus_threshold: int = TUS_THRESHOLD_BYTES,
         tus_chunk_size: int = CHUNK_BYTES,
+        state_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.retries = max(0, retries)
         self.tus_threshold = tus_threshold
         self.tus_chunk_size = tus_chunk_size
+        self.uploads = UploadStates(Path(state_file) if state_file is not None else None)
         self._owns_http = http is None
         self.http = http or httpx.Client(
             base_url=service_url(base_url),
@@ -231,6 +238,7 @@ class ReportsClient:
         callback_url: str | None = None,
         upload_mode: str = "auto",
         on_notice: NoticeCallback | None = None,
+        resume: bool = False,
     ) -> Submission:
         """Queue a JSON (or .json.gz) dataset, streamed from disk; the job's id and status URL.
 
@@ -241,7 +249,10 @@ class ReportsClient:
         ``upload_mode`` "auto" sends a file larger than ``tus_threshold`` over tus, resumed
         by itself after a broken connection, a timeout or a restarting api from the offset
         the service holds (``on_notice`` is told each time, and when an upload the service
-        no longer had starts over); "tus" and "multipart" force one way.
+        no longer had starts over); "tus" and "multipart" force one way. A file on disk
+        sent over tus is remembered in the state file until its upload finishes: with
+        ``resume`` an upload of the same file (path, size, modification time), service and
+        fields left unfinished by an earlier process is continued from where it stands.
         Raises SubmissionRejected (with the service's reason) or ServiceUnavailable.
         """
         if upload_mode not in UPLOAD_MODES:
@@ -263,9 +274,18 @@ class ReportsClient:
         }
         key = idempotency_key or uuid.uuid4().hex
         size = body.stat().st_size if isinstance(body, Path) else size_of(body)
-        if upload_mode == "tus" or (upload_mode == "auto" and size > self.tus_threshold):
+        state = upload_key(body, self._address, fields) if isinstance(body, Path) else ""
+        remembered = self.uploads.get(state) if resume and state else None
+        if resume and remembered is None and on_notice is not None:
+            on_notice(UploadNotice("new", 0, size, _NOTHING_TO_RESUME))
+        if (
+            remembered is not None
+            or upload_mode == "tus"
+            or (upload_mode == "auto" and size > self.tus_threshold)
+        ):
             fields["filename"] = name or "datos.json"
-            return self._submit_tus(body, size, fields, key, on_progress, on_notice)
+            tus = _TusSubmission(fields, key, state, remembered)
+            return self._submit_tus(body, size, tus, on_progress, on_notice)
         upload = MultipartUpload(fields, "dataFile", body, name or "datos.json", on_progress)
         headers = {
             "Content-Type": upload.content_type,
@@ -287,12 +307,12 @@ class ReportsClient:
         self,
         body: Path | BinaryIO,
         size: int,
-        metadata: dict[str, str],
-        idempotency_key: str,
+        submission: _TusSubmission,
         on_progress: ProgressCallback | None,
         on_notice: NoticeCallback | None,
     ) -> Submission:
-        """Send a file over tus, starting over (and saying so) should the service lose it."""
+        """Send a file over tus, from where a remembered upload stands or from its first
+        byte; start over (and say so) should the service have lost it."""
         upload = TusUpload(
             self.http,
             body,
@@ -302,21 +322,42 @@ class ReportsClient:
             read_timeout=SUBMIT_READ_TIMEOUT_SECONDS,
             on_progress=on_progress,
         )
-        restarts = 0
+        remembered, state, restarts = submission.remembered, submission.state, 0
+        key = remembered.idempotency_key if remembered else submission.idempotency_key
         while True:
             try:
-                upload.create(metadata, {"Idempotency-Key": idempotency_key})
-                job_url = upload.send(on_notice)
+                if remembered is not None:
+                    _, job_url = upload.head(remembered.url)
+                    if not job_url:
+                        if on_notice is not None:
+                            on_notice(upload.resumed_notice())
+                        job_url = upload.send(on_notice)
+                else:
+                    url = upload.create(submission.metadata, {"Idempotency-Key": key or ""})
+                    if state:
+                        file = str(body.resolve()) if isinstance(body, Path) else ""
+                        self.uploads.put(state, RememberedUpload(url, key, file))
+                    job_url = upload.send(on_notice)
                 break
             except UploadVanished:
                 restarts += 1
                 if restarts > RESTARTS:
+                    self._forget(state)
                     raise ServiceUnavailable(
                         "El servicio perdió la carga una y otra vez; inténtelo más tarde."
                     ) from None
+                remembered = None
                 if on_notice is not None:
                     on_notice(restarted_notice(size))
+            except SubmissionRejected:
+                self._forget(state)  # the service discarded what it had of a refused upload
+                raise
+        self._forget(state)
         return self._submitted(job_url)
+
+    def _forget(self, state: str) -> None:
+        if state:
+            self.uploads.remove(state)
 
     def _submitted(self, job_url: str) -> Submission:
         """The submission a finished upload became, as queue-multipart's answer shows it."""
@@ -572,6 +613,19 @@ class ReportsClient:
     @property
     def _address(self) -> str:
         return str(self.http.base_url).rstrip("/")
+
+
+_NOTHING_TO_RESUME = "No hay una carga interrumpida de este archivo: se envía desde el principio"
+
+
+@dataclass(frozen=True, slots=True)
+class _TusSubmission:
+    """What a tus upload is created with, and where an earlier one of it lives."""
+
+    metadata: dict[str, str]
+    idempotency_key: str
+    state: str
+    remembered: RememberedUpload | None
 
 
 def _outcome(job: Job) -> Job:
