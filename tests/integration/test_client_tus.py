@@ -4,11 +4,15 @@ stack: above the size threshold, through connections cut mid-PATCH, across a kil
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -211,3 +215,124 @@ def test_an_upload_interrupted_in_one_process_is_resumed_by_the_next_from_the_st
     assert job.job_id == entry["url"].rsplit("/", 1)[1]
     assert json.loads(state.read_text()) == {}
     assert_totals(service, job.job_id, count)
+
+
+# --- the command --------------------------------------------------------------------------
+
+#: The console script installed with the client package, beside this interpreter.
+COMMAND = Path(sys.executable).with_name("async-reports")
+TYPE_AND_USER = ("-t", "FacturacionMasiva", "-u", "ana@empresa.com")
+
+
+def command_env(url: str, state: Path) -> dict[str, str]:
+    """The command's environment: the service's address and a state folder of the test's."""
+    env = {**os.environ, "ASYNC_REPORTS_URL": url, "XDG_STATE_HOME": str(state)}
+    env.pop("ASYNC_REPORTS_API_KEY", None)
+    return env
+
+
+def run(url: str, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it."""
+    return subprocess.run(
+        [str(COMMAND), *args], capture_output=True, text=True,
+        env=command_env(url, state), timeout=240, check=False,
+    )  # fmt: skip
+
+
+@dataclass
+class Interrupted:
+    """An upload left unfinished by a command killed mid-PATCH."""
+
+    path: Path
+    state: Path
+    url: str
+    held: int
+    #: The proxy the command went through, passing everything now: the address the state
+    #: file remembers the upload under.
+    proxy: CuttingProxy
+
+
+def killed_mid_upload(service: RunningStack, tmp_path: Path, count: int) -> Interrupted:
+    """Submit a dataset over tus with the command, SIGKILL it once its PATCH is 8 MB in (a
+    proxy holds the rest back), and wait for the service to keep what arrived. The caller
+    closes the proxy."""
+    path = invoices(tmp_path, count)
+    state = tmp_path / "estado"
+    proxy = CuttingProxy(int(service.env["AR_API_PORT"]), after=8_000_000, stall=True)
+    command = subprocess.Popen(
+        [str(COMMAND), "submit", str(path), *TYPE_AND_USER, "--tus"],
+        env=command_env(proxy.url, state), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert proxy.broke.wait(60), "the command's PATCH never reached 8 MB"
+    finally:
+        command.kill()  # SIGKILL: no chance to clean up
+        command.wait()
+    (entry,) = json.loads((state / "async-reports" / "uploads.json").read_text()).values()
+    held = wait_until(lambda: held_past_a_part(service, entry["url"]), 30, what="the tail")
+    assert isinstance(held, int)
+    with proxy.lock:
+        proxy.received = 0
+    return Interrupted(path, state, entry["url"], held, proxy)
+
+
+def test_a_killed_submit_is_continued_with_resume_from_the_servers_offset(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    # Given a submit killed mid-upload, the service holding its first `held` bytes
+    count = 40_000
+    killed = killed_mid_upload(service, tmp_path, count)
+    size = killed.path.stat().st_size
+    assert 5 * MIB < killed.held < size
+    # When it is run again with --resume (the proxy, passing everything now, counts it)
+    done = run(killed.proxy.url, killed.state, "submit", str(killed.path), *TYPE_AND_USER,
+               "--tus", "--resume", "--wait")  # fmt: skip
+    killed.proxy.close()
+    # Then it says where it resumes, sends only what was missing, and the job is exact
+    assert done.returncode == 0, done.stderr
+    assert f"Reanudando desde {killed.held * 100 // size} %" in done.stderr
+    assert size - killed.held < killed.proxy.received < size - killed.held + 64 * 1024
+    job_id = done.stdout.strip()
+    assert job_id == killed.url.rsplit("/", 1)[1]
+    assert_totals(service, job_id, count)
+    assert json.loads((killed.state / "async-reports" / "uploads.json").read_text()) == {}
+
+
+def test_a_vanished_upload_is_started_over_by_resume_saying_so(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    # Given a submit killed mid-upload, and its upload then deleted behind its back
+    count = 35_000
+    killed = killed_mid_upload(service, tmp_path, count)
+    assert service.client.delete(killed.url, headers=TUS).status_code == 204
+    # When it is run again with --resume
+    done = run(killed.proxy.url, killed.state, "submit", str(killed.path), *TYPE_AND_USER,
+               "--tus", "--resume")  # fmt: skip
+    killed.proxy.close()
+    # Then it says it starts over, sends it all, and the job is exact
+    assert done.returncode == 0, done.stderr
+    assert "ya no existe en el servicio" in done.stderr, done.stderr
+    assert "se envía de nuevo desde el principio" in done.stderr
+    job_id = done.stdout.strip()
+    assert job_id != killed.url.rsplit("/", 1)[1]
+    assert_totals(service, job_id, count)
+    assert json.loads((killed.state / "async-reports" / "uploads.json").read_text()) == {}
+
+
+def test_submit_without_resume_says_an_interrupted_upload_exists_and_starts_anew(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    killed = killed_mid_upload(service, tmp_path, 35_000)
+    done = run(killed.proxy.url, killed.state, "submit", str(killed.path), *TYPE_AND_USER, "--tus")
+    killed.proxy.close()
+    assert done.returncode == 0, done.stderr
+    assert "Hay una carga interrumpida de este archivo" in done.stderr
+    assert "--resume" in done.stderr
+    assert done.stdout.strip() != killed.url.rsplit("/", 1)[1]
+
+
+def test_resume_with_no_tus_is_a_usage_error(service: RunningStack, tmp_path: Path) -> None:
+    path = invoices(tmp_path, 2)
+    done = run(service.url, tmp_path, "submit", str(path), *TYPE_AND_USER, "--resume", "--no-tus")
+    assert done.returncode == 2
+    assert "--resume" in done.stderr and "--no-tus" in done.stderr

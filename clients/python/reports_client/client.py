@@ -265,13 +265,7 @@ class ReportsClient:
             body = source
             own_name = getattr(source, "name", None)  # a temporary file's is a number
             name = file_name or (Path(own_name).name if isinstance(own_name, str) else "")
-        fields = {
-            "reportType": report_type,
-            "userName": user_name,
-            "isLargeDataset": "true" if large else "false",
-            **(options or {}),
-            **({"callbackUrl": callback_url} if callback_url else {}),
-        }
+        fields = _fields(report_type, user_name, large, options, callback_url)
         key = idempotency_key or uuid.uuid4().hex
         size = body.stat().st_size if isinstance(body, Path) else size_of(body)
         state = upload_key(body, self._address, fields) if isinstance(body, Path) else ""
@@ -302,6 +296,25 @@ class ReportsClient:
         if response.status_code != 202:
             raise self._error(response, SubmissionRejected)
         return Submission.from_json(self._body(response))
+
+    def unfinished_upload(
+        self,
+        path: str | os.PathLike[str],
+        report_type: str,
+        user_name: str,
+        *,
+        large: bool = False,
+        options: Mapping[str, str] | None = None,
+        callback_url: str | None = None,
+    ) -> str | None:
+        """The URL of an unfinished tus upload of this file with these fields, as the state
+        file remembers it (``submit_file(..., resume=True)`` would continue it)."""
+        fields = _fields(report_type, user_name, large, options, callback_url)
+        try:
+            remembered = self.uploads.get(upload_key(Path(path), self._address, fields))
+        except OSError:  # no such file: nothing of it was sent
+            return None
+        return remembered.url if remembered else None
 
     def _submit_tus(
         self,
@@ -613,6 +626,23 @@ class ReportsClient:
     @property
     def _address(self) -> str:
         return str(self.http.base_url).rstrip("/")
+
+
+def _fields(
+    report_type: str,
+    user_name: str,
+    large: bool,
+    options: Mapping[str, str] | None,
+    callback_url: str | None,
+) -> dict[str, str]:
+    """A submission's form fields (or tus metadata)."""
+    return {
+        "reportType": report_type,
+        "userName": user_name,
+        "isLargeDataset": "true" if large else "false",
+        **(options or {}),
+        **({"callbackUrl": callback_url} if callback_url else {}),
+    }
 
 
 _NOTHING_TO_RESUME = "No hay una carga interrumpida de este archivo: se envía desde el principio"
