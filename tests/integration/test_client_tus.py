@@ -110,6 +110,19 @@ def test_a_file_under_the_threshold_goes_multipart(service: RunningStack, tmp_pa
     assert_totals(service, job.job_id, 10)
 
 
+def test_the_same_idempotency_key_over_tus_gives_the_job_already_made(
+    service: RunningStack, tmp_path: Path
+) -> None:
+    path = invoices(tmp_path, 100)
+    with ReportsClient(service.url, tus_threshold=1, state_file=tmp_path / "s") as client:
+        jobs = [
+            client.submit_file(path, "FacturacionMasiva", "ana", idempotency_key="tus-cli-1")
+            for _ in range(2)
+        ]
+    assert jobs[0].job_id == jobs[1].job_id
+    assert became_a_tus_upload(service, jobs[0].job_id)
+
+
 def test_connections_cut_mid_patch_are_resumed_by_the_client_from_the_servers_offset(
     service: RunningStack, tmp_path: Path
 ) -> None:
