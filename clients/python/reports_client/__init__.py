@@ -21,6 +21,7 @@ from .errors import (
 )
 from .history import JobPage
 from .models import FINAL_STATUSES, Job, JobStatus, Progress, ReportType, Submission
+from .tus import UploadNotice
 from .version import __version__
 from .webhooks import InvalidWebhook, WebhookEvent, WebhookStatus, verify_webhook
 
@@ -48,6 +49,7 @@ __all__ = [
     "ServiceUnavailable",
     "Submission",
     "SubmissionRejected",
+    "UploadNotice",
     "WaitTimeout",
     "WebhookEvent",
     "WebhookStatus",

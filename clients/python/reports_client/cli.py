@@ -17,7 +17,8 @@ Exit codes:
        is unavailable, is not at that address (something else answers there), or the
        download kept breaking
   6    --timeout passed before the job finished
-  130  interrupted (Ctrl-C); the job goes on in the service
+  130  interrupted (Ctrl-C); the job goes on in the service, and an upload left
+       unfinished is continued by ``submit FILE --resume`` (so is one given up with 5)
   141  a write the command does not guard met a closed pipe (a safety net, as a
        process ended by SIGPIPE); its own result, messages and progress bars drop
        quietly what a closed pipe refuses, so ``status X | head -1`` keeps its exit code
@@ -39,7 +40,7 @@ from typing import Any, TextIO
 
 from . import pipes
 from .argparse_es import Parser
-from .client import DEFAULT_URL, ReportsClient
+from .client import DEFAULT_URL, TUS_THRESHOLD_BYTES, ReportsClient
 from .errors import (
     ApiError,
     DownloadFailed,
@@ -56,6 +57,7 @@ from .eta import estimate
 from .models import Job, JobStatus, _time
 from .progress import ProgressBar, human_bytes
 from .table import Column, fit
+from .tus import MIB, UploadNotice
 from .version import __version__
 
 URL_ENV = "ASYNC_REPORTS_URL"
@@ -96,6 +98,8 @@ class Console:
         self.err = err
         self.bars: list[ProgressBar] = []
         self.job_id: str | None = None
+        #: Whether an upload was left unfinished that ``submit --resume`` continues.
+        self.resume_hint = False
 
     def bar(self, label: str) -> ProgressBar:
         """A new progress bar (silent with --quiet)."""
@@ -162,17 +166,48 @@ def cmd_submit(client: ReportsClient, args: argparse.Namespace, ui: Console) -> 
     if not args.user:
         ui.error(f"falta --user (o la variable {USER_ENV})")
         return Exit.USAGE
-    upload = ui.bar("Envío")
-    submission = client.submit_file(
-        path,
-        args.type,
-        args.user,
-        large=args.large,
-        options=args.options,
-        on_progress=upload.bytes,
-        callback_url=args.callback,
-    )
-    upload.close()
+    if args.resume and args.upload_mode == "multipart":
+        ui.error("--resume continúa una carga por tus: no va con --no-tus")
+        return Exit.USAGE
+    fields = {"large": args.large, "options": args.options, "callback_url": args.callback}
+    earlier = client.unfinished_upload(path, args.type, args.user, **fields)
+    if earlier and not args.resume:
+        ui.info(
+            "Hay una carga interrumpida de este archivo; se empieza una nueva "
+            "(con --resume se continúa la anterior)."
+        )
+    bars = [ui.bar("Envío")]
+
+    def notice(what: UploadNotice) -> None:
+        if what.kind == "resumed":
+            ui.info(
+                f"Reanudando desde {what.percent} % ({human_bytes(what.offset)} de "
+                f"{human_bytes(what.total)} ya están en el servicio)."
+            )
+        else:
+            ui.info(what.message + ".")
+        if bars[-1].closed:
+            bars.append(ui.bar("Envío"))  # the message ended the bar's line
+
+    def progress(done: int, total: int | None) -> None:
+        bars[-1].bytes(done, total)
+
+    try:
+        submission = client.submit_file(
+            path,
+            args.type,
+            args.user,
+            on_progress=progress,
+            upload_mode=args.upload_mode,
+            resume=args.resume,
+            on_notice=notice,
+            **fields,
+        )
+    except (KeyboardInterrupt, ServiceUnavailable):
+        if client.unfinished_upload(path, args.type, args.user, **fields):
+            ui.resume_hint = True
+        raise
+    bars[-1].close()
     ui.job_id = submission.job_id
     ui.info(f"Trabajo en cola: {submission.job_id}")
     if not (args.wait or args.output):
@@ -448,7 +483,15 @@ ejemplos:
   async-reports submit facturas.json -t FacturacionMasiva -u ana@empresa.com \\
       --callback https://erp.empresa.com/avisos/reportes
 
-Sin --wait ni --output imprime el id del trabajo y termina.""",
+Sin --wait ni --output imprime el id del trabajo y termina.
+
+Los archivos de más de 32 MB se envían por tus, en partes: tras un corte de
+conexión o un reinicio del servicio la carga sigue sola desde donde quedó. Si
+el comando se interrumpe (Ctrl-C, un cierre), repítalo con --resume:
+  async-reports submit grande.json -t FacturacionMasiva -u ana@empresa.com \\
+      --resume
+La carga a medias se recuerda en $XDG_STATE_HOME/async-reports/uploads.json
+(~/.local/state/async-reports/uploads.json sin esa variable).""",
     "wait": """\
 ejemplos:
   async-reports wait JOB_ID
@@ -619,6 +662,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="URL a la que el servicio avisa (webhook firmado) cuando el trabajo termina",
     )
+    submit.add_argument(
+        "--resume",
+        action="store_true",
+        help="continúa la carga interrumpida de este mismo archivo (con el mismo tipo, "
+        "usuario y opciones) desde donde la dejó el servicio; sin una, la empieza",
+    )
+    mode = submit.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--tus",
+        dest="upload_mode",
+        action="store_const",
+        const="tus",
+        default="auto",
+        help=f"envía por tus (reanudable) aunque el archivo no pase de "
+        f"{TUS_THRESHOLD_BYTES // MIB} MB; por omisión, solo los que pasan de ese tamaño",
+    )
+    mode.add_argument(
+        "--no-tus",
+        dest="upload_mode",
+        action="store_const",
+        const="multipart",
+        help="envía el archivo en una sola solicitud aunque sea grande (sin reanudar)",
+    )
     submit.add_argument("-w", "--wait", action="store_true", help="espera a que termine")
     _follow_options(submit)
 
@@ -704,7 +770,7 @@ def _run(argv: Sequence[str] | None) -> int:
             return int(_COMMANDS[args.command](client, args, ui))
     except KeyboardInterrupt:
         follow = f" Siga el trabajo con: async-reports status {ui.job_id}" if ui.job_id else ""
-        ui.error(f"interrumpido.{follow}")
+        ui.error(f"interrumpido.{follow}{_RESUME_HINT if ui.resume_hint else ''}")
         return Exit.INTERRUPTED
     except ReportsClientError as exc:
         return _failed(exc, ui)
@@ -718,12 +784,18 @@ def _run(argv: Sequence[str] | None) -> int:
         return Exit.USAGE
 
 
+_RESUME_HINT = (
+    " La carga quedó a medias en el servicio: repita el comando con --resume para "
+    "continuarla desde donde quedó."
+)
+
+
 def _failed(exc: ReportsClientError, ui: Console) -> Exit:
     """Say what went wrong; the exit code for it."""
     if isinstance(exc, InvalidAddress | NotAReportsService):
         ui.error(f"{exc} La dirección viene de --url o de la variable {URL_ENV}.")
     else:
-        ui.error(str(exc))
+        ui.error(f"{exc}{_RESUME_HINT if ui.resume_hint else ''}")
     if isinstance(exc, InvalidAddress):
         return Exit.USAGE
     if isinstance(exc, JobFailed):

@@ -8,6 +8,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -35,8 +36,18 @@ from .errors import (
 from .events import READ_TIMEOUT_SECONDS, job_events
 from .history import JobPage
 from .models import Job, JobStatus, ReportType, Submission
-from .multipart import MultipartUpload, ProgressCallback
+from .multipart import MultipartUpload, ProgressCallback, size_of
 from .network import reason
+from .tus import (
+    CHUNK_BYTES,
+    RESTARTS,
+    NoticeCallback,
+    TusUpload,
+    UploadNotice,
+    UploadVanished,
+    restarted_notice,
+)
+from .uploadstate import RememberedUpload, UploadStates, upload_key
 from .version import __version__
 from .webhooks import WebhookEvent, WebhookStatus, verify_webhook
 
@@ -48,6 +59,12 @@ MAX_RETRY_AFTER_SECONDS = 30.0
 DEFAULT_PAGE_SIZE = 50
 #: Time allowed for the service to answer once the last byte of an upload is sent.
 SUBMIT_READ_TIMEOUT_SECONDS = 300.0
+
+#: Files larger than this go over tus (resumable) unless told otherwise; smaller ones in one
+#: multipart request.
+TUS_THRESHOLD_BYTES = 32 * 1024 * 1024
+#: How ``submit_file`` sends a file: by its size, always over tus, or always multipart.
+UPLOAD_MODES = ("auto", "tus", "multipart")
 
 #: Answers that mean "not now": busy or unavailable (503), over the rate limit (429).
 _RETRIED = frozenset({429, 503})
@@ -62,7 +79,10 @@ class ReportsClient:
     """A client of the Async Reports service (thread-safe as httpx.Client is).
 
     ``api_key`` is sent as ``X-API-Key`` when the service requires keys. A ``base_url``
-    without http:// or https://, or without a host, raises InvalidAddress at once.
+    without http:// or https://, or without a host, raises InvalidAddress at once. Files
+    larger than ``tus_threshold`` bytes are sent over tus in PATCHes of ``tus_chunk_size``;
+    where an unfinished one lives is kept in ``state_file`` (by default
+    ``$XDG_STATE_HOME/async-reports/uploads.json``, ``~/.local/state`` without it).
     """
 
     def __init__(
@@ -73,8 +93,14 @@ class ReportsClient:
         timeout: float = 30.0,
         retries: int = 3,
         http: httpx.Client | None = None,
+        tus_threshold: int = TUS_THRESHOLD_BYTES,
+        tus_chunk_size: int = CHUNK_BYTES,
+        state_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.retries = max(0, retries)
+        self.tus_threshold = tus_threshold
+        self.tus_chunk_size = tus_chunk_size
+        self.uploads = UploadStates(Path(state_file) if state_file is not None else None)
         self._owns_http = http is None
         self.http = http or httpx.Client(
             base_url=service_url(base_url),
@@ -210,14 +236,27 @@ class ReportsClient:
         on_progress: ProgressCallback | None = None,
         idempotency_key: str | None = None,
         callback_url: str | None = None,
+        upload_mode: str = "auto",
+        on_notice: NoticeCallback | None = None,
+        resume: bool = False,
     ) -> Submission:
         """Queue a JSON (or .json.gz) dataset, streamed from disk; the job's id and status URL.
 
         ``on_progress(sent, total)`` is called as the file goes out; ``callback_url`` is told
         when the job ends (a signed webhook, see verify_webhook). A dropped connection or
         a busy service is retried with the same Idempotency-Key, so no job is made twice.
+
+        ``upload_mode`` "auto" sends a file larger than ``tus_threshold`` over tus, resumed
+        by itself after a broken connection, a timeout or a restarting api from the offset
+        the service holds (``on_notice`` is told each time, and when an upload the service
+        no longer had starts over); "tus" and "multipart" force one way. A file on disk
+        sent over tus is remembered in the state file until its upload finishes: with
+        ``resume`` an upload of the same file (path, size, modification time), service and
+        fields left unfinished by an earlier process is continued from where it stands.
         Raises SubmissionRejected (with the service's reason) or ServiceUnavailable.
         """
+        if upload_mode not in UPLOAD_MODES:
+            raise ValueError(f"upload_mode debe ser uno de {', '.join(UPLOAD_MODES)}")
         body: Path | BinaryIO
         if isinstance(source, str | os.PathLike):
             body = Path(source)
@@ -226,18 +265,26 @@ class ReportsClient:
             body = source
             own_name = getattr(source, "name", None)  # a temporary file's is a number
             name = file_name or (Path(own_name).name if isinstance(own_name, str) else "")
-        fields = {
-            "reportType": report_type,
-            "userName": user_name,
-            "isLargeDataset": "true" if large else "false",
-            **(options or {}),
-            **({"callbackUrl": callback_url} if callback_url else {}),
-        }
+        fields = _fields(report_type, user_name, large, options, callback_url)
+        key = idempotency_key or uuid.uuid4().hex
+        size = body.stat().st_size if isinstance(body, Path) else size_of(body)
+        state = upload_key(body, self._address, fields) if isinstance(body, Path) else ""
+        remembered = self.uploads.get(state) if resume and state else None
+        if resume and remembered is None and on_notice is not None:
+            on_notice(UploadNotice("new", 0, size, _NOTHING_TO_RESUME))
+        if (
+            remembered is not None
+            or upload_mode == "tus"
+            or (upload_mode == "auto" and size > self.tus_threshold)
+        ):
+            fields["filename"] = name or "datos.json"
+            tus = _TusSubmission(fields, key, state, remembered)
+            return self._submit_tus(body, size, tus, on_progress, on_notice)
         upload = MultipartUpload(fields, "dataFile", body, name or "datos.json", on_progress)
         headers = {
             "Content-Type": upload.content_type,
             "Content-Length": str(upload.length),
-            "Idempotency-Key": idempotency_key or uuid.uuid4().hex,
+            "Idempotency-Key": key,
         }
         response = self._request(
             "POST",
@@ -249,6 +296,95 @@ class ReportsClient:
         if response.status_code != 202:
             raise self._error(response, SubmissionRejected)
         return Submission.from_json(self._body(response))
+
+    def unfinished_upload(
+        self,
+        path: str | os.PathLike[str],
+        report_type: str,
+        user_name: str,
+        *,
+        large: bool = False,
+        options: Mapping[str, str] | None = None,
+        callback_url: str | None = None,
+    ) -> str | None:
+        """The URL of an unfinished tus upload of this file with these fields, as the state
+        file remembers it (``submit_file(..., resume=True)`` would continue it)."""
+        fields = _fields(report_type, user_name, large, options, callback_url)
+        try:
+            remembered = self.uploads.get(upload_key(Path(path), self._address, fields))
+        except OSError:  # no such file: nothing of it was sent
+            return None
+        return remembered.url if remembered else None
+
+    def _submit_tus(
+        self,
+        body: Path | BinaryIO,
+        size: int,
+        submission: _TusSubmission,
+        on_progress: ProgressCallback | None,
+        on_notice: NoticeCallback | None,
+    ) -> Submission:
+        """Send a file over tus, from where a remembered upload stands or from its first
+        byte; start over (and say so) should the service have lost it."""
+        upload = TusUpload(
+            self.http,
+            body,
+            size,
+            lambda response: self._error(response, SubmissionRejected),
+            chunk_size=self.tus_chunk_size,
+            read_timeout=SUBMIT_READ_TIMEOUT_SECONDS,
+            on_progress=on_progress,
+        )
+        remembered, state, restarts = submission.remembered, submission.state, 0
+        key = remembered.idempotency_key if remembered else submission.idempotency_key
+        while True:
+            try:
+                if remembered is not None:
+                    _, job_url = upload.head(remembered.url)
+                    if not job_url:
+                        if on_notice is not None:
+                            on_notice(upload.resumed_notice())
+                        job_url = upload.send(on_notice)
+                else:
+                    url = upload.create(submission.metadata, {"Idempotency-Key": key or ""})
+                    if state:
+                        file = str(body.resolve()) if isinstance(body, Path) else ""
+                        self.uploads.put(state, RememberedUpload(url, key, file))
+                    job_url = upload.send(on_notice)
+                break
+            except UploadVanished:
+                restarts += 1
+                if restarts > RESTARTS:
+                    self._forget(state)
+                    raise ServiceUnavailable(
+                        "El servicio perdió la carga una y otra vez; inténtelo más tarde."
+                    ) from None
+                remembered = None
+                if on_notice is not None:
+                    on_notice(restarted_notice(size))
+            except SubmissionRejected:
+                self._forget(state)  # the service discarded what it had of a refused upload
+                raise
+        self._forget(state)
+        return self._submitted(job_url)
+
+    def _forget(self, state: str) -> None:
+        if state:
+            self.uploads.remove(state)
+
+    def _submitted(self, job_url: str) -> Submission:
+        """The submission a finished upload became, as queue-multipart's answer shows it."""
+        path = httpx.URL(job_url).path
+        job = self._json("GET", path)
+        return Submission.from_json(
+            {
+                "jobId": job["jobId"],
+                "status": job.get("status"),
+                "message": job.get("message"),
+                "createdAt": job.get("createdAt"),
+                "statusUrl": path,
+            }
+        )
 
     def submit_records(
         self,
@@ -490,6 +626,36 @@ class ReportsClient:
     @property
     def _address(self) -> str:
         return str(self.http.base_url).rstrip("/")
+
+
+def _fields(
+    report_type: str,
+    user_name: str,
+    large: bool,
+    options: Mapping[str, str] | None,
+    callback_url: str | None,
+) -> dict[str, str]:
+    """A submission's form fields (or tus metadata)."""
+    return {
+        "reportType": report_type,
+        "userName": user_name,
+        "isLargeDataset": "true" if large else "false",
+        **(options or {}),
+        **({"callbackUrl": callback_url} if callback_url else {}),
+    }
+
+
+_NOTHING_TO_RESUME = "No hay una carga interrumpida de este archivo: se envía desde el principio"
+
+
+@dataclass(frozen=True, slots=True)
+class _TusSubmission:
+    """What a tus upload is created with, and where an earlier one of it lives."""
+
+    metadata: dict[str, str]
+    idempotency_key: str
+    state: str
+    remembered: RememberedUpload | None
 
 
 def _outcome(job: Job) -> Job:
