@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from tests.support.jobs import PLUGIN
 from tests.support.stacks import RunningStack, StackFactory, StackPool
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, Request, Route
 
 
 #: Debian's build (``apt-get install -y chromium``); Playwright never downloads its own here.
@@ -37,6 +38,9 @@ LAUNCH_ARGS = [
 ]
 #: Longest wait for anything on the page (a small report takes a second or two).
 WAIT_MS = 20_000
+MIB = 1024 * 1024
+#: The vendored tus-js-client 4.3.1's dist/tus.min.js (web/static/vendor/tus-js-client/SOURCE.md).
+TUS_JS_SHA256 = "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8"
 #: Where screenshots of the page go when set (to look at them; never committed).
 SHOTS = os.environ.get("AR_WEB_SHOTS", "")
 
@@ -122,6 +126,36 @@ def dataset(folder: Path, count: int = 2) -> Path:
     path = folder / "facturas.json"
     path.write_text(json.dumps([{**INVOICE, "invoiceNumber": f"W{run}-{n}"} for n in range(count)]))
     return path
+
+
+def large_dataset(folder: Path, count: int = 3, size: int = 6 * MIB) -> Path:
+    """Invoices unique to this call, padded with whitespace to ``size`` bytes: large enough
+    for the page to send through tus (more than one 5 MiB chunk), quick to build."""
+    run = uuid.uuid4().hex[:8]
+    records = [json.dumps({**INVOICE, "invoiceNumber": f"T{run}-{n}"}) for n in range(count)]
+    body = "[" + ",".join(records)
+    path = folder / "facturas-grandes.json"
+    path.write_text(body + " " * (size - len(body.encode()) - 1) + "]")
+    return path
+
+
+class TusTraffic:
+    """The tus requests a page makes and their answers, as the api saw them."""
+
+    def __init__(self, page: Page) -> None:
+        self.calls: list[tuple[str, int, str]] = []  # method, status, Upload-Offset sent
+        page.on("requestfinished", self._finished)
+
+    def _finished(self, request: Request) -> None:
+        if "/api/AsyncReports/uploads" not in request.url:
+            return
+        response = request.response()
+        offset = request.headers.get("upload-offset", "")
+        self.calls.append((request.method, response.status if response else 0, offset))
+
+    def patches(self) -> list[tuple[int, int]]:
+        """Each answered PATCH: its status and the offset it started from."""
+        return [(status, int(offset)) for method, status, offset in self.calls if method == "PATCH"]
 
 
 def shot(page: Page, name: str) -> None:
@@ -448,6 +482,72 @@ def test_mostrar_mas_lists_the_next_older_jobs(
     demora_service.wait_finished(ids[-1])
 
 
+# --- large files: sent through tus, resumable ----------------------------------------------
+
+
+def test_a_large_file_goes_through_tus_and_is_followed_to_completed_and_downloads(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given a file of three invoices, 6 MB (more than one chunk)
+    traffic = TusTraffic(page)
+
+    # When it is sent from the page
+    send(page, large_dataset(tmp_path))
+
+    # Then it went as a tus upload, in two PATCHes of consecutive offsets, none multipart
+    status = page.get_by_role("status")
+    status.filter(has_text="Reporte listo").wait_for()
+    assert [call[0] for call in traffic.calls] == ["POST", "PATCH", "PATCH"], traffic.calls
+    assert traffic.patches() == [(204, 0), (204, 5 * MIB)]
+    # And its job is followed to the end, with its totals
+    assert "3 registros" in status.inner_text()
+    assert page.eval_on_selector("#subida", "bar => bar.value") == 100
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Descargar reporte", exact=True).click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 3
+    # And listed among the recent jobs, completed
+    row = page.get_by_role("row").filter(has_text="Facturación masiva")
+    assert "Completado" in row.first.inner_text()
+    # And nothing is left to resume
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tus::'))") == []
+
+
+def test_a_connection_dropped_mid_upload_resumes_by_itself_from_the_apis_offset(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given the page's second PATCH cut once, as a dropped connection would
+    traffic = TusTraffic(page)
+    patches: list[str] = []  # the offset of each PATCH the page tried
+    cut: list[str] = []
+
+    def drop_once(route: Route) -> None:
+        if route.request.method == "PATCH":
+            patches.append(route.request.headers.get("upload-offset", ""))
+            if len(patches) == 2:
+                cut.append(patches[-1])
+                route.abort("connectionreset")
+                return
+        route.continue_()
+
+    page.route("**/api/AsyncReports/uploads/*", drop_once)
+
+    # When a large file is sent
+    send(page, large_dataset(tmp_path, count=4))
+
+    # Then the page asks the api where the upload stands and goes on from there by itself
+    status = page.get_by_role("status")
+    status.filter(has_text="Reporte listo").wait_for()
+    assert cut == [str(5 * MIB)]
+    methods = [call[0] for call in traffic.calls]
+    assert methods == ["POST", "PATCH", "HEAD", "PATCH"], traffic.calls
+    assert traffic.patches() == [(204, 0), (204, 5 * MIB)]
+    # And the report has every record, once
+    assert "4 registros" in status.inner_text()
+
+
 # --- the page's files, without a browser ----------------------------------------------------
 
 
@@ -461,6 +561,16 @@ def test_the_page_is_served_with_its_security_headers(
     assert '<html lang="es">' in response.text
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_vendored_tus_client_is_served_with_the_pages_security_headers(
+    module_stack: RunningStack,
+) -> None:
+    script = module_stack.client.get("/ui/vendor/tus-js-client/tus.min.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "default-src 'self'" in script.headers["content-security-policy"]
+    assert script.headers["cache-control"] == "no-cache"
+    assert hashlib.sha256(script.content).hexdigest() == TUS_JS_SHA256
 
 
 def test_the_script_and_style_sheet_are_served(module_stack: RunningStack) -> None:
