@@ -8,7 +8,7 @@ import os
 import shutil
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,6 +156,17 @@ class TusTraffic:
     def patches(self) -> list[tuple[int, int]]:
         """Each answered PATCH: its status and the offset it started from."""
         return [(status, int(offset)) for method, status, offset in self.calls if method == "PATCH"]
+
+
+def until(page: Page, condition: Callable[[], bool]) -> None:
+    """Wait, letting the page's events through, until ``condition`` holds (a route handler's
+    or a listener's record); the page's CSP forbids the string evaluation of
+    ``wait_for_function``."""
+    for _ in range(WAIT_MS // 100):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the page never got there")
 
 
 def shot(page: Page, name: str) -> None:
@@ -546,6 +557,61 @@ def test_a_connection_dropped_mid_upload_resumes_by_itself_from_the_apis_offset(
     assert traffic.patches() == [(204, 0), (204, 5 * MIB)]
     # And the report has every record, once
     assert "4 registros" in status.inner_text()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_file_picked_again_after_a_reload_resumes_from_the_apis_offset(
+    browser: Browser, module_stack: RunningStack, tmp_path: Path, width: int
+) -> None:
+    with opened(browser, module_stack.url + "/", width=width) as page:
+        # Given a large file whose first chunk reached the api, the second held on its way
+        traffic = TusTraffic(page)
+        patches: list[Route] = []  # every PATCH the page tried
+        held: list[Route] = []
+
+        def hold_after_the_first(route: Route) -> None:
+            # Counted here, not from the traffic: a PATCH's "finished" event may come after
+            # the next PATCH is routed.
+            if route.request.method == "PATCH":
+                patches.append(route)
+                if len(patches) > 1:
+                    held.append(route)  # the first held is never answered: the page reloads
+                    return
+            route.continue_()
+
+        page.route("**/api/AsyncReports/uploads/*", hold_after_the_first)
+        data = large_dataset(tmp_path)
+        send(page, data)
+        until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+        assert traffic.patches() == [(204, 0)], traffic.calls
+
+        # When the page is reloaded and the same file is picked again, with the same fields
+        page.reload()
+        before = len(traffic.calls)
+        page.get_by_label("Tipo de reporte").select_option("FacturacionMasiva")
+        page.get_by_label("Su correo o usuario").fill("ana@empresa.com")
+        page.get_by_label("Archivo de datos (JSON)").set_input_files(str(data))
+        page.get_by_text("Ya se empezó a enviar").wait_for()
+        page.get_by_role("button", name="Generar reporte").click()
+
+        # Then the page says it resumes, from the share the api already has
+        status = page.get_by_role("status")
+        status.filter(has_text="Reanudando la subida desde el 83 %").wait_for()
+        until(page, lambda: len(held) == 2)
+        fits(page, width)
+        shot(page, f"{width}-reanudando")
+        held[-1].continue_()
+
+        # And the upload ends from there, no new one created, and the report has every record
+        status.filter(has_text="Reporte listo").wait_for()
+        page.unroute("**/api/AsyncReports/uploads/*")
+        after = traffic.calls[before:]
+        assert [call[0] for call in after] == ["HEAD", "PATCH"], traffic.calls
+        assert traffic.patches()[-1] == (204, 5 * MIB)
+        assert "3 registros" in status.inner_text()
+        assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tus::'))") == []
+        fits(page, width)
+        shot(page, f"{width}-reanudado-listo")
 
 
 # --- the page's files, without a browser ----------------------------------------------------

@@ -36,6 +36,7 @@
   //: Waits (ms) before each new try after a dropped connection: about four minutes in all.
   const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000, 60000, 60000];
   const JOB_URL = "Upload-Job-Url"; // the header naming the job a finished upload became
+  const TUS_KEYS = "tus::"; // how tus-js-client's entries for resuming start in localStorage
   const numbers = new Intl.NumberFormat("es");
   const percents = new Intl.NumberFormat("es", { maximumFractionDigits: 0 });
   const dates = new Intl.DateTimeFormat("es", { dateStyle: "short", timeStyle: "medium" });
@@ -256,9 +257,18 @@
     }
   }
 
+  function chosen(file) {
+    // The file picked, and whether an earlier upload of it can go on.
+    if (!file) return "";
+    const note = unfinished(file)
+      ? " Ya se empezó a enviar: con el mismo tipo de reporte y usuario, el envío sigue donde quedó."
+      : "";
+    return `Archivo elegido: ${file.name} (${size(file.size)}).${note}`;
+  }
+
   async function showFile() {
     const file = ui.archivo.files[0];
-    ui.elegido.textContent = file ? `Archivo elegido: ${file.name} (${size(file.size)})` : "";
+    ui.elegido.textContent = chosen(file);
     warn("");
     fieldError(ui.archivo, ui.archivoError, file ? await notJson(file) : "");
   }
@@ -379,6 +389,21 @@
 
   // ---- sending a large file through tus: resumable, chunk by chunk ----------------------
 
+  function fileIdentity(file) {
+    // The same file picked again after a reload: same name, size and modification time.
+    return ["asyncReports", file.name, file.size, file.lastModified].join("|");
+  }
+
+  function unfinished(file) {
+    // Whether this browser keeps an unfinished upload of this file (any form fields).
+    const start = `${TUS_KEYS}${fileIdentity(file)}|`;
+    try {
+      return Object.keys(localStorage).some((key) => key.startsWith(start));
+    } catch (_) {
+      return false; // storage refused: nothing to resume
+    }
+  }
+
   function sendResumable(file, reportType, userName, dialect) {
     const metadata = {
       reportType,
@@ -391,6 +416,8 @@
     let from = 0; // where this page's sending started (a resumed upload's offset)
     let jobUrl = "";
     let sending = null;
+    // An upload resumes only into the same submission: same file and same form fields.
+    const fingerprint = [fileIdentity(file), reportType, userName, dialect].join("|");
     const done = () => {
       if (upload === sending) upload = null;
       busy(false);
@@ -401,6 +428,7 @@
       retryDelays: RETRY_DELAYS,
       metadata,
       headers: withKey({}),
+      fingerprint: () => Promise.resolve(fingerprint),
       removeFingerprintOnSuccess: true,
       onProgress(loaded, total) {
         setBar(ui.subida, ui.subidaTexto, (100 * loaded) / total);
@@ -413,10 +441,16 @@
           // Resuming: the api says how much arrived (a retry after a cut, or a reload).
           from = Number(response.getHeader("Upload-Offset")) || 0;
           startedAt = performance.now();
+          const percent = (100 * from) / file.size;
+          setBar(ui.subida, ui.subidaTexto, percent);
+          ui.subidaDetalle.textContent = uploadNote(from, file.size, startedAt, from);
+          // A no-break space: the figure and its sign stay on one line.
+          say(`Reanudando la subida desde el ${percents.format(Math.floor(percent))}\u00a0%.`, "");
         }
       },
       onSuccess() {
         done();
+        ui.elegido.textContent = chosen(ui.archivo.files[0]); // nothing left to resume
         const jobId = jobUrl.split("/").pop();
         if (!jobId) {
           say("El archivo no fue aceptado.", "Failed");
@@ -444,6 +478,24 @@
     showTracking();
     say(`Enviando ${file.name} (${size(file.size)})…`, "");
     busy(true);
+    resumeOrStart(sending);
+  }
+
+  async function resumeOrStart(sending) {
+    // An upload of the same submission left unfinished (a reload, a closed tab) goes on
+    // from where the api says it stands; otherwise a new one starts.
+    let previous = [];
+    try {
+      previous = await sending.findPreviousUploads();
+    } catch (_) {
+      previous = []; // storage unreadable: start afresh
+    }
+    if (upload !== sending) return; // cancelled meanwhile
+    if (previous.length) {
+      previous.sort((a, b) => String(b.creationTime).localeCompare(String(a.creationTime)));
+      sending.resumeFromPreviousUpload(previous[0]);
+      say("Buscando lo que ya se envió de este archivo…", "");
+    }
     sending.start();
   }
 
