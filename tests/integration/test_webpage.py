@@ -158,6 +158,24 @@ class TusTraffic:
         return [(status, int(offset)) for method, status, offset in self.calls if method == "PATCH"]
 
 
+class PatchGate:
+    """A slow link for the page's tus PATCHes: the first goes through, the next two are
+    held (in ``held``) until the test lets one go, the later ones go through."""
+
+    def __init__(self, page: Page) -> None:
+        self.tried = 0  # counted as routed: a PATCH's "finished" event may come later
+        self.held: list[Route] = []
+        page.route("**/api/AsyncReports/uploads/*", self._route)
+
+    def _route(self, route: Route) -> None:
+        if route.request.method == "PATCH":
+            self.tried += 1
+            if 1 < self.tried <= 3:
+                self.held.append(route)
+                return
+        route.continue_()
+
+
 def until(page: Page, condition: Callable[[], bool]) -> None:
     """Wait, letting the page's events through, until ``condition`` holds (a route handler's
     or a listener's record); the page's CSP forbids the string evaluation of
@@ -566,20 +584,7 @@ def test_a_file_picked_again_after_a_reload_resumes_from_the_apis_offset(
     with opened(browser, module_stack.url + "/", width=width) as page:
         # Given a large file whose first chunk reached the api, the second held on its way
         traffic = TusTraffic(page)
-        patches: list[Route] = []  # every PATCH the page tried
-        held: list[Route] = []
-
-        def hold_after_the_first(route: Route) -> None:
-            # Counted here, not from the traffic: a PATCH's "finished" event may come after
-            # the next PATCH is routed.
-            if route.request.method == "PATCH":
-                patches.append(route)
-                if len(patches) > 1:
-                    held.append(route)  # the first held is never answered: the page reloads
-                    return
-            route.continue_()
-
-        page.route("**/api/AsyncReports/uploads/*", hold_after_the_first)
+        held = PatchGate(page).held
         data = large_dataset(tmp_path)
         send(page, data)
         until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
@@ -604,7 +609,6 @@ def test_a_file_picked_again_after_a_reload_resumes_from_the_apis_offset(
 
         # And the upload ends from there, no new one created, and the report has every record
         status.filter(has_text="Reporte listo").wait_for()
-        page.unroute("**/api/AsyncReports/uploads/*")
         after = traffic.calls[before:]
         assert [call[0] for call in after] == ["HEAD", "PATCH"], traffic.calls
         assert traffic.patches()[-1] == (204, 5 * MIB)
@@ -612,6 +616,86 @@ def test_a_file_picked_again_after_a_reload_resumes_from_the_apis_offset(
         assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tus::'))") == []
         fits(page, width)
         shot(page, f"{width}-reanudado-listo")
+
+
+def test_an_upload_gone_from_the_api_is_sent_again_from_the_start_and_the_page_says_so(
+    page: Page, module_stack: RunningStack, tmp_path: Path
+) -> None:
+    # Given a large file half sent, then the page reloaded, and the upload gone from the api
+    traffic = TusTraffic(page)
+    held = PatchGate(page).held
+    data = large_dataset(tmp_path, count=2)
+    send(page, data)
+    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+    page.reload()
+    (url,) = page.evaluate(
+        "Object.entries(localStorage).filter(([k]) => k.startsWith('tus::'))"
+        ".map(([, v]) => JSON.parse(v).uploadUrl)"
+    )
+    gone = module_stack.client.delete(url, headers={"Tus-Resumable": "1.0.0"})
+    assert gone.status_code == 204, gone.text
+    before = len(traffic.calls)
+
+    # When the same file is sent again
+    send(page, data)
+
+    # Then the page says the earlier upload is gone and sends the whole file again
+    status = page.get_by_role("status")
+    status.filter(has_text="ya no está en el servicio").wait_for()
+    assert "desde el principio" in status.inner_text()
+    until(page, lambda: len(held) == 2)
+    shot(page, "escritorio-subida-perdida")
+    held[-1].continue_()
+    status.filter(has_text="Reporte listo").wait_for()
+    after = traffic.calls[before:]
+    assert [(c[0], c[1]) for c in after] == [("HEAD", 404), ("POST", 201), ("PATCH", 204),
+                                            ("PATCH", 204)], after  # fmt: skip
+    assert [c[2] for c in after[2:]] == ["0", str(5 * MIB)]
+    assert "2 registros" in status.inner_text()
+
+
+def test_metadata_the_api_refuses_at_creation_is_told_in_its_words_and_nothing_is_sent(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given a CSV format the report type does not have (as an old page could still offer)
+    traffic = TusTraffic(page)
+    page.get_by_label("Tipo de reporte").select_option("FacturacionMasiva")
+    page.get_by_label("Su correo o usuario").fill("ana@empresa.com")
+    page.get_by_label("Archivo de datos (JSON)").set_input_files(str(large_dataset(tmp_path)))
+    page.evaluate(
+        "(() => { const d = document.getElementById('dialecto');"
+        " d.append(new Option('Antiguo', 'antiguo')); d.value = 'antiguo'; })()"
+    )
+
+    # When the large file is sent
+    page.get_by_role("button", name="Generar reporte").click()
+
+    # Then the api's own explanation is beside the form, and no byte was sent
+    warning = page.locator("#aviso")
+    warning.wait_for()
+    assert "antiguo" in warning.inner_text(), warning.inner_text()
+    assert "no fue aceptado" in page.get_by_role("status").inner_text()
+    until(page, lambda: bool(traffic.calls))  # its "finished" event may come after
+    assert [(c[0], c[1]) for c in traffic.calls] == [("POST", 400)], traffic.calls
+    assert page.get_by_role("button", name="Generar reporte").is_enabled()
+
+
+def test_a_file_over_the_apis_limit_is_refused_at_creation_in_spanish(
+    browser: Browser, make_stack: StackFactory, tmp_path: Path
+) -> None:
+    # Given an api that takes files of at most 5 MB, and a file of 6 MB
+    small = make_stack(workers=1, janitor=False, max_upload_bytes=5 * MIB)
+    with opened(browser, small.url + "/") as page:
+        traffic = TusTraffic(page)
+
+        # When it is sent
+        send(page, large_dataset(tmp_path))
+
+        # Then the page says, in the api's words, what the limit is; nothing was sent
+        warning = page.locator("#aviso")
+        warning.filter(has_text="supera el máximo permitido de 5 MB").wait_for()
+        until(page, lambda: bool(traffic.calls))  # its "finished" event may come after
+        assert [(c[0], c[1]) for c in traffic.calls] == [("POST", 413)], traffic.calls
 
 
 # --- the page's files, without a browser ----------------------------------------------------

@@ -37,6 +37,8 @@
   const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000, 60000, 60000];
   const JOB_URL = "Upload-Job-Url"; // the header naming the job a finished upload became
   const TUS_KEYS = "tus::"; // how tus-js-client's entries for resuming start in localStorage
+  const STARTED_OVER = "La subida anterior de este archivo ya no está en el servicio (expiró o "
+    + "se borró): se envía de nuevo desde el principio.";
   const numbers = new Intl.NumberFormat("es");
   const percents = new Intl.NumberFormat("es", { maximumFractionDigits: 0 });
   const dates = new Intl.DateTimeFormat("es", { dateStyle: "short", timeStyle: "medium" });
@@ -404,7 +406,7 @@
     }
   }
 
-  function sendResumable(file, reportType, userName, dialect) {
+  function sendResumable(file, reportType, userName, dialect, restarted) {
     const metadata = {
       reportType,
       userName,
@@ -437,7 +439,10 @@
       onAfterResponse(request, response) {
         const found = response.getHeader(JOB_URL);
         if (found) jobUrl = found;
-        if (request.getMethod() === "HEAD" && response.getStatus() === 200) {
+        if (request.getMethod() === "HEAD" && gone(response.getStatus())) {
+          // tus-js-client forgets it and creates a new upload: the page says why.
+          say(STARTED_OVER, "");
+        } else if (request.getMethod() === "HEAD" && response.getStatus() === 200) {
           // Resuming: the api says how much arrived (a retry after a cut, or a reload).
           from = Number(response.getHeader("Upload-Offset")) || 0;
           startedAt = performance.now();
@@ -470,6 +475,14 @@
           }, { once: true });
           return;
         }
+        const status = error && error.originalResponse ? error.originalResponse.getStatus() : 0;
+        if (gone(status) && !restarted) {
+          // Expired or deleted while being sent: once, the whole file again, as a new upload.
+          sending.abort().catch(() => {});
+          sendResumable(file, reportType, userName, dialect, true);
+          say(STARTED_OVER, "");
+          return;
+        }
         done();
         tusFailed(error);
       },
@@ -499,17 +512,31 @@
     sending.start();
   }
 
+  function gone(status) {
+    // The api no longer has the upload: it expired (410, or 404 from an older api) or was
+    // deleted.
+    return status === 404 || status === 410;
+  }
+
   function tusFailed(error) {
+    // The api's own words (its problem details) when it refused; else what happened.
     const response = error && error.originalResponse;
     const status = response ? response.getStatus() : 0;
     if (status === 401) askForKey();
     if (!status) {
       say("El envío se interrumpió.", "Failed");
-      warn("Se perdió la conexión con el servicio durante el envío. Intente de nuevo.");
+      warn("Se perdió la conexión con el servicio durante el envío. Pulse «Generar reporte» "
+        + "con el mismo archivo para continuar desde donde quedó.");
       return;
     }
+    let body = null;
+    try {
+      body = JSON.parse(response.getBody());
+    } catch (_) {
+      body = null;
+    }
     say("El archivo no fue aceptado.", "Failed");
-    warn(problemText(null, status));
+    warn(problemText(body, status));
   }
 
   function cancelUpload() {
