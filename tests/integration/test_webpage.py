@@ -577,6 +577,34 @@ def test_a_connection_dropped_mid_upload_resumes_by_itself_from_the_apis_offset(
     assert "4 registros" in status.inner_text()
 
 
+def test_an_upload_cut_by_going_offline_goes_on_by_itself_when_the_network_is_back(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given a large file whose first chunk reached the api, the second on its way
+    traffic = TusTraffic(page)
+    held = PatchGate(page).held
+    send(page, large_dataset(tmp_path, count=2))
+    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+
+    # When the browser goes offline, cutting it
+    page.context.set_offline(True)
+    held[0].abort("internetdisconnected")
+
+    # Then the page says it waits for the network
+    status = page.get_by_role("status")
+    status.filter(has_text="Sin conexión").wait_for()
+    before = len(traffic.calls)
+
+    # And when the network is back, it asks the api where the upload stands and goes on
+    page.context.set_offline(False)
+    until(page, lambda: len(held) == 2)
+    held[1].continue_()
+    status.filter(has_text="Reporte listo").wait_for()
+    after = traffic.calls[before:]
+    assert after == [("HEAD", 200, ""), ("PATCH", 204, str(5 * MIB))], traffic.calls
+    assert "2 registros" in status.inner_text()
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_file_picked_again_after_a_reload_resumes_from_the_apis_offset(
     browser: Browser, module_stack: RunningStack, tmp_path: Path, width: int
