@@ -41,6 +41,11 @@ WAIT_MS = 20_000
 MIB = 1024 * 1024
 #: The vendored tus-js-client 4.3.1's dist/tus.min.js (web/static/vendor/tus-js-client/SOURCE.md).
 TUS_JS_SHA256 = "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8"
+#: The uploads the page keeps in localStorage to resume (tus-js-client's entries).
+STORED_UPLOADS = (
+    "Object.entries(localStorage).filter(([k]) => k.startsWith('tus::'))"
+    ".map(([, v]) => JSON.parse(v).uploadUrl)"
+)
 #: Where screenshots of the page go when set (to look at them; never committed).
 SHOTS = os.environ.get("AR_WEB_SHOTS", "")
 
@@ -656,10 +661,7 @@ def test_an_upload_gone_from_the_api_is_sent_again_from_the_start_and_the_page_s
     send(page, data)
     until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
     page.reload()
-    (url,) = page.evaluate(
-        "Object.entries(localStorage).filter(([k]) => k.startsWith('tus::'))"
-        ".map(([, v]) => JSON.parse(v).uploadUrl)"
-    )
+    (url,) = page.evaluate(STORED_UPLOADS)
     gone = module_stack.client.delete(url, headers={"Tus-Resumable": "1.0.0"})
     assert gone.status_code == 204, gone.text
     before = len(traffic.calls)
@@ -680,6 +682,56 @@ def test_an_upload_gone_from_the_api_is_sent_again_from_the_start_and_the_page_s
                                             ("PATCH", 204)], after  # fmt: skip
     assert [c[2] for c in after[2:]] == ["0", str(5 * MIB)]
     assert "2 registros" in status.inner_text()
+
+
+def test_an_upload_gone_while_being_sent_is_sent_again_from_the_start_by_itself(
+    page: Page, module_stack: RunningStack, tmp_path: Path
+) -> None:
+    # Given a large file whose first chunk reached the api, the second on its way
+    traffic = TusTraffic(page)
+    held = PatchGate(page).held
+    send(page, large_dataset(tmp_path, count=2))
+    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+
+    # When the upload is gone from the api (expired) before the second chunk arrives
+    (url,) = page.evaluate(STORED_UPLOADS)
+    assert module_stack.client.delete(url, headers={"Tus-Resumable": "1.0.0"}).status_code == 204
+    before = len(traffic.calls)
+    held[0].continue_()
+
+    # Then the page says so and sends the whole file again, as a new upload
+    status = page.get_by_role("status")
+    status.filter(has_text="ya no está en el servicio").wait_for()
+    until(page, lambda: len(held) == 2)
+    held[1].continue_()
+    status.filter(has_text="Reporte listo").wait_for()
+    after = [call for call in traffic.calls[before:] if call[0] != "HEAD"]
+    assert after == [("PATCH", 404, str(5 * MIB)), ("POST", 201, ""), ("PATCH", 204, "0"),
+                     ("PATCH", 204, str(5 * MIB))], traffic.calls  # fmt: skip
+    assert "2 registros" in status.inner_text()
+
+
+def test_cancelling_a_tus_upload_deletes_it_on_the_api(
+    page: Page, module_stack: RunningStack, tmp_path: Path
+) -> None:
+    # Given a large file half sent
+    traffic = TusTraffic(page)
+    held = PatchGate(page).held
+    send(page, large_dataset(tmp_path))
+    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+    (url,) = page.evaluate(STORED_UPLOADS)
+
+    # When the user cancels it
+    page.get_by_role("button", name="Cancelar envío").click()
+
+    # Then the page says so, the api no longer has it, and nothing is left to resume
+    page.get_by_role("status").filter(has_text="Envío cancelado").wait_for()
+    until(page, lambda: any(call[0] == "DELETE" for call in traffic.calls))
+    assert ("DELETE", 204, "") in traffic.calls
+    asked = module_stack.client.head(url, headers={"Tus-Resumable": "1.0.0"})
+    assert asked.status_code == 404
+    assert page.evaluate(STORED_UPLOADS) == []
+    assert page.get_by_role("button", name="Generar reporte").is_enabled()
 
 
 def test_metadata_the_api_refuses_at_creation_is_told_in_its_words_and_nothing_is_sent(
