@@ -846,6 +846,14 @@ def test_with_api_keys_the_page_asks_for_one_and_works_with_it(
         with zipfile.ZipFile(saved) as archive:
             assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 2
         assert download.value.suggested_filename.endswith(".zip")
+        # And a large file goes through tus with the key too
+        traffic = TusTraffic(page)
+        send(page, large_dataset(tmp_path))
+        # Polled as the api's Retry-After says: a fresh stack's estimate for 6 MB asks ~30 s.
+        done = page.get_by_role("status").filter(has_text="Reporte listo con 3 registros")
+        done.wait_for(timeout=4 * WAIT_MS)
+        assert [call[:2] for call in traffic.calls] == [("POST", 201), ("PATCH", 204),
+                                                        ("PATCH", 204)], traffic.calls  # fmt: skip
     finally:
         context.close()
     assert errors == [], errors
