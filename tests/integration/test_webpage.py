@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from tests.support.jobs import PLUGIN
 from tests.support.stacks import RunningStack, StackFactory, StackPool
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, Request, Route
 
 
 #: Debian's build (``apt-get install -y chromium``); Playwright never downloads its own here.
@@ -37,6 +38,14 @@ LAUNCH_ARGS = [
 ]
 #: Longest wait for anything on the page (a small report takes a second or two).
 WAIT_MS = 20_000
+MIB = 1024 * 1024
+#: The vendored tus-js-client 4.3.1's dist/tus.min.js (web/static/vendor/tus-js-client/SOURCE.md).
+TUS_JS_SHA256 = "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8"
+#: The uploads the page keeps in localStorage to resume (tus-js-client's entries).
+STORED_UPLOADS = (
+    "Object.entries(localStorage).filter(([k]) => k.startsWith('tus::'))"
+    ".map(([, v]) => JSON.parse(v).uploadUrl)"
+)
 #: Where screenshots of the page go when set (to look at them; never committed).
 SHOTS = os.environ.get("AR_WEB_SHOTS", "")
 
@@ -122,6 +131,65 @@ def dataset(folder: Path, count: int = 2) -> Path:
     path = folder / "facturas.json"
     path.write_text(json.dumps([{**INVOICE, "invoiceNumber": f"W{run}-{n}"} for n in range(count)]))
     return path
+
+
+def large_dataset(folder: Path, count: int = 3, size: int = 6 * MIB) -> Path:
+    """Invoices unique to this call, padded with whitespace to ``size`` bytes: large enough
+    for the page to send through tus (more than one 5 MiB chunk), quick to build."""
+    run = uuid.uuid4().hex[:8]
+    records = [json.dumps({**INVOICE, "invoiceNumber": f"T{run}-{n}"}) for n in range(count)]
+    body = "[" + ",".join(records)
+    path = folder / "facturas-grandes.json"
+    path.write_text(body + " " * (size - len(body.encode()) - 1) + "]")
+    return path
+
+
+class TusTraffic:
+    """The tus requests a page makes and their answers, as the api saw them."""
+
+    def __init__(self, page: Page) -> None:
+        self.calls: list[tuple[str, int, str]] = []  # method, status, Upload-Offset sent
+        page.on("requestfinished", self._finished)
+
+    def _finished(self, request: Request) -> None:
+        if "/api/AsyncReports/uploads" not in request.url:
+            return
+        response = request.response()
+        offset = request.headers.get("upload-offset", "")
+        self.calls.append((request.method, response.status if response else 0, offset))
+
+    def patches(self) -> list[tuple[int, int]]:
+        """Each answered PATCH: its status and the offset it started from."""
+        return [(status, int(offset)) for method, status, offset in self.calls if method == "PATCH"]
+
+
+class PatchGate:
+    """A slow link for the page's tus PATCHes: the first goes through, the next two are
+    held (in ``held``) until the test lets one go, the later ones go through."""
+
+    def __init__(self, page: Page) -> None:
+        self.tried = 0  # counted as routed: a PATCH's "finished" event may come later
+        self.held: list[Route] = []
+        page.route("**/api/AsyncReports/uploads/*", self._route)
+
+    def _route(self, route: Route) -> None:
+        if route.request.method == "PATCH":
+            self.tried += 1
+            if 1 < self.tried <= 3:
+                self.held.append(route)
+                return
+        route.continue_()
+
+
+def until(page: Page, condition: Callable[[], bool]) -> None:
+    """Wait, letting the page's events through, until ``condition`` holds (a route handler's
+    or a listener's record); the page's CSP forbids the string evaluation of
+    ``wait_for_function``."""
+    for _ in range(WAIT_MS // 100):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the page never got there")
 
 
 def shot(page: Page, name: str) -> None:
@@ -448,6 +516,268 @@ def test_mostrar_mas_lists_the_next_older_jobs(
     demora_service.wait_finished(ids[-1])
 
 
+# --- large files: sent through tus, resumable ----------------------------------------------
+
+
+def test_a_large_file_goes_through_tus_and_is_followed_to_completed_and_downloads(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given a file of three invoices, 6 MB (more than one chunk)
+    traffic = TusTraffic(page)
+
+    # When it is sent from the page
+    send(page, large_dataset(tmp_path))
+
+    # Then it went as a tus upload, in two PATCHes of consecutive offsets, none multipart
+    status = page.get_by_role("status")
+    status.filter(has_text="Reporte listo").wait_for()
+    assert [call[0] for call in traffic.calls] == ["POST", "PATCH", "PATCH"], traffic.calls
+    assert traffic.patches() == [(204, 0), (204, 5 * MIB)]
+    # And its job is followed to the end, with its totals
+    assert "3 registros" in status.inner_text()
+    assert page.eval_on_selector("#subida", "bar => bar.value") == 100
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Descargar reporte", exact=True).click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 3
+    # And listed among the recent jobs, completed
+    row = page.get_by_role("row").filter(has_text="Facturación masiva")
+    assert "Completado" in row.first.inner_text()
+    # And nothing is left to resume
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tus::'))") == []
+
+
+def test_a_connection_dropped_mid_upload_resumes_by_itself_from_the_apis_offset(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given the page's second PATCH cut once, as a dropped connection would
+    traffic = TusTraffic(page)
+    patches: list[str] = []  # the offset of each PATCH the page tried
+    cut: list[str] = []
+
+    def drop_once(route: Route) -> None:
+        if route.request.method == "PATCH":
+            patches.append(route.request.headers.get("upload-offset", ""))
+            if len(patches) == 2:
+                cut.append(patches[-1])
+                route.abort("connectionreset")
+                return
+        route.continue_()
+
+    page.route("**/api/AsyncReports/uploads/*", drop_once)
+
+    # When a large file is sent
+    send(page, large_dataset(tmp_path, count=4))
+
+    # Then the page asks the api where the upload stands and goes on from there by itself
+    status = page.get_by_role("status")
+    status.filter(has_text="Reporte listo").wait_for()
+    assert cut == [str(5 * MIB)]
+    methods = [call[0] for call in traffic.calls]
+    assert methods == ["POST", "PATCH", "HEAD", "PATCH"], traffic.calls
+    assert traffic.patches() == [(204, 0), (204, 5 * MIB)]
+    # And the report has every record, once
+    assert "4 registros" in status.inner_text()
+
+
+def test_an_upload_cut_by_going_offline_goes_on_by_itself_when_the_network_is_back(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given a large file whose first chunk reached the api, the second on its way
+    traffic = TusTraffic(page)
+    held = PatchGate(page).held
+    send(page, large_dataset(tmp_path, count=2))
+    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+
+    # When the browser goes offline, cutting it
+    page.context.set_offline(True)
+    held[0].abort("internetdisconnected")
+
+    # Then the page says it waits for the network
+    status = page.get_by_role("status")
+    status.filter(has_text="Sin conexión").wait_for()
+    before = len(traffic.calls)
+
+    # And when the network is back, it asks the api where the upload stands and goes on
+    page.context.set_offline(False)
+    until(page, lambda: len(held) == 2)
+    held[1].continue_()
+    status.filter(has_text="Reporte listo").wait_for()
+    after = traffic.calls[before:]
+    assert after == [("HEAD", 200, ""), ("PATCH", 204, str(5 * MIB))], traffic.calls
+    assert "2 registros" in status.inner_text()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_file_picked_again_after_a_reload_resumes_from_the_apis_offset(
+    browser: Browser, module_stack: RunningStack, tmp_path: Path, width: int
+) -> None:
+    with opened(browser, module_stack.url + "/", width=width) as page:
+        # Given a large file whose first chunk reached the api, the second held on its way
+        traffic = TusTraffic(page)
+        held = PatchGate(page).held
+        data = large_dataset(tmp_path)
+        send(page, data)
+        until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+        assert traffic.patches() == [(204, 0)], traffic.calls
+
+        # When the page is reloaded and the same file is picked again, with the same fields
+        page.reload()
+        before = len(traffic.calls)
+        page.get_by_label("Tipo de reporte").select_option("FacturacionMasiva")
+        page.get_by_label("Su correo o usuario").fill("ana@empresa.com")
+        page.get_by_label("Archivo de datos (JSON)").set_input_files(str(data))
+        page.get_by_text("Ya se empezó a enviar").wait_for()
+        page.get_by_role("button", name="Generar reporte").click()
+
+        # Then the page says it resumes, from the share the api already has
+        status = page.get_by_role("status")
+        status.filter(has_text="Reanudando la subida desde el 83 %").wait_for()
+        until(page, lambda: len(held) == 2)
+        fits(page, width)
+        shot(page, f"{width}-reanudando")
+        held[-1].continue_()
+
+        # And the upload ends from there, no new one created, and the report has every record
+        status.filter(has_text="Reporte listo").wait_for()
+        after = traffic.calls[before:]
+        assert [call[0] for call in after] == ["HEAD", "PATCH"], traffic.calls
+        assert traffic.patches()[-1] == (204, 5 * MIB)
+        assert "3 registros" in status.inner_text()
+        assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tus::'))") == []
+        fits(page, width)
+        shot(page, f"{width}-reanudado-listo")
+
+
+def test_an_upload_gone_from_the_api_is_sent_again_from_the_start_and_the_page_says_so(
+    page: Page, module_stack: RunningStack, tmp_path: Path
+) -> None:
+    # Given a large file half sent, then the page reloaded, and the upload gone from the api
+    traffic = TusTraffic(page)
+    held = PatchGate(page).held
+    data = large_dataset(tmp_path, count=2)
+    send(page, data)
+    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+    page.reload()
+    (url,) = page.evaluate(STORED_UPLOADS)
+    gone = module_stack.client.delete(url, headers={"Tus-Resumable": "1.0.0"})
+    assert gone.status_code == 204, gone.text
+    before = len(traffic.calls)
+
+    # When the same file is sent again
+    send(page, data)
+
+    # Then the page says the earlier upload is gone and sends the whole file again
+    status = page.get_by_role("status")
+    status.filter(has_text="ya no está en el servicio").wait_for()
+    assert "desde el principio" in status.inner_text()
+    until(page, lambda: len(held) == 2)
+    shot(page, "escritorio-subida-perdida")
+    held[-1].continue_()
+    status.filter(has_text="Reporte listo").wait_for()
+    after = traffic.calls[before:]
+    assert [(c[0], c[1]) for c in after] == [("HEAD", 404), ("POST", 201), ("PATCH", 204),
+                                            ("PATCH", 204)], after  # fmt: skip
+    assert [c[2] for c in after[2:]] == ["0", str(5 * MIB)]
+    assert "2 registros" in status.inner_text()
+
+
+def test_an_upload_gone_while_being_sent_is_sent_again_from_the_start_by_itself(
+    page: Page, module_stack: RunningStack, tmp_path: Path
+) -> None:
+    # Given a large file whose first chunk reached the api, the second on its way
+    traffic = TusTraffic(page)
+    held = PatchGate(page).held
+    send(page, large_dataset(tmp_path, count=2))
+    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+
+    # When the upload is gone from the api (expired) before the second chunk arrives
+    (url,) = page.evaluate(STORED_UPLOADS)
+    assert module_stack.client.delete(url, headers={"Tus-Resumable": "1.0.0"}).status_code == 204
+    before = len(traffic.calls)
+    held[0].continue_()
+
+    # Then the page says so and sends the whole file again, as a new upload
+    status = page.get_by_role("status")
+    status.filter(has_text="ya no está en el servicio").wait_for()
+    until(page, lambda: len(held) == 2)
+    held[1].continue_()
+    status.filter(has_text="Reporte listo").wait_for()
+    after = [call for call in traffic.calls[before:] if call[0] != "HEAD"]
+    assert after == [("PATCH", 404, str(5 * MIB)), ("POST", 201, ""), ("PATCH", 204, "0"),
+                     ("PATCH", 204, str(5 * MIB))], traffic.calls  # fmt: skip
+    assert "2 registros" in status.inner_text()
+
+
+def test_cancelling_a_tus_upload_deletes_it_on_the_api(
+    page: Page, module_stack: RunningStack, tmp_path: Path
+) -> None:
+    # Given a large file half sent
+    traffic = TusTraffic(page)
+    held = PatchGate(page).held
+    send(page, large_dataset(tmp_path))
+    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+    (url,) = page.evaluate(STORED_UPLOADS)
+
+    # When the user cancels it
+    page.get_by_role("button", name="Cancelar envío").click()
+
+    # Then the page says so, the api no longer has it, and nothing is left to resume
+    page.get_by_role("status").filter(has_text="Envío cancelado").wait_for()
+    until(page, lambda: any(call[0] == "DELETE" for call in traffic.calls))
+    assert ("DELETE", 204, "") in traffic.calls
+    asked = module_stack.client.head(url, headers={"Tus-Resumable": "1.0.0"})
+    assert asked.status_code == 404
+    assert page.evaluate(STORED_UPLOADS) == []
+    assert page.get_by_role("button", name="Generar reporte").is_enabled()
+
+
+def test_metadata_the_api_refuses_at_creation_is_told_in_its_words_and_nothing_is_sent(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given a CSV format the report type does not have (as an old page could still offer)
+    traffic = TusTraffic(page)
+    page.get_by_label("Tipo de reporte").select_option("FacturacionMasiva")
+    page.get_by_label("Su correo o usuario").fill("ana@empresa.com")
+    page.get_by_label("Archivo de datos (JSON)").set_input_files(str(large_dataset(tmp_path)))
+    page.evaluate(
+        "(() => { const d = document.getElementById('dialecto');"
+        " d.append(new Option('Antiguo', 'antiguo')); d.value = 'antiguo'; })()"
+    )
+
+    # When the large file is sent
+    page.get_by_role("button", name="Generar reporte").click()
+
+    # Then the api's own explanation is beside the form, and no byte was sent
+    warning = page.locator("#aviso")
+    warning.wait_for()
+    assert "antiguo" in warning.inner_text(), warning.inner_text()
+    assert "no fue aceptado" in page.get_by_role("status").inner_text()
+    until(page, lambda: bool(traffic.calls))  # its "finished" event may come after
+    assert [(c[0], c[1]) for c in traffic.calls] == [("POST", 400)], traffic.calls
+    assert page.get_by_role("button", name="Generar reporte").is_enabled()
+
+
+def test_a_file_over_the_apis_limit_is_refused_at_creation_in_spanish(
+    browser: Browser, make_stack: StackFactory, tmp_path: Path
+) -> None:
+    # Given an api that takes files of at most 5 MB, and a file of 6 MB
+    small = make_stack(workers=1, janitor=False, max_upload_bytes=5 * MIB)
+    with opened(browser, small.url + "/") as page:
+        traffic = TusTraffic(page)
+
+        # When it is sent
+        send(page, large_dataset(tmp_path))
+
+        # Then the page says, in the api's words, what the limit is; nothing was sent
+        warning = page.locator("#aviso")
+        warning.filter(has_text="supera el máximo permitido de 5 MB").wait_for()
+        until(page, lambda: bool(traffic.calls))  # its "finished" event may come after
+        assert [(c[0], c[1]) for c in traffic.calls] == [("POST", 413)], traffic.calls
+
+
 # --- the page's files, without a browser ----------------------------------------------------
 
 
@@ -461,6 +791,16 @@ def test_the_page_is_served_with_its_security_headers(
     assert '<html lang="es">' in response.text
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_vendored_tus_client_is_served_with_the_pages_security_headers(
+    module_stack: RunningStack,
+) -> None:
+    script = module_stack.client.get("/ui/vendor/tus-js-client/tus.min.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "default-src 'self'" in script.headers["content-security-policy"]
+    assert script.headers["cache-control"] == "no-cache"
+    assert hashlib.sha256(script.content).hexdigest() == TUS_JS_SHA256
 
 
 def test_the_script_and_style_sheet_are_served(module_stack: RunningStack) -> None:
@@ -506,6 +846,14 @@ def test_with_api_keys_the_page_asks_for_one_and_works_with_it(
         with zipfile.ZipFile(saved) as archive:
             assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 2
         assert download.value.suggested_filename.endswith(".zip")
+        # And a large file goes through tus with the key too
+        traffic = TusTraffic(page)
+        send(page, large_dataset(tmp_path))
+        # Polled as the api's Retry-After says: a fresh stack's estimate for 6 MB asks ~30 s.
+        done = page.get_by_role("status").filter(has_text="Reporte listo con 3 registros")
+        done.wait_for(timeout=4 * WAIT_MS)
+        assert [call[:2] for call in traffic.calls] == [("POST", 201), ("PATCH", 204),
+                                                        ("PATCH", 204)], traffic.calls  # fmt: skip
     finally:
         context.close()
     assert errors == [], errors

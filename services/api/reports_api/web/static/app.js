@@ -1,6 +1,7 @@
 // Reportes asíncronos: send a JSON file, follow its job live (Server-Sent Events), download
 // the report, list and cancel jobs of the history. Plain JS, no build step; every text the
-// user reads is in Spanish.
+// user reads is in Spanish. Large files go through tus (resumable uploads; the vendored
+// tus-js-client, loaded before this script), small ones in one multipart request.
 (function () {
   "use strict";
 
@@ -26,6 +27,18 @@
     "excel-es": "Excel en español (punto y coma)",
   };
   const HEAD_BYTES = 512; // the first bytes the api looks at too
+  //: The api's S3 part size (reports_shared.objectstore.PART_SIZE): each PATCH of a tus
+  //: upload fills one part exactly, so no tail is stored and read back between PATCHes.
+  const CHUNK_BYTES = 5 * 1024 * 1024;
+  //: Files this large and larger go through tus and survive a cut; smaller ones fit in one
+  //: chunk anyway, and one multipart request answers with the job at once.
+  const TUS_FROM_BYTES = CHUNK_BYTES;
+  //: Waits (ms) before each new try after a dropped connection: about four minutes in all.
+  const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000, 60000, 60000];
+  const JOB_URL = "Upload-Job-Url"; // the header naming the job a finished upload became
+  const TUS_KEYS = "tus::"; // how tus-js-client's entries for resuming start in localStorage
+  const STARTED_OVER = "La subida anterior de este archivo ya no está en el servicio (expiró o "
+    + "se borró): se envía de nuevo desde el principio.";
   const numbers = new Intl.NumberFormat("es");
   const percents = new Intl.NumberFormat("es", { maximumFractionDigits: 0 });
   const dates = new Intl.DateTimeFormat("es", { dateStyle: "short", timeStyle: "medium" });
@@ -73,7 +86,7 @@
 
   let types = {}; // report type name -> {displayName, description, options}
   let apiKey = sessionStorage.getItem(API_KEY) || ""; // sent as X-API-Key when the api asks
-  let upload = null; // the XMLHttpRequest sending a file
+  let upload = null; // what sends a file: an XMLHttpRequest or a tus.Upload (both abort())
   let stream = null; // the EventSource of the followed job
   let followed = null; // id of the job shown under "Su reporte"
   let pollTimer = 0;
@@ -246,9 +259,18 @@
     }
   }
 
+  function chosen(file) {
+    // The file picked, and whether an earlier upload of it can go on.
+    if (!file) return "";
+    const note = unfinished(file)
+      ? " Ya se empezó a enviar: con el mismo tipo de reporte y usuario, el envío sigue donde quedó."
+      : "";
+    return `Archivo elegido: ${file.name} (${size(file.size)}).${note}`;
+  }
+
   async function showFile() {
     const file = ui.archivo.files[0];
-    ui.elegido.textContent = file ? `Archivo elegido: ${file.name} (${size(file.size)})` : "";
+    ui.elegido.textContent = chosen(file);
     warn("");
     fieldError(ui.archivo, ui.archivoError, file ? await notJson(file) : "");
   }
@@ -300,11 +322,13 @@
 
   // ---- sending the file (XMLHttpRequest: the only API with upload progress) -------------
 
-  function uploadNote(loaded, total, startedAt) {
-    // Speed and time left of the upload, once there is enough of it to measure.
+  function uploadNote(loaded, total, startedAt, from) {
+    // Speed and time left of the upload, once there is enough of it to measure; ``from``:
+    // the bytes that had arrived before this page started sending (a resumed upload).
     const seconds = (performance.now() - startedAt) / 1000;
-    if (seconds < 0.5 || !loaded) return `${size(loaded)} de ${size(total)}`;
-    const rate = loaded / seconds;
+    const sent = loaded - (from || 0);
+    if (seconds < 0.5 || sent <= 0) return `${size(loaded)} de ${size(total)}`;
+    const rate = sent / seconds;
     const left = loaded < total ? ` · quedan ~${about((total - loaded) / rate)}` : "";
     return `${size(loaded)} de ${size(total)} · ${size(rate)}/s${left}`;
   }
@@ -312,6 +336,10 @@
   function send(file, reportType, userName, dialect) {
     stopFollowing();
     warn("");
+    if (file.size >= TUS_FROM_BYTES && window.tus && tus.isSupported) {
+      sendResumable(file, reportType, userName, dialect);
+      return;
+    }
     const data = new FormData();
     // Fields before the file: the api checks them before it reads a byte of the file.
     data.append("reportType", reportType);
@@ -361,8 +389,168 @@
     xhr.send(data);
   }
 
+  // ---- sending a large file through tus: resumable, chunk by chunk ----------------------
+
+  function fileIdentity(file) {
+    // The same file picked again after a reload: same name, size and modification time.
+    return ["asyncReports", file.name, file.size, file.lastModified].join("|");
+  }
+
+  function unfinished(file) {
+    // Whether this browser keeps an unfinished upload of this file (any form fields).
+    const start = `${TUS_KEYS}${fileIdentity(file)}|`;
+    try {
+      return Object.keys(localStorage).some((key) => key.startsWith(start));
+    } catch (_) {
+      return false; // storage refused: nothing to resume
+    }
+  }
+
+  function sendResumable(file, reportType, userName, dialect, restarted) {
+    const metadata = {
+      reportType,
+      userName,
+      isLargeDataset: file.size >= LARGE_BYTES ? "true" : "false",
+      filename: file.name,
+    };
+    if (dialect) metadata.csvDialect = dialect; // report options travel as metadata too
+    let startedAt = performance.now();
+    let from = 0; // where this page's sending started (a resumed upload's offset)
+    let jobUrl = "";
+    let sending = null;
+    // An upload resumes only into the same submission: same file and same form fields.
+    const fingerprint = [fileIdentity(file), reportType, userName, dialect].join("|");
+    const done = () => {
+      if (upload === sending) upload = null;
+      busy(false);
+    };
+    sending = new tus.Upload(file, {
+      endpoint: new URL(`${API}/uploads`, window.location.href).href,
+      chunkSize: CHUNK_BYTES,
+      retryDelays: RETRY_DELAYS,
+      metadata,
+      headers: withKey({}),
+      fingerprint: () => Promise.resolve(fingerprint),
+      removeFingerprintOnSuccess: true,
+      onProgress(loaded, total) {
+        setBar(ui.subida, ui.subidaTexto, (100 * loaded) / total);
+        ui.subidaDetalle.textContent = uploadNote(loaded, total, startedAt, from);
+      },
+      onAfterResponse(request, response) {
+        const found = response.getHeader(JOB_URL);
+        if (found) jobUrl = found;
+        if (request.getMethod() === "HEAD" && gone(response.getStatus())) {
+          // tus-js-client forgets it and creates a new upload: the page says why.
+          say(STARTED_OVER, "");
+        } else if (request.getMethod() === "HEAD" && response.getStatus() === 200) {
+          // Resuming: the api says how much arrived (a retry after a cut, or a reload).
+          from = Number(response.getHeader("Upload-Offset")) || 0;
+          startedAt = performance.now();
+          const percent = (100 * from) / file.size;
+          setBar(ui.subida, ui.subidaTexto, percent);
+          ui.subidaDetalle.textContent = uploadNote(from, file.size, startedAt, from);
+          // A no-break space: the figure and its sign stay on one line.
+          say(`Reanudando la subida desde el ${percents.format(Math.floor(percent))}\u00a0%.`, "");
+        }
+      },
+      onSuccess() {
+        done();
+        ui.elegido.textContent = chosen(ui.archivo.files[0]); // nothing left to resume
+        const jobId = jobUrl.split("/").pop();
+        if (!jobId) {
+          say("El archivo no fue aceptado.", "Failed");
+          warn("El servicio no indicó el trabajo del archivo enviado. Intente de nuevo.");
+          return;
+        }
+        setBar(ui.subida, ui.subidaTexto, 100);
+        ui.subidaDetalle.textContent = `${size(file.size)} de ${size(file.size)}`;
+        accepted({ jobId, status: "Queued", createdAt: new Date().toISOString() }, reportType, userName);
+      },
+      onError(error) {
+        if (!navigator.onLine) {
+          // tus-js-client does not retry offline: wait for the network, then go on.
+          say("Sin conexión: el envío seguirá cuando vuelva la red.", "");
+          window.addEventListener("online", () => {
+            if (upload === sending) sending.start();
+          }, { once: true });
+          return;
+        }
+        const status = error && error.originalResponse ? error.originalResponse.getStatus() : 0;
+        if (gone(status) && !restarted) {
+          // Expired or deleted while being sent: once, the whole file again, as a new upload.
+          sending.abort().catch(() => {});
+          sendResumable(file, reportType, userName, dialect, true);
+          say(STARTED_OVER, "");
+          return;
+        }
+        done();
+        tusFailed(error);
+      },
+    });
+    upload = sending;
+    showTracking();
+    say(`Enviando ${file.name} (${size(file.size)})…`, "");
+    busy(true);
+    resumeOrStart(sending);
+  }
+
+  async function resumeOrStart(sending) {
+    // An upload of the same submission left unfinished (a reload, a closed tab) goes on
+    // from where the api says it stands; otherwise a new one starts.
+    let previous = [];
+    try {
+      previous = await sending.findPreviousUploads();
+    } catch (_) {
+      previous = []; // storage unreadable: start afresh
+    }
+    if (upload !== sending) return; // cancelled meanwhile
+    if (previous.length) {
+      previous.sort((a, b) => String(b.creationTime).localeCompare(String(a.creationTime)));
+      sending.resumeFromPreviousUpload(previous[0]);
+      say("Buscando lo que ya se envió de este archivo…", "");
+    }
+    sending.start();
+  }
+
+  function gone(status) {
+    // The api no longer has the upload: it expired (410, or 404 from an older api) or was
+    // deleted.
+    return status === 404 || status === 410;
+  }
+
+  function tusFailed(error) {
+    // The api's own words (its problem details) when it refused; else what happened.
+    const response = error && error.originalResponse;
+    const status = response ? response.getStatus() : 0;
+    if (status === 401) askForKey();
+    if (!status) {
+      say("El envío se interrumpió.", "Failed");
+      warn("Se perdió la conexión con el servicio durante el envío. Pulse «Generar reporte» "
+        + "con el mismo archivo para continuar desde donde quedó.");
+      return;
+    }
+    let body = null;
+    try {
+      body = JSON.parse(response.getBody());
+    } catch (_) {
+      body = null;
+    }
+    say("El archivo no fue aceptado.", "Failed");
+    warn(problemText(body, status));
+  }
+
   function cancelUpload() {
-    if (upload) upload.abort();
+    if (!upload) return;
+    if (upload instanceof XMLHttpRequest) {
+      upload.abort();
+      return;
+    }
+    // A tus upload: the api drops what arrived (termination), nothing is left to resume.
+    const stopped = upload;
+    upload = null;
+    stopped.abort(true).catch(() => {});
+    busy(false);
+    say("Envío cancelado.", "");
   }
 
   function showTracking() {
