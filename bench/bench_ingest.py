@@ -157,6 +157,7 @@ def tus_upload(url: str, path: Path, api_pid: int, cuts: tuple[float, ...] = ())
                         for k, v in TUS_METADATA.items())  # fmt: skip
     stops = [int(size * fraction) for fraction in cuts]
     resumed_from: list[int] = []
+    retries = 0
     with RssSampler(api_pid) as sampler, httpx.Client(base_url=url, timeout=600) as http:
         started = time.perf_counter()
         created = http.post("/api/AsyncReports/uploads", headers={
@@ -165,19 +166,24 @@ def tus_upload(url: str, path: Path, api_pid: int, cuts: tuple[float, ...] = ())
         location = created.headers["location"]
         offset = 0
         while True:
-            stop = stops.pop(0) if stops else None
+            stop = stops[0] if stops else None
             headers = {**TUS, "Upload-Offset": str(offset), "Content-Length": str(size - offset),
                        "Content-Type": "application/offset+octet-stream"}  # fmt: skip
             try:
                 response = http.patch(location, content=_file_from(path, offset, stop),
                                       headers=headers)  # fmt: skip
-            except (_Cut, httpx.TransportError):
+            except _Cut:
+                stops.pop(0)
                 offset = _offset_after_cut(http, location, offset)
                 resumed_from.append(offset)
                 continue
-            if response.status_code == 409:  # the api still finishing the cut PATCH
+            except httpx.TransportError:  # not our cut: the api refused while we sent
+                response = None
+            if response is None or response.status_code == 409:
+                # the api still finishing the cut PATCH (409, or it closed on us): again
                 time.sleep(0.5)
                 offset = int(http.head(location, headers=TUS).headers["upload-offset"])
+                retries += 1
                 continue
             response.raise_for_status()
             break
@@ -190,20 +196,21 @@ def tus_upload(url: str, path: Path, api_pid: int, cuts: tuple[float, ...] = ())
         "api_peak_rss_mb": round(sampler.peak / 2**20, 1),
         "cut_at": [int(size * fraction) for fraction in cuts],
         "resumed_from": resumed_from,
+        "patches_refused": retries,
         "job_id": response.headers["upload-job-url"].rsplit("/", 1)[1],
     }
 
 
 def _offset_after_cut(http: httpx.Client, location: str, before: int) -> int:
     """HEAD's offset once the api has taken in what arrived before the cut (it stops
-    moving), as a client asking right after the break would see it settle."""
+    moving for 2 s), as a client asking right after the break would see it settle."""
     last = -1
     for _ in range(100):
         offset = int(http.head(location, headers=TUS).headers["upload-offset"])
         if offset == last:
             return offset
         last = offset
-        time.sleep(0.5)
+        time.sleep(2)
     raise RuntimeError(f"the upload's offset kept moving after the cut (from {before})")
 
 
