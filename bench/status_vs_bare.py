@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from e2e_load import wrk
 from e2e_stack import start_stack
 
@@ -101,6 +102,9 @@ def start_bare(env: dict[str, str], workers: int, log: Path) -> tuple[subprocess
         env={**os.environ, "AR_REDIS_URL": env["AR_REDIS_URL"]},
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
+        # A session of its own, as the stack's api has: where the kernel shares the CPU
+        # out by session (autogroup), both servers then get the same share.
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -112,6 +116,27 @@ def start_bare(env: dict[str, str], workers: int, log: Path) -> tuple[subprocess
             time.sleep(0.2)
     child.kill()
     raise RuntimeError(f"the bare app did not answer: {log.read_text()[-2000:]}")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children so far."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def measured(url: str, pid: int, args: Any, headers: dict[str, str]) -> dict[str, Any]:
+    """One wrk run against ``url``, with the CPU the server (``pid``'s tree) spent a request."""
+    before = tree_cpu(pid)
+    result = wrk(url, args.wrk_seconds, args.connections, args.wrk_threads, headers)
+    result["cpuUsPerRequest"] = round((tree_cpu(pid) - before) / max(1, result["requests"]) * 1e6)
+    return result
 
 
 def load_avg() -> str:
@@ -139,14 +164,12 @@ def compare(workdir: Path, args: Any) -> dict[str, Any]:
         headers = {"X-API-Key": key}
         for url in urls.values():  # warm up: connections, the board, the token index
             assert httpx.get(url, headers=headers, timeout=10).status_code == 200, url
+        pids = {target: stack.service_pids("api")[0] for target in TARGETS}
+        pids["bare"] = bare.pid
         rounds: list[dict[str, dict[str, Any]]] = []
         loads = [load_avg()]
         for _ in range(args.rounds):
-            rounds.append({
-                target: wrk(urls[target], args.wrk_seconds, args.connections, args.wrk_threads,
-                            headers)
-                for target in TARGETS
-            })  # fmt: skip
+            rounds.append({t: measured(urls[t], pids[t], args, headers) for t in TARGETS})
             loads.append(load_avg())
     finally:
         if bare is not None:
@@ -170,6 +193,7 @@ def summary(rounds: list[dict[str, dict[str, Any]]], loads: list[str], args: Any
             "p99Ms": round(statistics.median(x["p99Ms"] for x in runs), 2),
             "p99MsRange": [min(x["p99Ms"] for x in runs), max(x["p99Ms"] for x in runs)],
             "ratioToBare": round(statistics.median(ratios), 2),
+            "cpuUsPerRequest": round(statistics.median(x["cpuUsPerRequest"] for x in runs)),
             "errors": sum(x["errors"] for x in runs),
         }  # fmt: skip
     return {
@@ -190,14 +214,16 @@ def table(result: dict[str, Any]) -> str:
         f"{result['apiWorkers']} uvicorn worker(s); load average before and after each round: "
         + ", ".join(result["loadAverages"]),
         "",
-        "| target | req/s (median, range) | p50 ms | p99 ms (median, range) | × bare | errors |",
-        "|---|---|---|---|---|---|",
+        "| target | req/s (median, range) | p50 ms | p99 ms (median, range) | × bare "
+        "| server CPU µs/request | errors |",
+        "|---|---|---|---|---|---|---|",
     ]
     for target, t in result["targets"].items():
         low, high = t["requestsPerSecondRange"]
         p99_low, p99_high = t["p99MsRange"]
         lines.append(
             f"| {target} | {t['requestsPerSecond']:,} ({low:,}–{high:,}) | {t['p50Ms']} | "
-            f"{t['p99Ms']} ({p99_low}–{p99_high}) | {t['ratioToBare']} | {t['errors']} |"
+            f"{t['p99Ms']} ({p99_low}–{p99_high}) | {t['ratioToBare']} | "
+            f"{t['cpuUsPerRequest']} | {t['errors']} |"
         )
     return "\n".join(lines)
