@@ -130,16 +130,22 @@ def throughput(url: str, dataset: Path, jobs: int, timeout: float = 1800) -> dic
 def poll_load(url: str, seconds: float, connections: int, threads: int) -> dict[str, Any]:
     """GET ``url`` hard for ``seconds`` from a separate load-generator process (or several)."""
     if shutil.which("wrk"):
-        return _wrk(url, seconds, connections, threads)
+        return wrk(url, seconds, connections, threads)
     return _python_pollers(url, seconds, connections, threads)
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def _wrk(url: str, seconds: float, connections: int, threads: int) -> dict[str, Any]:
+def wrk(
+    url: str, seconds: float, connections: int, threads: int,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """GET ``url`` from ``wrk`` for ``seconds``: requests/s, p50, p99 and errors."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
                "--latency", url]  # fmt: skip
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     percentiles = {
         int(p): float(v) * _UNITS[unit]

@@ -153,7 +153,10 @@ def start_stack(
 
 def _wait_ready(stack: BenchStack, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=stack.url, timeout=5) as client:
+    # With API keys on, the check asks with the first one (role:name:key).
+    keys = stack.env.get("AR_API_KEYS", "")
+    headers = {"X-API-Key": keys.split(",")[0].split(":", 2)[2]} if keys else {}
+    with httpx.Client(base_url=stack.url, timeout=5, headers=headers) as client:
         while time.monotonic() < deadline:
             try:
                 response = client.get("/api/AsyncReports/report-types")

@@ -10,6 +10,14 @@ jobs so far. Then every job is waited for (bounded), downloaded and checked: Com
 the manifest counts every invoice sent, each file's SHA-256 matches the manifest.
 Passes (exit 0) only with zero 5xx answers, zero lost or stuck jobs and every result
 correct. Writes bench/results/load.json and prints a Markdown table.
+
+    uv run python bench/load.py --status-vs-bare [--api-workers CPUS] [--rounds 5]
+                                [--connections 64] [--wrk-seconds 8]
+
+measures the status endpoint alone instead (needs ``wrk``): on an idle stack of its own,
+the status of a queued, a running and a completed job beside a bare Litestar + Redis
+endpoint, interleaved, with each one's ratio to the bare endpoint (status_vs_bare.py).
+Writes bench/results/status-vs-bare.json and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import asyncio
 import hashlib
 import io
 import json
+import os
 import random
 import statistics
 import sys
@@ -32,6 +41,7 @@ from typing import Any
 
 import httpx
 from e2e_stack import start_stack
+from status_vs_bare import compare, table
 
 from devstack.datasets import write_invoices
 
@@ -184,8 +194,23 @@ def main() -> None:
     parser.add_argument("--large-every", type=int, default=10)
     parser.add_argument("--drain-seconds", type=float, default=600)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--output", type=Path, default=RESULTS / "load.json")
+    parser.add_argument("--output", type=Path)
+    parser.add_argument(
+        "--status-vs-bare",
+        action="store_true",
+        help="measure the status endpoint beside a bare endpoint instead",
+    )
+    # The api's default: one server process per CPU it may run on.
+    parser.add_argument("--api-workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--wrk-seconds", type=float, default=8)
+    parser.add_argument("--wrk-threads", type=int, default=2)
     args = parser.parse_args()
+    if args.status_vs_bare:
+        status_vs_bare(args)
+        return
+    args.output = args.output or RESULTS / "load.json"
     if args.url:
         result = asyncio.run(run(args.url, args))
     else:
@@ -200,6 +225,17 @@ def main() -> None:
     print("| figure | value |\n|---|---|")
     for key, value in result.items():
         print(f"| {key} | {value} |")
+    sys.exit(0 if result["passed"] else 1)
+
+
+def status_vs_bare(args: argparse.Namespace) -> None:
+    """The status endpoint beside a bare one, in one run; exit 1 on any error answer."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = compare(Path(tmp), args)
+    output = args.output or RESULTS / "status-vs-bare.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
     sys.exit(0 if result["passed"] else 1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -65,3 +66,9 @@ def test_the_configuration_page_documents_every_setting_with_its_default() -> No
                     assert expected == field.default, (
                         f"{name}: README {documented}, code {field.default}"
                     )
+
+
+def test_the_api_runs_a_server_process_per_usable_cpu_unless_told() -> None:
+    assert load_settings(ApiSettings, SECRETS).server_processes == len(os.sched_getaffinity(0))
+    told = load_settings(ApiSettings, {**SECRETS, "AR_API_WORKERS": "3"})
+    assert told.server_processes == 3

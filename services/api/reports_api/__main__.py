@@ -17,7 +17,7 @@ def main() -> None:
         "reports_api.asgi:app",
         host=settings.api_host,
         port=settings.api_port,
-        workers=settings.api_workers,
+        workers=settings.server_processes,
         log_config=None,
         access_log=False,
         proxy_headers=True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from reports_shared.settings import CommonSettings, load_settings
 
 MIB = 1024 * 1024
@@ -12,7 +14,8 @@ class ApiSettings(CommonSettings, frozen=True, kw_only=True):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_workers: int = 1
+    #: uvicorn worker processes; 0: one per CPU the api may run on (its affinity).
+    api_workers: int = 0
     #: Key of the download tokens (HMAC); the same on every api replica. Required.
     token_secret: str
     #: Largest multipart upload (the dataset file).
@@ -43,6 +46,11 @@ class ApiSettings(CommonSettings, frozen=True, kw_only=True):
     #: Default completion webhook of an API key name, as ``name=url`` items separated by
     #: commas (a comma inside a URL is written %2C); a submission's callbackUrl wins.
     webhook_defaults: str = ""
+
+    @property
+    def server_processes(self) -> int:
+        """The uvicorn worker processes to run: AR_API_WORKERS, or one per usable CPU."""
+        return self.api_workers if self.api_workers > 0 else len(os.sched_getaffinity(0))
 
 
 def load() -> ApiSettings:

@@ -42,6 +42,7 @@ class Services:
     def create(cls, settings: ApiSettings) -> Services:
         """Clients for ``settings`` (no connection is opened yet)."""
         jobs = AsyncJobStore.from_url(settings.redis_url, settings.names)
+        processes = settings.server_processes
         objects = ObjectStore.from_settings(settings)
         publisher = Publisher(settings.amqp_url, settings.names)
         sync_jobs = JobStore.from_url(settings.redis_url, settings.names)
@@ -52,8 +53,11 @@ class Services:
             objects=objects,
             publisher=publisher,
             submitter=Submitter(settings, jobs, objects, publisher, sync_jobs, cache),
-            json_budget=MemoryBudget(settings.max_inflight_json_bytes),
-            upload_slots=MemoryBudget(settings.max_concurrent_uploads, UPLOADS_BUSY),
+            # Each server process holds its share, so that the api as a whole keeps to them.
+            json_budget=MemoryBudget(settings.max_inflight_json_bytes // processes),
+            upload_slots=MemoryBudget(
+                -(-settings.max_concurrent_uploads // processes), UPLOADS_BUSY
+            ),
             sync_jobs=sync_jobs,
             cache=cache,
             tokens=DownloadTokens(settings.token_secret),

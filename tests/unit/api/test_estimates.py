@@ -129,3 +129,35 @@ def test_a_job_the_board_does_not_know_yet_makes_it_read_again() -> None:
     # Then the third one waits for them, not for the empty lane the board had seen
     start_in = asyncio.run(estimates.of(queued)).start_in
     assert start_in is not None and start_in > 5, start_in
+
+
+def test_the_board_places_each_queued_job_as_its_lanes_queue_does() -> None:
+    # Given jobs queued in both lanes, created out of order, and one taken by a worker
+    server = fakeredis.FakeServer()
+    store = JobStore(fakeredis.FakeRedis(server=server), NAMES)
+    now = utcnow()
+    created = {"a": 3, "b": 1, "c": 2, "d": 2, "e": 0, "r": -1}
+    lanes = {"c": Lane.LARGE}
+    records = {
+        job_id: job(
+            job_id,
+            JobStatus.QUEUED,
+            lanes.get(job_id, Lane.SMALL),
+            created_at=now + timedelta(seconds=offset),
+        )
+        for job_id, offset in created.items()
+    }
+    for record in records.values():
+        store.create(record)
+    store.transition(records["r"], {JobStatus.QUEUED}, JobStatus.PROCESSING, {"startedAt": now})
+    estimates = Estimates(AsyncJobStore(fakeredis.FakeAsyncRedis(server=server), NAMES))
+
+    async def places() -> dict[str, int | None]:
+        return {job_id: await estimates.queue_position(job_id) for job_id in records}
+
+    # Then the board gives each queued job the place Redis's queue of its lane gives it,
+    # and none to the running one
+    expected = {job_id: store.queue_position(job_id, r.lane) for job_id, r in records.items()}
+    assert asyncio.run(places()) == expected == {
+        "e": 1, "b": 2, "d": 3, "a": 4, "c": 1, "r": None
+    }  # fmt: skip

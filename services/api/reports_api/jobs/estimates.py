@@ -4,7 +4,7 @@ Each api process reads the active jobs' figures, the lanes' samples and the caps
 once per ``BOARD_TTL_SECONDS`` and works out, once, when every queued job should start
 (a queue's jobs wait for each other: one pass in order gives them all). A status then
 costs no Redis read of its own: a running job's estimate comes from its own record, read
-anyway, and a queued job's from the board.
+anyway, and a queued job's from the board, as is its place in its lane's queue.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ class Board:
     known: set[str] = field(default_factory=set)
     starts_at: dict[str, float] = field(default_factory=dict)
     next_start_at: dict[Lane, float | None] = field(default_factory=dict)
+    #: Each queued job's 1-based place in its lane's queue (both ordered by creation).
+    positions: dict[str, int] = field(default_factory=dict)
 
 
 class Estimates:
@@ -69,6 +71,11 @@ class Estimates:
         if record.status not in (JobStatus.QUEUED, JobStatus.PROCESSING):
             return Estimate()
         return estimate(await self.board(record.job_id), record, time.time())
+
+    async def queue_position(self, job_id: str) -> int | None:
+        """A queued job's place in its lane as the board has it; None if the board does
+        not hold it as queued (new since, requeued since, or past the board's limit)."""
+        return (await self.board(job_id)).positions.get(job_id)
 
     async def board(self, job_id: str = "") -> Board:
         """The board, read again if older than the TTL, or than a moment if it does not
@@ -104,6 +111,7 @@ def build_board(inputs: EstimateInputs, now: float, read_at: float = 0.0) -> Boa
         lefts = [left for f in holders if (left := _left(f, models[f.lane], now)) is not None]
         lane_slots = slots["jobs"] if lane == Lane.SMALL else slots["large"]
         queued = [f for f in inputs.active if f.status == JobStatus.QUEUED and f.lane == lane]
+        board.positions.update((f.job_id, place) for place, f in enumerate(queued, start=1))
         starts = queue_starts(
             queued=[f.payload_bytes for f in queued],
             running_left=lefts,

@@ -26,7 +26,7 @@ from reports_shared.errors import JobStoreUnavailable
 from ..access.keys import Principal
 from ..openapi import problems
 from ..state import Services
-from .lookup import download_token, find_job
+from .lookup import download_token, find_job, queue_position
 from .views import job_view
 
 log = structlog.get_logger(__name__)
@@ -99,9 +99,7 @@ async def _current(services: Services, job_id: str) -> tuple[bytes | None, JobSt
     record = await services.jobs.get(job_id)
     if record is None:
         return None, None
-    position = None
-    if record.status == JobStatus.QUEUED:
-        position = await services.jobs.queue_position(record.job_id, record.lane)
+    position = await queue_position(services, record)
     token = await download_token(services, record)
     view = job_view(record, position, token, await services.estimates.of(record))
     return _encoder.encode(view), record.status

@@ -15,7 +15,7 @@ from ..openapi import problems
 from ..state import Services
 from .cursor import CURSOR_PATTERN, MAX_CURSOR_LENGTH, Cursors
 from .history_query import HistoryFilter, Outcome, history_index, read_history
-from .lookup import download_token
+from .lookup import download_token, queue_position
 from .views import JobHistory, JobStatusView, job_view
 
 DEFAULT_LIMIT = 50
@@ -76,8 +76,6 @@ class JobHistoryController(Controller):
 
 async def _view(services: Services, record: JobRecord) -> JobStatusView:
     """A job as GET /status shows it: queue position and download URL included."""
-    position = None
-    if record.status == JobStatus.QUEUED:
-        position = await services.jobs.queue_position(record.job_id, record.lane)
+    position = await queue_position(services, record)
     token = await download_token(services, record)
     return job_view(record, position, token, await services.estimates.of(record))

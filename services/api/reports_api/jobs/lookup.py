@@ -32,6 +32,17 @@ def check_live(record: JobRecord) -> None:
         raise JobGone("El trabajo y su reporte expiraron y fueron eliminados.")
 
 
+async def queue_position(services: Services, record: JobRecord) -> int | None:
+    """A queued job's 1-based place in its lane (None for any other job): from the
+    estimates' board, read at most a second ago, when it holds the job; else from Redis."""
+    if record.status != JobStatus.QUEUED:
+        return None
+    position = await services.estimates.queue_position(record.job_id)
+    if position is None:
+        position = await services.jobs.queue_position(record.job_id, record.lane)
+    return position
+
+
 async def download_token(services: Services, record: JobRecord) -> str | None:
     """The job's download token, made findable until a while after the job expires."""
     if record.status != JobStatus.COMPLETED or record.expires_at is None:

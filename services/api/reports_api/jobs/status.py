@@ -10,7 +10,7 @@ from reports_shared.constants import ACTIVE_STATUSES, API_PREFIX, JobStatus
 from ..access.keys import Principal
 from ..openapi import problems
 from ..state import Services
-from .lookup import download_token, find_visible
+from .lookup import download_token, find_visible, queue_position
 from .views import GoneJobView, JobStatusView, MissingJobView, job_view, retry_after
 
 _MISSING = "No existe un trabajo con id '{}'."
@@ -60,9 +60,7 @@ class JobStatusController(Controller):
                 detail=_GONE,
             )
             return Response(gone, status_code=410)
-        position = None
-        if record.status == JobStatus.QUEUED:
-            position = await services.jobs.queue_position(record.job_id, record.lane)
+        position = await queue_position(services, record)
         estimate = await services.estimates.of(record)
         active = record.status in ACTIVE_STATUSES
         headers = {"Retry-After": retry_after(estimate)} if active else {}
