@@ -9,7 +9,9 @@ dataset as a client would, polls the status and downloads the ZIP, timing each s
 sampling the RSS of the api and of the worker process trees with psutil. Then, in the
 same run: where a worker's time goes (stages), several jobs queued at once (jobs/minute
 under the cap of 2), status polling from a separate load generator (wrk, else Python
-processes), and the old way (one process, pandas + openpyxl) for comparison. Writes
+processes), the best peer (polars + xlsxwriter) and the old way (one process, pandas +
+openpyxl) for comparison, and the status endpoint beside a bare Litestar + Redis one
+(status_vs_bare.py, when wrk is installed). Writes
 ``e2e-<time>.json`` (every run), ``.md`` (tables) and ``.png`` (chart) under
 ``bench/results/``; see bench/README.md.
 """
@@ -21,6 +23,7 @@ import importlib.util
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,8 +41,18 @@ import httpx
 from e2e_client import JobRun, run_job
 from e2e_load import polling_under_load, throughput
 from e2e_memory import CpuMeter, MemorySampler, wait_for_quiet
-from e2e_report import QUOTED_SEED, machine, quoted_ratios, ratios, summarise, targets
+from e2e_report import (
+    QUOTED_SEED,
+    machine,
+    quoted_ratios,
+    ratios,
+    status_targets,
+    summarise,
+    targets,
+)
 from e2e_stack import BenchStack, start_stack
+from status_vs_bare import compare as status_vs_bare
+from status_vs_bare import table as status_table
 
 from devstack.datasets import write_invoices
 
@@ -224,6 +237,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--poll-connections", type=int, default=64)
     add("--poll-threads", type=int, default=2, help="wrk threads (or poller processes)")
     add(
+        "--status-rounds",
+        type=int,
+        default=3,
+        help="interleaved rounds of the status against a bare endpoint (0: skip; needs wrk)",
+    )
+    add("--status-seconds", type=float, default=8, help="each wrk run of those rounds (s)")
+    add(
         "--quiet-cores",
         type=float,
         default=QUIET[0],
@@ -272,7 +292,28 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
             )  # fmt: skip
             log(f"polling: {results['polling']}")
     _run_one_process(args, sizes, paths, results["sizes"], scratch)
+    results["statusVsBare"] = _status_vs_bare(args, scratch)
     return results
+
+
+def _status_vs_bare(args: argparse.Namespace, scratch: Path) -> dict[str, Any] | None:
+    """The status endpoint beside a bare one, on an idle stack of its own, with the api's
+    default number of processes (one per CPU)."""
+    if args.status_rounds <= 0 or shutil.which("wrk") is None:
+        return None
+    wait_for_quiet({}, *QUIET)
+    options = argparse.Namespace(
+        api_workers=len(os.sched_getaffinity(0)),
+        rounds=args.status_rounds,
+        connections=args.poll_connections,
+        wrk_seconds=args.status_seconds,
+        wrk_threads=args.poll_threads,
+    )
+    workdir = scratch / "status-vs-bare"
+    workdir.mkdir()
+    result = status_vs_bare(workdir, options)
+    log(f"status vs bare: {result['targets']}")
+    return result
 
 
 def _run_one_process(
@@ -302,6 +343,7 @@ def finish(args: argparse.Namespace, results: dict[str, Any], started: float,
            info: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """Ratios and targets; write JSON, Markdown and the chart; the whole document."""
     ratio_rows = [row for size in results["sizes"] if (row := ratios(size))]
+    peer_rows = [row for size in results["sizes"] if (row := ratios(size, against="peer"))]
     one_ratio_rows = [row for size in results["sizes"] if (row := ratios(size, "e2eOneProcess"))]
     quoted = quoted_ratios(results["sizes"])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -318,7 +360,9 @@ def finish(args: argparse.Namespace, results: dict[str, Any], started: float,
         "quoted": QUOTED_SEED,
         "ratios": ratio_rows,
         "quotedRatios": quoted,
-        "targets": targets(results["sizes"], ratio_rows),
+        "peerRatios": peer_rows,
+        "targets": targets(results["sizes"], ratio_rows, peer_rows=peer_rows)
+        + status_targets(results.get("statusVsBare")),
         "ratiosOneProcess": one_ratio_rows,
         "targetsOneProcess": targets(results["sizes"], one_ratio_rows, "e2eOneProcess"),
         "chart": chart_path.name if render.chart(results["sizes"], chart_path) else None,
@@ -346,6 +390,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "## Results\n\n" + render.results_table(doc["sizes"]),
         "## Old way ÷ new way (same run)\n\n" + render.ratios_table(doc["ratios"],
                                                                    doc["quotedRatios"]),
+        "## Best peer ÷ new way (same run)\n\n" + render.ratios_table(doc["peerRatios"], None),
         "## Targets\n\nThe stack as it runs by default: a build alone on the machine renders "
         "its batches in two processes (itself and a helper; `AR_BUILD_PROCESSES=0`, "
         "automatic).\n\n" + render.targets_table(doc["targets"]),
@@ -363,6 +408,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if doc["throughput"] or doc["polling"]:
         parts.append("## Several jobs, status polling\n\n"
                      + render.load_table(doc["throughput"], doc["polling"]))  # fmt: skip
+    if doc.get("statusVsBare"):
+        parts.append("## The status against a bare Litestar + Redis endpoint (idle stack)\n\n"
+                     + status_table(doc["statusVsBare"]))  # fmt: skip
     if doc["chart"]:
         parts.append(f"![time and memory against dataset size]({doc['chart']})")
     return "\n\n".join(parts) + "\n"

@@ -64,9 +64,12 @@ def _ratio(top: dict[str, float], bottom: dict[str, float]) -> dict[str, float]:
     }
 
 
-def ratios(size: dict[str, Any], source: str = "e2e") -> dict[str, Any] | None:
-    """How the new way compares with the old one measured in the same run, for one size."""
-    base = (size.get("baseline") or {}).get("summary")
+def ratios(
+    size: dict[str, Any], source: str = "e2e", against: str = "baseline"
+) -> dict[str, Any] | None:
+    """How the product compares with ``against`` (``baseline``, the old way, or ``peer``,
+    the best peer) measured in the same run, for one size."""
+    base = (size.get(against) or {}).get("summary")
     e2e = (size.get(source) or {}).get("summary")
     if not base or "seconds" not in base or not e2e:
         return None
@@ -113,11 +116,15 @@ _WHAT = {
 
 
 def targets(
-    sizes: list[dict[str, Any]], ratio_rows: list[dict[str, Any]], source: str = "e2e"
+    sizes: list[dict[str, Any]],
+    ratio_rows: list[dict[str, Any]],
+    source: str = "e2e",
+    peer_rows: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The issue's targets, judged on medians (the worst run beside); None where not run.
+    """The issues' targets, judged on medians (the worst run beside); None where not run.
 
-    ``source``: which stack's runs (``e2e``, the default stack, or ``e2eOneProcess``).
+    ``source``: which stack's runs (``e2e``, the default stack, or ``e2eOneProcess``);
+    ``ratio_rows`` against the old way, ``peer_rows`` against the best peer.
     """
     small = next((s for s in sizes if s["records"] == TARGET_SMALL), None)
     largest = max(sizes, key=lambda s: s["records"])
@@ -134,8 +141,12 @@ def targets(
         value, worst = (figure["median"], figure["max"]) if figure else (None, None)
         rows.append(_target(name, value, limit, worst))
 
-    def ratio(size: dict[str, Any] | None, key: str, limit: float, name: str) -> None:
-        row = ratio_of.get(size["records"]) if size else None
+    peer_of = {row["records"]: row for row in peer_rows or []}
+
+    def ratio(
+        size: dict[str, Any] | None, key: str, limit: float, name: str, rows_of: Any = ratio_of
+    ) -> None:
+        row = rows_of.get(size["records"]) if size else None
         value, worst = (row[key]["median"], row[key]["worst"]) if row else (None, None)
         rows.append(_target(name, value, limit, worst, at_most=False))
 
@@ -153,9 +164,46 @@ def targets(
             before = summary(small)[key]["median"]
             growth = round(summary(large)[key]["median"] / before, 2)
         rows.append(_target(f"memory flat 45,000 → {big}: worker {what} (x)", growth, 1.2, None))
-    ratio(small, "speedupEndToEnd", 6, "45,000: faster than the old way, end to end (x)")
+    ratio(small, "speedupEndToEnd", 10, "45,000: faster than the old way, end to end (x)")
     for key, what in (("lessMemoryVsWorkerTree", "whole tree"),
                       ("lessMemoryVsWorkerTreePss", "whole tree, PSS")):  # fmt: skip
         ratio(small, key, 4, f"45,000: less memory than the old way, worker {what} (x)")
         ratio(large, key, 25, f"{big}: less memory than the old way, worker {what} (x)")
+    if peer_rows is not None:
+        for size, label in ((small, "45,000"), (large, big)):
+            ratio(size, "speedupEndToEnd", 3,
+                  f"{label}: faster than the best peer, end to end (x)", peer_of)  # fmt: skip
+        ratio(small, "lessMemoryVsWorkerTreePss", 5,
+              "45,000: less memory than the best peer, worker PSS (x)", peer_of)  # fmt: skip
+        ratio(large, "lessMemoryVsWorkerTreePss", 25,
+              f"{big}: less memory than the best peer, worker PSS (x)", peer_of)  # fmt: skip
+        for size, label in ((small, "45,000"), (large, big)):
+            rows.append(_target(f"{label}: lone build, one process's processing time over "
+                                "the default's (x)", _lone_gain(size), 1.7, None,
+                                at_most=False))  # fmt: skip
+    return rows
+
+
+def _lone_gain(size: dict[str, Any] | None) -> float | None:
+    """How much faster a lone job is processed by default than with every build in one
+    process (the second stack of the run), on medians."""
+    if not size or not size.get("e2eOneProcess"):
+        return None
+    one = size["e2eOneProcess"]["summary"]["processingSeconds"]["median"]
+    default = size["e2e"]["summary"]["processingSeconds"]["median"]
+    return round(float(one) / float(default), 2)
+
+
+def status_targets(result: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The status endpoint against the bare one (status_vs_bare.compare's result)."""
+    if not result:
+        return []
+    rows = []
+    for state, t in result["targets"].items():
+        if state == "bare":
+            continue
+        rows.append(_target(f"status of a {state} job: requests/s over the bare endpoint's (x)",
+                            t["ratioToBare"], 0.8, None, at_most=False))  # fmt: skip
+        rows.append(_target(f"status of a {state} job: p99 at {result['connections']} "
+                            "connections (ms)", t["p99Ms"], 50, t["p99MsRange"][1]))  # fmt: skip
     return rows
