@@ -298,12 +298,12 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
 
 def _status_vs_bare(args: argparse.Namespace, scratch: Path) -> dict[str, Any] | None:
     """The status endpoint beside a bare one, on an idle stack of its own, with the api's
-    default number of processes (one per CPU)."""
+    default number of processes (one)."""
     if args.status_rounds <= 0 or shutil.which("wrk") is None:
         return None
     wait_for_quiet({}, *QUIET)
     options = argparse.Namespace(
-        api_workers=len(os.sched_getaffinity(0)),
+        api_workers=1,
         rounds=args.status_rounds,
         connections=args.poll_connections,
         wrk_seconds=args.status_seconds,

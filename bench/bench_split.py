@@ -2,15 +2,16 @@
 
     uv run --group bench python bench/bench_split.py FILE [--processes 1 2] [--repeat 5]
 
-Each build runs in a fresh child, the configurations interleaved (1, 2, 1, 2, ...).
-Besides wall time, which a loaded machine stretches at will, each run reports what the
-load moves much less: the CPU seconds of the building process and of its helpers (read
-from ``/proc`` every 20 ms), and the critical path they imply, the larger of the two.
-With two free cores a split build takes about its critical path; one process takes its
-whole CPU. So ``one-process CPU / critical path`` is the speed-up the split allows on
-two idle cores, whatever the machine is doing now. Memory is PSS (shared pages split
-between the processes that share them), summed over the child's process tree at its
-peak; the parts name each process's role at that moment.
+Each build runs in a fresh child, the configurations interleaved (1, 2, 1, 2, ...), the
+helpers' server started before the build as the worker starts it. Besides wall time,
+which a loaded machine stretches at will, each run reports what the load moves much
+less: the CPU seconds of the building process and of its helpers (read from ``/proc``
+every 20 ms), and the critical path they imply, the larger of the two. With two free
+cores a split build takes about its critical path; one process takes its whole CPU. So
+``one-process CPU / critical path`` is the speed-up the split allows on two idle cores,
+whatever the machine is doing now. Memory is PSS (shared pages split between the
+processes that share them), summed over the child's process tree at its peak; the
+parts name each process's role at that moment.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _role(pid: int, root: int) -> str:
     if "resource_tracker" in command:
         return "tracker"
     if "forkserver import main" in command and _parent(pid) == root:
-        return "server"  # where helpers came from before they were forked from the build
+        return "server"
     return "helper"
 
 
@@ -132,8 +133,12 @@ class Sampler:
 
 def child(path: Path, processes: int) -> dict[str, Any]:
     """Run in the child: one build, measured."""
+    from reports_worker.building.forkserver import start_helper_server
     from reports_worker.reporttypes import build_report
 
+    if processes > 1:
+        start_helper_server()
+        time.sleep(1.0)  # the worker starts it at start-up, long before any build
     sampler = Sampler()
     sampler.start()
     dest = Path(tempfile.mkdtemp(prefix="bench-")) / "out.zip"

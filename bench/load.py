@@ -11,7 +11,7 @@ the manifest counts every invoice sent, each file's SHA-256 matches the manifest
 Passes (exit 0) only with zero 5xx answers, zero lost or stuck jobs and every result
 correct. Writes bench/results/load.json and prints a Markdown table.
 
-    uv run python bench/load.py --status-vs-bare [--api-workers CPUS] [--rounds 5]
+    uv run python bench/load.py --status-vs-bare [--api-workers N] [--rounds 5]
                                 [--connections 64] [--wrk-seconds 8]
 
 measures the status endpoint alone instead (needs ``wrk``): on an idle stack of its own,
@@ -27,7 +27,6 @@ import asyncio
 import hashlib
 import io
 import json
-import os
 import random
 import statistics
 import sys
@@ -200,8 +199,8 @@ def main() -> None:
         action="store_true",
         help="measure the status endpoint beside a bare endpoint instead",
     )
-    # The api's default: one server process per CPU it may run on.
-    parser.add_argument("--api-workers", type=int, default=len(os.sched_getaffinity(0)))
+    # The api's default: one server process (AR_API_WORKERS=0: one per CPU).
+    parser.add_argument("--api-workers", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--wrk-seconds", type=float, default=8)

@@ -165,8 +165,8 @@ class StackPool:
             AR_LOG_FORMAT="json",
             AR_LEASE_TTL_SECONDS="5",
             AR_JANITOR_INTERVAL_SECONDS="1",
-            # One server process (the default is one per CPU): what a test asserts of
-            # the api's own state (its budgets, its board) holds for one process.
+            # One server process, the default (AR_API_WORKERS=0 is one per CPU): what a
+            # test asserts of the api's own state (its budgets, its board) holds for one.
             AR_API_WORKERS="1",
         )
         env.update({f"AR_{k.upper()}": str(v) for k, v in settings.items()})

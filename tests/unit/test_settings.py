@@ -68,7 +68,9 @@ def test_the_configuration_page_documents_every_setting_with_its_default() -> No
                     )
 
 
-def test_the_api_runs_a_server_process_per_usable_cpu_unless_told() -> None:
-    assert load_settings(ApiSettings, SECRETS).server_processes == len(os.sched_getaffinity(0))
+def test_the_api_runs_one_server_process_or_one_per_usable_cpu_when_told_0() -> None:
+    assert load_settings(ApiSettings, SECRETS).server_processes == 1
+    per_cpu = load_settings(ApiSettings, {**SECRETS, "AR_API_WORKERS": "0"})
+    assert per_cpu.server_processes == len(os.sched_getaffinity(0))
     told = load_settings(ApiSettings, {**SECRETS, "AR_API_WORKERS": "3"})
     assert told.server_processes == 3

@@ -14,8 +14,10 @@ class ApiSettings(CommonSettings, frozen=True, kw_only=True):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    #: uvicorn worker processes; 0: one per CPU the api may run on (its affinity).
-    api_workers: int = 0
+    #: uvicorn worker processes; 0: one per CPU the api may run on (its affinity). One by
+    #: default: /metrics is per process (a scrape sees one process's counters) and the
+    #: in-flight budgets are shared out among the processes.
+    api_workers: int = 1
     #: Key of the download tokens (HMAC); the same on every api replica. Required.
     token_secret: str
     #: Largest multipart upload (the dataset file).

@@ -15,6 +15,8 @@ from reports_shared.objectstore import ObjectStore
 
 from . import settings as worker_settings
 from .actors import create_broker
+from .building.forkserver import start_helper_server
+from .machine import usable_cores
 from .reporttypes import load_report_types, register_plugins, report_options
 from .services import Services
 
@@ -38,6 +40,8 @@ def setup() -> None:
     except ReportsError as exc:  # storage may come later; jobs retry until it does
         structlog.get_logger(__name__).warning("bucket_check_failed", error=str(exc))
     create_broker(services)
+    if settings.build_processes > 1 or (settings.build_processes == 0 and usable_cores() > 1):
+        start_helper_server()
     types = load_report_types()
     catalog = {name: cls.description for name, cls in types.items()}
     shown = {name: cls.display_name or name for name, cls in types.items()}

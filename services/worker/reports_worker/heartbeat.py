@@ -143,7 +143,7 @@ class Heartbeat:
     def _sample_memory(self) -> None:
         """This process's RSS plus what its own processes add (a build may render in
         helper processes): their unique pages (USS), not the pages they share with the
-        build they are forked from. A second job of this process, if any, is in too."""
+        fork server they come from. A second job of this process, if any, is in too."""
         used = self._process.memory_info().rss
         for child in self._process.children(recursive=True):
             try:

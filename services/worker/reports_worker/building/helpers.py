@@ -6,8 +6,8 @@ in batches of about 1 MB of payload. Each batch is decoded and rendered by
 one core, so that a lone job on an idle machine uses every core. A batch travels as the
 payload's bytes and comes back as the report's rendered part; the parts are handed to
 the report in payload order, whatever order the helpers finish in, and at most a few
-are in flight, so memory does not grow with the payload. The helpers are forked from
-the build's process (:mod:`.forking`).
+are in flight, so memory does not grow with the payload. The helpers come from
+:mod:`.forkserver`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import structlog
 from ..input.batches import Batch
 from ..input.decoding import decode_batch
 from .context import Batched
-from .forking import helper_context, start_helper
+from .forkserver import helper_context, watch_parent
 
 log = structlog.get_logger(__name__)
 
@@ -62,7 +62,7 @@ def render_batch(report: Batched, batch: Batch) -> BatchOutput:
 def rendered(report: Batched, batches: Iterable[Batch], helpers: int) -> Iterator[BatchOutput]:
     """Every batch rendered, in payload order, by this process and ``helpers`` others.
 
-    The helpers are kept fed (:data:`IN_HAND` batches each); this process hands on each part
+    The helpers are kept fed (two batches in hand each); this process hands on each part
     as soon as every earlier one is, and renders a batch itself only when it would
     otherwise wait for a helper. At most :data:`MAX_AHEAD` parts per process are held:
     memory stays flat. A payload of one batch is rendered here, without helpers.
@@ -87,7 +87,7 @@ def rendered(report: Batched, batches: Iterable[Batch], helpers: int) -> Iterato
 def _shared(report: Batched, upcoming: Iterator[Batch], helpers: int) -> Iterator[BatchOutput]:
     limit = MAX_AHEAD * (helpers + 1)
     with ProcessPoolExecutor(
-        helpers, mp_context=helper_context(), initializer=start_helper, initargs=(os.getpid(),)
+        helpers, mp_context=helper_context(), initializer=watch_parent, initargs=(os.getpid(),)
     ) as pool:
         pending: deque[_Slot] = deque()
         more, broken = True, False
@@ -130,7 +130,7 @@ def _shared(report: Batched, upcoming: Iterator[Batch], helpers: int) -> Iterato
         try:
             while more or pending:
                 while more and not broken and len(pending) < limit:
-                    if _in_hand(pending) >= IN_HAND * helpers or (following := take()) is None:
+                    if _in_hand(pending) >= 2 * helpers or (following := take()) is None:
                         break
                     send(following)
                 if pending and pending[0].ready():
@@ -174,11 +174,6 @@ def _failed(error: Exception) -> Future[BatchOutput]:
 
 #: Rendered parts held per process, at most, before the oldest is waited for.
 MAX_AHEAD = 3
-#: Batches a helper has been given and not finished. This process also cuts the payload
-#: and writes every part, so it renders fewer batches than a helper; with two in hand a
-#: helper ran dry while this process rendered one (0.97 s of helper CPU against 1.89 s
-#: here at 45,000 invoices), with four it has work for as long as this process renders.
-IN_HAND = 4
 
 
 def _in_hand(pending: deque[_Slot]) -> int:

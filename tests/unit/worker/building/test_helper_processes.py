@@ -1,6 +1,6 @@
 """Batches rendered in helper processes give the very report a single process gives.
 
-Real helper processes (forked from the build), payloads of several batches with
+Real helper processes (multiprocessing's forkserver), payloads of several batches with
 rejected records spread over them, every shape; the ZIPs are compared file by file
 (the workbook part by part: only its parts' timestamps may differ).
 """
@@ -129,9 +129,9 @@ def test_helpers_exit_when_the_build_is_killed(tmp_path: Path) -> None:
     try:
         assert builder.stdout is not None
         assert builder.stdout.readline().strip() == "built"
-        # during a build, two helpers forked from it
+        # the resource tracker, the fork server and, during a build, two helpers
         deadline = time.monotonic() + 10
-        while len(helpers := psutil.Process(builder.pid).children(recursive=True)) < 2:
+        while len(helpers := psutil.Process(builder.pid).children(recursive=True)) < 4:
             assert time.monotonic() < deadline, helpers
             time.sleep(0.01)
 
