@@ -22,6 +22,7 @@ from tusclient.uploader.uploader import Uploader
 
 from reports_shared.constants import Names
 from reports_shared.jobstore.records import decode_record
+from reports_shared.objectstore import PART_SIZE
 from tests.support.data import INVOICE
 from tests.support.infra import Infra
 from tests.support.stacks import RunningStack, StackFactory, StackPool, wait_until, zip_bytes
@@ -462,3 +463,26 @@ def test_an_expired_upload_answers_410_to_its_owner_and_404_to_others(
     # And another key, or an id never made, still hears of no such upload
     assert stack.client.head(url, headers={**TUS, "X-API-Key": CRM}).status_code == 404
     assert stack.client.head(f"{Q}/uploads/{upload_id[:-4]}0000", headers=erp).status_code == 404
+
+
+def test_a_checksummed_patch_ending_on_a_part_boundary_keeps_its_offset(
+    api: RunningStack,
+) -> None:
+    # Given an upload, and a first PATCH of exactly one S3 part with its checksum
+    count = 40_000
+    data = dataset(count)
+    assert len(data) > PART_SIZE
+    url = create(api, len(data)).headers["location"]
+    first = data[:PART_SIZE]
+    sent = send(api, url, 0, first, **{"Upload-Checksum": checksum("sha256", first)})
+    assert sent.status_code == 204, sent.text
+    assert sent.headers["upload-offset"] == str(PART_SIZE)
+    # Then HEAD says the same offset (the state was saved, not only answered)
+    head = api.client.head(url, headers={**TUS, "X-API-Key": ERP})
+    assert head.headers["upload-offset"] == str(PART_SIZE)
+    # And the rest, sent from there, makes an exact job
+    rest = data[PART_SIZE:]
+    done = send(api, url, PART_SIZE, rest, **{"Upload-Checksum": checksum("sha256", rest)})
+    assert done.status_code == 204, done.text
+    assert_totals(api, done.headers["upload-job-url"].rsplit("/", 1)[1], count)
+    assert leftovers(api, url.rsplit("/", 1)[1]) == ([], [])

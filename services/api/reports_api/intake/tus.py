@@ -702,7 +702,9 @@ class _Receiver:
         """Store the bytes past the last part as the new tail, then name it in the state."""
         upload = self.upload
         end = self.parts_bytes + len(self.buffer)
-        if end == upload.offset and upload.tail_size == len(self.buffer) and not self.stale_tails:
+        # Nothing new to save, unless parts were stored unsaved (with Upload-Checksum).
+        unchanged = end == upload.offset == self.saved_offset
+        if unchanged and upload.tail_size == len(self.buffer) and not self.stale_tails:
             return
         new_tail = tail_key(upload.upload_id, self.parts_bytes, end) if self.buffer else ""
         if new_tail and new_tail != upload.tail_key:
