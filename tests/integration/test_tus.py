@@ -486,3 +486,31 @@ def test_a_checksummed_patch_ending_on_a_part_boundary_keeps_its_offset(
     assert done.status_code == 204, done.text
     assert_totals(api, done.headers["upload-job-url"].rsplit("/", 1)[1], count)
     assert leftovers(api, url.rsplit("/", 1)[1]) == ([], [])
+
+
+def raw_headers(headers: dict[str, str]) -> dict[bytes, bytes]:
+    """Headers as the bytes sent (latin-1: one byte per character, ASCII or not)."""
+    return {k.encode("latin-1"): v.encode("latin-1") for k, v in headers.items()}
+
+
+def test_non_ascii_checksum_or_metadata_headers_are_a_400(api: RunningStack) -> None:
+    # Given an upload, and headers whose bytes are not ASCII (read as latin-1 by the server)
+    url = create(api, 1000).headers["location"]
+    patch_headers = raw_headers({
+        **TUS, "X-API-Key": ERP, "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream",
+        "Upload-Checksum": "sha1 AAAAAAAAAAAAAAAAAAAAAAAAAA\xe9=",
+    })  # fmt: skip
+    post_headers = raw_headers({
+        **TUS, "X-API-Key": ERP, "Upload-Length": "1000",
+        "Upload-Metadata": "reportType \xe9\xe9\xe9\xe9",
+    })  # fmt: skip
+    # When they are sent on a PATCH and on a creation
+    answers = [api.client.patch(url, content=b"[", headers=patch_headers),
+               api.client.post(f"{Q}/uploads", headers=post_headers)]  # fmt: skip
+    # Then both are 400 problem details naming the header, and the upload is untouched
+    for answer, header in zip(answers, ["Upload-Checksum", "Upload-Metadata"], strict=True):
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert header in answer.json()["detail"]
+    assert api.client.head(url, headers={**TUS, "X-API-Key": ERP}).headers["upload-offset"] == "0"

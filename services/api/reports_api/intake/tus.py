@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import contextlib
 import hashlib
 import time
@@ -370,7 +369,7 @@ def parse_checksum(header: str | None) -> Checksum | None:
     algorithm = algorithm.lower()
     try:
         digest = base64.b64decode(encoded.strip(), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII header (read as latin-1)
         digest = b""
     if len(digest) != hashlib.new(algorithm).digest_size:
         raise InvalidRequest(
@@ -388,7 +387,7 @@ def parse_metadata(header: str) -> dict[str, str]:
             raise InvalidRequest(f"La clave '{key[:100]}' aparece dos veces en Upload-Metadata.")
         try:
             found[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # not base64 (binascii.Error), not ASCII, or not UTF-8
             raise InvalidRequest(
                 f"El valor de '{key[:100]}' en Upload-Metadata no es base64 de texto UTF-8."
             ) from exc
