@@ -514,3 +514,27 @@ def test_non_ascii_checksum_or_metadata_headers_are_a_400(api: RunningStack) -> 
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert header in answer.json()["detail"]
     assert api.client.head(url, headers={**TUS, "X-API-Key": ERP}).headers["upload-offset"] == "0"
+
+
+def test_a_finished_upload_names_its_job_past_its_expiry_and_never_answers_410(
+    make_stack: StackFactory,
+) -> None:
+    # Given an upload that became a job, on a stack whose uploads expire in 2 s
+    stack = make_stack(workers=1, api_keys=KEYS, tus_expiry_seconds=2)
+    data = dataset(2)
+    headers = {**TUS, "X-API-Key": ERP, "Upload-Length": str(len(data)),
+               "Upload-Metadata": encode_metadata(METADATA),
+               "Content-Type": "application/offset+octet-stream"}  # fmt: skip
+    created = stack.client.post(f"{Q}/uploads", headers=headers, content=data)
+    assert created.status_code == 201, created.text
+    job_url = created.headers["upload-job-url"]
+    url = created.headers["location"]
+    # When its expiry has passed (a client that lost the answer comes back)
+    time.sleep(4)
+    # Then HEAD and a resent last PATCH still name its job, rather than 410 "start again"
+    head = stack.client.head(url, headers={**TUS, "X-API-Key": ERP})
+    assert head.status_code == 200, head.headers
+    assert head.headers["upload-job-url"] == job_url
+    assert head.headers["upload-offset"] == str(len(data))
+    resent = send(stack, url, len(data), b"")
+    assert resent.status_code == 204 and resent.headers["upload-job-url"] == job_url

@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Annotated, Any
 
@@ -49,7 +49,7 @@ from ..state import Services
 from . import idempotency
 from .sniff import HEAD_BYTES, check_head
 from .submissions import Submission
-from .tusstate import TusStates, TusUpload, tail_key, upload_prefix
+from .tusstate import GONE_SECONDS, TusStates, TusUpload, tail_key, upload_prefix
 from .uploads import MIB, StoredPayload
 
 log = structlog.get_logger(__name__)
@@ -768,8 +768,9 @@ async def _become_job(
             _idempotency_scope(upload.owner), upload.idempotency_key, upload.job_id,
             services.settings.job_ttl_seconds,
         )  # fmt: skip
-    # Kept until it would have expired: a client that lost the 204 asks HEAD for the job.
-    upload.expires_at = states.next_expiry()
+    # Kept as long as an unfinished upload's tombstone would be: a client that lost the 204
+    # asks HEAD for the job (never told 410 "start again", which would make a second job).
+    upload.expires_at = states.next_expiry() + timedelta(seconds=GONE_SECONDS)
     await states.put(upload)
     await services.jobs.client.delete(services.jobs.names.uploading(upload.upload_id))
     log.info("tus_upload_queued", job_id=upload.job_id, bytes=upload.length)

@@ -8,6 +8,8 @@ leaves the state pointing at bytes that exist (the offset falls back; the client
 Beside each state, a tombstone (``{state}:gone``, holding the owner's key name) outlives it
 by GONE_SECONDS: once the state expired (and the janitor cleared its bytes), the upload's
 owner is told 410 Gone rather than 404 for that long. Termination removes both (404 after).
+An upload that became a job has no tombstone (410 would tell its client to send the file
+again, making a second job): its state, naming the job, is kept GONE_SECONDS longer instead.
 """
 
 from __future__ import annotations
@@ -85,13 +87,17 @@ class TusStates:
         return _decoder.decode(raw) if raw else None
 
     async def put(self, upload: TusUpload) -> None:
-        """Save a state; it lives until the upload expires (a finished one as long again)."""
+        """Save a state; it lives until the upload expires. A finished upload (a job) has no
+        tombstone: it never answers 410, its state names its job until it expires."""
         ttl = max(1, int((upload.expires_at - datetime.now(UTC)).total_seconds()))
         name = self.prefix + upload.upload_id
         with unavailable_on_error():
             async with self.client.pipeline(transaction=False) as pipe:
                 pipe.set(name, _encoder.encode(upload), ex=ttl)
-                pipe.set(f"{name}:gone", upload.owner, ex=ttl + GONE_SECONDS)
+                if upload.job_id:
+                    pipe.delete(f"{name}:gone")
+                else:
+                    pipe.set(f"{name}:gone", upload.owner, ex=ttl + GONE_SECONDS)
                 await pipe.execute()
 
     async def delete(self, upload_id: str) -> None:
