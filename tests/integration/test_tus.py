@@ -538,3 +538,39 @@ def test_a_finished_upload_names_its_job_past_its_expiry_and_never_answers_410(
     assert head.headers["upload-offset"] == str(len(data))
     resent = send(stack, url, len(data), b"")
     assert resent.status_code == 204 and resent.headers["upload-job-url"] == job_url
+
+
+def test_a_delete_during_a_slow_patch_leaves_no_upload_nor_bytes(api: RunningStack) -> None:
+    # Given an upload, and a PATCH sending 6 MiB (a whole part stored), then pausing
+    data = dataset(40_000)
+    url = create(api, len(data)).headers["location"]
+    upload_id = url.rsplit("/", 1)[1]
+    paused = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        for start in range(0, 6 * MIB, MIB):
+            yield data[start : start + MIB]
+        paused.set()
+        time.sleep(2)
+        yield data[6 * MIB : 6 * MIB + 1000]
+
+    answers: list[httpx.Response] = []
+
+    def patch() -> None:
+        with httpx.Client(base_url=api.url, timeout=60) as client:
+            headers = {**TUS, "X-API-Key": ERP, "Upload-Offset": "0",
+                       "Content-Type": "application/offset+octet-stream"}  # fmt: skip
+            answers.append(client.patch(url, content=body(), headers=headers))
+
+    sending = threading.Thread(target=patch)
+    sending.start()
+    assert paused.wait(60)
+    time.sleep(0.5)
+    # When the upload is terminated while that PATCH is still running
+    gone = api.client.delete(url, headers={**TUS, "X-API-Key": ERP})
+    sending.join(60)
+    # Then both answered, the upload is unknown and storage holds nothing of it
+    assert gone.status_code == 204, gone.text
+    assert [answer.status_code for answer in answers] == [204]
+    assert api.client.head(url, headers={**TUS, "X-API-Key": ERP}).status_code == 404
+    assert leftovers(api, upload_id) == ([], [])
