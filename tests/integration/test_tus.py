@@ -22,6 +22,7 @@ from tusclient.uploader.uploader import Uploader
 
 from reports_shared.constants import Names
 from reports_shared.jobstore.records import decode_record
+from reports_shared.objectstore import PART_SIZE
 from tests.support.data import INVOICE
 from tests.support.infra import Infra
 from tests.support.stacks import RunningStack, StackFactory, StackPool, wait_until, zip_bytes
@@ -462,3 +463,114 @@ def test_an_expired_upload_answers_410_to_its_owner_and_404_to_others(
     # And another key, or an id never made, still hears of no such upload
     assert stack.client.head(url, headers={**TUS, "X-API-Key": CRM}).status_code == 404
     assert stack.client.head(f"{Q}/uploads/{upload_id[:-4]}0000", headers=erp).status_code == 404
+
+
+def test_a_checksummed_patch_ending_on_a_part_boundary_keeps_its_offset(
+    api: RunningStack,
+) -> None:
+    # Given an upload, and a first PATCH of exactly one S3 part with its checksum
+    count = 40_000
+    data = dataset(count)
+    assert len(data) > PART_SIZE
+    url = create(api, len(data)).headers["location"]
+    first = data[:PART_SIZE]
+    sent = send(api, url, 0, first, **{"Upload-Checksum": checksum("sha256", first)})
+    assert sent.status_code == 204, sent.text
+    assert sent.headers["upload-offset"] == str(PART_SIZE)
+    # Then HEAD says the same offset (the state was saved, not only answered)
+    head = api.client.head(url, headers={**TUS, "X-API-Key": ERP})
+    assert head.headers["upload-offset"] == str(PART_SIZE)
+    # And the rest, sent from there, makes an exact job
+    rest = data[PART_SIZE:]
+    done = send(api, url, PART_SIZE, rest, **{"Upload-Checksum": checksum("sha256", rest)})
+    assert done.status_code == 204, done.text
+    assert_totals(api, done.headers["upload-job-url"].rsplit("/", 1)[1], count)
+    assert leftovers(api, url.rsplit("/", 1)[1]) == ([], [])
+
+
+def raw_headers(headers: dict[str, str]) -> dict[bytes, bytes]:
+    """Headers as the bytes sent (latin-1: one byte per character, ASCII or not)."""
+    return {k.encode("latin-1"): v.encode("latin-1") for k, v in headers.items()}
+
+
+def test_non_ascii_checksum_or_metadata_headers_are_a_400(api: RunningStack) -> None:
+    # Given an upload, and headers whose bytes are not ASCII (read as latin-1 by the server)
+    url = create(api, 1000).headers["location"]
+    patch_headers = raw_headers({
+        **TUS, "X-API-Key": ERP, "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream",
+        "Upload-Checksum": "sha1 AAAAAAAAAAAAAAAAAAAAAAAAAA\xe9=",
+    })  # fmt: skip
+    post_headers = raw_headers({
+        **TUS, "X-API-Key": ERP, "Upload-Length": "1000",
+        "Upload-Metadata": "reportType \xe9\xe9\xe9\xe9",
+    })  # fmt: skip
+    # When they are sent on a PATCH and on a creation
+    answers = [api.client.patch(url, content=b"[", headers=patch_headers),
+               api.client.post(f"{Q}/uploads", headers=post_headers)]  # fmt: skip
+    # Then both are 400 problem details naming the header, and the upload is untouched
+    for answer, header in zip(answers, ["Upload-Checksum", "Upload-Metadata"], strict=True):
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert header in answer.json()["detail"]
+    assert api.client.head(url, headers={**TUS, "X-API-Key": ERP}).headers["upload-offset"] == "0"
+
+
+def test_a_finished_upload_names_its_job_past_its_expiry_and_never_answers_410(
+    make_stack: StackFactory,
+) -> None:
+    # Given an upload that became a job, on a stack whose uploads expire in 2 s
+    stack = make_stack(workers=1, api_keys=KEYS, tus_expiry_seconds=2)
+    data = dataset(2)
+    headers = {**TUS, "X-API-Key": ERP, "Upload-Length": str(len(data)),
+               "Upload-Metadata": encode_metadata(METADATA),
+               "Content-Type": "application/offset+octet-stream"}  # fmt: skip
+    created = stack.client.post(f"{Q}/uploads", headers=headers, content=data)
+    assert created.status_code == 201, created.text
+    job_url = created.headers["upload-job-url"]
+    url = created.headers["location"]
+    # When its expiry has passed (a client that lost the answer comes back)
+    time.sleep(4)
+    # Then HEAD and a resent last PATCH still name its job, rather than 410 "start again"
+    head = stack.client.head(url, headers={**TUS, "X-API-Key": ERP})
+    assert head.status_code == 200, head.headers
+    assert head.headers["upload-job-url"] == job_url
+    assert head.headers["upload-offset"] == str(len(data))
+    resent = send(stack, url, len(data), b"")
+    assert resent.status_code == 204 and resent.headers["upload-job-url"] == job_url
+
+
+def test_a_delete_during_a_slow_patch_leaves_no_upload_nor_bytes(api: RunningStack) -> None:
+    # Given an upload, and a PATCH sending 6 MiB (a whole part stored), then pausing
+    data = dataset(40_000)
+    url = create(api, len(data)).headers["location"]
+    upload_id = url.rsplit("/", 1)[1]
+    paused = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        for start in range(0, 6 * MIB, MIB):
+            yield data[start : start + MIB]
+        paused.set()
+        time.sleep(2)
+        yield data[6 * MIB : 6 * MIB + 1000]
+
+    answers: list[httpx.Response] = []
+
+    def patch() -> None:
+        with httpx.Client(base_url=api.url, timeout=60) as client:
+            headers = {**TUS, "X-API-Key": ERP, "Upload-Offset": "0",
+                       "Content-Type": "application/offset+octet-stream"}  # fmt: skip
+            answers.append(client.patch(url, content=body(), headers=headers))
+
+    sending = threading.Thread(target=patch)
+    sending.start()
+    assert paused.wait(60)
+    time.sleep(0.5)
+    # When the upload is terminated while that PATCH is still running
+    gone = api.client.delete(url, headers={**TUS, "X-API-Key": ERP})
+    sending.join(60)
+    # Then both answered, the upload is unknown and storage holds nothing of it
+    assert gone.status_code == 204, gone.text
+    assert [answer.status_code for answer in answers] == [204]
+    assert api.client.head(url, headers={**TUS, "X-API-Key": ERP}).status_code == 404
+    assert leftovers(api, upload_id) == ([], [])

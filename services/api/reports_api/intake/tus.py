@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import contextlib
 import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Annotated, Any
 
@@ -50,7 +49,7 @@ from ..state import Services
 from . import idempotency
 from .sniff import HEAD_BYTES, check_head
 from .submissions import Submission
-from .tusstate import TusStates, TusUpload, tail_key, upload_prefix
+from .tusstate import GONE_SECONDS, TusStates, TusUpload, tail_key, upload_prefix
 from .uploads import MIB, StoredPayload
 
 log = structlog.get_logger(__name__)
@@ -69,6 +68,8 @@ _FIELDS = frozenset({"reportType", "userName", "isLargeDataset", "callbackUrl"})
 #: How long one PATCH holds its upload; renewed while bytes keep coming.
 LOCK_SECONDS = 60
 _RENEW_EVERY_SECONDS = 15.0
+#: How long a DELETE waits for a PATCH on the same upload to end (else 409).
+_TERMINATE_WAIT_SECONDS = 5.0
 #: Uploads whose payload hash this process carries between PATCHes (see _PayloadHashes).
 _CARRIED_HASHES = 1000
 
@@ -269,7 +270,7 @@ class TusController(Controller):
         headers = {"Location": f"{UPLOADS_PATH}/{upload.upload_id}"}
         log.info("tus_upload_created", job_id=upload.upload_id, bytes=length)
         if _media_type(request) == OFFSET_STREAM:  # creation-with-upload
-            upload = await _append(request, services, states, upload, checksum)
+            upload = await _append(request, services, states, upload, 0, checksum)
         headers.update(_progress(upload))
         return Response(None, status_code=201, headers=headers)
 
@@ -313,14 +314,14 @@ class TusController(Controller):
                 uploadOffset=upload.offset,
             )
         if not upload.job_id:
-            upload = await _append(request, services, states, upload, checksum)
+            upload = await _append(request, services, states, upload, offset, checksum)
         return Response(None, status_code=204, headers=_progress(upload))
 
     @delete(
         "/{upload_id:str}",
         status_code=204,
         operation_class=TusOperation,
-        responses=problems(401, 404, 410, 412),
+        responses=problems(401, 404, 409, 410, 412),
     )
     async def terminate(
         self, services: Services, principal: Principal, upload_id: str,
@@ -329,10 +330,22 @@ class TusController(Controller):
         """Abandon an upload (tus termination): storage keeps none of its bytes."""
         _check_version(tus_resumable)
         states = _states(services)
-        upload = await _owned(states, upload_id, principal)
-        await states.delete(upload_id)
-        if not upload.job_id:  # a finished upload's bytes are its job's now
-            await _discard_bytes(services, upload)
+        await _owned(states, upload_id, principal)
+        # The PATCH lock, so that no PATCH stores or saves anything of it meanwhile or after
+        # (a client cancelling closes its PATCH and sends this at once: that PATCH lets go).
+        token = await states.lock_waiting(upload_id, LOCK_SECONDS, _TERMINATE_WAIT_SECONDS)
+        if token is None:
+            raise UploadOffsetMismatch(
+                "Otra solicitud sigue enviando datos a esta carga: interrumpa ese envío "
+                "(cierre su conexión) e intente de nuevo."
+            )
+        try:
+            upload = await _owned(states, upload_id, principal)  # as that PATCH left it
+            await states.delete(upload_id)
+            if not upload.job_id:  # a finished upload's bytes are its job's now
+                await _discard_bytes(services, upload)
+        finally:
+            await states.unlock(upload_id, token)
         log.info("tus_upload_terminated", job_id=upload_id)
 
 
@@ -370,7 +383,7 @@ def parse_checksum(header: str | None) -> Checksum | None:
     algorithm = algorithm.lower()
     try:
         digest = base64.b64decode(encoded.strip(), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII header (read as latin-1)
         digest = b""
     if len(digest) != hashlib.new(algorithm).digest_size:
         raise InvalidRequest(
@@ -388,7 +401,7 @@ def parse_metadata(header: str) -> dict[str, str]:
             raise InvalidRequest(f"La clave '{key[:100]}' aparece dos veces en Upload-Metadata.")
         try:
             found[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # not base64 (binascii.Error), not ASCII, or not UTF-8
             raise InvalidRequest(
                 f"El valor de '{key[:100]}' en Upload-Metadata no es base64 de texto UTF-8."
             ) from exc
@@ -484,9 +497,10 @@ def _idempotency_scope(owner: str) -> str:
 
 async def _append(
     request: Request[Any, Any, Any], services: Services, states: TusStates, upload: TusUpload,
-    checksum: Checksum | None = None,
+    offset: int, checksum: Checksum | None = None,
 ) -> TusUpload:  # fmt: skip
-    """Take a PATCH's body (one at a time per upload); finish the upload on its last byte."""
+    """Take a PATCH's body at ``offset`` (one at a time per upload); finish the upload on
+    its last byte."""
     size = request.headers.get("content-length", "")
     if size.isdigit() and upload.offset + int(size) > upload.length:
         raise PayloadTooLarge(
@@ -500,15 +514,29 @@ async def _append(
             uploadOffset=upload.offset,
         )
     try:
+        # Read again under the lock: another request may have just moved, finished or
+        # terminated the upload after this one first read it.
+        current = await states.get(upload.upload_id)
+        if current is None:
+            raise UploadNotFound("La carga ya no existe: se canceló o expiró.")
+        upload = current
+        if upload.job_id:
+            return upload
+        if offset != upload.offset:
+            raise UploadOffsetMismatch(
+                f"Upload-Offset es {offset} y la carga va en el byte {upload.offset}: "
+                "consulte el desplazamiento con HEAD y continúe desde ahí.",
+                uploadOffset=upload.offset,
+            )
         await _keep_alive(services, upload)
         await services.upload_slots.reserve(1)
         try:
-            receiver = _Receiver(services, states, upload, checksum)
+            receiver = _Receiver(services, states, upload, checksum, token)
             upload = await receiver.take(request.stream())
         finally:
             await services.upload_slots.release(1)
         if upload.offset == upload.length:
-            upload = await _become_job(services, states, upload, receiver.sha256)
+            upload = await _become_job(services, states, upload, receiver.sha256, token)
     finally:
         await states.unlock(upload.upload_id, token)
     return upload
@@ -555,13 +583,16 @@ class _Receiver:
     again, which replaces them; an abort removes them)."""
 
     def __init__(
-        self, services: Services, states: TusStates, upload: TusUpload, checksum: Checksum | None
-    ) -> None:
+        self, services: Services, states: TusStates, upload: TusUpload,
+        checksum: Checksum | None, token: str,
+    ) -> None:  # fmt: skip
         self.services = services
         self.objects: ObjectStore = services.objects
         self.states = states
         self.upload = upload
         self.checksum = checksum
+        #: This request's lock: a save needs it still held (a termination may have taken it).
+        self.token = token
         self.verifier = hashlib.new(checksum.algorithm) if checksum else None
         self.saved_offset = upload.offset
         self.had_multipart = bool(upload.s3_upload_id)
@@ -691,7 +722,9 @@ class _Receiver:
         """Save the state as it stands, then delete the tails it no longer names."""
         upload = self.upload
         upload.expires_at = self.states.next_expiry()
-        await self.states.put(upload)
+        if not await self.states.put(upload, self.token):
+            self.discarded = True  # terminated meanwhile: its bytes are the termination's
+            raise UploadNotFound("La carga se canceló mientras llegaban estos datos.")
         self.saved_parts_bytes, self.saved_offset = upload.parts_bytes, upload.offset
         stale, self.stale_tails = self.stale_tails, []
         for key in stale:
@@ -702,7 +735,9 @@ class _Receiver:
         """Store the bytes past the last part as the new tail, then name it in the state."""
         upload = self.upload
         end = self.parts_bytes + len(self.buffer)
-        if end == upload.offset and upload.tail_size == len(self.buffer) and not self.stale_tails:
+        # Nothing new to save, unless parts were stored unsaved (with Upload-Checksum).
+        unchanged = end == upload.offset == self.saved_offset
+        if unchanged and upload.tail_size == len(self.buffer) and not self.stale_tails:
             return
         new_tail = tail_key(upload.upload_id, self.parts_bytes, end) if self.buffer else ""
         if new_tail and new_tail != upload.tail_key:
@@ -737,7 +772,7 @@ class _Receiver:
 
 
 async def _become_job(
-    services: Services, states: TusStates, upload: TusUpload, sha256: str | None
+    services: Services, states: TusStates, upload: TusUpload, sha256: str | None, token: str
 ) -> TusUpload:
     """Queue the finished upload as queue-multipart queues its file: the same checks (again:
     the catalog may have changed), limits, cache and Idempotency-Key. ``sha256``: the
@@ -767,9 +802,10 @@ async def _become_job(
             _idempotency_scope(upload.owner), upload.idempotency_key, upload.job_id,
             services.settings.job_ttl_seconds,
         )  # fmt: skip
-    # Kept until it would have expired: a client that lost the 204 asks HEAD for the job.
-    upload.expires_at = states.next_expiry()
-    await states.put(upload)
+    # Kept as long as an unfinished upload's tombstone would be: a client that lost the 204
+    # asks HEAD for the job (never told 410 "start again", which would make a second job).
+    upload.expires_at = states.next_expiry() + timedelta(seconds=GONE_SECONDS)
+    await states.put(upload, token)  # not if terminated meanwhile (the job stays)
     await services.jobs.client.delete(services.jobs.names.uploading(upload.upload_id))
     log.info("tus_upload_queued", job_id=upload.job_id, bytes=upload.length)
     return upload

@@ -8,11 +8,15 @@ leaves the state pointing at bytes that exist (the offset falls back; the client
 Beside each state, a tombstone (``{state}:gone``, holding the owner's key name) outlives it
 by GONE_SECONDS: once the state expired (and the janitor cleared its bytes), the upload's
 owner is told 410 Gone rather than 404 for that long. Termination removes both (404 after).
+An upload that became a job has no tombstone (410 would tell its client to send the file
+again, making a second job): its state, naming the job, is kept GONE_SECONDS longer instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -52,6 +56,15 @@ class TusUpload(msgspec.Struct, kw_only=True):
 #: How long past its expiry an upload still answers 410 Gone to its owner (then 404).
 GONE_SECONDS = 7 * 24 * 3600
 
+#: Save a state and its tombstone (none: delete it), if ARGV[5] is "" or still holds the lock.
+_PUT = """
+if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[5] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if ARGV[3] == '' then redis.call('DEL', KEYS[2])
+else redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4]) end
+return 1
+"""
+
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(TusUpload)
 
@@ -84,15 +97,22 @@ class TusStates:
             raw = await self.client.get(self.prefix + upload_id)
         return _decoder.decode(raw) if raw else None
 
-    async def put(self, upload: TusUpload) -> None:
-        """Save a state; it lives until the upload expires (a finished one as long again)."""
+    async def put(self, upload: TusUpload, token: str | None = None) -> bool:
+        """Save a state; it lives until the upload expires. A finished upload (a job) has no
+        tombstone: it never answers 410, its state names its job until it expires.
+
+        With ``token`` (a request's lock), only while that request still holds the upload:
+        False, and nothing written, once it does not (a termination took it), so a request
+        never brings a terminated upload back."""
         ttl = max(1, int((upload.expires_at - datetime.now(UTC)).total_seconds()))
         name = self.prefix + upload.upload_id
+        tombstone = "" if upload.job_id else upload.owner
         with unavailable_on_error():
-            async with self.client.pipeline(transaction=False) as pipe:
-                pipe.set(name, _encoder.encode(upload), ex=ttl)
-                pipe.set(f"{name}:gone", upload.owner, ex=ttl + GONE_SECONDS)
-                await pipe.execute()
+            saved = await self.client.eval(
+                _PUT, 3, name, f"{name}:gone", f"{name}:lock", _encoder.encode(upload),
+                ttl, tombstone, ttl + GONE_SECONDS, token or "",
+            )  # fmt: skip
+        return bool(saved)
 
     async def delete(self, upload_id: str) -> None:
         """Forget an upload, its tombstone too (unknown from now on: 404)."""
@@ -116,6 +136,15 @@ class TusStates:
                 f"{self.prefix}{upload_id}:lock", token, ex=seconds, nx=True
             )
         return token if taken else None
+
+    async def lock_waiting(self, upload_id: str, seconds: int, wait: float) -> str | None:
+        """Take the upload, waiting up to ``wait`` seconds for the request holding it."""
+        deadline = time.monotonic() + wait
+        while (token := await self.lock(upload_id, seconds)) is None:
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.1)
+        return token
 
     async def unlock(self, upload_id: str, token: str) -> None:
         """Let the upload go, if this request still holds it."""
