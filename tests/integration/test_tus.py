@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import io
 import json
-import socket
 import threading
 import time
 import zipfile
@@ -25,6 +23,7 @@ from reports_shared.jobstore.records import decode_record
 from reports_shared.objectstore import PART_SIZE
 from tests.support.data import INVOICE
 from tests.support.infra import Infra
+from tests.support.proxy import CuttingProxy
 from tests.support.stacks import RunningStack, StackFactory, StackPool, wait_until, zip_bytes
 
 Q = "/api/AsyncReports"
@@ -322,73 +321,6 @@ def test_an_idempotency_key_gives_the_job_already_made(api: RunningStack, tmp_pa
         uploader.upload()
         jobs.append(job_of(uploader))
     assert jobs[0] == jobs[1]
-
-
-class CuttingProxy:
-    """A TCP proxy to the api that cuts connections mid-request: each of the first ``cuts``
-    connections to carry more than ``after`` bytes from the client is closed right there."""
-
-    def __init__(self, port: int, after: int, cuts: int) -> None:
-        self.port = port
-        self.after = after
-        self.cuts_left = cuts
-        self.lock = threading.Lock()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:  # closed
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.port))
-            threading.Thread(target=self._upstream, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
-
-    def _upstream(self, client: socket.socket, upstream: socket.socket) -> None:
-        sent = 0
-        while data := _recv(client):
-            with self.lock:
-                cut = self.cuts_left > 0 and sent + len(data) > self.after
-                if cut:
-                    self.cuts_left -= 1
-            if cut:
-                upstream.sendall(data[: self.after - sent])
-                for side in (client, upstream):  # both ends see the connection die
-                    with contextlib.suppress(OSError):
-                        side.shutdown(socket.SHUT_RDWR)
-                    side.close()
-                return
-            sent += len(data)
-            upstream.sendall(data)
-        _close(client, upstream)
-
-    def _pump(self, source: socket.socket, target: socket.socket) -> None:
-        while data := _recv(source):
-            try:
-                target.sendall(data)
-            except OSError:
-                break
-        _close(source, target)
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-def _recv(conn: socket.socket) -> bytes:
-    try:
-        return conn.recv(256 * 1024)
-    except OSError:
-        return b""
-
-
-def _close(*conns: socket.socket) -> None:
-    for conn in conns:
-        with contextlib.suppress(OSError):
-            conn.shutdown(socket.SHUT_RDWR)
-        conn.close()
 
 
 def test_connections_cut_mid_patch_resume_from_the_servers_offset(api: RunningStack) -> None:

@@ -37,7 +37,7 @@ from .events import READ_TIMEOUT_SECONDS, job_events
 from .history import JobPage
 from .models import Job, JobStatus, ReportType, Submission
 from .multipart import MultipartUpload, ProgressCallback, size_of
-from .network import reason
+from .network import reason, retry_after
 from .tus import (
     CHUNK_BYTES,
     RESTARTS,
@@ -53,8 +53,6 @@ from .webhooks import WebhookEvent, WebhookStatus, verify_webhook
 
 #: Seconds between attempts after a connection error or a 503 without Retry-After.
 BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
-#: Longest wait this client honours from a Retry-After header.
-MAX_RETRY_AFTER_SECONDS = 30.0
 #: Jobs per page of the history, as the service's own default (it takes 1 to 200).
 DEFAULT_PAGE_SIZE = 50
 #: Time allowed for the service to answer once the last byte of an upload is sent.
@@ -497,8 +495,8 @@ class ReportsClient:
         response = self._request("GET", self._status_url(job_id))
         if response.status_code != 200:
             raise self._error(response)
-        retry_after = _retry_after(response)
-        return Job.from_json(self._body(response)), 2.0 if retry_after is None else retry_after
+        wait = retry_after(response)
+        return Job.from_json(self._body(response)), 2.0 if wait is None else wait
 
     # -- downloading ------------------------------------------------------------------
 
@@ -564,7 +562,7 @@ class ReportsClient:
             else:
                 if response.status_code not in _RETRIED or attempt == self.retries:
                     return response
-                wait = _retry_after(response) or wait
+                wait = retry_after(response) or wait
             time.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -591,7 +589,7 @@ class ReportsClient:
             return JobExpired(detail or "El trabajo y su reporte expiraron.")
         if response.status_code == 503:
             return ServiceUnavailable(
-                detail or "El servicio no está disponible.", _retry_after(response)
+                detail or "El servicio no está disponible.", retry_after(response)
             )
         if response.status_code >= 500:
             return ApiError(response.status_code, problem)
@@ -667,14 +665,6 @@ def _outcome(job: Job) -> Job:
     if job.outcome == JobStatus.CANCELLED:
         raise JobCancelled(job)
     raise JobFailed(job)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return min(float(value), MAX_RETRY_AFTER_SECONDS) if value else None
-    except ValueError:
-        return None
 
 
 def _plain(value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Why a connection failed, in Spanish: httpx says it in English, with errno numbers."""
+"""Why a connection failed, in Spanish (httpx says it in English, with errno numbers), and
+how long a busy service asks to wait."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import ssl
 from collections.abc import Iterator
 
 import httpx
+
+#: The longest Retry-After the client honours; a longer one is waited this long.
+MAX_RETRY_AFTER_SECONDS = 30.0
 
 
 def reason(exc: httpx.TransportError, url: httpx.URL) -> str:
@@ -57,3 +61,12 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         current = current.__cause__ or current.__context__
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The seconds ``response``'s Retry-After asks for (at most 30), or None."""
+    value = response.headers.get("retry-after", "")
+    try:
+        return min(float(value), MAX_RETRY_AFTER_SECONDS) if value else None
+    except ValueError:
+        return None

@@ -28,7 +28,7 @@ import httpx
 from .address import API_PREFIX
 from .errors import ServiceUnavailable, SubmissionRejected
 from .multipart import CHUNK_SIZE, ProgressCallback
-from .network import reason
+from .network import reason, retry_after
 
 TUS_VERSION = "1.0.0"
 UPLOADS_PATH = f"{API_PREFIX}/uploads"
@@ -43,8 +43,6 @@ PATIENCE_SECONDS = 90.0
 BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
 #: Times one submission starts over an upload the service no longer knows.
 RESTARTS = 2
-#: Longest wait honoured from a Retry-After header.
-MAX_RETRY_AFTER_SECONDS = 30.0
 #: Answers after which the same PATCH is tried again from the offset HEAD gives.
 _TRANSIENT = frozenset({408, 409, 423, 429, 460, 500, 502, 503, 504})
 #: Answers meaning the upload is gone: unknown (404) or expired (410).
@@ -229,7 +227,7 @@ class TusUpload:
         if status in _VANISHED:
             raise UploadVanished(str(status))
         if status in _TRANSIENT:
-            raise _Retry(f"el servicio respondió HTTP {status}", _retry_after(response))
+            raise _Retry(f"el servicio respondió HTTP {status}", retry_after(response))
         raise self.error_for(response)
 
     def _offset_of(self, response: httpx.Response) -> int:
@@ -290,11 +288,3 @@ def restarted_notice(total: int) -> UploadNotice:
         "La carga anterior ya no existe en el servicio (expiró o se canceló): "
         "se envía de nuevo desde el principio",
     )
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return min(float(value), MAX_RETRY_AFTER_SECONDS) if value else None
-    except ValueError:
-        return None
