@@ -21,7 +21,7 @@ types: ## mypy (strict), as CI runs it
 
 check: lint types test ## lint, types, then the tests
 
-bench: ## the end-to-end benchmark (12-14 minutes; results in bench/results/)
+bench: ## the end-to-end benchmark (about 20 minutes; results in bench/results/)
 	uv run --group bench python bench/bench_e2e.py
 
 ci: ## what CI runs (.ci/run: installs, starts S3, lint, types, tests)
