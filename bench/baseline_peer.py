@@ -32,7 +32,6 @@ import io
 import json
 import sys
 import tempfile
-import time
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -42,7 +41,7 @@ from typing import Any, Final
 
 import polars as pl
 import xlsxwriter
-from baseline_naive import peak_rss_mb
+from baseline_naive import StageTimer, peak_rss_mb
 
 #: Scale of the amounts as read: six decimals hold every amount of the benchmark datasets.
 SCALE = 6
@@ -364,26 +363,18 @@ def currency_totals(invoices: pl.DataFrame) -> pl.DataFrame:
 def build(source: Path, dest: Path) -> dict[str, Any]:
     """Build the report the peer's way into the ZIP ``dest``; seconds per stage."""
     currencies = iso_currencies()  # an import of the product's module: not the peer's time
-    stages: dict[str, float] = {}
-    mark = time.perf_counter()
-
-    def stage(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        stages[name] = round(now - mark, 3)
-        mark = now
-
+    timer = StageTimer()
     records = read(source)
-    stage("read")
+    timer.stage("read")
     invoices, lines, rejected = validate_and_price(records, currencies)
     del records
-    stage("validateAndPrice")
+    timer.stage("validateAndPrice")
     with tempfile.TemporaryDirectory(prefix="peer-", dir=dest.parent) as work:
         out = Path(work)
         write_csvs(invoices, lines, rejected, out)
-        stage("csv")
+        timer.stage("csv")
         write_workbook(invoices, lines, out / "facturas.xlsx")
-        stage("xlsx")
+        timer.stage("xlsx")
         totals = {
             currency: {"invoices": count, "subtotal": str(sub), "tax": str(tax), "total": str(tot)}
             for currency, count, sub, tax, tot in currency_totals(invoices).iter_rows()
@@ -408,10 +399,10 @@ def build(source: Path, dest: Path) -> dict[str, Any]:
                 stored = name.endswith(".xlsx")
                 archive.write(out / name, name, zipfile.ZIP_STORED if stored else None)
             archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False))
-    stage("zip")
+    timer.stage("zip")
     return {
-        "seconds": round(sum(stages.values()), 3),
-        "stages": stages,
+        "seconds": timer.total(),
+        "stages": timer.stages,
         "records": invoices.height + rejected.height,
         "rejected": rejected.height,
         "zipBytes": dest.stat().st_size,

@@ -115,13 +115,17 @@ def upload(url: str, path: Path, api_pid: int) -> dict[str, Any]:
         )
         seconds = time.perf_counter() - started
     response.raise_for_status()
+    return _upload_figures(size, seconds, sampler) | {"job_id": response.json()["jobId"]}
+
+
+def _upload_figures(size: int, seconds: float, sampler: RssSampler) -> dict[str, Any]:
+    """An upload's size, seconds and MB/s, and the api's RSS at its start and its peak."""
     return {
         "upload_mb": round(size / 1e6, 1),
         "upload_seconds": round(seconds, 2),
         "upload_mb_per_s": round(size / 1e6 / seconds, 1),
         "api_start_rss_mb": round(sampler.start / 2**20, 1),
         "api_peak_rss_mb": round(sampler.peak / 2**20, 1),
-        "job_id": response.json()["jobId"],
     }
 
 
@@ -188,12 +192,7 @@ def tus_upload(url: str, path: Path, api_pid: int, cuts: tuple[float, ...] = ())
             response.raise_for_status()
             break
         seconds = time.perf_counter() - started
-    return {
-        "upload_mb": round(size / 1e6, 1),
-        "upload_seconds": round(seconds, 2),
-        "upload_mb_per_s": round(size / 1e6 / seconds, 1),
-        "api_start_rss_mb": round(sampler.start / 2**20, 1),
-        "api_peak_rss_mb": round(sampler.peak / 2**20, 1),
+    return _upload_figures(size, seconds, sampler) | {
         "cut_at": [int(size * fraction) for fraction in cuts],
         "resumed_from": resumed_from,
         "patches_refused": retries,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from reports_client import ReportsClient, UploadNotice
+from reports_client import ReportsClient, Submission, UploadNotice
 
 from tests.support.data import INVOICE
 from tests.support.infra import Infra
@@ -70,6 +70,20 @@ def held_past_a_part(service: RunningStack, url: str) -> int:
     head = service.client.head(url, headers=TUS)
     offset = int(head.headers.get("upload-offset", "0"))
     return offset if offset > 5 * MIB else 0
+
+
+def submit_through(proxy: CuttingProxy, path: Path, notices: list[UploadNotice]) -> Submission:
+    """Submit ``path`` with the client over tus through ``proxy`` (closed after), its
+    notices kept in ``notices``; the state file beside ``path``."""
+    try:
+        with ReportsClient(
+            proxy.url, tus_threshold=4 * MIB, state_file=path.parent / "s.json"
+        ) as client:
+            return client.submit_file(
+                path, "FacturacionMasiva", "ana@empresa.com", on_notice=notices.append
+            )
+    finally:
+        proxy.close()
 
 
 # --- the client ---------------------------------------------------------------------------
@@ -133,15 +147,7 @@ def test_connections_cut_mid_patch_are_resumed_by_the_client_from_the_servers_of
     size = path.stat().st_size
     notices: list[UploadNotice] = []
     # When the client uploads through it over tus
-    try:
-        with ReportsClient(
-            proxy.url, tus_threshold=4 * MIB, state_file=tmp_path / "s.json"
-        ) as client:
-            job = client.submit_file(
-                path, "FacturacionMasiva", "ana@empresa.com", on_notice=notices.append
-            )
-    finally:
-        proxy.close()
+    job = submit_through(proxy, path, notices)
     # Then it resumed by itself after each cut from what the server had kept (not from 0,
     # and further each time), and the report's totals are exact
     assert proxy.cuts_left == 0
@@ -173,14 +179,8 @@ def test_an_api_killed_mid_patch_is_waited_for_and_the_upload_resumes(
     killer.start()
     # When the client uploads through it and the api is killed meanwhile
     try:
-        with ReportsClient(
-            proxy.url, tus_threshold=4 * MIB, state_file=tmp_path / "s.json"
-        ) as client:
-            job = client.submit_file(
-                path, "FacturacionMasiva", "ana@empresa.com", on_notice=notices.append
-            )
+        job = submit_through(proxy, path, notices)
     finally:
-        proxy.close()
         killer.join()
     # Then it waited for the api to come back and went on from the part the api had stored
     # (what it held in memory died with it), and the totals are exact

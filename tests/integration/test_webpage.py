@@ -181,6 +181,26 @@ class PatchGate:
         route.continue_()
 
 
+def half_sent(page: Page, data: Path) -> tuple[TusTraffic, list[Route]]:
+    """Send ``data`` (a large dataset) from the page and wait until its first chunk reached
+    the api and the second is held on its way; the page's tus traffic and the held PATCHes."""
+    traffic = TusTraffic(page)
+    held = PatchGate(page).held
+    send(page, data)
+    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+    return traffic, held
+
+
+def download_report(page: Page, folder: Path) -> Path:
+    """Click the page's link to the finished report; the file saved in ``folder`` under the
+    name the api suggests."""
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Descargar reporte", exact=True).click()
+    saved = folder / download.value.suggested_filename
+    download.value.save_as(saved)
+    return saved
+
+
 def until(page: Page, condition: Callable[[], bool]) -> None:
     """Wait, letting the page's events through, until ``condition`` holds (a route handler's
     or a listener's record); the page's CSP forbids the string evaluation of
@@ -237,10 +257,7 @@ def test_a_file_sent_from_the_page_is_followed_to_completed_and_downloads(
     assert page.eval_on_selector("#subida", "bar => bar.value") == 100
     assert page.eval_on_selector("#proceso", "bar => bar.value") == 100
     # And the report downloads, a ZIP with its manifest
-    with page.expect_download() as download:
-        page.get_by_role("link", name="Descargar reporte", exact=True).click()
-    saved = tmp_path / download.value.suggested_filename
-    download.value.save_as(saved)
+    saved = download_report(page, tmp_path)
     with zipfile.ZipFile(saved) as archive:
         assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 2
     # And the job is among the recent ones, completed
@@ -317,10 +334,7 @@ def test_the_csv_dialect_chosen_reaches_the_report(page: Page, tmp_path: Path) -
     # When a file is sent and its report downloaded
     send(page, dataset(tmp_path))
     page.get_by_role("status").filter(has_text="Reporte listo").wait_for()
-    with page.expect_download() as download:
-        page.get_by_role("link", name="Descargar reporte", exact=True).click()
-    saved = tmp_path / "excel.zip"
-    download.value.save_as(saved)
+    saved = download_report(page, tmp_path)
 
     # Then its CSV is the Excel dialect: a BOM, semicolons
     with zipfile.ZipFile(saved) as archive:
@@ -536,10 +550,7 @@ def test_a_large_file_goes_through_tus_and_is_followed_to_completed_and_download
     # And its job is followed to the end, with its totals
     assert "3 registros" in status.inner_text()
     assert page.eval_on_selector("#subida", "bar => bar.value") == 100
-    with page.expect_download() as download:
-        page.get_by_role("link", name="Descargar reporte", exact=True).click()
-    saved = tmp_path / download.value.suggested_filename
-    download.value.save_as(saved)
+    saved = download_report(page, tmp_path)
     with zipfile.ZipFile(saved) as archive:
         assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 3
     # And listed among the recent jobs, completed
@@ -586,10 +597,7 @@ def test_an_upload_cut_by_going_offline_goes_on_by_itself_when_the_network_is_ba
     page: Page, tmp_path: Path
 ) -> None:
     # Given a large file whose first chunk reached the api, the second on its way
-    traffic = TusTraffic(page)
-    held = PatchGate(page).held
-    send(page, large_dataset(tmp_path, count=2))
-    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+    traffic, held = half_sent(page, large_dataset(tmp_path, count=2))
 
     # When the browser goes offline, cutting it
     page.context.set_offline(True)
@@ -616,11 +624,8 @@ def test_a_file_picked_again_after_a_reload_resumes_from_the_apis_offset(
 ) -> None:
     with opened(browser, module_stack.url + "/", width=width) as page:
         # Given a large file whose first chunk reached the api, the second held on its way
-        traffic = TusTraffic(page)
-        held = PatchGate(page).held
         data = large_dataset(tmp_path)
-        send(page, data)
-        until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+        traffic, held = half_sent(page, data)
         assert traffic.patches() == [(204, 0)], traffic.calls
 
         # When the page is reloaded and the same file is picked again, with the same fields
@@ -655,11 +660,8 @@ def test_an_upload_gone_from_the_api_is_sent_again_from_the_start_and_the_page_s
     page: Page, module_stack: RunningStack, tmp_path: Path
 ) -> None:
     # Given a large file half sent, then the page reloaded, and the upload gone from the api
-    traffic = TusTraffic(page)
-    held = PatchGate(page).held
     data = large_dataset(tmp_path, count=2)
-    send(page, data)
-    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+    traffic, held = half_sent(page, data)
     page.reload()
     (url,) = page.evaluate(STORED_UPLOADS)
     gone = module_stack.client.delete(url, headers={"Tus-Resumable": "1.0.0"})
@@ -688,10 +690,7 @@ def test_an_upload_gone_while_being_sent_is_sent_again_from_the_start_by_itself(
     page: Page, module_stack: RunningStack, tmp_path: Path
 ) -> None:
     # Given a large file whose first chunk reached the api, the second on its way
-    traffic = TusTraffic(page)
-    held = PatchGate(page).held
-    send(page, large_dataset(tmp_path, count=2))
-    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+    traffic, held = half_sent(page, large_dataset(tmp_path, count=2))
 
     # When the upload is gone from the api (expired) before the second chunk arrives
     (url,) = page.evaluate(STORED_UPLOADS)
@@ -715,10 +714,7 @@ def test_cancelling_a_tus_upload_deletes_it_on_the_api(
     page: Page, module_stack: RunningStack, tmp_path: Path
 ) -> None:
     # Given a large file half sent
-    traffic = TusTraffic(page)
-    held = PatchGate(page).held
-    send(page, large_dataset(tmp_path))
-    until(page, lambda: len(held) == 1 and len(traffic.patches()) == 1)
+    traffic, _ = half_sent(page, large_dataset(tmp_path))
     (url,) = page.evaluate(STORED_UPLOADS)
 
     # When the user cancels it
@@ -839,13 +835,10 @@ def test_with_api_keys_the_page_asks_for_one_and_works_with_it(
         # Then the job is followed to the end (by polling: EventSource sends no key)
         page.get_by_role("status").filter(has_text="Reporte listo").wait_for()
         # And the report downloads with the key
-        with page.expect_download() as download:
-            page.get_by_role("link", name="Descargar reporte", exact=True).click()
-        saved = tmp_path / "con-clave.zip"
-        download.value.save_as(saved)
+        saved = download_report(page, tmp_path)
         with zipfile.ZipFile(saved) as archive:
             assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 2
-        assert download.value.suggested_filename.endswith(".zip")
+        assert saved.suffix == ".zip"
         # And a large file goes through tus with the key too
         traffic = TusTraffic(page)
         send(page, large_dataset(tmp_path))

@@ -334,6 +334,17 @@ _JSON_BODY = {
 _SUBMISSION_HEADERS: dict[int, tuple[str, ...]] = {202: ("Location", "Retry-After")}
 _ZIP = "application/zip"
 
+
+def _tus_options(summary: str, description: str) -> Doc:
+    """An OPTIONS of tus: the service's capabilities, in the same headers on every path."""
+    return Doc(
+        summary=summary,
+        description=description,
+        headers={204: ("Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm")},
+        described={204: "Lo que admite el servicio"},
+    )
+
+
 DOCS: dict[tuple[str, str], Doc] = {
     ("POST", f"{API_PREFIX}/queue-multipart"): Doc(
         summary="Encolar un archivo JSON (multipart/form-data)",
@@ -398,20 +409,14 @@ DOCS: dict[tuple[str, str], Doc] = {
             202: "Tarda más de lo esperado: siga el trabajo",
         },
     ),
-    ("OPTIONS", f"{API_PREFIX}/uploads"): Doc(
-        summary="Capacidades tus del servicio",
-        description=(
-            "Subidas reanudables con el protocolo tus 1.0: responde la versión, las extensiones "
-            "y el tamaño máximo admitidos, como pide tus. No necesita clave."
-        ),
-        headers={204: ("Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm")},
-        described={204: "Lo que admite el servicio"},
+    ("OPTIONS", f"{API_PREFIX}/uploads"): _tus_options(
+        "Capacidades tus del servicio",
+        "Subidas reanudables con el protocolo tus 1.0: responde la versión, las extensiones "
+        "y el tamaño máximo admitidos, como pide tus. No necesita clave.",
     ),
-    ("OPTIONS", f"{API_PREFIX}/uploads/{{upload_id}}"): Doc(
-        summary="Capacidades tus del servicio (sobre una subida)",
-        description="Lo mismo que OPTIONS /uploads, sobre la dirección de una subida.",
-        headers={204: ("Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm")},
-        described={204: "Lo que admite el servicio"},
+    ("OPTIONS", f"{API_PREFIX}/uploads/{{upload_id}}"): _tus_options(
+        "Capacidades tus del servicio (sobre una subida)",
+        "Lo mismo que OPTIONS /uploads, sobre la dirección de una subida.",
     ),
     ("POST", f"{API_PREFIX}/uploads"): Doc(
         summary="Crear una subida reanudable (tus)",
