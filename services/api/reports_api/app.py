@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -101,6 +102,10 @@ def create_app(settings: ApiSettings) -> Litestar:
             s3=settings.s3_endpoint,
             namespace=settings.namespace,
         )
+        # What start-up made (the app, its routes, the OpenAPI document: some 90,000
+        # objects) lives as long as the process: out of the collector's sight, a full
+        # collection no longer walks it (86 ms each on a busy 2-core machine, measured).
+        gc.freeze()
         try:
             yield
         finally:

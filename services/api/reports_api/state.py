@@ -15,6 +15,7 @@ from .intake.budget import UPLOADS_BUSY, MemoryBudget
 from .intake.publisher import Publisher
 from .intake.submissions import Submitter
 from .jobs.estimates import Estimates
+from .jobs.rendered import StatusViews
 from .settings import ApiSettings
 
 
@@ -37,6 +38,8 @@ class Services:
     submissions: SubmissionLimiter
     #: When active jobs should end or start (read from Redis at most once a second).
     estimates: Estimates
+    #: The status views last made, by job (checked against the job's hash each time).
+    status_views: StatusViews
 
     @classmethod
     def create(cls, settings: ApiSettings) -> Services:
@@ -64,4 +67,5 @@ class Services:
             keys=ApiKeys(settings.api_keys),
             submissions=SubmissionLimiter(jobs, settings.submissions_per_minute),
             estimates=Estimates(jobs),
+            status_views=StatusViews(),
         )

@@ -84,8 +84,12 @@ class AsyncJobStore:
 
     async def get(self, job_id: str) -> JobRecord | None:
         """The record of a job, or None."""
-        raw = await self._do(self.client.hgetall(self.names.job(job_id)))
-        return records.decode_record(raw)
+        return records.decode_record(await self.get_stored(job_id))
+
+    async def get_stored(self, job_id: str) -> dict[bytes, bytes]:
+        """A job's hash as stored (empty when there is no such job): for a caller that
+        keeps what it decoded from the last one it read."""
+        return await self._do(self.client.hgetall(self.names.job(job_id)))  # type: ignore[no-any-return]
 
     async def get_many(self, job_ids: list[str]) -> list[JobRecord]:
         """Records of several jobs, skipping those that are gone."""

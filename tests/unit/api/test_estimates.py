@@ -110,6 +110,19 @@ def test_a_queued_job_in_a_lane_never_sampled_has_no_estimate() -> None:
     assert result.seconds_left is None and result.start_in is None
 
 
+def test_concurrent_callers_share_one_read_and_get_the_same_board() -> None:
+    server = fakeredis.FakeServer()
+    JobStore(fakeredis.FakeRedis(server=server), NAMES).create(job("q", JobStatus.QUEUED))
+    estimates = Estimates(AsyncJobStore(fakeredis.FakeAsyncRedis(server=server), NAMES))
+
+    async def many() -> list[Board]:
+        return await asyncio.gather(*(estimates.board("q") for _ in range(64)))
+
+    boards = asyncio.run(many())
+    assert all(board is boards[0] for board in boards)
+    assert boards[0].positions == {"q": 1}
+
+
 def test_a_job_the_board_does_not_know_yet_makes_it_read_again() -> None:
     # Given a board read while the lane was empty
     server = fakeredis.FakeServer()

@@ -64,7 +64,8 @@ class Estimates:
         self.jobs = jobs
         self.ttl = ttl
         self._board: Board | None = None
-        self._lock = asyncio.Lock()
+        #: The read under way, if any: every caller that needs it awaits it.
+        self._reading: asyncio.Future[Board] | None = None
 
     async def of(self, record: JobRecord) -> Estimate:
         """The estimate of one job (none once it is finished)."""
@@ -80,17 +81,25 @@ class Estimates:
     async def board(self, job_id: str = "") -> Board:
         """The board, read again if older than the TTL, or than a moment if it does not
         know ``job_id`` (a job queued since would be estimated from a queue without it,
-        and its lane's slots as they were); one read for concurrent callers."""
+        and its lane's slots as they were); one read for concurrent callers, all woken at
+        once when it is done (behind a lock they woke one loop turn after another: at 64
+        statuses at a time, 70 ms each second, measured, the status' p99)."""
         board = self._board
         if board is not None and not self._stale(board, job_id):
             return board
-        async with self._lock:
-            board = self._board
-            if board is None or self._stale(board, job_id):
-                inputs = await self.jobs.estimate_inputs()
-                board = build_board(inputs, time.time(), read_at=time.monotonic())
-                self._board = board
-        return board
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read())
+        # A caller that gives up (its client went away) leaves the read to the others.
+        return await asyncio.shield(self._reading)
+
+    async def _read(self) -> Board:
+        """Read the board anew."""
+        try:
+            inputs = await self.jobs.estimate_inputs()
+            self._board = build_board(inputs, time.time(), read_at=time.monotonic())
+            return self._board
+        finally:
+            self._reading = None
 
     def _stale(self, board: Board, job_id: str) -> bool:
         age = time.monotonic() - board.read_at

@@ -155,12 +155,12 @@ def job_view(
         expires_at=record.expires_at,
         from_cache=record.from_cache,
         outcome=outcome_of(record.status),
-        estimated_seconds_left=_seconds(estimate.seconds_left),
-        estimated_start_in=_seconds(estimate.start_in),
+        estimated_seconds_left=tenths(estimate.seconds_left),
+        estimated_start_in=tenths(estimate.start_in),
     )
 
 
-def _seconds(value: float | None) -> float | None:
+def tenths(value: float | None) -> float | None:
     """An estimate to the tenth of a second (more would be false precision)."""
     return None if value is None else round(value, 1)
 

@@ -1,0 +1,85 @@
+"""The status of a job, decoded and viewed once per version of it.
+
+A client polls its job over and over while the job does not change. Each api process
+keeps, per job it answered lately, the hash it last read, the record decoded from it and
+the view last made of that record with the parts that do not come from the hash (queue
+position, download token, estimate). Every status still reads the hash (the one round
+trip, and the truth): when it is the same as the kept one, the record is not decoded
+again, and when the other parts are the same too, the view is not made again. So nothing
+kept is ever older than what the request read: a job that changed is decoded afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reports_shared.jobs import JobRecord
+from reports_shared.jobstore.records import decode_record
+
+from .estimates import Estimate
+from .views import JobStatusView, job_view, tenths
+
+#: What a view depends on beside the record: queue position, download token and the
+#: estimates as shown (to the tenth of a second).
+Parts = tuple[int | None, str | None, float | None, float | None]
+
+
+@dataclass(slots=True)
+class _Kept:
+    """One job's hash as read, its record, and the last view made of them."""
+
+    stored: Mapping[bytes, bytes]
+    record: JobRecord
+    parts: Parts | None = None
+    view: JobStatusView | None = None
+
+
+class StatusViews:
+    """The last status view of each job this process answered (the record is shared
+    between requests: nothing may change it)."""
+
+    #: Jobs kept, up to this many (then all are forgotten, and kept again as polled).
+    MEMORY = 1024
+
+    def __init__(self, memory: int = MEMORY) -> None:
+        self.memory = memory
+        self._kept: dict[str, _Kept] = {}
+
+    def record(self, job_id: str, stored: Mapping[bytes, bytes]) -> JobRecord | None:
+        """The record in ``stored``, a job's hash as just read (None if empty): the one
+        decoded last time when the hash is the same."""
+        kept = self._kept.get(job_id)
+        if kept is not None and kept.stored == stored:
+            return kept.record
+        record = decode_record(stored)
+        if record is None:
+            self._kept.pop(job_id, None)
+            return None
+        if len(self._kept) >= self.memory:
+            self._kept.clear()
+        self._kept[job_id] = _Kept(stored, record)
+        return record
+
+    def view(
+        self,
+        record: JobRecord,
+        queue_position: int | None,
+        download_token: str | None,
+        estimate: Estimate,
+    ) -> JobStatusView:
+        """The view of ``record`` (as :func:`job_view` makes it), the last one made when
+        nothing it shows has changed."""
+        parts = (
+            queue_position,
+            download_token,
+            tenths(estimate.seconds_left),
+            tenths(estimate.start_in),
+        )
+        kept = self._kept.get(record.job_id)
+        if kept is None or kept.record is not record:
+            return job_view(record, queue_position, download_token, estimate)
+        if kept.view is None or kept.parts != parts:
+            kept.view = job_view(record, queue_position, download_token, estimate)
+            kept.parts = parts
+        return kept.view
