@@ -39,7 +39,7 @@ class StatusViews:
     """The last status view of each job this process answered (the record is shared
     between requests: nothing may change it)."""
 
-    #: Jobs kept, up to this many (then all are forgotten, and kept again as polled).
+    #: Jobs kept, up to this many (then the one kept longest ago is forgotten).
     MEMORY = 1024
 
     def __init__(self, memory: int = MEMORY) -> None:
@@ -57,7 +57,7 @@ class StatusViews:
             self._kept.pop(job_id, None)
             return None
         if len(self._kept) >= self.memory:
-            self._kept.clear()
+            del self._kept[next(iter(self._kept))]  # dicts keep their insertion order
         self._kept[job_id] = _Kept(stored, record)
         return record
 
