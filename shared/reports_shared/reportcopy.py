@@ -14,9 +14,10 @@ import json
 import re
 import zipfile
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .objectstore import ObjectReader, ObjectStore
+if TYPE_CHECKING:  # not at run time: the build imports job_tag, and minio is heavy
+    from .objectstore import ObjectReader, ObjectStore
 
 MANIFEST_NAME = "manifest.json"
 _CHUNK = 1 << 20

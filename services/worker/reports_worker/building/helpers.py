@@ -21,14 +21,10 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-import structlog
-
 from ..input.batches import Batch
 from ..input.decoding import decode_batch
 from .context import Batched
 from .forkserver import helper_context, watch_parent
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -123,7 +119,7 @@ def _shared(report: Batched, upcoming: Iterator[Batch], helpers: int) -> Iterato
                 if slot.batch is None:
                     raise
                 if not broken:
-                    log.warning("build_helper_died", helpers=helpers)
+                    _log_helper_died(helpers)
                 broken = True
                 return render_batch(report, slot.batch)
 
@@ -174,6 +170,14 @@ def _failed(error: Exception) -> Future[BatchOutput]:
 
 #: Rendered parts held per process, at most, before the oldest is waited for.
 MAX_AHEAD = 3
+
+
+def _log_helper_died(helpers: int) -> None:
+    # structlog imported here, in the build's process only: it draws in rich, which
+    # would cost every helper (and the fork server) several MB.
+    import structlog
+
+    structlog.get_logger(__name__).warning("build_helper_died", helpers=helpers)
 
 
 def _in_hand(pending: deque[_Slot]) -> int:

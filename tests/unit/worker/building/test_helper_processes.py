@@ -190,3 +190,25 @@ def _nth(data: bytes, needle: bytes, n: int) -> int:
     for _ in range(n):
         at = data.index(needle, at + 1)
     return at
+
+
+#: Libraries of the worker's services, not of rendering: each would cost the fork server
+#: and every helper several MB (structlog draws in rich and pygments; minio, urllib3 and
+#: its TLS stack).
+_SERVICE_LIBRARIES = ("structlog", "rich", "minio", "urllib3", "redis", "dramatiq")
+
+
+def test_the_helpers_preload_leaves_the_services_libraries_out() -> None:
+    # given a fresh interpreter, as the fork server is
+    from reports_worker.building.forkserver import PRELOAD
+
+    probe = (
+        f"import importlib, sys\nfor name in {PRELOAD!r}: importlib.import_module(name)\n"
+        f"print(sorted(n for n in {_SERVICE_LIBRARIES!r} if n in sys.modules))"
+    )
+
+    # when it imports what the fork server preloads for the helpers
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    # then none of the services' libraries came with it
+    assert out.stdout.strip() == "[]"
