@@ -18,6 +18,7 @@ from reports_api.jobs.estimates import (
     estimate,
 )
 from reports_shared.constants import JobStatus, Lane, Names
+from reports_shared.errors import JobStoreUnavailable
 from reports_shared.eta import SLOT_RETRY_LAG_SECONDS, EstimateInputs, JobFigures, RunSample
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import AsyncJobStore, JobStore
@@ -110,10 +111,25 @@ def test_a_queued_job_in_a_lane_never_sampled_has_no_estimate() -> None:
     assert result.seconds_left is None and result.start_in is None
 
 
-def test_concurrent_callers_share_one_read_and_get_the_same_board() -> None:
+class CountingStore(AsyncJobStore):
+    """The real store, counting its board reads."""
+
+    reads = 0
+
+    async def estimate_inputs(self, limit: int = 1000) -> EstimateInputs:
+        self.reads += 1
+        return await super().estimate_inputs(limit)
+
+
+def counting_estimates() -> tuple[fakeredis.FakeServer, CountingStore, Estimates]:
     server = fakeredis.FakeServer()
     JobStore(fakeredis.FakeRedis(server=server), NAMES).create(job("q", JobStatus.QUEUED))
-    estimates = Estimates(AsyncJobStore(fakeredis.FakeAsyncRedis(server=server), NAMES))
+    store = CountingStore(fakeredis.FakeAsyncRedis(server=server), NAMES)
+    return server, store, Estimates(store)
+
+
+def test_concurrent_callers_share_one_read_and_get_the_same_board() -> None:
+    _, store, estimates = counting_estimates()
 
     async def many() -> list[Board]:
         return await asyncio.gather(*(estimates.board("q") for _ in range(64)))
@@ -121,6 +137,38 @@ def test_concurrent_callers_share_one_read_and_get_the_same_board() -> None:
     boards = asyncio.run(many())
     assert all(board is boards[0] for board in boards)
     assert boards[0].positions == {"q": 1}
+    assert store.reads == 1
+
+
+def test_a_caller_that_gives_up_leaves_the_read_to_the_others() -> None:
+    _, store, estimates = counting_estimates()
+
+    async def first_gives_up() -> list[Board]:
+        first = asyncio.ensure_future(estimates.board("q"))
+        others = [asyncio.ensure_future(estimates.board("q")) for _ in range(3)]
+        await asyncio.sleep(0)  # every caller waits on the read
+        first.cancel()  # its client went away
+        return await asyncio.gather(*others)
+
+    boards = asyncio.run(first_gives_up())
+    assert all(board.positions == {"q": 1} for board in boards)
+    assert store.reads == 1  # the read was not cancelled with the first caller
+
+
+def test_a_failed_read_reaches_every_waiter_and_the_next_caller_reads_again() -> None:
+    server, store, estimates = counting_estimates()
+    server.connected = False  # Redis is down
+
+    async def many() -> list[Board | BaseException]:
+        return await asyncio.gather(
+            *(estimates.board("q") for _ in range(3)), return_exceptions=True
+        )
+
+    outcomes = asyncio.run(many())
+    assert all(isinstance(outcome, JobStoreUnavailable) for outcome in outcomes)
+    assert store.reads == 1  # one failure for all of them, not one after another
+    server.connected = True
+    assert asyncio.run(estimates.board("q")).positions == {"q": 1}
 
 
 def test_a_job_the_board_does_not_know_yet_makes_it_read_again() -> None:
