@@ -60,11 +60,22 @@ def encode_metadata(fields: dict[str, str]) -> str:
     return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in fields.items())
 
 
+def creation_headers(length: int, key: str, metadata: dict[str, str]) -> dict[str, str]:
+    """A tus creation's headers, with the seed's fields unless told otherwise."""
+    return {**TUS, "X-API-Key": key, "Upload-Length": str(length),
+            "Upload-Metadata": encode_metadata(metadata or METADATA)}  # fmt: skip
+
+
 def create(api: RunningStack, length: int, key: str = ERP, **metadata: str) -> httpx.Response:
     """POST /uploads (tus creation) with the seed's fields unless told otherwise."""
-    headers = {**TUS, "X-API-Key": key, "Upload-Length": str(length),
-               "Upload-Metadata": encode_metadata(metadata or METADATA)}  # fmt: skip
-    return api.client.post(f"{Q}/uploads", headers=headers)
+    return api.client.post(f"{Q}/uploads", headers=creation_headers(length, key, metadata))
+
+
+def create_with_upload(api: RunningStack, data: bytes) -> httpx.Response:
+    """POST /uploads with every byte of ``data`` (creation-with-upload), the seed's fields."""
+    headers = {**creation_headers(len(data), ERP, METADATA),
+               "Content-Type": "application/offset+octet-stream"}  # fmt: skip
+    return api.client.post(f"{Q}/uploads", headers=headers, content=data)
 
 
 def send(
@@ -302,10 +313,7 @@ def test_creation_with_upload_and_options_discovery(api: RunningStack) -> None:
     assert int(options.headers["tus-max-size"]) > 0
     # A small dataset sent with its creation is a job at once
     data = dataset(2)
-    headers = {**TUS, "X-API-Key": ERP, "Upload-Length": str(len(data)),
-               "Upload-Metadata": encode_metadata(METADATA),
-               "Content-Type": "application/offset+octet-stream"}  # fmt: skip
-    created = api.client.post(f"{Q}/uploads", headers=headers, content=data)
+    created = create_with_upload(api, data)
     assert created.status_code == 201, created.text
     assert created.headers["upload-offset"] == str(len(data))
     assert_totals(api, created.headers["upload-job-url"].rsplit("/", 1)[1], 2)
@@ -454,10 +462,7 @@ def test_a_finished_upload_names_its_job_past_its_expiry_and_never_answers_410(
     # Given an upload that became a job, on a stack whose uploads expire in 2 s
     stack = make_stack(workers=1, api_keys=KEYS, tus_expiry_seconds=2)
     data = dataset(2)
-    headers = {**TUS, "X-API-Key": ERP, "Upload-Length": str(len(data)),
-               "Upload-Metadata": encode_metadata(METADATA),
-               "Content-Type": "application/offset+octet-stream"}  # fmt: skip
-    created = stack.client.post(f"{Q}/uploads", headers=headers, content=data)
+    created = create_with_upload(stack, data)
     assert created.status_code == 201, created.text
     job_url = created.headers["upload-job-url"]
     url = created.headers["location"]

@@ -201,6 +201,13 @@ def download_report(page: Page, folder: Path) -> Path:
     return saved
 
 
+def downloaded_records(page: Page, folder: Path) -> int:
+    """Download the finished report into ``folder``: the records its manifest counts."""
+    with zipfile.ZipFile(download_report(page, folder)) as archive:
+        count: int = json.loads(archive.read("manifest.json"))["recordsProcessed"]
+    return count
+
+
 def until(page: Page, condition: Callable[[], bool]) -> None:
     """Wait, letting the page's events through, until ``condition`` holds (a route handler's
     or a listener's record); the page's CSP forbids the string evaluation of
@@ -257,9 +264,7 @@ def test_a_file_sent_from_the_page_is_followed_to_completed_and_downloads(
     assert page.eval_on_selector("#subida", "bar => bar.value") == 100
     assert page.eval_on_selector("#proceso", "bar => bar.value") == 100
     # And the report downloads, a ZIP with its manifest
-    saved = download_report(page, tmp_path)
-    with zipfile.ZipFile(saved) as archive:
-        assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 2
+    assert downloaded_records(page, tmp_path) == 2
     # And the job is among the recent ones, completed
     row = page.get_by_role("row").filter(has_text="Facturación masiva")
     assert "Completado" in row.first.inner_text()
@@ -550,9 +555,7 @@ def test_a_large_file_goes_through_tus_and_is_followed_to_completed_and_download
     # And its job is followed to the end, with its totals
     assert "3 registros" in status.inner_text()
     assert page.eval_on_selector("#subida", "bar => bar.value") == 100
-    saved = download_report(page, tmp_path)
-    with zipfile.ZipFile(saved) as archive:
-        assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 3
+    assert downloaded_records(page, tmp_path) == 3
     # And listed among the recent jobs, completed
     row = page.get_by_role("row").filter(has_text="Facturación masiva")
     assert "Completado" in row.first.inner_text()
