@@ -74,3 +74,15 @@ def test_the_api_runs_one_server_process_or_one_per_usable_cpu_when_told_0() -> 
     assert per_cpu.server_processes == len(os.sched_getaffinity(0))
     told = load_settings(ApiSettings, {**SECRETS, "AR_API_WORKERS": "3"})
     assert told.server_processes == 3
+
+
+def test_each_api_process_can_take_one_json_body_of_the_largest_size() -> None:
+    # One process holds the whole budget; four share it out...
+    one = load_settings(ApiSettings, SECRETS)
+    assert one.json_budget_per_process == one.max_inflight_json_bytes
+    small = load_settings(ApiSettings, {**SECRETS, "AR_API_WORKERS": "4",
+                                        "AR_MAX_JSON_BYTES": str(10 * 2**20)})  # fmt: skip
+    assert small.json_budget_per_process == small.max_inflight_json_bytes // 4
+    # ... but never below what one body at the limit takes (3 x 100 MB > 768 MB / 4)
+    four = load_settings(ApiSettings, {**SECRETS, "AR_API_WORKERS": "4"})
+    assert four.json_budget_per_process == 3 * four.max_json_bytes

@@ -52,7 +52,23 @@ class ApiSettings(CommonSettings, frozen=True, kw_only=True):
     @property
     def server_processes(self) -> int:
         """The uvicorn worker processes to run: AR_API_WORKERS, or one per usable CPU."""
-        return self.api_workers if self.api_workers > 0 else len(os.sched_getaffinity(0))
+        if self.api_workers > 0:
+            return self.api_workers
+        affinity = getattr(os, "sched_getaffinity", None)  # Linux only
+        return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+    @property
+    def json_budget_per_process(self) -> int:
+        """Each server process's share of ``max_inflight_json_bytes``, never less than what
+        one body of ``max_json_bytes`` takes (else, past 2 processes, such a body would be
+        refused as busy for ever)."""
+        share = self.max_inflight_json_bytes // self.server_processes
+        return max(share, JSON_COST_PER_BYTE * self.max_json_bytes)
+
+
+#: Memory a JSON submission takes per byte of its body: the body, the decoded string and
+#: the payload.
+JSON_COST_PER_BYTE = 3
 
 
 def load() -> ApiSettings:

@@ -57,7 +57,7 @@ class Services:
             publisher=publisher,
             submitter=Submitter(settings, jobs, objects, publisher, sync_jobs, cache),
             # Each server process holds its share, so that the api as a whole keeps to them.
-            json_budget=MemoryBudget(settings.max_inflight_json_bytes // processes),
+            json_budget=MemoryBudget(settings.json_budget_per_process),
             upload_slots=MemoryBudget(
                 -(-settings.max_concurrent_uploads // processes), UPLOADS_BUSY
             ),

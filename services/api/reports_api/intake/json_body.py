@@ -11,6 +11,7 @@ from litestar import Request
 
 from ..access.keys import Principal
 from ..errors import PayloadTooLarge, UnsupportedMediaType
+from ..settings import JSON_COST_PER_BYTE, ApiSettings
 from ..state import Services
 from .payloads import decode_body, inline_dataset
 from .submissions import Submission, parse_flag
@@ -54,20 +55,22 @@ async def take_json_dataset(
         job_id = services.submitter.new_job_id()
         payload = await store_inline(services, job_id, dataset.data)
     finally:
-        await services.json_budget.release(json_cost(request))
+        await services.json_budget.release(json_cost(request, services.settings))
     return job_id, submission, payload
 
 
-def json_cost(request: Request[Any, Any, Any]) -> int:
-    """Memory a JSON body may take: the body, the decoded string and the payload."""
+def json_cost(request: Request[Any, Any, Any], settings: ApiSettings) -> int:
+    """Memory a JSON body may take: the body, the decoded string and the payload (a body
+    of unknown length may be as long as the limit)."""
     length = request.headers.get("content-length", "")
-    return 3 * int(length) if length.isdigit() else 3 * 100 * MIB
+    return JSON_COST_PER_BYTE * (int(length) if length.isdigit() else settings.max_json_bytes)
 
 
 async def read_json_body(request: Request[Any, Any, Any], services: Services) -> bytes:
     """The body of a JSON submission, within the size limit and the memory budget.
 
-    On success the caller owns ``json_cost(request)`` of the budget and must release it.
+    On success the caller owns ``json_cost(request, services.settings)`` of the budget and
+    must release it.
     """
     settings = services.settings
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -81,7 +84,7 @@ async def read_json_body(request: Request[Any, Any, Any], services: Services) ->
     )
     if length.isdigit() and int(length) > settings.max_json_bytes:
         raise PayloadTooLarge(too_large)
-    await services.json_budget.reserve(json_cost(request))
+    await services.json_budget.reserve(json_cost(request, services.settings))
     try:
         chunks = bytearray()
         async for chunk in request.stream():
@@ -90,7 +93,7 @@ async def read_json_body(request: Request[Any, Any, Any], services: Services) ->
                 raise PayloadTooLarge(too_large)
         return bytes(chunks)
     except BaseException:
-        await services.json_budget.release(json_cost(request))
+        await services.json_budget.release(json_cost(request, services.settings))
         raise
 
 
