@@ -10,9 +10,17 @@ from ..errors import JobGone, JobNotFound
 from ..state import Services
 
 
+async def read_job(services: Services, job_id: str) -> JobRecord | None:
+    """A job's record, None if unknown (an id over 64 characters is none): one Redis read,
+    decoded only when the hash differs from the one this process decoded last."""
+    if len(job_id) > 64:
+        return None
+    return services.status_views.record(job_id, await services.jobs.get_stored(job_id))
+
+
 async def find_job(services: Services, job_id: str, principal: Principal) -> JobRecord:
     """A job the caller may see: 404 if unknown or another client's, 410 if expired."""
-    record = await services.jobs.get(job_id) if len(job_id) <= 64 else None
+    record = await read_job(services, job_id)
     if record is None:
         raise JobNotFound(f"No existe un trabajo con id '{job_id[:64]}'.")
     check_visible(principal, record)
@@ -22,7 +30,7 @@ async def find_job(services: Services, job_id: str, principal: Principal) -> Job
 
 async def find_visible(services: Services, job_id: str, principal: Principal) -> JobRecord | None:
     """The job if the caller may see it; None when it is unknown or another client's alike."""
-    record = await services.jobs.get(job_id) if len(job_id) <= 64 else None
+    record = await read_job(services, job_id)
     return record if record is not None and principal.may_see(record) else None
 
 

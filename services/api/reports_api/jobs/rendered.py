@@ -7,6 +7,8 @@ position, download token, estimate). Every status still reads the hash (the one 
 trip, and the truth): when it is the same as the kept one, the record is not decoded
 again, and when the other parts are the same too, the view is not made again. So nothing
 kept is ever older than what the request read: a job that changed is decoded afresh.
+Every lookup of a job by its id (status, download, cancel, events, webhooks) goes through
+the kept records (``lookup.read_job``); only the status keeps its view.
 """
 
 from __future__ import annotations
@@ -52,9 +54,9 @@ class StatusViews:
         kept = self._kept.get(job_id)
         if kept is not None and kept.stored == stored:
             return kept.record
+        self._kept.pop(job_id, None)  # kept again below, as the newest
         record = decode_record(stored)
         if record is None:
-            self._kept.pop(job_id, None)
             return None
         if len(self._kept) >= self.memory:
             del self._kept[next(iter(self._kept))]  # dicts keep their insertion order

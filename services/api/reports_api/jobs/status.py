@@ -10,7 +10,7 @@ from reports_shared.constants import ACTIVE_STATUSES, API_PREFIX, JobStatus
 from ..access.keys import Principal
 from ..openapi import problems
 from ..state import Services
-from .lookup import download_token, queue_position
+from .lookup import download_token, find_visible, queue_position
 from .views import GoneJobView, JobStatusView, MissingJobView, job_view, retry_after
 
 _MISSING = "No existe un trabajo con id '{}'."
@@ -45,10 +45,8 @@ class JobStatusController(Controller):
     ) -> Response[JobStatusView | MissingJobView]:
         """The job as in the seed, with progress, queue position, estimates, error, expiry and
         outcome; Retry-After follows the estimate."""
-        views = services.status_views
-        stored = await services.jobs.get_stored(job_id) if len(job_id) <= 64 else {}
-        record = views.record(job_id, stored)
-        if record is None or not principal.may_see(record):
+        record = await find_visible(services, job_id, principal)
+        if record is None:
             message = _MISSING.format(job_id[:64])
             missing = MissingJobView(
                 job_id=job_id[:64], message=message, title="No encontrado", detail=message
@@ -67,4 +65,5 @@ class JobStatusController(Controller):
         active = record.status in ACTIVE_STATUSES
         headers = {"Retry-After": retry_after(estimate)} if active else {}
         token = await download_token(services, record)
-        return Response(views.view(record, position, token, estimate), headers=headers)
+        view = services.status_views.view(record, position, token, estimate)
+        return Response(view, headers=headers)
