@@ -678,6 +678,8 @@ def test_an_upload_gone_from_the_api_is_sent_again_from_the_start_and_the_page_s
     status = page.get_by_role("status")
     status.filter(has_text="ya no está en el servicio").wait_for()
     assert "desde el principio" in status.inner_text()
+    # And the note under the file no longer says the upload goes on where it stopped
+    assert "Ya se empezó a enviar" not in page.locator("#archivo-elegido").inner_text()
     until(page, lambda: len(held) == 2)
     shot(page, "escritorio-subida-perdida")
     held[-1].continue_()

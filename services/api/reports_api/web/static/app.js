@@ -141,7 +141,8 @@
       unit += 1;
     }
     const digits = unit === 0 || value >= 100 ? 0 : 1;
-    return `${new Intl.NumberFormat("es", { maximumFractionDigits: digits }).format(value)} ${units[unit]}`;
+    // A no-break space: the figure and its unit stay on one line.
+    return `${new Intl.NumberFormat("es", { maximumFractionDigits: digits }).format(value)}\u00a0${units[unit]}`;
   }
 
   function setBar(bar, text, percent) {
@@ -259,13 +260,20 @@
     }
   }
 
-  function chosen(file) {
+  function chosen(file, resumable = Boolean(file) && unfinished(file)) {
     // The file picked, and whether an earlier upload of it can go on.
     if (!file) return "";
-    const note = unfinished(file)
+    const note = resumable
       ? " Ya se empezó a enviar: con el mismo tipo de reporte y usuario, el envío sigue donde quedó."
       : "";
     return `Archivo elegido: ${file.name} (${size(file.size)}).${note}`;
+  }
+
+  function startedOver(file) {
+    // The earlier upload is gone: the file goes again from its first byte, and the note
+    // under the file no longer promises to go on where it stopped.
+    say(STARTED_OVER, "");
+    ui.elegido.textContent = chosen(file, false);
   }
 
   async function showFile() {
@@ -441,7 +449,7 @@
         if (found) jobUrl = found;
         if (request.getMethod() === "HEAD" && gone(response.getStatus())) {
           // tus-js-client forgets it and creates a new upload: the page says why.
-          say(STARTED_OVER, "");
+          startedOver(file);
         } else if (request.getMethod() === "HEAD" && response.getStatus() === 200) {
           // Resuming: the api says how much arrived (a retry after a cut, or a reload).
           from = Number(response.getHeader("Upload-Offset")) || 0;
@@ -480,7 +488,7 @@
           // Expired or deleted while being sent: once, the whole file again, as a new upload.
           sending.abort().catch(() => {});
           sendResumable(file, reportType, userName, dialect, true);
-          say(STARTED_OVER, "");
+          startedOver(file);
           return;
         }
         done();
