@@ -164,8 +164,8 @@ def compare(workdir: Path, args: Any) -> dict[str, Any]:
         headers = {"X-API-Key": key}
         for url in urls.values():  # warm up: connections, the board, the token index
             assert httpx.get(url, headers=headers, timeout=10).status_code == 200, url
-        pids = {target: stack.service_pids("api")[0] for target in TARGETS}
-        pids["bare"] = bare.pid
+        api_pid = stack.service_pids("api")[0]
+        pids = {target: bare.pid if target == "bare" else api_pid for target in TARGETS}
         rounds: list[dict[str, dict[str, Any]]] = []
         loads = [load_avg()]
         for _ in range(args.rounds):

@@ -560,7 +560,7 @@ def test_a_large_file_goes_through_tus_and_is_followed_to_completed_and_download
     row = page.get_by_role("row").filter(has_text="Facturación masiva")
     assert "Completado" in row.first.inner_text()
     # And nothing is left to resume
-    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tus::'))") == []
+    assert page.evaluate(STORED_UPLOADS) == []
 
 
 def test_a_connection_dropped_mid_upload_resumes_by_itself_from_the_apis_offset(
@@ -654,7 +654,7 @@ def test_a_file_picked_again_after_a_reload_resumes_from_the_apis_offset(
         assert [call[0] for call in after] == ["HEAD", "PATCH"], traffic.calls
         assert traffic.patches()[-1] == (204, 5 * MIB)
         assert "3 registros" in status.inner_text()
-        assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tus::'))") == []
+        assert page.evaluate(STORED_UPLOADS) == []
         fits(page, width)
         shot(page, f"{width}-reanudado-listo")
 
