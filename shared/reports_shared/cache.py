@@ -24,14 +24,10 @@ import redis
 from .constants import Names
 from .errors import ObjectNotFound, StaleCacheEntry
 from .jobs import JobRecord
+from .jobstore.connection import RELEASE_SCRIPT
 from .objectstore import ObjectStore
 from .reportcopy import NotACopyableReport, copy_for_job
 from .settings import CommonSettings
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 def cache_key(
@@ -105,7 +101,7 @@ class ReportCache:
         self.ttl_seconds = ttl_seconds
         self.enabled = enabled
         self.shared_across_clients = shared_across_clients
-        self._release = client.register_script(_RELEASE)
+        self._release = client.register_script(RELEASE_SCRIPT)
 
     @classmethod
     def from_settings(

@@ -14,6 +14,7 @@ from .access.limits import SubmissionLimiter
 from .intake.budget import UPLOADS_BUSY, MemoryBudget
 from .intake.publisher import Publisher
 from .intake.submissions import Submitter
+from .intake.tusstate import TusStates
 from .jobs.estimates import Estimates
 from .jobs.rendered import StatusViews
 from .settings import ApiSettings
@@ -40,6 +41,8 @@ class Services:
     estimates: Estimates
     #: The status views last made, by job (checked against the job's hash each time).
     status_views: StatusViews
+    #: Where tus uploads stand (their states and locks in Redis).
+    tus_states: TusStates
 
     @classmethod
     def create(cls, settings: ApiSettings) -> Services:
@@ -68,4 +71,5 @@ class Services:
             submissions=SubmissionLimiter(jobs, settings.submissions_per_minute),
             estimates=Estimates(jobs),
             status_views=StatusViews(),
+            tus_states=TusStates(jobs.client, settings.names, settings.tus_expiry_seconds),
         )

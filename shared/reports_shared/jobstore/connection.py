@@ -104,3 +104,11 @@ def unavailable_on_error() -> Iterator[None]:
         yield
     except RedisError as exc:
         raise JobStoreUnavailable(str(exc)) from exc
+
+
+#: Delete the lock KEYS[1] only while it holds ARGV[1], its holder's token (1 if deleted):
+#: a holder whose lock expired and was taken by another never deletes the other's.
+RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""

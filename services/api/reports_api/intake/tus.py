@@ -256,7 +256,7 @@ class TusController(Controller):
             )
         if await _earlier_job(services, principal.name, idempotency_key or "") is None:
             await services.submissions.check(client_identity(principal, request))
-        states = _states(services)
+        states = services.tus_states
         upload = TusUpload(
             upload_id=services.submitter.new_job_id(),
             owner=principal.name,
@@ -281,7 +281,7 @@ class TusController(Controller):
     ) -> Response[None]:  # fmt: skip
         """How many bytes of an upload arrived (Upload-Offset) of how many (Upload-Length)."""
         _check_version(tus_resumable)
-        upload = await _owned(_states(services), upload_id, principal)
+        upload = await _owned(services.tus_states, upload_id, principal)
         headers = {**_progress(upload), "Upload-Length": str(upload.length)}
         headers["Cache-Control"] = "no-store"
         return Response(None, status_code=200, headers=headers)
@@ -304,7 +304,7 @@ class TusController(Controller):
         if _media_type(request) != OFFSET_STREAM:
             raise WrongUploadType(f"Un PATCH de tus debe enviarse como {OFFSET_STREAM}.")
         checksum = parse_checksum(upload_checksum)
-        states = _states(services)
+        states = services.tus_states
         upload = await _owned(states, upload_id, principal)
         offset = _count(upload_offset, "Upload-Offset")
         if offset != upload.offset:
@@ -329,7 +329,7 @@ class TusController(Controller):
     ) -> None:  # fmt: skip
         """Abandon an upload (tus termination): storage keeps none of its bytes."""
         _check_version(tus_resumable)
-        states = _states(services)
+        states = services.tus_states
         await _owned(states, upload_id, principal)
         # The PATCH lock, so that no PATCH stores or saves anything of it meanwhile or after
         # (a client cancelling closes its PATCH and sends this at once: that PATCH lets go).
@@ -442,12 +442,6 @@ def _count(value: str | None, name: str) -> int:
 
 def _media_type(request: Request[Any, Any, Any]) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-def _states(services: Services) -> TusStates:
-    return TusStates(
-        services.jobs.client, services.jobs.names, services.settings.tus_expiry_seconds
-    )
 
 
 async def _owned(states: TusStates, upload_id: str, principal: Principal) -> TusUpload:

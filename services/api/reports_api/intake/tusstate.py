@@ -23,7 +23,7 @@ import msgspec
 import redis.asyncio as aioredis
 
 from reports_shared.constants import Names
-from reports_shared.jobstore.connection import unavailable_on_error
+from reports_shared.jobstore.connection import RELEASE_SCRIPT, unavailable_on_error
 
 
 class TusUpload(msgspec.Struct, kw_only=True):
@@ -86,6 +86,8 @@ class TusStates:
         self.client = client
         self.prefix = names.tus_upload("")
         self.expiry_seconds = expiry_seconds
+        self._put = client.register_script(_PUT)
+        self._release = client.register_script(RELEASE_SCRIPT)
 
     def next_expiry(self) -> datetime:
         """When an upload touched now expires."""
@@ -108,10 +110,10 @@ class TusStates:
         name = self.prefix + upload.upload_id
         tombstone = "" if upload.job_id else upload.owner
         with unavailable_on_error():
-            saved = await self.client.eval(
-                _PUT, 3, name, f"{name}:gone", f"{name}:lock", _encoder.encode(upload),
-                ttl, tombstone, ttl + GONE_SECONDS, token or "",
-            )  # fmt: skip
+            saved = await self._put(
+                keys=[name, f"{name}:gone", f"{name}:lock"],
+                args=[_encoder.encode(upload), ttl, tombstone, ttl + GONE_SECONDS, token or ""],
+            )
         return bool(saved)
 
     async def delete(self, upload_id: str) -> None:
@@ -147,8 +149,7 @@ class TusStates:
         return token
 
     async def unlock(self, upload_id: str, token: str) -> None:
-        """Let the upload go, if this request still holds it."""
-        name = f"{self.prefix}{upload_id}:lock"
+        """Let the upload go, if this request still holds it (in one step: a lock that
+        expired and was taken meanwhile stays its new holder's)."""
         with unavailable_on_error():
-            if await self.client.get(name) == token.encode():
-                await self.client.delete(name)
+            await self._release(keys=[f"{self.prefix}{upload_id}:lock"], args=[token])
