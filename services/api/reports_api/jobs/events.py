@@ -26,8 +26,7 @@ from reports_shared.errors import JobStoreUnavailable
 from ..access.keys import Principal
 from ..openapi import problems
 from ..state import Services
-from .lookup import download_token, find_job, queue_position
-from .views import job_view
+from .lookup import find_job, read_job, status_view
 
 log = structlog.get_logger(__name__)
 
@@ -96,12 +95,10 @@ async def job_events(services: Services, job_id: str) -> AsyncIterator[ServerSen
 
 async def _current(services: Services, job_id: str) -> tuple[bytes | None, JobStatus | None]:
     """The job's status JSON (None once the record is gone) and its status."""
-    record = await services.jobs.get(job_id)
+    record = await read_job(services, job_id)
     if record is None:
         return None, None
-    position = await queue_position(services, record)
-    token = await download_token(services, record)
-    view = job_view(record, position, token, await services.estimates.of(record))
+    view, _ = await status_view(services, record)
     return _encoder.encode(view), record.status
 
 

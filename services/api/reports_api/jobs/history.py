@@ -8,15 +8,14 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from reports_shared.constants import API_PREFIX, JobStatus
-from reports_shared.jobs import JobRecord
 
 from ..access.keys import Principal
 from ..openapi import problems
 from ..state import Services
 from .cursor import CURSOR_PATTERN, MAX_CURSOR_LENGTH, Cursors
 from .history_query import HistoryFilter, Outcome, history_index, read_history
-from .lookup import download_token, queue_position
-from .views import JobHistory, JobStatusView, job_view
+from .lookup import status_view
+from .views import JobHistory
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -69,13 +68,8 @@ class JobHistoryController(Controller):
         index = history_index(services.settings.names, principal, wanted)
         page = await read_history(services.jobs, index, wanted, after, limit)
         records = [r for r in page.records if principal.may_see(r)]
-        views = list(await asyncio.gather(*(_view(services, r) for r in records)))
+        views = [
+            view for view, _ in await asyncio.gather(*(status_view(services, r) for r in records))
+        ]
         following = None if page.next_position is None else cursors.encode(page.next_position)
         return JobHistory(jobs=views, count=len(views), next_cursor=following)
-
-
-async def _view(services: Services, record: JobRecord) -> JobStatusView:
-    """A job as GET /status shows it: queue position and download URL included."""
-    position = await queue_position(services, record)
-    token = await download_token(services, record)
-    return job_view(record, position, token, await services.estimates.of(record))

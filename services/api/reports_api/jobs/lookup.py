@@ -8,6 +8,8 @@ from reports_shared.jobs import JobRecord, utcnow
 from ..access.keys import Principal, check_visible
 from ..errors import JobGone, JobNotFound
 from ..state import Services
+from .estimates import Estimate
+from .views import JobStatusView
 
 
 async def read_job(services: Services, job_id: str) -> JobRecord | None:
@@ -62,3 +64,12 @@ async def download_token(services: Services, record: JobRecord) -> str | None:
         await services.jobs.index_token(token, record.job_id, ttl)
         services.tokens.remember_indexed(record.job_id)
     return token
+
+
+async def status_view(services: Services, record: JobRecord) -> tuple[JobStatusView, Estimate]:
+    """A job as GET /status shows it (queue position, estimates, download URL), with its
+    estimate (for Retry-After); the view last made of it when nothing it shows moved."""
+    position = await queue_position(services, record)
+    estimate = await services.estimates.of(record)
+    token = await download_token(services, record)
+    return services.status_views.view(record, position, token, estimate), estimate

@@ -10,7 +10,7 @@ from reports_shared.constants import ACTIVE_STATUSES, API_PREFIX, JobStatus
 from ..access.keys import Principal
 from ..openapi import problems
 from ..state import Services
-from .lookup import download_token, find_visible, queue_position
+from .lookup import find_visible, status_view
 from .views import GoneJobView, JobStatusView, MissingJobView, job_view, retry_after
 
 _MISSING = "No existe un trabajo con id '{}'."
@@ -60,10 +60,7 @@ class JobStatusController(Controller):
                 detail=_GONE,
             )
             return Response(gone, status_code=410)
-        position = await queue_position(services, record)
-        estimate = await services.estimates.of(record)
+        view, estimate = await status_view(services, record)
         active = record.status in ACTIVE_STATUSES
         headers = {"Retry-After": retry_after(estimate)} if active else {}
-        token = await download_token(services, record)
-        view = services.status_views.view(record, position, token, estimate)
         return Response(view, headers=headers)
