@@ -236,6 +236,11 @@ def with_rejected(folder: Path) -> Path:
     return path
 
 
+def text_of(page: Page, selector: str) -> str:
+    """What an element says, its no-break spaces read as spaces."""
+    return page.locator(selector).inner_text().replace("\u00a0", " ")
+
+
 def fits(page: Page, width: int) -> None:
     """Nothing on the page is wider than the screen: it never scrolls sideways."""
     scroll = page.evaluate("document.documentElement.scrollWidth")
@@ -555,6 +560,9 @@ def test_a_large_file_goes_through_tus_and_is_followed_to_completed_and_download
     # And its job is followed to the end, with its totals
     assert "3 registros" in status.inner_text()
     assert page.eval_on_selector("#subida", "bar => bar.value") == 100
+    # And its size in decimal units, as people read them: 6 MiB is 6,3 MB, not "6 MB"
+    assert text_of(page, "#archivo-elegido") == "Archivo elegido: facturas-grandes.json (6,3 MB)."
+    assert text_of(page, "#subida-detalle") == "6,3 MB de 6,3 MB"
     assert downloaded_records(page, tmp_path) == 3
     # And listed among the recent jobs, completed
     row = page.get_by_role("row").filter(has_text="Facturación masiva")

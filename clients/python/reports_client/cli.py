@@ -57,7 +57,7 @@ from .eta import estimate
 from .models import Job, JobStatus, _time
 from .progress import ProgressBar, human_bytes
 from .table import Column, fit
-from .tus import MIB, UploadNotice
+from .tus import UploadNotice
 from .version import __version__
 
 URL_ENV = "ASYNC_REPORTS_URL"
@@ -676,7 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
         const="tus",
         default="auto",
         help=f"envía por tus (reanudable) aunque el archivo no pase de "
-        f"{TUS_THRESHOLD_BYTES // MIB} MB; por omisión, solo los que pasan de ese tamaño",
+        f"{human_bytes(TUS_THRESHOLD_BYTES)}; por omisión, solo los que pasan de ese tamaño",
     )
     mode.add_argument(
         "--no-tus",

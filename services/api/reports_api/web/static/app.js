@@ -132,12 +132,14 @@
   }
 
   function size(bytes) {
+    // Decimal units, as people read them on a disk or a phone: 1 kB = 1000 bytes.
     if (bytes == null) return "";
-    const units = ["B", "KB", "MB", "GB"];
+    const units = ["B", "kB", "MB", "GB"];
     let value = bytes;
     let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-      value /= 1024;
+    // 999,5 kB and up read as 1 MB, never "1000 kB".
+    while (value >= (unit ? 999.5 : 1000) && unit < units.length - 1) {
+      value /= 1000;
       unit += 1;
     }
     const digits = unit === 0 || value >= 100 ? 0 : 1;
