@@ -275,6 +275,22 @@ def test_a_file_sent_from_the_page_is_followed_to_completed_and_downloads(
     assert "Completado" in row.first.inner_text()
 
 
+def test_a_small_files_upload_is_told_in_the_files_size_not_the_requests(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given a small file (sent in one multipart request, with the form's fields)
+    data = dataset(tmp_path, count=1)
+    file_size = data.stat().st_size
+    assert file_size < 1000
+
+    # When it is sent
+    send(page, data)
+
+    # Then the upload's note counts the file's bytes, never more than the file has
+    page.get_by_role("status").filter(has_text="Reporte listo").wait_for()
+    assert text_of(page, "#subida-detalle") == f"{file_size} B de {file_size} B"
+
+
 def test_jobs_sent_from_this_browser_are_listed_after_a_reload(page: Page, tmp_path: Path) -> None:
     # Given a report made from this page
     send(page, dataset(tmp_path, count=1))

@@ -366,8 +366,11 @@
     const startedAt = performance.now();
     xhr.upload.onprogress = (event) => {
       if (!event.lengthComputable) return;
-      setBar(ui.subida, ui.subidaTexto, (100 * event.loaded) / event.total);
-      ui.subidaDetalle.textContent = uploadNote(event.loaded, event.total, startedAt);
+      // The request counts the form's fields too: the note speaks of the file chosen alone,
+      // the share sent scaled to its size.
+      const share = Math.min(1, event.loaded / event.total);
+      setBar(ui.subida, ui.subidaTexto, 100 * share);
+      ui.subidaDetalle.textContent = uploadNote(Math.round(share * file.size), file.size, startedAt);
     };
     xhr.onload = () => {
       upload = null;
