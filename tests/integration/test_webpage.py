@@ -646,6 +646,33 @@ def test_an_upload_cut_by_going_offline_goes_on_by_itself_when_the_network_is_ba
 
 
 @pytest.mark.parametrize("width", [1280, 390])
+def test_an_upload_that_stalls_says_so_and_its_note_stops_when_it_ends(
+    browser: Browser, module_stack: RunningStack, tmp_path: Path, width: int
+) -> None:
+    with opened(browser, module_stack.url + "/", width=width) as page:
+        # Given a large file whose first chunk reached the api, the second held on its way
+        _, held = half_sent(page, large_dataset(tmp_path))
+
+        # Then, with no byte moving, the note under the bar says for how long (it froze on the
+        # last speed before)
+        note = page.locator("#subida-detalle")
+        note.filter(has_text="sin avance desde hace").wait_for()
+        first = text_of(page, "#subida-detalle")
+        assert first.startswith("5,2 MB de 6,3 MB · sin avance desde hace "), first
+        until(page, lambda: text_of(page, "#subida-detalle") != first)  # it goes on counting
+        fits(page, width)
+        shot(page, f"{width}-subida-sin-avance")
+
+        # And when the upload is cancelled, the note keeps what was sent, and stays so
+        page.get_by_role("button", name="Cancelar envío").click()
+        page.get_by_role("status").filter(has_text="Envío cancelado").wait_for()
+        assert text_of(page, "#subida-detalle") == "5,2 MB de 6,3 MB"
+        page.wait_for_timeout(2500)
+        assert text_of(page, "#subida-detalle") == "5,2 MB de 6,3 MB"
+        held[0].continue_()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
 def test_a_file_picked_again_after_a_reload_resumes_from_the_apis_offset(
     browser: Browser, module_stack: RunningStack, tmp_path: Path, width: int
 ) -> None:

@@ -39,6 +39,7 @@
   const TUS_KEYS = "tus::"; // how tus-js-client's entries for resuming start in localStorage
   const STARTED_OVER = "La subida anterior de este archivo ya no está en el servicio (expiró o "
     + "se borró): se envía de nuevo desde el principio.";
+  const STALLED_S = 5; // seconds without a byte sent before the note says the upload waits
   const numbers = new Intl.NumberFormat("es");
   const percents = new Intl.NumberFormat("es", { maximumFractionDigits: 0 });
   const dates = new Intl.DateTimeFormat("es", { dateStyle: "short", timeStyle: "medium" });
@@ -90,6 +91,8 @@
   let stream = null; // the EventSource of the followed job
   let followed = null; // id of the job shown under "Su reporte"
   let pollTimer = 0;
+  let meter = null; // the upload being sent: total, from, loaded, startedAt, movedAt
+  let meterTimer = 0;
   let jobs = []; // the history's first jobs, newest first, as the table shows them
   let wanted = PAGE; // how many of them the table lists
 
@@ -167,6 +170,7 @@
   function busy(sending) {
     ui.enviar.disabled = sending;
     ui.cancelar.hidden = !sending;
+    if (!sending) stopMeasuring(); // the upload ended: sent, refused, cut or cancelled
   }
 
   // ---- report types and the form -------------------------------------------------------
@@ -332,15 +336,47 @@
 
   // ---- sending the file (XMLHttpRequest: the only API with upload progress) -------------
 
-  function uploadNote(loaded, total, startedAt, from) {
-    // Speed and time left of the upload, once there is enough of it to measure; ``from``:
-    // the bytes that had arrived before this page started sending (a resumed upload).
-    const seconds = (performance.now() - startedAt) / 1000;
-    const sent = loaded - (from || 0);
-    if (seconds < 0.5 || sent <= 0) return `${size(loaded)} de ${size(total)}`;
-    const rate = sent / seconds;
-    const left = loaded < total ? ` · quedan ~${about((total - loaded) / rate)}` : "";
-    return `${size(loaded)} de ${size(total)} · ${size(rate)}/s${left}`;
+  function measure(total, from) {
+    // The upload starts (or resumes: ``from``, the bytes the api had before this page sent
+    // any). Its note is redrawn every second too: no byte moving means no progress event,
+    // and the note must not keep showing the last speed as if all went well.
+    stopMeasuring();
+    const now = performance.now();
+    meter = { total, from: from || 0, loaded: from || 0, startedAt: now, movedAt: now };
+    meterTimer = window.setInterval(drawNote, 1000);
+    drawNote();
+  }
+
+  function progressed(loaded) {
+    if (!meter) return;
+    if (loaded !== meter.loaded) meter.movedAt = performance.now();
+    meter.loaded = loaded;
+    drawNote();
+  }
+
+  function stopMeasuring() {
+    // The note keeps how much was sent, without a speed that no longer means anything.
+    window.clearInterval(meterTimer);
+    if (meter) ui.subidaDetalle.textContent = `${size(meter.loaded)} de ${size(meter.total)}`;
+    meter = null;
+  }
+
+  function drawNote() {
+    if (meter) ui.subidaDetalle.textContent = uploadNote(meter, performance.now());
+  }
+
+  function uploadNote({ loaded, total, from, startedAt, movedAt }, now) {
+    // Speed and time left, once there is enough of the upload to measure; the speed is the
+    // mean since the start, so it falls while no byte moves, and after a few seconds of that
+    // the note says so instead.
+    const figures = `${size(loaded)} de ${size(total)}`;
+    if (loaded >= total) return figures;
+    const still = (now - movedAt) / 1000;
+    if (still >= STALLED_S) return `${figures} · sin avance desde hace ${about(Math.floor(still))}`;
+    const seconds = (now - startedAt) / 1000;
+    const rate = (loaded - from) / seconds;
+    if (seconds < 0.5 || !(rate > 0)) return figures;
+    return `${figures} · ${size(rate)}/s · quedan ~${about((total - loaded) / rate)}`;
   }
 
   function send(file, reportType, userName, dialect) {
@@ -363,14 +399,13 @@
     xhr.open("POST", `${API}/queue-multipart`);
     xhr.responseType = "json";
     if (apiKey) xhr.setRequestHeader("X-API-Key", apiKey);
-    const startedAt = performance.now();
     xhr.upload.onprogress = (event) => {
       if (!event.lengthComputable) return;
       // The request counts the form's fields too: the note speaks of the file chosen alone,
       // the share sent scaled to its size.
       const share = Math.min(1, event.loaded / event.total);
       setBar(ui.subida, ui.subidaTexto, 100 * share);
-      ui.subidaDetalle.textContent = uploadNote(Math.round(share * file.size), file.size, startedAt);
+      progressed(Math.round(share * file.size));
     };
     xhr.onload = () => {
       upload = null;
@@ -399,6 +434,7 @@
     showTracking();
     say(`Enviando ${file.name} (${size(file.size)})…`, "");
     busy(true);
+    measure(file.size);
     xhr.send(data);
   }
 
@@ -427,8 +463,6 @@
       filename: file.name,
     };
     if (dialect) metadata.csvDialect = dialect; // report options travel as metadata too
-    let startedAt = performance.now();
-    let from = 0; // where this page's sending started (a resumed upload's offset)
     let jobUrl = "";
     let sending = null;
     // An upload resumes only into the same submission: same file and same form fields.
@@ -447,7 +481,7 @@
       removeFingerprintOnSuccess: true,
       onProgress(loaded, total) {
         setBar(ui.subida, ui.subidaTexto, (100 * loaded) / total);
-        ui.subidaDetalle.textContent = uploadNote(loaded, total, startedAt, from);
+        progressed(loaded);
       },
       onAfterResponse(request, response) {
         const found = response.getHeader(JOB_URL);
@@ -457,11 +491,10 @@
           startedOver(file);
         } else if (request.getMethod() === "HEAD" && response.getStatus() === 200) {
           // Resuming: the api says how much arrived (a retry after a cut, or a reload).
-          from = Number(response.getHeader("Upload-Offset")) || 0;
-          startedAt = performance.now();
+          const from = Number(response.getHeader("Upload-Offset")) || 0;
           const percent = (100 * from) / file.size;
           setBar(ui.subida, ui.subidaTexto, percent);
-          ui.subidaDetalle.textContent = uploadNote(from, file.size, startedAt, from);
+          measure(file.size, from);
           // A no-break space: the figure and its sign stay on one line.
           say(`Reanudando la subida desde el ${percents.format(Math.floor(percent))}\u00a0%.`, "");
         }
@@ -504,6 +537,7 @@
     showTracking();
     say(`Enviando ${file.name} (${size(file.size)})…`, "");
     busy(true);
+    measure(file.size);
     resumeOrStart(sending);
   }
 
@@ -641,13 +675,14 @@
   }
 
   function about(seconds) {
-    // As people say it: 12 s, 3 min, 1 h 5 min.
+    // As people say it: 12 s, 3 min, 1 h 5 min (no-break spaces: a figure keeps its unit
+    // on its line, "desde hace 6 s" wrapped before the "s" at 390 px).
     const whole = Math.max(1, Math.ceil(seconds));
-    if (whole < 90) return `${whole} s`;
+    if (whole < 90) return `${whole}\u00a0s`;
     const minutes = Math.round(whole / 60);
-    if (minutes < 90) return `${minutes} min`;
+    if (minutes < 90) return `${minutes}\u00a0min`;
     const rest = minutes % 60;
-    return `${Math.floor(minutes / 60)} h${rest ? ` ${rest} min` : ""}`;
+    return `${Math.floor(minutes / 60)}\u00a0h${rest ? ` ${rest}\u00a0min` : ""}`;
   }
 
   function eta(job) {
