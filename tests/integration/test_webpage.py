@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 import zipfile
@@ -46,6 +47,8 @@ STORED_UPLOADS = (
     "Object.entries(localStorage).filter(([k]) => k.startsWith('tus::'))"
     ".map(([, v]) => JSON.parse(v).uploadUrl)"
 )
+#: How the page shows a date, everywhere: "6 dic, 07:28" (with the year when not this one).
+DATE = r"\d{1,2} [a-z]{3,4}\.?( \d{4})?, \d{2}:\d{2}"
 #: Where screenshots of the page go when set (to look at them; never committed).
 SHOTS = os.environ.get("AR_WEB_SHOTS", "")
 
@@ -348,6 +351,13 @@ def test_rejected_records_are_counted_with_a_hint_to_errores_csv_and_the_expiry_
     row = page.get_by_role("row").filter(has_text="Facturación masiva").first
     row.filter(has_text="1 registro rechazado").wait_for()
     assert "hasta" in row.inner_text()
+    # And every date reads the same way: day, month and time ("6 dic, 07:28")
+    created = row.locator("td.creado").inner_text()
+    expiry = row.locator(".nota", has_text="hasta").inner_text().removeprefix("hasta ")
+    shown = page.locator("#descarga-detalle").inner_text().split("disponible hasta ")[1]
+    for date in (created, expiry, shown):
+        assert re.fullmatch(DATE, date.replace("\u00a0", " ")), (created, expiry, shown)
+    assert shown == expiry
     shot(page, "escritorio-listo-con-rechazos")
 
 

@@ -42,10 +42,10 @@
   const STALLED_S = 5; // seconds without a byte sent before the note says the upload waits
   const numbers = new Intl.NumberFormat("es");
   const percents = new Intl.NumberFormat("es", { maximumFractionDigits: 0 });
-  const dates = new Intl.DateTimeFormat("es", { dateStyle: "short", timeStyle: "medium" });
-  const days = new Intl.DateTimeFormat("es", {
-    day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-  });
+  //: Every date the page shows, one way (see when): "6 dic, 07:28", the year when not this one.
+  const DAY_AND_TIME = { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+  const dates = new Intl.DateTimeFormat("es", DAY_AND_TIME);
+  const datesWithYear = new Intl.DateTimeFormat("es", { ...DAY_AND_TIME, year: "numeric" });
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -724,9 +724,17 @@
     return count === 1 ? "1 registro rechazado" : `${numbers.format(count)} registros rechazados`;
   }
 
+  function when(timestamp) {
+    // A date as people read it, the same everywhere on the page: "6 dic, 07:28".
+    if (!timestamp) return "";
+    const date = new Date(timestamp);
+    const thisYear = date.getFullYear() === new Date().getFullYear();
+    return (thisYear ? dates : datesWithYear).format(date);
+  }
+
   function until(job) {
-    // When the report stops being downloadable, as people read a date.
-    return job.expiresAt ? days.format(new Date(job.expiresAt)) : "";
+    // When the report stops being downloadable.
+    return when(job.expiresAt);
   }
 
   function reason(job) {
@@ -837,7 +845,7 @@
   function row(job) {
     const tr = document.createElement("tr");
     tr.setAttribute("role", "row");
-    const created = job.createdAt ? dates.format(new Date(job.createdAt)) : "";
+    const created = when(job.createdAt);
     const shown = job.outcome || job.status;
     const percent = job.status === "Completed" ? 100 : (job.progress && job.progress.percent) || 0;
     const actions = document.createElement("span");
