@@ -9,7 +9,10 @@
   const USER_KEY = "asyncReports.user";
   const API_KEY = "asyncReports.apiKey"; // in sessionStorage: gone with the tab
   const PAGE = 20; // jobs listed at first, and added by "Mostrar más"
-  const MAX_PAGE = 200; // the most GET /jobs answers at once
+  //: The ids of the jobs sent from this browser, newest first (the list shows those alone),
+  //: and how many it remembers.
+  const MINE_KEY = "asyncReports.jobs";
+  const MINE_MAX = 200;
   const LARGE_BYTES = 50 * 1024 * 1024; // the api's default large-lane threshold
   const REFRESH_MS = 10000;
   const FINAL = new Set(["Completed", "Failed", "Cancelled", "Expired"]);
@@ -93,8 +96,9 @@
   let pollTimer = 0;
   let meter = null; // the upload being sent: total, from, loaded, startedAt, movedAt
   let meterTimer = 0;
-  let jobs = []; // the history's first jobs, newest first, as the table shows them
+  let jobs = []; // this browser's latest jobs, newest first, as the table shows them
   let wanted = PAGE; // how many of them the table lists
+  let refreshing = 0; // the latest reading of the list: an older one's answers are dropped
 
   // ---- small helpers ------------------------------------------------------------------
 
@@ -129,6 +133,7 @@
     if (!response.ok) {
       const error = new Error(problemText(body, response.status));
       error.status = response.status;
+      error.body = body;
       throw error;
     }
     return { body, retryAfter: Number(response.headers.get("Retry-After")) || 0 };
@@ -612,6 +617,7 @@
   }
 
   function accepted(body, reportType, userName) {
+    remember(body.jobId);
     show({
       jobId: body.jobId,
       status: body.status,
@@ -784,22 +790,87 @@
     ui.avisoTrabajos.hidden = !text;
   }
 
-  async function refreshJobs() {
+  function mine() {
+    // The ids of the jobs this browser sent, newest first.
     try {
-      const { body } = await getJson(`${API}/jobs?limit=${wanted}`);
-      jobs = body.jobs;
-      ui.mas.hidden = !body.nextCursor || wanted >= MAX_PAGE;
-      ui.sinTrabajos.textContent = "No hay trabajos recientes.";
+      const ids = JSON.parse(localStorage.getItem(MINE_KEY) || "[]");
+      return Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : [];
+    } catch (_) {
+      return []; // storage refused or spoiled: nothing remembered
+    }
+  }
+
+  function keepMine(ids) {
+    try {
+      localStorage.setItem(MINE_KEY, JSON.stringify(ids.slice(0, MINE_MAX)));
+    } catch (_) {
+      // storage refused: the list shows what this page sent until it is closed
+    }
+  }
+
+  function remember(jobId) {
+    keepMine([jobId, ...mine().filter((id) => id !== jobId)]);
+  }
+
+  async function readJob(jobId) {
+    // One job as the status shows it; an expired one as it ended; null when the service
+    // does not have it (any more), or it is another key's.
+    try {
+      return (await getJson(`${API}/status/${encodeURIComponent(jobId)}`)).body;
     } catch (error) {
+      if (error.status === 410 && error.body && error.body.jobId) return error.body;
+      if (error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  function settled(job) {
+    // A job whose row can no longer change but by expiring, until it does.
+    if (!job || !FINAL.has(job.status)) return false;
+    return job.status !== "Completed" || !job.expiresAt || new Date(job.expiresAt) > new Date();
+  }
+
+  async function refreshJobs(everyJob = true) {
+    // The jobs this browser sent, each read by its status; on the periodic refresh only the
+    // ones that may have changed.
+    const round = ++refreshing;
+    const ids = mine().slice(0, wanted);
+    const known = new Map(jobs.map((job) => [job.jobId, job]));
+    const asked = ids.filter((id) => everyJob || !settled(known.get(id)));
+    let read = [];
+    try {
+      read = await Promise.all(asked.map(readJob));
+    } catch (error) {
+      if (round !== refreshing) return;
       ui.sinTrabajos.textContent = `No se pudo consultar los trabajos: ${error.message}`;
       ui.sinTrabajos.hidden = false;
       return;
     }
+    if (round !== refreshing) return;
+    const gone = new Set();
+    asked.forEach((id, i) => {
+      if (read[i]) known.set(id, { ...known.get(id), ...read[i] });
+      else {
+        known.delete(id);
+        gone.add(id);
+      }
+    });
+    // Without a key a job the service no longer has is forgotten; with one it may be
+    // another key's (the key was changed), and is kept for when that key is back.
+    if (gone.size && !apiKey) keepMine(mine().filter((id) => !gone.has(id)));
+    // A job sent while the list was read is kept: it was listed on its submission.
+    for (const job of jobs) {
+      if (!known.has(job.jobId) && !gone.has(job.jobId)) known.set(job.jobId, job);
+    }
+    const listed = mine();
+    jobs = listed.slice(0, wanted).map((id) => known.get(id)).filter(Boolean);
+    ui.mas.hidden = listed.length <= wanted || wanted >= MINE_MAX;
+    ui.sinTrabajos.textContent = "Todavía no hay trabajos enviados desde este navegador.";
     renderJobs();
   }
 
   function showMore() {
-    wanted = Math.min(MAX_PAGE, wanted + PAGE);
+    wanted = Math.min(MINE_MAX, wanted + PAGE);
     refreshJobs();
   }
 
@@ -977,7 +1048,7 @@
     loadTypes();
     refreshJobs();
     window.setInterval(() => {
-      if (document.visibilityState === "visible") refreshJobs();
+      if (document.visibilityState === "visible") refreshJobs(false);
     }, REFRESH_MS);
   }
 
