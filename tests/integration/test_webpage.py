@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 import zipfile
@@ -46,6 +47,8 @@ STORED_UPLOADS = (
     "Object.entries(localStorage).filter(([k]) => k.startsWith('tus::'))"
     ".map(([, v]) => JSON.parse(v).uploadUrl)"
 )
+#: How the page shows a date, everywhere: "6 dic, 07:28" (with the year when not this one).
+DATE = r"\d{1,2} [a-z]{3,4}\.?( \d{4})?, \d{2}:\d{2}"
 #: Where screenshots of the page go when set (to look at them; never committed).
 SHOTS = os.environ.get("AR_WEB_SHOTS", "")
 
@@ -111,6 +114,23 @@ def queue(stack: RunningStack, records: list[dict[str, Any]], user: str, key: st
     )
     assert response.status_code == 202, response.text
     job_id: str = response.json()["jobId"]
+    return job_id
+
+
+def send_from_page(page: Page, folder: Path, records: list[dict[str, Any]], user: str) -> str:
+    """Send ``records`` as a Demora job of ``user`` from the page's form; its id, once the
+    api accepted it."""
+    data = folder / f"demora-{uuid.uuid4().hex[:8]}.json"
+    data.write_text(json.dumps(records))
+    page.get_by_label("Tipo de reporte").select_option("Demora")
+    page.get_by_label("Su correo o usuario").fill(user)
+    page.get_by_label("Archivo de datos (JSON)").set_input_files(str(data))
+    with page.expect_response(lambda r: r.url.endswith("/queue-multipart")) as answer:
+        page.get_by_role("button", name="Generar reporte").click()
+    assert answer.value.status == 202, answer.value.text()
+    job_id: str = answer.value.json()["jobId"]
+    page.get_by_role("row").filter(has_text=user).first.wait_for()
+    until(page, lambda: page.get_by_role("button", name="Generar reporte").is_enabled())
     return job_id
 
 
@@ -236,6 +256,11 @@ def with_rejected(folder: Path) -> Path:
     return path
 
 
+def text_of(page: Page, selector: str) -> str:
+    """What an element says, its no-break spaces read as spaces."""
+    return page.locator(selector).inner_text().replace("\u00a0", " ")
+
+
 def fits(page: Page, width: int) -> None:
     """Nothing on the page is wider than the screen: it never scrolls sideways."""
     scroll = page.evaluate("document.documentElement.scrollWidth")
@@ -268,6 +293,22 @@ def test_a_file_sent_from_the_page_is_followed_to_completed_and_downloads(
     # And the job is among the recent ones, completed
     row = page.get_by_role("row").filter(has_text="Facturación masiva")
     assert "Completado" in row.first.inner_text()
+
+
+def test_a_small_files_upload_is_told_in_the_files_size_not_the_requests(
+    page: Page, tmp_path: Path
+) -> None:
+    # Given a small file (sent in one multipart request, with the form's fields)
+    data = dataset(tmp_path, count=1)
+    file_size = data.stat().st_size
+    assert file_size < 1000
+
+    # When it is sent
+    send(page, data)
+
+    # Then the upload's note counts the file's bytes, never more than the file has
+    page.get_by_role("status").filter(has_text="Reporte listo").wait_for()
+    assert text_of(page, "#subida-detalle") == f"{file_size} B de {file_size} B"
 
 
 def test_jobs_sent_from_this_browser_are_listed_after_a_reload(page: Page, tmp_path: Path) -> None:
@@ -327,6 +368,13 @@ def test_rejected_records_are_counted_with_a_hint_to_errores_csv_and_the_expiry_
     row = page.get_by_role("row").filter(has_text="Facturación masiva").first
     row.filter(has_text="1 registro rechazado").wait_for()
     assert "hasta" in row.inner_text()
+    # And every date reads the same way: day, month and time ("6 dic, 07:28")
+    created = row.locator("td.creado").inner_text()
+    expiry = row.locator(".nota", has_text="hasta").inner_text().removeprefix("hasta ")
+    shown = page.locator("#descarga-detalle").inner_text().split("disponible hasta ")[1]
+    for date in (created, expiry, shown):
+        assert re.fullmatch(DATE, date.replace("\u00a0", " ")), (created, expiry, shown)
+    assert shown == expiry
     shot(page, "escritorio-listo-con-rechazos")
 
 
@@ -443,38 +491,52 @@ def test_the_form_can_be_filled_and_sent_with_the_keyboard_alone(
 # --- recent jobs: the history, cancelling ---------------------------------------------------
 
 
-def test_recent_jobs_are_the_history_newest_first_with_how_each_ended(
-    browser: Browser, demora_service: RunningStack
+def test_recent_jobs_are_this_browsers_newest_first_with_how_each_ended(
+    browser: Browser, demora_service: RunningStack, tmp_path: Path
 ) -> None:
-    # Given a job that failed, then one that completed, both sent by another program
     user = someone()
-    failed = queue(demora_service, [{"sleep": "no es un número"}], user)
-    demora_service.wait_finished(failed)
-    completed = queue(demora_service, [{"sleep": 0, "run": uuid.uuid4().hex}], user)
-    demora_service.wait_finished(completed)
-
-    # When the page is opened in a browser that never sent them
     with opened(browser, demora_service.url + "/") as page:
-        rows = page.get_by_role("row").filter(has_text=user)
-        rows.nth(1).wait_for()
+        # Given a job sent from this browser that failed, then one that completed
+        failed = send_from_page(page, tmp_path, [{"sleep": "no es un número"}], user)
+        demora_service.wait_finished(failed)
+        completed = send_from_page(page, tmp_path, [{"sleep": 0, "run": uuid.uuid4().hex}], user)
+        demora_service.wait_finished(completed)
+        # And one of the same user sent by another program
+        other = queue(demora_service, [{"sleep": 0, "run": uuid.uuid4().hex}], user)
+        demora_service.wait_finished(other)
 
-        # Then both are listed, the newest first, each as it ended
+        # When the page is opened again
+        page.reload()
+
+        # Then this browser's two are listed, the newest first, each as it ended, and not
+        # the other program's; the page says whose they are
+        rows = page.get_by_role("row").filter(has_text=user)
+        rows.nth(1).get_by_role("cell").first.wait_for()
+        rows.nth(0).get_by_role("link", name="Descargar").wait_for()
         assert rows.count() == 2
         assert "Completado" in rows.nth(0).inner_text()
-        rows.nth(0).get_by_role("link", name="Descargar").wait_for()
         assert "Con error" in rows.nth(1).inner_text()
+        assert "enviados desde este navegador" in page.locator("#recientes-ayuda").inner_text()
+
+    # And another browser lists none of them, and says why
+    with opened(browser, demora_service.url + "/") as page:
+        page.get_by_text("Todavía no hay trabajos enviados desde este navegador.").wait_for()
+        page.get_by_role("button", name="Actualizar").click()
+        page.wait_for_timeout(500)
+        assert page.get_by_role("row").filter(has_text=user).count() == 0
 
 
 def test_a_running_job_is_cancelled_from_its_row(
     browser: Browser, demora_service: RunningStack, tmp_path: Path
 ) -> None:
-    # Given a job that runs until the test lets it go, listed on the page
+    # Given a job sent from the page that runs until the test lets it go, listed on the page
     user = someone()
-    job_id = queue(demora_service, held(tmp_path), user)
     with opened(browser, demora_service.url + "/") as page:
+        job_id = send_from_page(page, tmp_path, held(tmp_path), user)
+        page.reload()  # no longer followed: the row offers to follow it, and to cancel it
         row = page.get_by_role("row").filter(has_text=user)
+        row.get_by_role("button", name="Seguir").wait_for()
         cancel = row.get_by_role("button", name="Cancelar")
-        cancel.wait_for()
 
         # When its Cancelar button is pressed
         cancel.click()
@@ -491,18 +553,21 @@ def test_a_running_job_is_cancelled_from_its_row(
 def test_at_390_px_the_jobs_list_fits_without_sideways_scrolling(
     browser: Browser, demora_service: RunningStack, tmp_path: Path
 ) -> None:
-    # Given a finished job of a user with a long name, and a running one
+    # Given a finished job of a user with a long name, and a running one, sent from a
+    # screen 390 px wide
     user = "maria.fernanda.gonzalez-" + someone()
-    finished = queue(demora_service, [{"sleep": 0, "run": uuid.uuid4().hex}], user)
-    demora_service.wait_finished(finished)
-    job_id = queue(demora_service, held(tmp_path), user)
-
-    # When the page is opened on a screen 390 px wide
     with opened(browser, demora_service.url + "/", width=390) as page:
+        finished = send_from_page(page, tmp_path, [{"sleep": 0, "run": uuid.uuid4().hex}], user)
+        demora_service.wait_finished(finished)
+        job_id = send_from_page(page, tmp_path, held(tmp_path), user)
+
+        # When the page is opened again
+        page.reload()
         cancel = (
             page.get_by_role("row").filter(has_text=user).get_by_role("button", name="Cancelar")
         )
         cancel.wait_for()
+        page.get_by_role("row").filter(has_text=user).get_by_role("link").wait_for()
 
         # Then neither the page nor the list scrolls sideways, and Cancelar is on screen
         widths = page.evaluate(
@@ -512,26 +577,33 @@ def test_at_390_px_the_jobs_list_fits_without_sideways_scrolling(
         assert widths[0] <= 390 and widths[1] <= widths[2], widths
         box = cancel.bounding_box()
         assert box is not None and box["x"] + box["width"] <= 390, box
+        shot(page, "390-trabajos")
     (tmp_path / "release").touch()
     demora_service.wait_finished(job_id)
 
 
 def test_mostrar_mas_lists_the_next_older_jobs(
-    browser: Browser, demora_service: RunningStack
+    browser: Browser, demora_service: RunningStack, tmp_path: Path
 ) -> None:
-    # Given 21 jobs, one more than the page lists at first
+    # Given 21 jobs sent from this browser, one more than the page lists at first
     user = someone()
-    ids = [queue(demora_service, [{"sleep": 0, "run": uuid.uuid4().hex}], user) for _ in range(21)]
     with opened(browser, demora_service.url + "/") as page:
+        ids = [
+            send_from_page(page, tmp_path, [{"sleep": 0, "run": uuid.uuid4().hex}], user)
+            for _ in range(21)
+        ]
+        page.reload()
         rows = page.get_by_role("row").filter(has_text=user)
         rows.nth(19).wait_for()
         assert rows.count() == 20
+        shot(page, "escritorio-trabajos")
 
         # When more are asked for
         page.get_by_role("button", name="Mostrar más").click()
 
-        # Then the oldest is listed too
+        # Then the oldest is listed too, and nothing more is offered
         rows.nth(20).wait_for()
+        assert page.get_by_role("button", name="Mostrar más").is_hidden()
     demora_service.wait_finished(ids[-1])
 
 
@@ -555,6 +627,9 @@ def test_a_large_file_goes_through_tus_and_is_followed_to_completed_and_download
     # And its job is followed to the end, with its totals
     assert "3 registros" in status.inner_text()
     assert page.eval_on_selector("#subida", "bar => bar.value") == 100
+    # And its size in decimal units, as people read them: 6 MiB is 6,3 MB, not "6 MB"
+    assert text_of(page, "#archivo-elegido") == "Archivo elegido: facturas-grandes.json (6,3 MB)."
+    assert text_of(page, "#subida-detalle") == "6,3 MB de 6,3 MB"
     assert downloaded_records(page, tmp_path) == 3
     # And listed among the recent jobs, completed
     row = page.get_by_role("row").filter(has_text="Facturación masiva")
@@ -619,6 +694,33 @@ def test_an_upload_cut_by_going_offline_goes_on_by_itself_when_the_network_is_ba
     after = traffic.calls[before:]
     assert after == [("HEAD", 200, ""), ("PATCH", 204, str(5 * MIB))], traffic.calls
     assert "2 registros" in status.inner_text()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_an_upload_that_stalls_says_so_and_its_note_stops_when_it_ends(
+    browser: Browser, module_stack: RunningStack, tmp_path: Path, width: int
+) -> None:
+    with opened(browser, module_stack.url + "/", width=width) as page:
+        # Given a large file whose first chunk reached the api, the second held on its way
+        _, held = half_sent(page, large_dataset(tmp_path))
+
+        # Then, with no byte moving, the note under the bar says for how long (it froze on the
+        # last speed before)
+        note = page.locator("#subida-detalle")
+        note.filter(has_text="sin avance desde hace").wait_for()
+        first = text_of(page, "#subida-detalle")
+        assert first.startswith("5,2 MB de 6,3 MB · sin avance desde hace "), first
+        until(page, lambda: text_of(page, "#subida-detalle") != first)  # it goes on counting
+        fits(page, width)
+        shot(page, f"{width}-subida-sin-avance")
+
+        # And when the upload is cancelled, the note keeps what was sent, and stays so
+        page.get_by_role("button", name="Cancelar envío").click()
+        page.get_by_role("status").filter(has_text="Envío cancelado").wait_for()
+        assert text_of(page, "#subida-detalle") == "5,2 MB de 6,3 MB"
+        page.wait_for_timeout(2500)
+        assert text_of(page, "#subida-detalle") == "5,2 MB de 6,3 MB"
+        held[0].continue_()
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -860,20 +962,25 @@ def test_with_api_keys_the_page_asks_for_one_and_works_with_it(
 def test_with_api_keys_the_page_lists_and_cancels_the_keys_own_jobs(
     browser: Browser, make_stack: StackFactory, tmp_path: Path
 ) -> None:
-    # Given an api with API keys, a running job of one client and a job of another
+    # Given an api with API keys, and a browser that sent a running job with another
+    # client's key, then one with its own
     mine, theirs = "clave-mia-" + uuid.uuid4().hex, "clave-ajena-" + uuid.uuid4().hex
     operator = "clave-de-operacion-" + uuid.uuid4().hex
     keys = f"client:mia:{mine},client:ajena:{theirs},operator:ops:{operator}"
     keyed = make_stack(workers=1, report_plugins=PLUGIN, api_keys=keys)
-    job_id = queue(keyed, held(tmp_path), "ana@empresa.com", key=mine)
-    other = queue(keyed, held(tmp_path), "luis@empresa.com", key=theirs)
 
     with opened(browser, keyed.url + "/") as page:
-        # When the page asks for a key (the history refused to answer) and gets one
         key_field = page.get_by_label("Clave de API")
-        key_field.wait_for()
+        key_field.wait_for()  # the page asks for a key: the report types were refused
+        key_field.fill(theirs)
+        key_field.press("Tab")
+        other = send_from_page(page, tmp_path, held(tmp_path), "luis@empresa.com")
         key_field.fill(mine)
         key_field.press("Tab")
+        job_id = send_from_page(page, tmp_path, held(tmp_path), "ana@empresa.com")
+
+        # When the page is opened again, with its key
+        page.reload()
 
         # Then the key's own job is listed, not the other client's
         row = page.get_by_role("row").filter(has_text="ana@empresa.com")

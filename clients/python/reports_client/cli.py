@@ -57,7 +57,7 @@ from .eta import estimate
 from .models import Job, JobStatus, _time
 from .progress import ProgressBar, human_bytes
 from .table import Column, fit
-from .tus import MIB, UploadNotice
+from .tus import UploadNotice
 from .version import __version__
 
 URL_ENV = "ASYNC_REPORTS_URL"
@@ -496,7 +496,7 @@ La carga a medias se recuerda en $XDG_STATE_HOME/async-reports/uploads.json
 ejemplos:
   async-reports wait JOB_ID
   async-reports wait JOB_ID -o reporte.zip --timeout 600
-  async-reports download JOB_ID    # aquí, con el nombre que le da el servicio
+  async-reports download JOB_ID    # en la carpeta actual, con su nombre
   async-reports download JOB_ID -o reportes/""",
     "status": """\
 ejemplos:
@@ -587,18 +587,26 @@ def _positive(text: str) -> int:
     return value
 
 
-def _follow_options(parser: argparse.ArgumentParser) -> None:
+def _follow_options(parser: argparse.ArgumentParser, after_submit: bool) -> None:
+    """-o, --timeout and --poll: for submit they count with --wait or -o, which wait."""
+    waits = "con --wait o -o, " if after_submit else ""
     parser.add_argument(
         "-o",
         "--output",
         metavar="RUTA",
-        help="guarda el reporte ZIP aquí (un archivo, o una carpeta si termina en /)",
+        help=("espera a que termine y " if after_submit else "")
+        + "guarda el reporte ZIP en RUTA: un archivo, o una carpeta si termina en /",
     )
     parser.add_argument(
-        "--timeout", type=_seconds, metavar="SEGUNDOS", help="segundos de espera como máximo"
+        "--timeout",
+        type=_seconds,
+        metavar="SEGUNDOS",
+        help=f"{waits}espera a lo más SEGUNDOS a que el trabajo termine (por omisión, sin límite)",
     )
     parser.add_argument(
-        "--poll", action="store_true", help="consulta el estado periódicamente en vez de en vivo"
+        "--poll",
+        action="store_true",
+        help=f"{waits}consulta el estado a intervalos en vez de recibirlo en vivo",
     )
 
 
@@ -639,7 +647,11 @@ def build_parser() -> argparse.ArgumentParser:
     submit = _command(commands, "submit", common, "envía un archivo de datos")
     submit.add_argument("file", metavar="ARCHIVO", help="el conjunto de datos (.json o .json.gz)")
     submit.add_argument(
-        "-t", "--type", required=True, metavar="TIPO", help="tipo de reporte (vea 'types')"
+        "-t",
+        "--type",
+        required=True,
+        metavar="TIPO",
+        help="tipo de reporte (los disponibles: async-reports types)",
     )
     submit.add_argument(
         "-u",
@@ -648,14 +660,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get(USER_ENV),
         help=f"usuario o correo de quien lo pide (variable {USER_ENV})",
     )
-    submit.add_argument("--large", action="store_true", help="marca el conjunto como grande")
+    submit.add_argument(
+        "--large",
+        action="store_true",
+        help="lo procesa en la cola de los conjuntos grandes (el servicio ya lleva allí los "
+        "que pasan de su umbral)",
+    )
     submit.add_argument(
         "--option",
         dest="options",
         type=_option,
         action="append",
         metavar="NOMBRE=VALOR",
-        help="opción del tipo de reporte (repetible)",
+        help="opción del tipo de reporte, como csvDialect=excel-es (repetible)",
     )
     submit.add_argument(
         "--callback",
@@ -666,7 +683,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="continúa la carga interrumpida de este mismo archivo (con el mismo tipo, "
-        "usuario y opciones) desde donde la dejó el servicio; sin una, la empieza",
+        "usuario y opciones) desde donde la dejó el servicio; si no hay una, lo envía "
+        "desde el principio",
     )
     mode = submit.add_mutually_exclusive_group()
     mode.add_argument(
@@ -676,7 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
         const="tus",
         default="auto",
         help=f"envía por tus (reanudable) aunque el archivo no pase de "
-        f"{TUS_THRESHOLD_BYTES // MIB} MB; por omisión, solo los que pasan de ese tamaño",
+        f"{human_bytes(TUS_THRESHOLD_BYTES)}; por omisión, solo los que pasan de ese tamaño",
     )
     mode.add_argument(
         "--no-tus",
@@ -685,18 +703,24 @@ def build_parser() -> argparse.ArgumentParser:
         const="multipart",
         help="envía el archivo en una sola solicitud aunque sea grande (sin reanudar)",
     )
-    submit.add_argument("-w", "--wait", action="store_true", help="espera a que termine")
-    _follow_options(submit)
+    submit.add_argument(
+        "-w",
+        "--wait",
+        action="store_true",
+        help="espera a que el trabajo termine y muestra el enlace de su reporte",
+    )
+    _follow_options(submit, after_submit=True)
 
     wait = _command(
         commands,
         "wait",
         common,
-        "espera un trabajo y descarga su reporte ('download' lo guarda aquí por omisión)",
+        "espera a que un trabajo termine; con -o descarga su reporte ('download' lo descarga "
+        "siempre, sin -o en la carpeta actual)",
         aliases=["download"],
     )
     wait.add_argument("job", metavar="TRABAJO", help=_JOB_HELP)
-    _follow_options(wait)
+    _follow_options(wait, after_submit=False)
 
     status = _command(commands, "status", common, "muestra el estado de un trabajo")
     status.add_argument("job", metavar="TRABAJO", help=_JOB_HELP)

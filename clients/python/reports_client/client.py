@@ -58,9 +58,9 @@ DEFAULT_PAGE_SIZE = 50
 #: Time allowed for the service to answer once the last byte of an upload is sent.
 SUBMIT_READ_TIMEOUT_SECONDS = 300.0
 
-#: Files larger than this go over tus (resumable) unless told otherwise; smaller ones in one
-#: multipart request.
-TUS_THRESHOLD_BYTES = 32 * 1024 * 1024
+#: Files larger than this (32 MB, as the command and the web page count sizes) go over tus
+#: (resumable) unless told otherwise; smaller ones in one multipart request.
+TUS_THRESHOLD_BYTES = 32_000_000
 #: How ``submit_file`` sends a file: by its size, always over tus, or always multipart.
 UPLOAD_MODES = ("auto", "tus", "multipart")
 

@@ -19,12 +19,14 @@ REDRAW_SECONDS = 0.1
 
 
 def human_bytes(count: float) -> str:
-    """A byte count as people read it: ``12,3 MB``."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if count < 1024 or unit == "GB":
+    """A byte count as people read it, in decimal units as the web page shows it (1 kB =
+    1000 bytes): ``12,3 MB``, ``6 MB``, ``512 B``."""
+    for unit in ("B", "kB", "MB", "GB"):
+        # 999,5 kB and up read as 1 MB, never "1000 kB".
+        if count < (1000 if unit == "B" else 999.5) or unit == "GB":
             text = f"{count:.0f}" if unit == "B" or count >= 100 else f"{count:.1f}"
-            return f"{text.replace('.', ',')} {unit}"
-        count /= 1024
+            return f"{text.removesuffix('.0').replace('.', ',')} {unit}"
+        count /= 1000
     raise AssertionError("unreachable")  # pragma: no cover
 
 

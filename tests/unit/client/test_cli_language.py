@@ -60,7 +60,37 @@ def test_a_long_subcommand_keeps_its_help_on_its_line(
     monkeypatch.setenv("COLUMNS", "100")
     _, out, _ = shown(["--help"], capsys)
     line = next(line for line in out.splitlines() if "wait (download)" in line)
-    assert "espera un trabajo" in line
+    assert "espera a que un trabajo termine" in line
+
+
+def test_submits_help_names_whole_commands_and_what_waiting_takes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    _, out, _ = shown(["submit", "-h"], capsys)
+    options = " ".join(out.split("ejemplos:")[0].split())  # the lines joined as one text
+    # The command to run for the types, in full, not "(vea 'types')"
+    assert "tipo de reporte (los disponibles: async-reports types)" in options
+    assert "'types'" not in options
+    # --timeout: its default, and that it counts only when the command waits
+    assert "--timeout SEGUNDOS con --wait o -o, espera a lo más SEGUNDOS" in options
+    assert "(por omisión, sin límite)" in options
+    assert "--poll con --wait o -o," in options
+    # -o says where the report goes, and that it waits; no "aquí" that says nothing
+    assert "guarda el reporte ZIP en RUTA" in options and " aquí" not in options
+
+
+def test_waits_help_says_download_saves_in_the_current_folder(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    for argv in (["--help"], ["wait", "-h"]):
+        _, out, _ = shown(argv, capsys)
+        text = " ".join(out.split())
+        assert "sin -o en la carpeta actual" in text, argv
+        assert "lo guarda aquí" not in text
+    assert "(por omisión, sin límite)" in " ".join(out.split())
+    assert "con --wait o -o" not in out  # wait always waits
 
 
 @pytest.mark.parametrize(

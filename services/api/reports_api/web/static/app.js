@@ -9,7 +9,10 @@
   const USER_KEY = "asyncReports.user";
   const API_KEY = "asyncReports.apiKey"; // in sessionStorage: gone with the tab
   const PAGE = 20; // jobs listed at first, and added by "Mostrar más"
-  const MAX_PAGE = 200; // the most GET /jobs answers at once
+  //: The ids of the jobs sent from this browser, newest first (the list shows those alone),
+  //: and how many it remembers.
+  const MINE_KEY = "asyncReports.jobs";
+  const MINE_MAX = 200;
   const LARGE_BYTES = 50 * 1024 * 1024; // the api's default large-lane threshold
   const REFRESH_MS = 10000;
   const FINAL = new Set(["Completed", "Failed", "Cancelled", "Expired"]);
@@ -39,12 +42,13 @@
   const TUS_KEYS = "tus::"; // how tus-js-client's entries for resuming start in localStorage
   const STARTED_OVER = "La subida anterior de este archivo ya no está en el servicio (expiró o "
     + "se borró): se envía de nuevo desde el principio.";
+  const STALLED_S = 5; // seconds without a byte sent before the note says the upload waits
   const numbers = new Intl.NumberFormat("es");
   const percents = new Intl.NumberFormat("es", { maximumFractionDigits: 0 });
-  const dates = new Intl.DateTimeFormat("es", { dateStyle: "short", timeStyle: "medium" });
-  const days = new Intl.DateTimeFormat("es", {
-    day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-  });
+  //: Every date the page shows, one way (see when): "6 dic, 07:28", the year when not this one.
+  const DAY_AND_TIME = { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+  const dates = new Intl.DateTimeFormat("es", DAY_AND_TIME);
+  const datesWithYear = new Intl.DateTimeFormat("es", { ...DAY_AND_TIME, year: "numeric" });
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -90,8 +94,11 @@
   let stream = null; // the EventSource of the followed job
   let followed = null; // id of the job shown under "Su reporte"
   let pollTimer = 0;
-  let jobs = []; // the history's first jobs, newest first, as the table shows them
+  let meter = null; // the upload being sent: total, from, loaded, startedAt, movedAt
+  let meterTimer = 0;
+  let jobs = []; // this browser's latest jobs, newest first, as the table shows them
   let wanted = PAGE; // how many of them the table lists
+  let refreshing = 0; // the latest reading of the list: an older one's answers are dropped
 
   // ---- small helpers ------------------------------------------------------------------
 
@@ -126,18 +133,21 @@
     if (!response.ok) {
       const error = new Error(problemText(body, response.status));
       error.status = response.status;
+      error.body = body;
       throw error;
     }
     return { body, retryAfter: Number(response.headers.get("Retry-After")) || 0 };
   }
 
   function size(bytes) {
+    // Decimal units, as people read them on a disk or a phone: 1 kB = 1000 bytes.
     if (bytes == null) return "";
-    const units = ["B", "KB", "MB", "GB"];
+    const units = ["B", "kB", "MB", "GB"];
     let value = bytes;
     let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-      value /= 1024;
+    // 999,5 kB and up read as 1 MB, never "1000 kB".
+    while (value >= (unit ? 999.5 : 1000) && unit < units.length - 1) {
+      value /= 1000;
       unit += 1;
     }
     const digits = unit === 0 || value >= 100 ? 0 : 1;
@@ -165,6 +175,7 @@
   function busy(sending) {
     ui.enviar.disabled = sending;
     ui.cancelar.hidden = !sending;
+    if (!sending) stopMeasuring(); // the upload ended: sent, refused, cut or cancelled
   }
 
   // ---- report types and the form -------------------------------------------------------
@@ -330,15 +341,47 @@
 
   // ---- sending the file (XMLHttpRequest: the only API with upload progress) -------------
 
-  function uploadNote(loaded, total, startedAt, from) {
-    // Speed and time left of the upload, once there is enough of it to measure; ``from``:
-    // the bytes that had arrived before this page started sending (a resumed upload).
-    const seconds = (performance.now() - startedAt) / 1000;
-    const sent = loaded - (from || 0);
-    if (seconds < 0.5 || sent <= 0) return `${size(loaded)} de ${size(total)}`;
-    const rate = sent / seconds;
-    const left = loaded < total ? ` · quedan ~${about((total - loaded) / rate)}` : "";
-    return `${size(loaded)} de ${size(total)} · ${size(rate)}/s${left}`;
+  function measure(total, from) {
+    // The upload starts (or resumes: ``from``, the bytes the api had before this page sent
+    // any). Its note is redrawn every second too: no byte moving means no progress event,
+    // and the note must not keep showing the last speed as if all went well.
+    stopMeasuring();
+    const now = performance.now();
+    meter = { total, from: from || 0, loaded: from || 0, startedAt: now, movedAt: now };
+    meterTimer = window.setInterval(drawNote, 1000);
+    drawNote();
+  }
+
+  function progressed(loaded) {
+    if (!meter) return;
+    if (loaded !== meter.loaded) meter.movedAt = performance.now();
+    meter.loaded = loaded;
+    drawNote();
+  }
+
+  function stopMeasuring() {
+    // The note keeps how much was sent, without a speed that no longer means anything.
+    window.clearInterval(meterTimer);
+    if (meter) ui.subidaDetalle.textContent = `${size(meter.loaded)} de ${size(meter.total)}`;
+    meter = null;
+  }
+
+  function drawNote() {
+    if (meter) ui.subidaDetalle.textContent = uploadNote(meter, performance.now());
+  }
+
+  function uploadNote({ loaded, total, from, startedAt, movedAt }, now) {
+    // Speed and time left, once there is enough of the upload to measure; the speed is the
+    // mean since the start, so it falls while no byte moves, and after a few seconds of that
+    // the note says so instead.
+    const figures = `${size(loaded)} de ${size(total)}`;
+    if (loaded >= total) return figures;
+    const still = (now - movedAt) / 1000;
+    if (still >= STALLED_S) return `${figures} · sin avance desde hace ${about(Math.floor(still))}`;
+    const seconds = (now - startedAt) / 1000;
+    const rate = (loaded - from) / seconds;
+    if (seconds < 0.5 || !(rate > 0)) return figures;
+    return `${figures} · ${size(rate)}/s · quedan ~${about((total - loaded) / rate)}`;
   }
 
   function send(file, reportType, userName, dialect) {
@@ -361,11 +404,13 @@
     xhr.open("POST", `${API}/queue-multipart`);
     xhr.responseType = "json";
     if (apiKey) xhr.setRequestHeader("X-API-Key", apiKey);
-    const startedAt = performance.now();
     xhr.upload.onprogress = (event) => {
       if (!event.lengthComputable) return;
-      setBar(ui.subida, ui.subidaTexto, (100 * event.loaded) / event.total);
-      ui.subidaDetalle.textContent = uploadNote(event.loaded, event.total, startedAt);
+      // The request counts the form's fields too: the note speaks of the file chosen alone,
+      // the share sent scaled to its size.
+      const share = Math.min(1, event.loaded / event.total);
+      setBar(ui.subida, ui.subidaTexto, 100 * share);
+      progressed(Math.round(share * file.size));
     };
     xhr.onload = () => {
       upload = null;
@@ -394,6 +439,7 @@
     showTracking();
     say(`Enviando ${file.name} (${size(file.size)})…`, "");
     busy(true);
+    measure(file.size);
     xhr.send(data);
   }
 
@@ -422,8 +468,6 @@
       filename: file.name,
     };
     if (dialect) metadata.csvDialect = dialect; // report options travel as metadata too
-    let startedAt = performance.now();
-    let from = 0; // where this page's sending started (a resumed upload's offset)
     let jobUrl = "";
     let sending = null;
     // An upload resumes only into the same submission: same file and same form fields.
@@ -442,7 +486,7 @@
       removeFingerprintOnSuccess: true,
       onProgress(loaded, total) {
         setBar(ui.subida, ui.subidaTexto, (100 * loaded) / total);
-        ui.subidaDetalle.textContent = uploadNote(loaded, total, startedAt, from);
+        progressed(loaded);
       },
       onAfterResponse(request, response) {
         const found = response.getHeader(JOB_URL);
@@ -452,11 +496,10 @@
           startedOver(file);
         } else if (request.getMethod() === "HEAD" && response.getStatus() === 200) {
           // Resuming: the api says how much arrived (a retry after a cut, or a reload).
-          from = Number(response.getHeader("Upload-Offset")) || 0;
-          startedAt = performance.now();
+          const from = Number(response.getHeader("Upload-Offset")) || 0;
           const percent = (100 * from) / file.size;
           setBar(ui.subida, ui.subidaTexto, percent);
-          ui.subidaDetalle.textContent = uploadNote(from, file.size, startedAt, from);
+          measure(file.size, from);
           // A no-break space: the figure and its sign stay on one line.
           say(`Reanudando la subida desde el ${percents.format(Math.floor(percent))}\u00a0%.`, "");
         }
@@ -499,6 +542,7 @@
     showTracking();
     say(`Enviando ${file.name} (${size(file.size)})…`, "");
     busy(true);
+    measure(file.size);
     resumeOrStart(sending);
   }
 
@@ -573,6 +617,7 @@
   }
 
   function accepted(body, reportType, userName) {
+    remember(body.jobId);
     show({
       jobId: body.jobId,
       status: body.status,
@@ -636,13 +681,14 @@
   }
 
   function about(seconds) {
-    // As people say it: 12 s, 3 min, 1 h 5 min.
+    // As people say it: 12 s, 3 min, 1 h 5 min (no-break spaces: a figure keeps its unit
+    // on its line, "desde hace 6 s" wrapped before the "s" at 390 px).
     const whole = Math.max(1, Math.ceil(seconds));
-    if (whole < 90) return `${whole} s`;
+    if (whole < 90) return `${whole}\u00a0s`;
     const minutes = Math.round(whole / 60);
-    if (minutes < 90) return `${minutes} min`;
+    if (minutes < 90) return `${minutes}\u00a0min`;
     const rest = minutes % 60;
-    return `${Math.floor(minutes / 60)} h${rest ? ` ${rest} min` : ""}`;
+    return `${Math.floor(minutes / 60)}\u00a0h${rest ? ` ${rest}\u00a0min` : ""}`;
   }
 
   function eta(job) {
@@ -684,9 +730,17 @@
     return count === 1 ? "1 registro rechazado" : `${numbers.format(count)} registros rechazados`;
   }
 
+  function when(timestamp) {
+    // A date as people read it, the same everywhere on the page: "6 dic, 07:28".
+    if (!timestamp) return "";
+    const date = new Date(timestamp);
+    const thisYear = date.getFullYear() === new Date().getFullYear();
+    return (thisYear ? dates : datesWithYear).format(date);
+  }
+
   function until(job) {
-    // When the report stops being downloadable, as people read a date.
-    return job.expiresAt ? days.format(new Date(job.expiresAt)) : "";
+    // When the report stops being downloadable.
+    return when(job.expiresAt);
   }
 
   function reason(job) {
@@ -736,22 +790,87 @@
     ui.avisoTrabajos.hidden = !text;
   }
 
-  async function refreshJobs() {
+  function mine() {
+    // The ids of the jobs this browser sent, newest first.
     try {
-      const { body } = await getJson(`${API}/jobs?limit=${wanted}`);
-      jobs = body.jobs;
-      ui.mas.hidden = !body.nextCursor || wanted >= MAX_PAGE;
-      ui.sinTrabajos.textContent = "No hay trabajos recientes.";
+      const ids = JSON.parse(localStorage.getItem(MINE_KEY) || "[]");
+      return Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : [];
+    } catch (_) {
+      return []; // storage refused or spoiled: nothing remembered
+    }
+  }
+
+  function keepMine(ids) {
+    try {
+      localStorage.setItem(MINE_KEY, JSON.stringify(ids.slice(0, MINE_MAX)));
+    } catch (_) {
+      // storage refused: the list shows what this page sent until it is closed
+    }
+  }
+
+  function remember(jobId) {
+    keepMine([jobId, ...mine().filter((id) => id !== jobId)]);
+  }
+
+  async function readJob(jobId) {
+    // One job as the status shows it; an expired one as it ended; null when the service
+    // does not have it (any more), or it is another key's.
+    try {
+      return (await getJson(`${API}/status/${encodeURIComponent(jobId)}`)).body;
     } catch (error) {
+      if (error.status === 410 && error.body && error.body.jobId) return error.body;
+      if (error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  function settled(job) {
+    // A job whose row can no longer change but by expiring, until it does.
+    if (!job || !FINAL.has(job.status)) return false;
+    return job.status !== "Completed" || !job.expiresAt || new Date(job.expiresAt) > new Date();
+  }
+
+  async function refreshJobs(everyJob = true) {
+    // The jobs this browser sent, each read by its status; on the periodic refresh only the
+    // ones that may have changed.
+    const round = ++refreshing;
+    const ids = mine().slice(0, wanted);
+    const known = new Map(jobs.map((job) => [job.jobId, job]));
+    const asked = ids.filter((id) => everyJob || !settled(known.get(id)));
+    let read = [];
+    try {
+      read = await Promise.all(asked.map(readJob));
+    } catch (error) {
+      if (round !== refreshing) return;
       ui.sinTrabajos.textContent = `No se pudo consultar los trabajos: ${error.message}`;
       ui.sinTrabajos.hidden = false;
       return;
     }
+    if (round !== refreshing) return;
+    const gone = new Set();
+    asked.forEach((id, i) => {
+      if (read[i]) known.set(id, { ...known.get(id), ...read[i] });
+      else {
+        known.delete(id);
+        gone.add(id);
+      }
+    });
+    // Without a key a job the service no longer has is forgotten; with one it may be
+    // another key's (the key was changed), and is kept for when that key is back.
+    if (gone.size && !apiKey) keepMine(mine().filter((id) => !gone.has(id)));
+    // A job sent while the list was read is kept: it was listed on its submission.
+    for (const job of jobs) {
+      if (!known.has(job.jobId) && !gone.has(job.jobId)) known.set(job.jobId, job);
+    }
+    const listed = mine();
+    jobs = listed.slice(0, wanted).map((id) => known.get(id)).filter(Boolean);
+    ui.mas.hidden = listed.length <= wanted || wanted >= MINE_MAX;
+    ui.sinTrabajos.textContent = "Todavía no hay trabajos enviados desde este navegador.";
     renderJobs();
   }
 
   function showMore() {
-    wanted = Math.min(MAX_PAGE, wanted + PAGE);
+    wanted = Math.min(MINE_MAX, wanted + PAGE);
     refreshJobs();
   }
 
@@ -797,7 +916,7 @@
   function row(job) {
     const tr = document.createElement("tr");
     tr.setAttribute("role", "row");
-    const created = job.createdAt ? dates.format(new Date(job.createdAt)) : "";
+    const created = when(job.createdAt);
     const shown = job.outcome || job.status;
     const percent = job.status === "Completed" ? 100 : (job.progress && job.progress.percent) || 0;
     const actions = document.createElement("span");
@@ -929,7 +1048,7 @@
     loadTypes();
     refreshJobs();
     window.setInterval(() => {
-      if (document.visibilityState === "visible") refreshJobs();
+      if (document.visibilityState === "visible") refreshJobs(false);
     }, REFRESH_MS);
   }
 
