@@ -111,9 +111,9 @@ def key_digest(key: str) -> bytes:
 
 
 def _key_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
-    """The first X-API-Key and Authorization of a request's raw headers (as
-    ``request.headers.get`` has them, without making the request's whole header map:
-    a status is mostly this)."""
+    """The first X-API-Key and Authorization of a request's raw headers, as
+    ``request.headers.get`` finds them, without building Litestar's map of every header
+    (4 % of a status' CPU under cProfile)."""
     api_key = authorization = None
     for name, value in headers:
         lowered = name.lower()

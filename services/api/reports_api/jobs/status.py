@@ -46,8 +46,8 @@ class JobStatusController(Controller):
     ) -> Response[JobStatusView | MissingJobView]:
         """The job as in the seed, with progress, queue position, estimates, error, expiry and
         outcome; Retry-After follows the estimate."""
-        # No dependency (``services``, ``principal``): resolving them is a tenth of a
-        # status' time, the hottest request (measured). The caller is told as they do.
+        # No dependency (``services``, ``principal``): resolving them took a tenth of a
+        # status' CPU (cProfile), the hottest request. The caller is told as they do.
         services = services_of(request)
         principal = services.keys.identify(request)
         record = await find_visible(services, job_id, principal)
