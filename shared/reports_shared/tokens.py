@@ -22,10 +22,15 @@ class DownloadTokens:
     #: ... and for this long: a token index lost by Redis (a restart without persistence,
     #: a failover) is written again by the next poll after it.
     INDEXED_SECONDS = 300.0
+    #: Tokens kept once minted, up to this many (then forgotten).
+    MINTED_MEMORY = 65_536
 
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(b"async-reports download tokens\0" + secret.encode()).digest()
         self._indexed: dict[str, float] = {}
+        #: Tokens minted lately, by job (a job's token never changes: its status, polled
+        #: over and over, shows it without an HMAC each time).
+        self._minted: dict[str, str] = {}
 
     def indexed(self, job_id: str) -> bool:
         """Whether this process made the job's token findable lately (a Redis write saved
@@ -41,8 +46,14 @@ class DownloadTokens:
 
     def mint(self, job_id: str) -> str:
         """The download token of a job."""
-        digest = hmac.new(self._key, job_id.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        token = self._minted.get(job_id)
+        if token is None:
+            digest = hmac.new(self._key, job_id.encode(), hashlib.sha256).digest()
+            token = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            if len(self._minted) >= self.MINTED_MEMORY:
+                self._minted.clear()
+            self._minted[job_id] = token
+        return token
 
     def matches(self, token: str, job_id: str) -> bool:
         """Whether ``token`` is the job's token (constant-time)."""

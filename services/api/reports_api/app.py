@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.prometheus import PrometheusController
@@ -134,6 +135,7 @@ def create_app(settings: ApiSettings) -> Litestar:
             ui_router(),
             swagger_assets(),
         ],
+        state=State({"services": services}),  # for the handlers that take no dependency
         dependencies={
             "services": Provide(lambda: services, use_cache=True, sync_to_thread=False),
             "principal": Provide(identify, sync_to_thread=False),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
 
 from reports_shared.cache import ReportCache
 from reports_shared.jobstore import AsyncJobStore, JobStore
@@ -73,3 +76,10 @@ class Services:
             status_views=StatusViews(),
             tus_states=TusStates(jobs.client, settings.names, settings.tus_expiry_seconds),
         )
+
+
+def services_of(request: Request[Any, Any, Any]) -> Services:
+    """The app's services, for a handler that takes them from the app's state rather than
+    as a dependency (each dependency costs every request of its route)."""
+    services: Services = request.app.state.services
+    return services

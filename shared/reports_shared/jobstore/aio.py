@@ -39,6 +39,8 @@ class AsyncJobStore:
         self._options: dict[str, dict[str, list[str]]] = {}
         self._display_names: dict[str, str] = {}
         self._catalog_read_at = 0.0
+        #: Idle connections of ``get_stored``.
+        self._direct: list[aioredis.Connection] = []
 
     @classmethod
     def from_url(cls, url: str, names: Names) -> AsyncJobStore:
@@ -88,8 +90,33 @@ class AsyncJobStore:
 
     async def get_stored(self, job_id: str) -> dict[bytes, bytes]:
         """A job's hash as stored (empty when there is no such job): for a caller that
-        keeps what it decoded from the last one it read."""
-        return await self._do(self.client.hgetall(self.names.job(job_id)))  # type: ignore[no-any-return]
+        keeps what it decoded from the last one it read.
+
+        The api's hottest read (every status): HGETALL on a connection kept for it, past
+        the client's pool and command bookkeeping (two locks, events and metrics per
+        command: a status took ~80 µs less CPU without them in-process, ~340 -> ~260 µs),
+        retried as the client retries.
+        """
+        key = self.names.job(job_id).encode()
+        command = b"*2\r\n$7\r\nHGETALL\r\n$%d\r\n%s\r\n" % (len(key), key)
+        connection = self._direct.pop() if self._direct else self._direct_connection()
+        try:
+            with unavailable_on_error():
+                answer = await connection.retry.call_with_retry(
+                    lambda: _ask(connection, command), lambda _error: connection.disconnect()
+                )
+        finally:
+            # One that failed is closed: the next read opens it again.
+            self._direct.append(connection)
+        if isinstance(answer, dict):  # RESP3
+            return answer
+        return dict(zip(answer[::2], answer[1::2], strict=True))
+
+    def _direct_connection(self) -> aioredis.Connection:
+        """A connection of ``get_stored``'s own, made as the client's pool makes them."""
+        pool = self.client.connection_pool
+        connection: aioredis.Connection = pool.make_connection()  # type: ignore[no-untyped-call]
+        return connection
 
     async def get_many(self, job_ids: list[str]) -> list[JobRecord]:
         """Records of several jobs, skipping those that are gone."""
@@ -249,11 +276,19 @@ class AsyncJobStore:
     async def close(self) -> None:
         """Close the connections."""
         await self.client.aclose()
+        while self._direct:
+            await self._direct.pop().disconnect()
 
     @staticmethod
     async def _do(awaitable: Any) -> Any:
         with unavailable_on_error():
             return await awaitable
+
+
+async def _ask(connection: aioredis.Connection, command: bytes) -> Any:
+    """Send one packed command on ``connection`` and read its answer."""
+    await connection.send_packed_command(command)
+    return await connection.read_response()
 
 
 def _figures(values: list[bytes | None]) -> JobFigures | None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import fakeredis
+from litestar import Response
+from litestar.response.base import ASGIResponse
 from litestar.serialization import encode_json
+from litestar.types import Message
 
 from reports_api.jobs.estimates import Estimate
 from reports_api.jobs.rendered import StatusViews
@@ -99,3 +103,41 @@ def test_the_views_kept_are_bounded() -> None:
         store.create(queued(job_id))
         assert read(views, jobs, job_id) is not None
     assert list(views._kept) == ["b", "c"]  # the one kept longest ago is forgotten
+
+
+async def _sent(response: ASGIResponse) -> list[Message]:
+    messages: list[Message] = []
+
+    async def send(message: Message) -> None:
+        messages.append(message)
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    await response({"type": "http"}, receive, send)  # type: ignore[arg-type]
+    return messages
+
+
+def test_the_response_kept_sends_what_litestar_makes_of_the_view_and_moves_with_it() -> None:
+    # Given a queued job read once
+    store, jobs = stores()
+    store.create(queued("j"))
+    views = StatusViews()
+    record = read(views, jobs, "j")
+    assert record is not None
+    estimate = Estimate(seconds_left=10.01, start_in=4.0)
+
+    # When its status is answered twice with the same view and headers
+    first = views.response(record, 2, None, estimate, {"Retry-After": "5"})
+    again = views.response(record, 2, None, estimate, {"Retry-After": "5"})
+
+    # Then the same response is sent, byte for byte what Litestar makes of the view
+    assert again is first
+    made = Response(job_view(record, 2, None, estimate), headers={"Retry-After": "5"})
+    expected = made.to_asgi_response(None, None)  # type: ignore[arg-type]
+    assert asyncio.run(_sent(first.to_asgi_response())) == asyncio.run(_sent(expected))
+    # And a new one once the headers or the view move
+    later = views.response(record, 2, None, estimate, {"Retry-After": "4"})
+    assert later is not first and later.headers == {"Retry-After": "4"}
+    moved = views.response(record, 1, None, estimate, {"Retry-After": "4"})
+    assert moved is not later and moved.content.queue_position == 1

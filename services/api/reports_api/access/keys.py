@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -74,7 +75,8 @@ class ApiKeys:
         """The caller of a request; 401 when keys are on and it has none that is valid."""
         if not self.enabled:
             return OPEN_ACCESS
-        key = request.headers.get("x-api-key") or _bearer(request.headers.get("authorization"))
+        api_key, authorization = _key_headers(request.scope["headers"])
+        key = api_key or _bearer(authorization)
         if not key:
             raise Unauthorized("Falta la clave de API (encabezado X-API-Key).")
         digest = key_digest(key)
@@ -106,6 +108,21 @@ def client_identity(principal: Principal, request: Request[Any, Any, Any]) -> st
 def key_digest(key: str) -> bytes:
     """SHA-256 of a key, the only form in which keys are held."""
     return hashlib.sha256(key.encode()).digest()
+
+
+def _key_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The first X-API-Key and Authorization of a request's raw headers, as
+    ``request.headers.get`` finds them, without building Litestar's map of every header
+    (4 % of a status' CPU under cProfile)."""
+    api_key = authorization = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"x-api-key":
+            if api_key is None:
+                api_key = value.decode("latin-1")
+        elif lowered == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+    return api_key, authorization
 
 
 def _bearer(header: str | None) -> str | None:

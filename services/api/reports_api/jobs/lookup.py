@@ -66,10 +66,19 @@ async def download_token(services: Services, record: JobRecord) -> str | None:
     return token
 
 
-async def status_view(services: Services, record: JobRecord) -> tuple[JobStatusView, Estimate]:
-    """A job as GET /status shows it (queue position, estimates, download URL), with its
-    estimate (for Retry-After); the view last made of it when nothing it shows moved."""
+async def status_parts(
+    services: Services, record: JobRecord
+) -> tuple[int | None, str | None, Estimate]:
+    """What a job's status shows beside its record: queue position, download token and
+    estimate."""
     position = await queue_position(services, record)
     estimate = await services.estimates.of(record)
     token = await download_token(services, record)
+    return position, token, estimate
+
+
+async def status_view(services: Services, record: JobRecord) -> tuple[JobStatusView, Estimate]:
+    """A job as GET /status shows it (queue position, estimates, download URL), with its
+    estimate (for Retry-After); the view last made of it when nothing it shows moved."""
+    position, token, estimate = await status_parts(services, record)
     return services.status_views.view(record, position, token, estimate), estimate

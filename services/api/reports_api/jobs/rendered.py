@@ -5,8 +5,9 @@ keeps, per job it answered lately, the hash it last read, the record decoded fro
 the view last made of that record with the parts that do not come from the hash (queue
 position, download token, estimate). Every status still reads the hash (the one round
 trip, and the truth): when it is the same as the kept one, the record is not decoded
-again, and when the other parts are the same too, the view is not made again. So nothing
-kept is ever older than what the request read: a job that changed is decoded afresh.
+again, and when the other parts are the same too, the view is not made again, nor encoded:
+the status sends the bytes of the response made of it last. So nothing kept is ever older
+than what the request read: a job that changed is decoded afresh.
 Every lookup of a job by its id (status, download, cancel, events, webhooks) goes through
 the kept records (``lookup.read_job``); only the status keeps its view.
 """
@@ -15,6 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from litestar import MediaType, Response
+from litestar.response.base import ASGIResponse
+from litestar.serialization import encode_json
 
 from reports_shared.jobs import JobRecord
 from reports_shared.jobstore.records import decode_record
@@ -27,14 +33,34 @@ from .views import JobStatusView, job_view, tenths
 Parts = tuple[int | None, str | None, float | None, float | None]
 
 
+class StatusResponse(Response[Any]):
+    """A status (200) encoded once, as Litestar would encode ``Response(view, headers=...)``
+    on a route with no headers, cookies or type encoders of its own (the status' route):
+    sent as it is by every request that shows the same view with the same headers."""
+
+    __slots__ = ("_prepared",)
+
+    def __init__(self, view: JobStatusView, headers: dict[str, str]) -> None:
+        super().__init__(view, headers=headers)
+        self._prepared = ASGIResponse(
+            body=encode_json(view), headers=headers, media_type=MediaType.JSON
+        )
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
+        """The response made once (it keeps nothing of a request: any may send it)."""
+        return self._prepared
+
+
 @dataclass(slots=True)
 class _Kept:
-    """One job's hash as read, its record, and the last view made of them."""
+    """One job's hash as read, its record, and the last view made of them, with the
+    response last made of that view."""
 
     stored: Mapping[bytes, bytes]
     record: JobRecord
     parts: Parts | None = None
     view: JobStatusView | None = None
+    response: StatusResponse | None = None
 
 
 class StatusViews:
@@ -84,4 +110,23 @@ class StatusViews:
         if kept.view is None or kept.parts != parts:
             kept.view = job_view(record, queue_position, download_token, estimate)
             kept.parts = parts
+            kept.response = None
         return kept.view
+
+    def response(
+        self,
+        record: JobRecord,
+        queue_position: int | None,
+        download_token: str | None,
+        estimate: Estimate,
+        headers: dict[str, str],
+    ) -> StatusResponse:
+        """The status of ``record`` with ``headers``: the response last made when its view
+        (see :meth:`view`) and headers are the same."""
+        view = self.view(record, queue_position, download_token, estimate)
+        kept = self._kept.get(record.job_id)
+        if kept is None or kept.view is not view:
+            return StatusResponse(view, headers)
+        if kept.response is None or kept.response.headers != headers:
+            kept.response = StatusResponse(view, headers)
+        return kept.response
