@@ -21,6 +21,11 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
+
 from ..input.batches import Batch
 from ..input.decoding import decode_batch
 from .context import Batched
@@ -58,7 +63,7 @@ def render_batch(report: Batched, batch: Batch) -> BatchOutput:
 def rendered(report: Batched, batches: Iterable[Batch], helpers: int) -> Iterator[BatchOutput]:
     """Every batch rendered, in payload order, by this process and ``helpers`` others.
 
-    The helpers are kept fed (two batches in hand each); this process hands on each part
+    The helpers are kept fed (:data:`IN_HAND` batches each); this process hands on each part
     as soon as every earlier one is, and renders a batch itself only when it would
     otherwise wait for a helper. At most :data:`MAX_AHEAD` parts per process are held:
     memory stays flat. A payload of one batch is rendered here, without helpers.
@@ -85,6 +90,7 @@ def _shared(report: Batched, upcoming: Iterator[Batch], helpers: int) -> Iterato
     with ProcessPoolExecutor(
         helpers, mp_context=helper_context(), initializer=watch_parent, initargs=(os.getpid(),)
     ) as pool:
+        roomy_results(pool)
         pending: deque[_Slot] = deque()
         more, broken = True, False
 
@@ -126,7 +132,7 @@ def _shared(report: Batched, upcoming: Iterator[Batch], helpers: int) -> Iterato
         try:
             while more or pending:
                 while more and not broken and len(pending) < limit:
-                    if _in_hand(pending) >= 2 * helpers or (following := take()) is None:
+                    if _in_hand(pending) >= IN_HAND * helpers or (following := take()) is None:
                         break
                     send(following)
                 if pending and pending[0].ready():
@@ -170,6 +176,31 @@ def _failed(error: Exception) -> Future[BatchOutput]:
 
 #: Rendered parts held per process, at most, before the oldest is waited for.
 MAX_AHEAD = 3
+#: Batches each helper has been handed and not finished: one being rendered, the next
+#: waiting, so that a helper does not idle while this process renders one of its own.
+IN_HAND = 3
+#: Bytes the pipe of the helpers' results holds: a whole part of a batch, about 1 MB.
+RESULT_PIPE_BYTES = 1 << 20
+
+
+def roomy_results(pool: ProcessPoolExecutor) -> int | None:
+    """Let the pipe that brings the helpers' parts hold a part whole; its size, if known.
+
+    A part (~1 MB of rendered text) came through Linux's default 64 KiB pipe: the
+    executor's thread that receives it took the GIL back after every 64 KiB read, each
+    time waiting up to the 5 ms switch interval while this process rendered or wrote,
+    and the helper, blocked on its write meanwhile, sat idle (its CPU was half its
+    wall time). A larger pipe takes a few reads. Off Linux, on another Python's executor,
+    or past ``/proc/sys/fs/pipe-max-size`` the pipe stays as it is.
+    """
+    reader = getattr(getattr(pool, "_result_queue", None), "_reader", None)
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if reader is None or setting is None:
+        return None
+    try:
+        return int(fcntl.fcntl(reader.fileno(), setting, RESULT_PIPE_BYTES))
+    except OSError:  # EPERM past the system's pipe-max-size or the user's pipe pages
+        return None
 
 
 def _log_helper_died(helpers: int) -> None:

@@ -212,3 +212,19 @@ def test_the_helpers_preload_leaves_the_services_libraries_out() -> None:
 
     # then none of the services' libraries came with it
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="pipe sizes are Linux's")
+def test_the_helpers_results_come_through_a_pipe_that_holds_a_part_whole() -> None:
+    # A part is ~1 MB: through a 64 KiB pipe, the executor's thread took the GIL back
+    # for every 64 KiB while the build worked, and the helper waited on its write.
+    import fcntl
+    from concurrent.futures import ProcessPoolExecutor
+
+    from reports_worker.building.forkserver import helper_context
+    from reports_worker.building.helpers import RESULT_PIPE_BYTES, roomy_results
+
+    with ProcessPoolExecutor(1, mp_context=helper_context()) as pool:
+        assert roomy_results(pool) == RESULT_PIPE_BYTES
+        reader = pool._result_queue._reader  # type: ignore[attr-defined]
+        assert fcntl.fcntl(reader.fileno(), fcntl.F_GETPIPE_SZ) == RESULT_PIPE_BYTES
