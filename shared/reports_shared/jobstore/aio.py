@@ -39,8 +39,9 @@ class AsyncJobStore:
         self._options: dict[str, dict[str, list[str]]] = {}
         self._display_names: dict[str, str] = {}
         self._catalog_read_at = 0.0
-        #: Idle connections of ``get_stored``.
+        #: Idle connections of ``get_stored``; none kept once the store is closed.
         self._direct: list[aioredis.Connection] = []
+        self._closed = False
 
     @classmethod
     def from_url(cls, url: str, names: Names) -> AsyncJobStore:
@@ -106,8 +107,12 @@ class AsyncJobStore:
                     lambda: _ask(connection, command), lambda _error: connection.disconnect()
                 )
         finally:
-            # One that failed is closed: the next read opens it again.
-            self._direct.append(connection)
+            # One that failed is closed: the next read opens it again. A read that ends
+            # after close() closes its connection rather than keep it.
+            if self._closed:
+                await connection.disconnect()
+            else:
+                self._direct.append(connection)
         if isinstance(answer, dict):  # RESP3
             return answer
         return dict(zip(answer[::2], answer[1::2], strict=True))
@@ -275,9 +280,12 @@ class AsyncJobStore:
 
     async def close(self) -> None:
         """Close the connections."""
-        await self.client.aclose()
-        while self._direct:
-            await self._direct.pop().disconnect()
+        self._closed = True
+        try:
+            while self._direct:
+                await self._direct.pop().disconnect()
+        finally:
+            await self.client.aclose()
 
     @staticmethod
     async def _do(awaitable: Any) -> Any:

@@ -202,3 +202,21 @@ def test_the_docs_page_loads_nothing_from_outside_the_api(
         served = client.get(asset)
         assert served.status_code == 200, asset
         assert served.content, asset
+
+
+def test_nothing_layered_would_be_skipped_by_the_status_kept_response(app: Litestar) -> None:
+    # The status sends a response made once per view (jobs/rendered.py): the headers,
+    # cookies, type encoders and after-request hooks Litestar would add from the app,
+    # router or controller are not applied to it. Adding any makes this fail: the kept
+    # response must learn them first.
+    (handler,) = (
+        handler
+        for route in app.routes
+        if route.path == "/api/AsyncReports/status/{job_id:str}"
+        for handler in route.route_handlers  # type: ignore[union-attr]
+        if "GET" in handler.http_methods
+    )
+    assert handler.resolve_response_headers() == frozenset()
+    assert handler.resolve_response_cookies() == frozenset()
+    assert handler.resolve_type_encoders() == {}
+    assert all(getattr(layer, "after_request", None) is None for layer in handler.ownership_layers)

@@ -112,3 +112,21 @@ def test_concurrent_reads_each_get_their_own_answer() -> None:
     with serving(_Answers) as node:
         answers = asyncio.run(reads(node))
     assert answers == [{b"key": NAMES.job(f"j{i}").encode()} for i in range(20)]
+
+
+def test_a_read_that_ends_after_close_keeps_no_connection() -> None:
+    async def read_across_close(node: FakeNode) -> tuple[dict[bytes, bytes], int]:
+        store = _store(node)
+        # Given a read under way (Redis answers it late) when the store is closed
+        slow = asyncio.ensure_future(store.get_stored("j-slow"))
+        await asyncio.sleep(0.1)
+        await store.close()
+        # When the read ends afterwards
+        answer = await slow
+        return answer, len(store._direct)
+
+    # Then it got its answer, and its connection was closed rather than kept
+    with serving(_Answers) as node:
+        answer, kept = asyncio.run(read_across_close(node))
+    assert answer == {b"key": NAMES.job("j-slow").encode()}
+    assert kept == 0
