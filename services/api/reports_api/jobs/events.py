@@ -98,7 +98,7 @@ async def _current(services: Services, job_id: str) -> tuple[bytes | None, JobSt
     record = await read_job(services, job_id)
     if record is None:
         return None, None
-    view, _ = await status_view(services, record)
+    view = await status_view(services, record)
     return _encoder.encode(view), record.status
 
 

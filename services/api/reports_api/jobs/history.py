@@ -68,8 +68,6 @@ class JobHistoryController(Controller):
         index = history_index(services.settings.names, principal, wanted)
         page = await read_history(services.jobs, index, wanted, after, limit)
         records = [r for r in page.records if principal.may_see(r)]
-        views = [
-            view for view, _ in await asyncio.gather(*(status_view(services, r) for r in records))
-        ]
+        views = list(await asyncio.gather(*(status_view(services, r) for r in records)))
         following = None if page.next_position is None else cursors.encode(page.next_position)
         return JobHistory(jobs=views, count=len(views), next_cursor=following)

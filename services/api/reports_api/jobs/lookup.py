@@ -77,8 +77,8 @@ async def status_parts(
     return position, token, estimate
 
 
-async def status_view(services: Services, record: JobRecord) -> tuple[JobStatusView, Estimate]:
-    """A job as GET /status shows it (queue position, estimates, download URL), with its
-    estimate (for Retry-After); the view last made of it when nothing it shows moved."""
+async def status_view(services: Services, record: JobRecord) -> JobStatusView:
+    """A job as GET /status shows it (queue position, estimates, download URL); the view
+    last made of it when nothing it shows moved."""
     position, token, estimate = await status_parts(services, record)
-    return services.status_views.view(record, position, token, estimate), estimate
+    return services.status_views.view(record, position, token, estimate)

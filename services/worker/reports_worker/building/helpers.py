@@ -196,7 +196,7 @@ def roomy_results(pool: ProcessPoolExecutor) -> int | None:
     or past ``/proc/sys/fs/pipe-max-size`` the pipe stays as it is.
     """
     reader = getattr(getattr(pool, "_result_queue", None), "_reader", None)
-    setting = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)
     if reader is None or setting is None:
         return None
     try:
