@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 
 class FakeNode(socketserver.ThreadingTCPServer):
-    """The server: counts the connections it accepted."""
+    """The server: counts the connections it accepted, and those still open."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -19,6 +19,7 @@ class FakeNode(socketserver.ThreadingTCPServer):
     def __init__(self, handler: type[NodeHandler]) -> None:
         super().__init__(("127.0.0.1", 0), handler)
         self.connections = 0
+        self.open = 0
         self.lock = threading.Lock()
 
     @property
@@ -35,7 +36,15 @@ class NodeHandler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         with self.server.lock:
             self.server.connections += 1
+            self.server.open += 1
             number = self.server.connections
+        try:
+            self._serve(number)
+        finally:
+            with self.server.lock:
+                self.server.open -= 1
+
+    def _serve(self, number: int) -> None:
         while command := self._command():
             name = command[0].upper()
             if name == b"HELLO":  # redis-py 8 speaks RESP3: a map with the protocol

@@ -26,6 +26,11 @@ _sample_decoder = msgspec.json.Decoder(RunSample)
 CATALOG_TTL_SECONDS = 5.0
 
 
+#: Idle connections ``get_stored`` keeps for the next reads; one more is closed when its read
+#: ends. A burst opens one per concurrent read, as redis-py's pool does, which keeps them all.
+DIRECT_KEPT = 64
+
+
 class AsyncJobStore:
     """Create and read job records; resolve tokens and idempotency keys."""
 
@@ -108,8 +113,9 @@ class AsyncJobStore:
                 )
         finally:
             # One that failed is closed: the next read opens it again. A read that ends
-            # after close() closes its connection rather than keep it.
-            if self._closed:
+            # after close() closes its connection rather than keep it, and so does one
+            # past the DIRECT_KEPT idle ones (a burst of reads leaves no crowd behind).
+            if self._closed or len(self._direct) >= DIRECT_KEPT:
                 await connection.disconnect()
             else:
                 self._direct.append(connection)

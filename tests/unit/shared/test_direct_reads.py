@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from reports_shared.constants import Names
 from reports_shared.errors import JobStoreUnavailable
 from reports_shared.jobstore import AsyncJobStore
+from reports_shared.jobstore.aio import DIRECT_KEPT
 from reports_shared.jobstore.connection import ASYNC_TIMEOUTS, connect
 from tests.support.redis_node import FakeNode, NodeHandler, serving
 
@@ -130,3 +131,26 @@ def test_a_read_that_ends_after_close_keeps_no_connection() -> None:
         answer, kept = asyncio.run(read_across_close(node))
     assert answer == {b"key": NAMES.job("j-slow").encode()}
     assert kept == 0
+
+
+def test_a_burst_of_reads_leaves_at_most_the_kept_connections_open() -> None:
+    burst = DIRECT_KEPT + 36
+
+    async def reads(node: FakeNode) -> int:
+        store = _store(node)
+        try:
+            # Given a burst of concurrent reads, each on a connection of its own
+            await asyncio.gather(*(store.get_stored(f"j{i}-slow") for i in range(burst)))
+            # When they have all ended
+            deadline = time.monotonic() + 5
+            while node.open > DIRECT_KEPT and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            return node.open
+        finally:
+            await store.close()
+
+    # Then only the kept ones stay open
+    with serving(_Answers) as node:
+        still_open = asyncio.run(reads(node))
+    assert node.connections == burst
+    assert still_open == DIRECT_KEPT
