@@ -866,7 +866,7 @@ def test_metadata_the_api_refuses_at_creation_is_told_in_its_words_and_nothing_i
 def test_a_file_over_the_apis_limit_is_refused_at_creation_in_spanish(
     browser: Browser, make_stack: StackFactory, tmp_path: Path
 ) -> None:
-    # Given an api that takes files of at most 5 MB, and a file of 6 MB
+    # Given an api that takes files of at most 5 MiB (5,2 MB), and a file of 6 MiB (6,3 MB)
     small = make_stack(workers=1, janitor=False, max_upload_bytes=5 * MIB)
     with opened(browser, small.url + "/") as page:
         traffic = TusTraffic(page)
@@ -874,9 +874,10 @@ def test_a_file_over_the_apis_limit_is_refused_at_creation_in_spanish(
         # When it is sent
         send(page, large_dataset(tmp_path))
 
-        # Then the page says, in the api's words, what the limit is; nothing was sent
+        # Then the page says, in the api's words and its units, what the limit is; nothing
+        # was sent
         warning = page.locator("#aviso")
-        warning.filter(has_text="supera el máximo permitido de 5 MB").wait_for()
+        warning.filter(has_text="supera el máximo permitido de 5,2 MB.").wait_for()
         until(page, lambda: bool(traffic.calls))  # its "finished" event may come after
         assert [(c[0], c[1]) for c in traffic.calls] == [("POST", 413)], traffic.calls
 

@@ -15,7 +15,7 @@ from ..settings import JSON_COST_PER_BYTE
 from ..state import Services
 from .payloads import decode_body, inline_dataset
 from .submissions import Submission, parse_flag
-from .uploads import MIB, StoredPayload
+from .uploads import StoredPayload, decimal_size
 
 
 async def take_json_dataset(
@@ -70,7 +70,8 @@ async def read_json_body(request: Request[Any, Any, Any], services: Services) ->
         )
     length = request.headers.get("content-length", "")
     too_large = (
-        f"El cuerpo supera el máximo de {settings.max_json_bytes // MIB} MB; use /queue-multipart."
+        f"El cuerpo supera el máximo de {decimal_size(settings.max_json_bytes)}; "
+        "use /queue-multipart."
     )
     # A body of unknown length may be as long as the limit.
     declared = int(length) if length.isdigit() else settings.max_json_bytes
