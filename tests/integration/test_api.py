@@ -122,7 +122,33 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(
     response = small.client.post(
         f"{Q}/queue-multipart", data=FIELDS, files={"dataFile": ("d.json", big)}
     )
-    assert "MB" in str(problem(response, 413)["detail"])
+    assert problem(response, 413)["detail"] == "El archivo supera el máximo permitido de 1 kB."
+
+
+def test_the_limits_are_told_in_the_units_the_page_and_the_command_show(
+    make_stack: StackFactory,
+) -> None:
+    # Given an api that takes files of 5 MiB and JSON bodies of 3 MiB, and 6 MiB of data
+    mib = 1024 * 1024
+    small = make_stack(workers=1, max_upload_bytes=5 * mib, max_json_bytes=3 * mib)
+    big = b"[" + b" " * (6 * mib) + b"]"
+
+    # When it is sent as a form, announced for tus and sent as a JSON body
+    form = small.client.post(f"{Q}/queue-multipart", data=FIELDS, files={"dataFile": big})
+    tus = small.client.post(
+        f"{Q}/uploads", headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(big))}
+    )
+    body = small.client.post(
+        f"{Q}/queue-json", content=big, headers={"Content-Type": "application/json"}
+    )
+
+    # Then each limit reads in decimal units, labelled so (5 MiB is 5.24 MB, not "5 MB")
+    file_limit = "El archivo supera el máximo permitido de 5,2 MB."
+    assert problem(form, 413)["detail"] == file_limit
+    assert problem(tus, 413)["detail"] == file_limit
+    assert problem(body, 413)["detail"] == (
+        "El cuerpo supera el máximo de 3,1 MB; use /queue-multipart."
+    )
 
 
 def test_a_chunked_upload_over_the_limit_is_cut_and_leaves_nothing(

@@ -42,6 +42,8 @@ WAIT_MS = 20_000
 MIB = 1024 * 1024
 #: The vendored tus-js-client 4.3.1's dist/tus.min.js (web/static/vendor/tus-js-client/SOURCE.md).
 TUS_JS_SHA256 = "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8"
+#: Where the page keeps the ids of the jobs this browser sent (app.js's MINE_KEY).
+MINE_KEY = "asyncReports.jobs"
 #: The uploads the page keeps in localStorage to resume (tus-js-client's entries).
 STORED_UPLOADS = (
     "Object.entries(localStorage).filter(([k]) => k.startsWith('tus::'))"
@@ -526,6 +528,33 @@ def test_recent_jobs_are_this_browsers_newest_first_with_how_each_ended(
         assert page.get_by_role("row").filter(has_text=user).count() == 0
 
 
+def test_a_job_the_service_no_longer_has_is_forgotten_by_this_browser(
+    browser: Browser, demora_service: RunningStack, tmp_path: Path
+) -> None:
+    user = someone()
+    with opened(browser, demora_service.url + "/") as page:
+        # Given a job sent from this browser, and a newer one it remembers that the service
+        # does not have (expired and deleted since, say)
+        sent = send_from_page(page, tmp_path, [{"sleep": 0, "run": uuid.uuid4().hex}], user)
+        page.evaluate(
+            "([key, id]) => localStorage.setItem(key, "
+            "JSON.stringify([id, ...JSON.parse(localStorage.getItem(key))]))",
+            [MINE_KEY, uuid.uuid4().hex],
+        )
+
+        # When the list is read again
+        page.get_by_role("button", name="Actualizar").click()
+
+        # Then the browser forgets the one the service does not have, and lists the other
+        until(
+            page, lambda: page.evaluate(f"JSON.parse(localStorage.getItem('{MINE_KEY}'))") == [sent]
+        )
+        rows = page.get_by_role("row").filter(has_text=user)
+        rows.first.wait_for()
+        assert rows.count() == 1
+    demora_service.wait_finished(sent)
+
+
 def test_a_running_job_is_cancelled_from_its_row(
     browser: Browser, demora_service: RunningStack, tmp_path: Path
 ) -> None:
@@ -866,7 +895,7 @@ def test_metadata_the_api_refuses_at_creation_is_told_in_its_words_and_nothing_i
 def test_a_file_over_the_apis_limit_is_refused_at_creation_in_spanish(
     browser: Browser, make_stack: StackFactory, tmp_path: Path
 ) -> None:
-    # Given an api that takes files of at most 5 MB, and a file of 6 MB
+    # Given an api that takes files of at most 5 MiB (5,2 MB), and a file of 6 MiB (6,3 MB)
     small = make_stack(workers=1, janitor=False, max_upload_bytes=5 * MIB)
     with opened(browser, small.url + "/") as page:
         traffic = TusTraffic(page)
@@ -874,9 +903,10 @@ def test_a_file_over_the_apis_limit_is_refused_at_creation_in_spanish(
         # When it is sent
         send(page, large_dataset(tmp_path))
 
-        # Then the page says, in the api's words, what the limit is; nothing was sent
+        # Then the page says, in the api's words and its units, what the limit is; nothing
+        # was sent
         warning = page.locator("#aviso")
-        warning.filter(has_text="supera el máximo permitido de 5 MB").wait_for()
+        warning.filter(has_text="supera el máximo permitido de 5,2 MB.").wait_for()
         until(page, lambda: bool(traffic.calls))  # its "finished" event may come after
         assert [(c[0], c[1]) for c in traffic.calls] == [("POST", 413)], traffic.calls
 

@@ -669,7 +669,7 @@ _PROBLEMS = {
     409: ("El trabajo ya terminó", f"El trabajo '{_JOB_ID}' ya terminó (Completed)."),
     410: ("Expirado", "El trabajo y su reporte expiraron y fueron eliminados."),
     412: ("Versión de tus no admitida", "Envíe el encabezado Tus-Resumable: 1.0.0."),
-    413: ("Datos demasiado grandes", "El archivo supera el máximo permitido de 500 MB."),
+    413: ("Datos demasiado grandes", "El archivo supera el máximo permitido de 524 MB."),
     415: ("Tipo de contenido no admitido", "Envíe multipart/form-data."),
     416: ("Rango no satisfacible", "El rango pedido está fuera del archivo."),
     422: ("No se pudo generar el reporte", "Ningún registro es válido."),

@@ -1,4 +1,6 @@
-"""Opening Redis, the same way for the sync and the asyncio client; its errors wrapped."""
+"""Opening Redis, the same way for the sync and the asyncio client; its errors wrapped; the
+release of a lock, for both (the report cache's and a tus upload's: neither is a job record's,
+whose scripts are in :mod:`.records`)."""
 
 from __future__ import annotations
 

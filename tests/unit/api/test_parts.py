@@ -14,6 +14,7 @@ from reports_api.intake.payloads import decode_body, inline_dataset
 from reports_api.intake.pipe import UploadPipe
 from reports_api.intake.sniff import looks_like
 from reports_api.intake.submissions import parse_flag
+from reports_api.intake.uploads import decimal_size
 from reports_api.jobs.downloads import byte_range, content_disposition
 from reports_shared.errors import InvalidPayload
 from reports_shared.tokens import DownloadTokens
@@ -33,6 +34,23 @@ from reports_shared.tokens import DownloadTokens
 )
 def test_byte_ranges_resume_a_download(header: str | None, expected: object) -> None:
     assert byte_range(header, 1000) == expected
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (999, "999 B"),
+        (1000, "1 kB"),
+        (99_999, "99,9 kB"),
+        (5 * 1024 * 1024, "5,2 MB"),
+        (5_000_000, "5 MB"),
+        (100 * 1024 * 1024, "104 MB"),  # 104.86: a limit never reads as more than it is
+        (500 * 1024 * 1024, "524 MB"),
+        (2 * 10**9, "2 GB"),
+    ],
+)
+def test_limits_read_in_decimal_units_as_the_page_shows_sizes(count: int, expected: str) -> None:
+    assert decimal_size(count) == expected
 
 
 def test_a_range_past_the_end_is_refused() -> None:

@@ -11,11 +11,11 @@ from litestar import Request
 
 from ..access.keys import Principal
 from ..errors import PayloadTooLarge, UnsupportedMediaType
-from ..settings import JSON_COST_PER_BYTE, ApiSettings
+from ..settings import JSON_COST_PER_BYTE
 from ..state import Services
 from .payloads import decode_body, inline_dataset
 from .submissions import Submission, parse_flag
-from .uploads import MIB, StoredPayload
+from .uploads import StoredPayload, decimal_size
 
 
 async def take_json_dataset(
@@ -26,7 +26,7 @@ async def take_json_dataset(
 ) -> tuple[str, Submission, StoredPayload]:
     """A JSON submission checked and its dataset stored: the new job id, the request, the
     payload. Over ``max_records`` records it is refused with 413 (the synchronous path)."""
-    body = await read_json_body(request, services)
+    body, cost = await read_json_body(request, services)
     try:
         request_body = decode_body(body)
         large = request_body.is_large_dataset
@@ -55,23 +55,13 @@ async def take_json_dataset(
         job_id = services.submitter.new_job_id()
         payload = await store_inline(services, job_id, dataset.data)
     finally:
-        await services.json_budget.release(json_cost(request, services.settings))
+        await services.json_budget.release(cost)
     return job_id, submission, payload
 
 
-def json_cost(request: Request[Any, Any, Any], settings: ApiSettings) -> int:
-    """Memory a JSON body may take: the body, the decoded string and the payload (a body
-    of unknown length may be as long as the limit)."""
-    length = request.headers.get("content-length", "")
-    return JSON_COST_PER_BYTE * (int(length) if length.isdigit() else settings.max_json_bytes)
-
-
-async def read_json_body(request: Request[Any, Any, Any], services: Services) -> bytes:
-    """The body of a JSON submission, within the size limit and the memory budget.
-
-    On success the caller owns ``json_cost(request, services.settings)`` of the budget and
-    must release it.
-    """
+async def read_json_body(request: Request[Any, Any, Any], services: Services) -> tuple[bytes, int]:
+    """The body of a JSON submission, within the size limit and the memory budget, and the
+    part of the budget it took: on success the caller owns that part and must release it."""
     settings = services.settings
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
@@ -80,20 +70,25 @@ async def read_json_body(request: Request[Any, Any, Any], services: Services) ->
         )
     length = request.headers.get("content-length", "")
     too_large = (
-        f"El cuerpo supera el máximo de {settings.max_json_bytes // MIB} MB; use /queue-multipart."
+        f"El cuerpo supera el máximo de {decimal_size(settings.max_json_bytes)}; "
+        "use /queue-multipart."
     )
-    if length.isdigit() and int(length) > settings.max_json_bytes:
+    # A body of unknown length may be as long as the limit.
+    declared = int(length) if length.isdigit() else settings.max_json_bytes
+    if declared > settings.max_json_bytes:
         raise PayloadTooLarge(too_large)
-    await services.json_budget.reserve(json_cost(request, services.settings))
+    # Memory the body may take: the body, the decoded string and the payload.
+    cost = JSON_COST_PER_BYTE * declared
+    await services.json_budget.reserve(cost)
     try:
         chunks = bytearray()
         async for chunk in request.stream():
             chunks += chunk
             if len(chunks) > settings.max_json_bytes:
                 raise PayloadTooLarge(too_large)
-        return bytes(chunks)
+        return bytes(chunks), cost
     except BaseException:
-        await services.json_budget.release(json_cost(request, services.settings))
+        await services.json_budget.release(cost)
         raise
 
 

@@ -17,7 +17,14 @@ from ..state import Services
 from . import idempotency
 from .json_body import take_json_dataset
 from .submissions import Submission
-from .uploads import KEEPALIVE_TTL_SECONDS, MIB, StreamingUpload, boundary_of, receive_form
+from .uploads import (
+    KEEPALIVE_TTL_SECONDS,
+    MIB,
+    StreamingUpload,
+    boundary_of,
+    receive_form,
+    too_large,
+)
 
 _FORM_FIELDS = {"reportType", "userName", "isLargeDataset", "dataFile", "callbackUrl"}
 
@@ -43,7 +50,7 @@ class IntakeController(Controller):
         boundary = boundary_of(request.headers.get("content-type", ""))
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit + MIB:
-            raise PayloadTooLarge(f"El archivo supera el máximo permitido de {limit // MIB} MB.")
+            raise PayloadTooLarge(too_large(limit))
         earlier = await idempotency.earlier_job(request, services, principal)
         if earlier is None:  # a retry is not counted again
             await services.submissions.check(client_identity(principal, request))

@@ -50,7 +50,7 @@ from . import idempotency
 from .sniff import HEAD_BYTES, check_head
 from .submissions import Submission
 from .tusstate import GONE_SECONDS, TusStates, TusUpload, tail_key, upload_prefix
-from .uploads import MIB, StoredPayload
+from .uploads import MIB, StoredPayload, too_large
 
 log = structlog.get_logger(__name__)
 
@@ -244,7 +244,7 @@ class TusController(Controller):
         length = _count(upload_length, "Upload-Length")
         limit = services.settings.max_upload_bytes
         if length > limit:
-            raise PayloadTooLarge(f"El archivo supera el máximo permitido de {limit // MIB} MB.")
+            raise PayloadTooLarge(too_large(limit))
         if length == 0:
             raise InvalidRequest("El archivo está vacío: Upload-Length es 0.")
         metadata = parse_metadata(upload_metadata or "")

@@ -100,7 +100,7 @@ class StreamingUpload:
             await self.keepalive()
         self.received += len(chunk)
         if self.received > self.limit:
-            raise PayloadTooLarge(_too_large(self.limit))
+            raise PayloadTooLarge(too_large(self.limit))
         if self.task.done():
             await self._settled()  # raises the storage error
         await self.pipe.push(chunk)
@@ -136,8 +136,24 @@ class StreamingUpload:
 StartFile = Callable[[dict[str, str], str | None], Awaitable[StreamingUpload]]
 
 
-def _too_large(limit: int) -> str:
-    return f"El archivo supera el máximo permitido de {limit // MIB} MB."
+def too_large(limit: int) -> str:
+    """What a file over the limit of ``limit`` bytes is told (multipart and tus alike)."""
+    return f"El archivo supera el máximo permitido de {decimal_size(limit)}."
+
+
+def decimal_size(count: int) -> str:
+    """A byte count as the web page and the command show sizes: decimal units (1 kB = 1000
+    bytes), three figures at most, a decimal comma. Rounded down, so that a limit never reads
+    as more than it is: 100 MiB is "104 MB", 5 MiB "5,2 MB"."""
+    scale = 1
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1000 * scale or unit == "GB":
+            break
+        scale *= 1000
+    tenths = count * 10 // scale
+    if unit == "B" or tenths >= 1000 or tenths % 10 == 0:
+        return f"{count // scale} {unit}"
+    return f"{tenths // 10},{tenths % 10} {unit}"
 
 
 def boundary_of(content_type: str) -> str:

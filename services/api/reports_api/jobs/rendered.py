@@ -98,20 +98,7 @@ class StatusViews:
     ) -> JobStatusView:
         """The view of ``record`` (as :func:`job_view` makes it), the last one made when
         nothing it shows has changed."""
-        parts = (
-            queue_position,
-            download_token,
-            tenths(estimate.seconds_left),
-            tenths(estimate.start_in),
-        )
-        kept = self._kept.get(record.job_id)
-        if kept is None or kept.record is not record:
-            return job_view(record, queue_position, download_token, estimate)
-        if kept.view is None or kept.parts != parts:
-            kept.view = job_view(record, queue_position, download_token, estimate)
-            kept.parts = parts
-            kept.response = None
-        return kept.view
+        return self._viewed(record, queue_position, download_token, estimate)[1]
 
     def response(
         self,
@@ -123,10 +110,33 @@ class StatusViews:
     ) -> StatusResponse:
         """The status of ``record`` with ``headers``: the response last made when its view
         (see :meth:`view`) and headers are the same."""
-        view = self.view(record, queue_position, download_token, estimate)
-        kept = self._kept.get(record.job_id)
-        if kept is None or kept.view is not view:
+        kept, view = self._viewed(record, queue_position, download_token, estimate)
+        if kept is None:
             return StatusResponse(view, headers)
         if kept.response is None or kept.response.headers != headers:
             kept.response = StatusResponse(view, headers)
         return kept.response
+
+    def _viewed(
+        self,
+        record: JobRecord,
+        queue_position: int | None,
+        download_token: str | None,
+        estimate: Estimate,
+    ) -> tuple[_Kept | None, JobStatusView]:
+        """The view of ``record`` (see :meth:`view`), with the entry that keeps it: None when
+        ``record`` is not the one kept (then nothing keeps the view)."""
+        parts = (
+            queue_position,
+            download_token,
+            tenths(estimate.seconds_left),
+            tenths(estimate.start_in),
+        )
+        kept = self._kept.get(record.job_id)
+        if kept is None or kept.record is not record:
+            return None, job_view(record, queue_position, download_token, estimate)
+        if kept.view is None or kept.parts != parts:
+            kept.view = job_view(record, queue_position, download_token, estimate)
+            kept.parts = parts
+            kept.response = None
+        return kept, kept.view

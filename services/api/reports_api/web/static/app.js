@@ -738,11 +738,6 @@
     return (thisYear ? dates : datesWithYear).format(date);
   }
 
-  function until(job) {
-    // When the report stops being downloadable.
-    return when(job.expiresAt);
-  }
-
   function reason(job) {
     // Why a job failed, as the service says it (a cancel or expiry says all in its state).
     if (job.status !== "Failed" || ["Cancelled", "Expired"].includes(job.outcome)) return "";
@@ -761,7 +756,7 @@
     if (job.status === "Completed" && job.downloadUrl) {
       ui.enlace.href = job.downloadUrl;
       ui.enlace.dataset.fileName = job.fileName || "";
-      const expiry = until(job);
+      const expiry = when(job.expiresAt); // when the report stops being downloadable
       ui.descargaDetalle.textContent = [job.fileName, size(job.fileSizeBytes),
         expiry && `disponible hasta ${expiry}`].filter(Boolean).join(" · ");
       ui.descarga.hidden = false;
@@ -847,6 +842,8 @@
       return;
     }
     if (round !== refreshing) return;
+    // Read again, once: a job sent while the list was read is remembered by now.
+    let listed = mine();
     const gone = new Set();
     asked.forEach((id, i) => {
       if (read[i]) known.set(id, { ...known.get(id), ...read[i] });
@@ -857,12 +854,14 @@
     });
     // Without a key a job the service no longer has is forgotten; with one it may be
     // another key's (the key was changed), and is kept for when that key is back.
-    if (gone.size && !apiKey) keepMine(mine().filter((id) => !gone.has(id)));
+    if (gone.size && !apiKey) {
+      listed = listed.filter((id) => !gone.has(id));
+      keepMine(listed);
+    }
     // A job sent while the list was read is kept: it was listed on its submission.
     for (const job of jobs) {
       if (!known.has(job.jobId) && !gone.has(job.jobId)) known.set(job.jobId, job);
     }
-    const listed = mine();
     jobs = listed.slice(0, wanted).map((id) => known.get(id)).filter(Boolean);
     ui.mas.hidden = listed.length <= wanted || wanted >= MINE_MAX;
     ui.sinTrabajos.textContent = "Todavía no hay trabajos enviados desde este navegador.";
@@ -929,7 +928,7 @@
       link.textContent = "Descargar";
       link.setAttribute("aria-label", `Descargar ${job.fileName || "reporte"}`);
       actions.append(link);
-      const expiry = until(job);
+      const expiry = when(job.expiresAt);
       if (expiry) {
         const note = document.createElement("span");
         note.className = "nota";
