@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -98,6 +99,11 @@ def test_files_streamed_at_once_and_files_written_to_paths_pack_in_the_order_ask
             assert entry["sizeBytes"] == len(data)
             assert entry["sha256"] == hashlib.sha256(data).hexdigest()
         assert archive.getinfo("uno.csv").compress_type == zipfile.ZIP_DEFLATED
+        # dated when packed and readable by all, as unzip shows them (zipfile's own: 1980, 0600)
+        today = time.localtime()[:3]
+        for info in archive.infolist():
+            assert info.date_time[:3] == today, info
+            assert info.external_attr >> 16 == 0o644, info
 
 
 def test_a_table_left_spooling_by_a_failed_build_stops_when_the_book_closes(

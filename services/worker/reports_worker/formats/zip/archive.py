@@ -106,9 +106,8 @@ class ReportFiles:
         # Stored, not deflated: a copy served from the cache rewrites it with its own job id
         # (reports_shared.reportcopy), and stays the very same size as the original.
         zf.writestr(
-            MANIFEST_NAME,
+            _member(MANIFEST_NAME, zipfile.ZIP_STORED),
             json.dumps(complete, ensure_ascii=False, indent=2) + "\n",
-            compress_type=zipfile.ZIP_STORED,
         )
         zf.close()
         return complete
@@ -128,10 +127,18 @@ def _listing(packed: PackedFile) -> dict[str, Any]:
     return {"name": packed.name, "sizeBytes": packed.size_bytes, "sha256": packed.sha256}
 
 
+def _member(name: str, compress_type: int) -> zipfile.ZipInfo:
+    """A member's entry dated now and readable by all (zipfile's own: 1980, and 0600)."""
+    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    info.compress_type = compress_type
+    info.external_attr = 0o644 << 16
+    return info
+
+
 def _add_deflated(zf: zipfile.ZipFile, stream: DeflatedSpool) -> PackedFile:
     write_deflated(
         zf,
-        stream.name,
+        _member(stream.name, zipfile.ZIP_DEFLATED),
         stream.chunks(),
         crc=stream.crc,
         size=stream.size,
@@ -142,11 +149,7 @@ def _add_deflated(zf: zipfile.ZipFile, stream: DeflatedSpool) -> PackedFile:
 
 def _copy_into(zf: zipfile.ZipFile, part: _Part) -> PackedFile:
     size = part.path.stat().st_size
-    target_name: str | zipfile.ZipInfo = part.name
-    if not part.compress:
-        target_name = zipfile.ZipInfo(part.name, date_time=time.localtime()[:6])
-        target_name.compress_type = zipfile.ZIP_STORED
-        target_name.external_attr = 0o644 << 16
+    target_name = _member(part.name, zipfile.ZIP_DEFLATED if part.compress else zipfile.ZIP_STORED)
     digest = hashlib.sha256()
     with (
         part.path.open("rb") as source,
