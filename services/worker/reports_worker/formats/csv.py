@@ -173,7 +173,7 @@ class CsvTable:
     """A CSV file written row by row; values are formatted by column kind.
 
     Text is gathered and encoded in chunks of about 256 KB, so the sink (a file, or a
-    ZIP member deflated by another thread) sees few, large writes.
+    file deflated by another thread as it comes) sees few, large writes.
     """
 
     _CHUNK_CHARS = 1 << 18

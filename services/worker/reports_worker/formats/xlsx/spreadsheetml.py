@@ -1,19 +1,24 @@
 """A small streaming XLSX writer: sheets as SpreadsheetML rendered from row templates.
 
-Each table sheet streams its rows to a temporary file and enters the package as soon as
-it is full, so memory stays flat; free-form sheets (summaries) are small and kept in
-memory until the end. Cells are rendered by :mod:`.sheetcells`.
+Each table sheet streams its rows to a temporary file, deflated by a thread as they come
+(:class:`~..zip.spool.DeflatedSpool`), and enters the package as soon as it is full, so
+memory stays flat and no sheet is deflated after its last row; free-form sheets
+(summaries) are small and kept in memory until the end. Cells are rendered by :mod:`.sheetcells`.
 """
 
 from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+from itertools import chain
 from pathlib import Path
-from typing import IO
+
+from zlib_ng import zlib_ng
 
 from ..columns import CellKind, Column
-from ..zip.deflate import DEFLATE_LEVEL, open_member
+from ..zip.deflate import DEFLATE_LEVEL
+from ..zip.spool import DeflatedSpool, deflated, joined_crc, write_deflated
 from . import spreadsheetparts as parts
 from .printing import SUMMARY_PRINT, page_header, table_print
 from .sheetcells import CELLS, ROW_MARK, RowTemplate, render_row, string_cell, styled_row
@@ -66,6 +71,7 @@ class SpreadsheetWorkbook:
         self._spool_dir = path.parent
         self._sheets: list[parts.SheetEntry] = []
         self._pending: list[SpreadsheetSheet] = []
+        self._tables: list[SpreadsheetTable] = []
 
     def add_sheet(self, title: str) -> parts.SheetEntry:
         """Reserve the next sheet position for ``title``."""
@@ -81,22 +87,32 @@ class SpreadsheetWorkbook:
 
     def table(self, title: str, columns: Sequence[Column]) -> SpreadsheetTable:
         """A table; each of its sheets enters the package when it is full."""
-        return SpreadsheetTable(self, title, columns)
+        table = SpreadsheetTable(self, title, columns)
+        self._tables.append(table)
+        return table
 
     def write_part(self, name: str, text: str) -> None:
         """Add one small part to the package."""
         self._zip.writestr(name, text)
 
-    def write_sheet_file(self, entry: parts.SheetEntry, body: Path, head: str, foot: str) -> None:
-        """Add a sheet whose rows were spooled to ``body``."""
+    def write_sheet_file(
+        self, entry: parts.SheetEntry, body: DeflatedSpool, head: str, foot: str
+    ) -> None:
+        """Add a sheet whose rows were spooled, deflated, to ``body``."""
+        opening, closing = head.encode(), foot.encode()
+        crc, size = joined_crc(
+            [
+                (zlib_ng.crc32(opening), len(opening)),
+                (body.crc, body.size),
+                (zlib_ng.crc32(closing), len(closing)),
+            ]
+        )
+        pieces = chain(
+            [deflated(opening, final=False)], body.chunks(), [deflated(closing, final=True)]
+        )
         # ZIP64 headers only where needed: a sheet under 1 GiB stays readable everywhere.
-        large = body.stat().st_size + len(head) + len(foot) >= zipfile.ZIP64_LIMIT // 2
-        with open_member(self._zip, entry.part_name, force_zip64=large) as target:
-            target.write(head.encode())
-            with body.open("rb") as rows:
-                while chunk := rows.read(1 << 20):
-                    target.write(chunk)
-            target.write(foot.encode())
+        large = size >= zipfile.ZIP64_LIMIT // 2
+        write_deflated(self._zip, entry.part_name, pieces, crc=crc, size=size, force_zip64=large)
 
     def spool_path(self, entry: parts.SheetEntry) -> Path:
         """Where a table sheet spools its rows."""
@@ -105,6 +121,8 @@ class SpreadsheetWorkbook:
     def close(self) -> None:
         """Write the pending sheets and the package's parts, then the ZIP directory."""
         try:
+            for table in self._tables:
+                table.stop()  # a build that failed midway left one spooling
             for sheet in self._pending:
                 self.write_part(sheet.entry.part_name, sheet.xml())
             for name, text in parts.package_parts(self._sheets).items():
@@ -173,7 +191,7 @@ class SpreadsheetTable:
         self._printing = parts.print_frame(table_print(self._widths.values()), book.header)
         self.sheets = 0
         self._entry: parts.SheetEntry | None = None
-        self._spool: IO[str] | None = None
+        self._spool: DeflatedSpool | None = None
         self._row = 0
         self._batch: list[str] = []
 
@@ -182,7 +200,7 @@ class SpreadsheetTable:
         title = self._title if self.sheets == 1 else f"{self._title} {self.sheets}"
         self._entry = self._book.add_sheet(title)
         self._entry.print_titles = True
-        self._spool = self._book.spool_path(self._entry).open("w", encoding="utf-8")
+        self._spool = DeflatedSpool(self._book.spool_path(self._entry), final=False)
         self._row = 1
         self._batch = [styled_row(1, self._header, "header")]
 
@@ -197,7 +215,7 @@ class SpreadsheetTable:
         self._batch.append(self._template.render(self._row, values))
         if len(self._batch) >= _BATCH_ROWS:
             assert self._spool is not None
-            self._spool.write("".join(self._batch))
+            self._spool.write("".join(self._batch).encode())
             self._batch.clear()
 
     def append_prepared(self, rows: Sequence[object]) -> None:
@@ -214,7 +232,7 @@ class SpreadsheetTable:
             batch.append(xml.replace(ROW_MARK, str(self._row)))  # type: ignore[attr-defined]
             if len(batch) >= _BATCH_ROWS:
                 assert self._spool is not None
-                self._spool.write("".join(batch))
+                self._spool.write("".join(batch).encode())
                 batch.clear()
 
     def widen(self, widths: Mapping[int, float]) -> None:
@@ -225,10 +243,10 @@ class SpreadsheetTable:
 
     def _finish_sheet(self) -> None:
         assert self._entry is not None and self._spool is not None
-        self._spool.write("".join(self._batch))
+        spool, self._spool = self._spool, None
+        spool.write("".join(self._batch).encode())
         self._batch.clear()
-        self._spool.close()
-        spool = self._book.spool_path(self._entry)
+        spool.close()
         if self._letters:
             self._entry.filter_ref = f"A1:{self._letters[-1]}{self._row}"
         head, foot = parts.sheet_frame(
@@ -240,7 +258,15 @@ class SpreadsheetTable:
             printing=self._printing,
         )
         self._book.write_sheet_file(self._entry, spool, head, foot)
-        spool.unlink()
+        spool.path.unlink()
+
+    def stop(self) -> None:
+        """Stop spooling rows (a sheet not finished stays out of the package)."""
+        if self._spool is not None:
+            spool, self._spool = self._spool, None
+            with suppress(Exception):  # the build's own error is the one to report
+                spool.close()
+            spool.path.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Finish the last sheet (a table without rows still gets its header)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .deflate import DEFLATE_LEVEL, open_member
-from .memberstream import MemberStream
+from .spool import DeflatedSpool, write_deflated
 
 MANIFEST_NAME = "manifest.json"
 _COPY_CHUNK = 1 << 20
@@ -39,10 +39,10 @@ class _Part:
 class ReportFiles:
     """Where a report type writes its files, and the ZIP at ``dest`` they end up in.
 
-    A file is either written to a path (:meth:`path`) and packed at the end, or streamed
-    straight into the ZIP while the build runs (:meth:`stream`, one at a time). Streamed
-    files come first in the ZIP, then the others, then the manifest, which lists them
-    all in the order they were asked for.
+    A file is either written to a path (:meth:`path`) and deflated into the ZIP at the end,
+    or deflated by a thread of its own while the build writes it (:meth:`stream`, any number
+    at once) and copied into the ZIP as it is. The ZIP holds them in the order they were
+    asked for, then the manifest, which lists them in that order too.
     """
 
     def __init__(self, workdir: Path, dest: Path) -> None:
@@ -50,7 +50,7 @@ class ReportFiles:
         self._dest = dest
         self._zip: zipfile.ZipFile | None = None
         self._parts: dict[str, _Part] = {}
-        self._streams: list[MemberStream] = []
+        self._streams: dict[str, DeflatedSpool] = {}
         self._spools = 0
         self._order: list[str] = []  # every file by the time it was asked for
 
@@ -64,7 +64,7 @@ class ReportFiles:
         return self._zip
 
     def _claim(self, name: str) -> None:
-        taken = name in self._parts or any(stream.name == name for stream in self._streams)
+        taken = name in self._parts or name in self._streams
         if taken or name == MANIFEST_NAME or "/" in name or "\\" in name:
             raise ValueError(f"invalid or repeated file name in a report: {name!r}")
         self._order.append(name)
@@ -79,13 +79,11 @@ class ReportFiles:
         self._parts[name] = _Part(name, path, compress)
         return path
 
-    def stream(self, name: str) -> MemberStream:
-        """A stream of bytes deflated into the ZIP as ``name`` while the build goes on."""
+    def stream(self, name: str) -> DeflatedSpool:
+        """A stream of bytes deflated, while the build goes on, for the ZIP's ``name``."""
         self._claim(name)
-        if not all(stream.closed for stream in self._streams):
-            raise RuntimeError("one streamed file at a time: close the previous one first")
-        stream = MemberStream(self._archive(), name)
-        self._streams.append(stream)
+        stream = DeflatedSpool(self._workdir / f"stream-{len(self._streams)}", name=name)
+        self._streams[name] = stream
         return stream
 
     def spool_path(self) -> Path:
@@ -94,21 +92,22 @@ class ReportFiles:
         return self._workdir / f"spool-{self._spools}"
 
     def pack(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """Finish the ZIP: the parts written to paths, then manifest.json; the manifest."""
+        """Finish the ZIP: every file in the order asked for, then manifest.json; the manifest."""
         zf = self._archive()
-        for stream in self._streams:
+        for stream in self._streams.values():
             stream.close()
-        files = [PackedFile(s.name, s.size, s.sha256) for s in self._streams]
-        files += [_copy_into(zf, part) for part in self._parts.values() if part.path.exists()]
-        # Listed in the order the report asked for them, wherever they sit in the ZIP.
-        files.sort(key=lambda packed: self._order.index(packed.name))
+        files = []
+        for name in self._order:
+            if name in self._streams:
+                files.append(_add_deflated(zf, self._streams[name]))
+            elif (part := self._parts[name]).path.exists():  # a part never written is left out
+                files.append(_copy_into(zf, part))
         complete = {**manifest, "files": [_listing(f) for f in files]}
         # Stored, not deflated: a copy served from the cache rewrites it with its own job id
         # (reports_shared.reportcopy), and stays the very same size as the original.
         zf.writestr(
-            MANIFEST_NAME,
+            _member(MANIFEST_NAME, zipfile.ZIP_STORED),
             json.dumps(complete, ensure_ascii=False, indent=2) + "\n",
-            compress_type=zipfile.ZIP_STORED,
         )
         zf.close()
         return complete
@@ -116,7 +115,7 @@ class ReportFiles:
     def abort(self) -> None:
         """Stop streaming and close the (incomplete) ZIP; the caller removes it."""
         # The build's own error is the one to report, not what closing adds to it.
-        for stream in self._streams:
+        for stream in self._streams.values():
             with suppress(Exception):
                 stream.close()
         if self._zip is not None:
@@ -128,13 +127,29 @@ def _listing(packed: PackedFile) -> dict[str, Any]:
     return {"name": packed.name, "sizeBytes": packed.size_bytes, "sha256": packed.sha256}
 
 
+def _member(name: str, compress_type: int) -> zipfile.ZipInfo:
+    """A member's entry dated now and readable by all (zipfile's own: 1980, and 0600)."""
+    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    info.compress_type = compress_type
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _add_deflated(zf: zipfile.ZipFile, stream: DeflatedSpool) -> PackedFile:
+    write_deflated(
+        zf,
+        _member(stream.name, zipfile.ZIP_DEFLATED),
+        stream.chunks(),
+        crc=stream.crc,
+        size=stream.size,
+        force_zip64=stream.size >= _ZIP64_FROM,
+    )
+    return PackedFile(stream.name, stream.size, stream.sha256)
+
+
 def _copy_into(zf: zipfile.ZipFile, part: _Part) -> PackedFile:
     size = part.path.stat().st_size
-    target_name: str | zipfile.ZipInfo = part.name
-    if not part.compress:
-        target_name = zipfile.ZipInfo(part.name, date_time=time.localtime()[:6])
-        target_name.compress_type = zipfile.ZIP_STORED
-        target_name.external_attr = 0o644 << 16
+    target_name = _member(part.name, zipfile.ZIP_DEFLATED if part.compress else zipfile.ZIP_STORED)
     digest = hashlib.sha256()
     with (
         part.path.open("rb") as source,

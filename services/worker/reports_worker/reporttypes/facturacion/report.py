@@ -184,10 +184,10 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
             stack.callback(book.close)
             summary = book.sheet("Resumen")
             sheet = book.table("Facturas", INVOICE_COLUMNS)
+            # Both deflated by threads of their own as they are written.
             invoices = stack.enter_context(
-                CsvTable(files.path("facturas.csv"), INVOICE_COLUMNS, dialect)
+                CsvTable(files.stream("facturas.csv"), INVOICE_COLUMNS, dialect)
             )
-            # The biggest file: deflated into the ZIP by another thread as it is written.
             lines = stack.enter_context(
                 CsvTable(files.stream("facturas_detalle.csv"), LINE_COLUMNS, dialect)
             )
