@@ -252,11 +252,6 @@ class AsyncJobStore:
         name = self.names.idempotency(secret_hash(scope + key))
         await self._do(self._settle_key(keys=[name], args=[claim, value, ttl]))
 
-    async def remember_idempotency_key(self, scope: str, key: str, job_id: str, ttl: int) -> None:
-        """Tie an idempotency key to the job it created."""
-        name = self.names.idempotency(secret_hash(scope + key))
-        await self._do(self.client.set(name, job_id, ex=ttl, nx=True))
-
     async def report_types(self) -> dict[str, str]:
         """Report types the workers announced (name to description), cached briefly."""
         await self._read_catalog()

@@ -75,12 +75,11 @@ class KeyClaim:
             self.scope, self.key, self.value, self.value, CLAIM_SECONDS
         )
 
-    async def settle(self, record: JobRecord) -> None:
+    async def settle(self, job_id: str) -> None:
         """Tie the key to the job this request made."""
         await self.services.jobs.settle_idempotency_key(
-            self.scope, self.key, self.value, record.job_id,
-            self.services.settings.job_ttl_seconds,
-        )  # fmt: skip
+            self.scope, self.key, self.value, job_id, self.services.settings.job_ttl_seconds
+        )
 
     async def release(self) -> None:
         """Let the key go: this request made no job."""
@@ -90,14 +89,18 @@ class KeyClaim:
 async def claim(
     request: Request[Any, Any, Any], services: Services, principal: Principal
 ) -> JobRecord | KeyClaim | None:
-    """What this request's Idempotency-Key stands for: None without one; the job an
-    earlier submission with it created; or the key, now held by this request, which must
-    settle or release it. Waits up to WAIT_SECONDS for a request
-    holding it, then 409."""
+    """What this request's Idempotency-Key stands for: None without one, else as
+    :func:`claim_key`."""
     key = _key(request)
     if key is None:
         return None
-    scope = _scope(request, principal)
+    return await claim_key(services, _scope(request, principal), key)
+
+
+async def claim_key(services: Services, scope: str, key: str) -> JobRecord | KeyClaim | None:
+    """The job an earlier submission with this key created; or the key, now held by this
+    request, which must settle or release it (None: its job is gone, it guards nothing).
+    Waits up to WAIT_SECONDS for a request holding it, then 409."""
     value = _CLAIM + uuid.uuid4().hex
     deadline = time.monotonic() + WAIT_SECONDS
     while True:

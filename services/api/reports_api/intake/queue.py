@@ -94,7 +94,7 @@ async def _take_json(
         return accepted(earlier)
     record = await services.submitter.enqueue(job_id, submission, payload)
     if isinstance(held, idempotency.KeyClaim):
-        await held.settle(record)
+        await held.settle(record.job_id)
     return accepted(record, estimate=await services.estimates.of(record))
 
 
@@ -146,7 +146,7 @@ async def _take_multipart(
         await services.submitter.discard(job_id, form.payload.key)
         raise
     if isinstance(held, idempotency.KeyClaim):
-        await held.settle(record)
+        await held.settle(record.job_id)
     return accepted(record, estimate=await services.estimates.of(record))
 
 
