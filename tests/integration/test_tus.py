@@ -331,6 +331,40 @@ def test_an_idempotency_key_gives_the_job_already_made(api: RunningStack, tmp_pa
     assert jobs[0] == jobs[1]
 
 
+def test_uploads_of_one_key_finishing_at_once_become_one_job(api: RunningStack) -> None:
+    data = dataset(2)  # small: the last PATCHes end together
+    headers = {"X-API-Key": ERP, "Tus-Resumable": "1.0.0"}
+    creation = {
+        **headers, "Idempotency-Key": "tus-idem-juntas", "Upload-Length": str(len(data)),
+        "Upload-Metadata": encode_metadata(METADATA),
+    }  # fmt: skip
+    created = [api.client.post(f"{Q}/uploads", headers=creation) for _ in range(8)]
+    assert [c.status_code for c in created] == [201] * 8
+    barrier = threading.Barrier(8)
+
+    def finish(location: str) -> httpx.Response:
+        with httpx.Client(base_url=api.url, timeout=120) as client:
+            barrier.wait()
+            return client.patch(location, content=data, headers={
+                **headers, "Upload-Offset": "0",
+                "Content-Type": "application/offset+octet-stream",
+            })  # fmt: skip
+
+    # When their last PATCHes land together
+    done: list[httpx.Response] = []
+    threads = [
+        threading.Thread(target=lambda c=c: done.append(finish(c.headers["location"])))
+        for c in created
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then the eight uploads became one job
+    assert [r.status_code for r in done] == [204] * 8, [r.text for r in done]
+    assert len({r.headers["upload-job-url"] for r in done}) == 1
+
+
 def test_connections_cut_mid_patch_resume_from_the_servers_offset(api: RunningStack) -> None:
     # Given a proxy that cuts the first three connections 4 MB into what the client sends
     proxy = CuttingProxy(int(api.env["AR_API_PORT"]), after=4_000_000, cuts=3)

@@ -118,6 +118,13 @@ class IdempotencyKeyReused(ApiError):
     title = "Idempotency-Key reutilizada"
 
 
+class IdempotencyKeyInUse(ApiError):
+    """Another request with this Idempotency-Key is still in progress (IETF draft: 409)."""
+
+    status = 409
+    title = "Idempotency-Key en uso"
+
+
 class Busy(ApiError):
     """Too much work in flight: come back shortly."""
 
@@ -149,7 +156,7 @@ def problem(
 def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
     """Our own errors, as they are."""
     headers = None
-    if exc.status in {429, 503}:
+    if exc.status in {429, 503} or "retryAfter" in exc.extra:
         headers = {"Retry-After": str(exc.extra.get("retryAfter", 5))}
     return problem(exc.status, exc.title, exc.detail, headers, **exc.extra)
 

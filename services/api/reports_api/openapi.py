@@ -92,7 +92,9 @@ def _idempotency_key() -> Parameter:
         ),
         description=(
             "Clave de un envío (borrador IETF): repetirla con los mismos datos devuelve el "
-            "trabajo que creó; con otros datos es un 422."
+            "trabajo que creó; con otros datos es un 422. Enviada mientras otro envío con "
+            "ella sigue en curso, se espera a que termine (hasta 5 s) y se responde lo mismo; "
+            "si aún no terminó, 409 con Retry-After."
         ),
     )
 
@@ -223,7 +225,11 @@ _DESCRIPTIONS = {
     401: "Falta la clave de API o no es válida",
     403: "Solo para operadores",
     404: "No existe (o es de otro cliente)",
-    409: "El trabajo ya terminó",
+    409: (
+        "Conflicto: el trabajo ya terminó, otra solicitud sobre la misma subida sigue en "
+        "curso, o la misma Idempotency-Key está en uso por otro envío aún en curso "
+        "(con Retry-After)"
+    ),
     410: "Expirado",
     413: "Demasiado grande",
     415: "Tipo de contenido no admitido",

@@ -40,6 +40,8 @@ class AsyncJobStore:
         self._create = client.register_script(records.CREATE_SCRIPT)
         self._delete = client.register_script(records.DELETE_SCRIPT)
         self._transition = client.register_script(records.TRANSITION_SCRIPT)
+        self._claim_key = client.register_script(records.CLAIM_KEY_SCRIPT)
+        self._settle_key = client.register_script(records.SETTLE_KEY_SCRIPT)
         self._catalog: dict[str, str] = {}
         self._options: dict[str, dict[str, list[str]]] = {}
         self._display_names: dict[str, str] = {}
@@ -234,10 +236,21 @@ class AsyncJobStore:
         value = await self._do(self.client.get(self.names.idempotency(secret_hash(scope + key))))
         return None if value is None else value.decode()
 
-    async def remember_idempotency_key(self, scope: str, key: str, job_id: str, ttl: int) -> None:
-        """Tie an idempotency key to the job it created."""
+    async def claim_idempotency_key(self, scope: str, key: str, claim: str, ttl: int) -> str | None:
+        """Take an idempotency key for a submission in progress (``claim``, for ``ttl``
+        seconds) unless it is held: None once taken, else what holds it (a job id or
+        another submission's claim)."""
         name = self.names.idempotency(secret_hash(scope + key))
-        await self._do(self.client.set(name, job_id, ex=ttl, nx=True))
+        held = await self._do(self._claim_key(keys=[name], args=[claim, ttl]))
+        return None if held is None else held.decode()
+
+    async def settle_idempotency_key(
+        self, scope: str, key: str, claim: str, value: str, ttl: int = 0
+    ) -> None:
+        """While ``claim`` holds the key: tie it to ``value`` for ``ttl`` seconds (a job id,
+        or the claim itself to extend it), or let it go (``value`` empty)."""
+        name = self.names.idempotency(secret_hash(scope + key))
+        await self._do(self._settle_key(keys=[name], args=[claim, value, ttl]))
 
     async def report_types(self) -> dict[str, str]:
         """Report types the workers announced (name to description), cached briefly."""

@@ -120,6 +120,28 @@ return 1
 """
 
 
+# KEYS: idempotency key; ARGV: claim, seconds. Takes an Idempotency-Key for a submission in
+# progress unless it is held: answers what it holds (a job id or another request's claim),
+# or false when the key is now this claim's, until it expires (a request killed midway
+# never holds it for longer).
+CLAIM_KEY_SCRIPT = """
+local held = redis.call('GET', KEYS[1])
+if held then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false
+"""
+
+# KEYS: idempotency key; ARGV: claim, value ('' : remove), seconds. Changes the key only
+# while this claim holds it (or nobody does, for a value): a claim that expired meanwhile
+# never removes or overwrites another request's.
+SETTLE_KEY_SCRIPT = """
+local held = redis.call('GET', KEYS[1])
+if held ~= ARGV[1] and (held or ARGV[2] == '') then return 0 end
+if ARGV[2] == '' then return redis.call('DEL', KEYS[1]) end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
 # KEYS: webhooks due; ARGV: now, lease end, most to claim. Takes the webhooks due by now and
 # pushes each one's due time to the lease's end: if its attempt never reports (the delivery
 # worker died, its message was lost), it is due again then. Answers the job ids.
@@ -237,10 +259,12 @@ def owner_keys(names: Names, owner: str) -> list[str]:
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "CLAIM_KEY_SCRIPT",
     "CLAIM_WEBHOOKS_SCRIPT",
     "CREATE_SCRIPT",
     "DELETE_SCRIPT",
     "RECORD_WEBHOOK_SCRIPT",
+    "SETTLE_KEY_SCRIPT",
     "TRANSITION_SCRIPT",
     "create_call",
     "decode_record",

@@ -16,7 +16,7 @@ from reports_api.intake import idempotency
 def _earlier(headers: dict[str, str]) -> Any:
     request: Any = SimpleNamespace(headers=headers)
     services: Any = None  # neither case gets as far as the job store
-    return asyncio.run(idempotency.earlier_job(request, services, OPEN_ACCESS))
+    return asyncio.run(idempotency.claim(request, services, OPEN_ACCESS))
 
 
 @pytest.mark.parametrize("key", ["", "   "])

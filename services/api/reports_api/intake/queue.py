@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, Request, Response, post
 
 from reports_shared.constants import API_PREFIX
+from reports_shared.jobs import JobRecord
 
 from ..access.keys import Principal, client_identity
 from ..errors import InvalidRequest, PayloadTooLarge
@@ -40,7 +41,7 @@ class IntakeController(Controller):
         request_max_body_size=None,
         status_code=202,
         operation_class=MultipartOperation,
-        responses=problems(*SUBMISSION_PROBLEMS, 422),
+        responses=problems(*SUBMISSION_PROBLEMS, 409, 422),
     )
     async def queue_multipart(
         self, request: Request[Any, Any, Any], services: Services, principal: Principal
@@ -51,71 +52,102 @@ class IntakeController(Controller):
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit + MIB:
             raise PayloadTooLarge(too_large(limit))
-        earlier = await idempotency.earlier_job(request, services, principal)
-        if earlier is None:  # a retry is not counted again
-            await services.submissions.check(client_identity(principal, request))
-        job_id = services.submitter.new_job_id()
-        checked: list[Submission] = []
-
-        async def start_file(fields: dict[str, str], file_name: str | None) -> StreamingUpload:
-            # Fields sent before the file are checked before a byte of it is stored (all
-            # of them once callbackUrl is there too; it may come after the file).
-            if "reportType" in fields and "userName" in fields:
-                checked.append(await _check_form(services, fields, principal))
-            key = services.settings.names.payload_key(job_id)
-            return StreamingUpload(services.objects, key, limit, keepalive)
-
-        async def keepalive() -> None:
-            await services.jobs.mark_uploading(job_id, KEEPALIVE_TTL_SECONDS)
-
-        await services.upload_slots.reserve(1)
+        held = await idempotency.claim(request, services, principal)
         try:
-            form = await receive_form(request.stream(), boundary, start_file)
-        finally:
-            await services.upload_slots.release(1)
-        if form.payload is None:
-            raise InvalidRequest("Falta el archivo 'dataFile' con los datos JSON.")
-        try:
-            if checked:  # callbackUrl may come after the file
-                callback = _form_callback(services, form.fields, principal)
-                submission = replace(checked[0], callback_url=callback)
-            else:
-                submission = await _check_form(services, form.fields, principal)
-            if form.payload.size == 0:
-                raise InvalidRequest("El archivo 'dataFile' está vacío.")
-            if earlier is not None:
-                idempotency.check_same(earlier, submission, form.payload)
-                await services.submitter.discard(job_id, form.payload.key)
-                return accepted(earlier)
-            record = await services.submitter.enqueue(job_id, submission, form.payload)
+            return await _take_multipart(request, services, principal, held, boundary)
         except BaseException:
-            await services.submitter.discard(job_id, form.payload.key)
+            if isinstance(held, idempotency.KeyClaim):
+                await held.release()
             raise
-        await idempotency.remember(request, services, principal, record)
-        return accepted(record, estimate=await services.estimates.of(record))
 
     @post(
         "/queue-json",
         request_max_body_size=None,
         status_code=202,
         operation_class=QueueJsonOperation,
-        responses=problems(*SUBMISSION_PROBLEMS, 422),
+        responses=problems(*SUBMISSION_PROBLEMS, 409, 422),
     )
     async def queue_json(
         self, request: Request[Any, Any, Any], services: Services, principal: Principal
     ) -> Response[Accepted]:
         """Queue a dataset sent in a JSON body: {reportType, userName, jsonData, isLargeDataset}."""
-        earlier = await idempotency.earlier_job(request, services, principal)
-        if earlier is None:  # a retry is not counted again
-            await services.submissions.check(client_identity(principal, request))
-        job_id, submission, payload = await take_json_dataset(request, services, principal)
+        held = await idempotency.claim(request, services, principal)
+        try:
+            return await _take_json(request, services, principal, held)
+        except BaseException:
+            if isinstance(held, idempotency.KeyClaim):
+                await held.release()
+            raise
+
+
+async def _take_json(
+    request: Request[Any, Any, Any], services: Services, principal: Principal,
+    held: JobRecord | idempotency.KeyClaim | None,
+) -> Response[Accepted]:  # fmt: skip
+    earlier = held if isinstance(held, JobRecord) else None
+    if earlier is None:  # a retry is not counted again
+        await services.submissions.check(client_identity(principal, request))
+    job_id, submission, payload = await take_json_dataset(request, services, principal)
+    if earlier is not None:
+        await services.submitter.discard(job_id, payload.key)
+        idempotency.check_same(earlier, submission, payload)
+        return accepted(earlier)
+    record = await services.submitter.enqueue(job_id, submission, payload)
+    if isinstance(held, idempotency.KeyClaim):
+        await held.settle(record.job_id)
+    return accepted(record, estimate=await services.estimates.of(record))
+
+
+async def _take_multipart(
+    request: Request[Any, Any, Any], services: Services, principal: Principal,
+    held: JobRecord | idempotency.KeyClaim | None, boundary: str,
+) -> Response[Accepted]:  # fmt: skip
+    limit = services.settings.max_upload_bytes
+    earlier = held if isinstance(held, JobRecord) else None
+    if earlier is None:  # a retry is not counted again
+        await services.submissions.check(client_identity(principal, request))
+    job_id = services.submitter.new_job_id()
+    checked: list[Submission] = []
+
+    async def start_file(fields: dict[str, str], file_name: str | None) -> StreamingUpload:
+        # Fields sent before the file are checked before a byte of it is stored (all
+        # of them once callbackUrl is there too; it may come after the file).
+        if "reportType" in fields and "userName" in fields:
+            checked.append(await _check_form(services, fields, principal))
+        key = services.settings.names.payload_key(job_id)
+        return StreamingUpload(services.objects, key, limit, keepalive)
+
+    async def keepalive() -> None:
+        await services.jobs.mark_uploading(job_id, KEEPALIVE_TTL_SECONDS)
+        if isinstance(held, idempotency.KeyClaim):
+            await held.renew()
+
+    await services.upload_slots.reserve(1)
+    try:
+        form = await receive_form(request.stream(), boundary, start_file)
+    finally:
+        await services.upload_slots.release(1)
+    if form.payload is None:
+        raise InvalidRequest("Falta el archivo 'dataFile' con los datos JSON.")
+    try:
+        if checked:  # callbackUrl may come after the file
+            callback = _form_callback(services, form.fields, principal)
+            submission = replace(checked[0], callback_url=callback)
+        else:
+            submission = await _check_form(services, form.fields, principal)
+        if form.payload.size == 0:
+            raise InvalidRequest("El archivo 'dataFile' está vacío.")
         if earlier is not None:
-            await services.submitter.discard(job_id, payload.key)
-            idempotency.check_same(earlier, submission, payload)
+            idempotency.check_same(earlier, submission, form.payload)
+            await services.submitter.discard(job_id, form.payload.key)
             return accepted(earlier)
-        record = await services.submitter.enqueue(job_id, submission, payload)
-        await idempotency.remember(request, services, principal, record)
-        return accepted(record, estimate=await services.estimates.of(record))
+        record = await services.submitter.enqueue(job_id, submission, form.payload)
+    except BaseException:
+        await services.submitter.discard(job_id, form.payload.key)
+        raise
+    if isinstance(held, idempotency.KeyClaim):
+        await held.settle(record.job_id)
+    return accepted(record, estimate=await services.estimates.of(record))
 
 
 async def _check_form(

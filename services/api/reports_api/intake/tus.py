@@ -40,6 +40,7 @@ from litestar.params import Parameter
 from litestar.types import ExceptionHandlersMap
 
 from reports_shared.constants import API_PREFIX, status_url
+from reports_shared.jobs import JobRecord
 from reports_shared.objectstore import PART_SIZE, ObjectStore, PendingUpload
 
 from ..access.keys import Principal, client_identity
@@ -776,26 +777,29 @@ async def _become_job(
     if sha256 is None:
         sha256 = await asyncio.to_thread(_sha256_of, services.objects, key)
     payload = StoredPayload(key, upload.length, sha256, upload.metadata.get("filename"))
+    # Another upload of the key finishing at once is waited for: one job between them (its
+    # 409, past the wait, comes before anything of this upload is deleted).
+    held = None
+    if upload.idempotency_key:
+        scope = _idempotency_scope(upload.owner)
+        held = await idempotency.claim_key(services, scope, upload.idempotency_key)
     try:
         submission = await _check_metadata(services, upload.metadata, upload.owner)
-        earlier_id = await _earlier_job(services, upload.owner, upload.idempotency_key)
-        earlier = await services.jobs.get(earlier_id) if earlier_id else None
-        if earlier is not None:
-            idempotency.check_same(earlier, submission, payload)
+        if isinstance(held, JobRecord):
+            idempotency.check_same(held, submission, payload)
             await asyncio.to_thread(services.objects.delete, key)
-            upload.job_id = earlier.job_id
+            upload.job_id = held.job_id
         else:
             record = await services.submitter.enqueue(upload.upload_id, submission, payload)
             upload.job_id = record.job_id
     except BaseException:
+        if isinstance(held, idempotency.KeyClaim):
+            await held.release()
         await states.delete(upload.upload_id)
         await services.submitter.discard(upload.upload_id, key)
         raise
-    if upload.idempotency_key and upload.job_id == upload.upload_id:
-        await services.jobs.remember_idempotency_key(
-            _idempotency_scope(upload.owner), upload.idempotency_key, upload.job_id,
-            services.settings.job_ttl_seconds,
-        )  # fmt: skip
+    if isinstance(held, idempotency.KeyClaim):
+        await held.settle(upload.job_id)
     # Kept as long as an unfinished upload's tombstone would be: a client that lost the 204
     # asks HEAD for the job (never told 410 "start again", which would make a second job).
     upload.expires_at = states.next_expiry() + timedelta(seconds=GONE_SECONDS)
