@@ -20,11 +20,18 @@ def make_stack(infra: Infra, tmp_path: Path) -> Iterator[StackFactory]:
 
 
 @pytest.fixture(scope="module")
-def module_stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """One default stack shared by the tests of a module."""
+def module_stacks(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackFactory]:
+    """Start stacks shared by the tests of a module (each test must leave the others' jobs
+    alone); all are stopped and cleaned after the module."""
     pool = StackPool(infra, tmp_path_factory.mktemp("stack"))
-    yield pool.start()
+    yield pool.start
     pool.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_stack(module_stacks: StackFactory) -> RunningStack:
+    """One default stack shared by the tests of a module."""
+    return module_stacks()
 
 
 @pytest.fixture

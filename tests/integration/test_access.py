@@ -22,9 +22,9 @@ def submit(stack: RunningStack, key: str | None, number: str = "F-1") -> dict[st
     return {**response.json(), "code": response.status_code}
 
 
-@pytest.fixture
-def keyed(make_stack: StackFactory) -> RunningStack:
-    return make_stack(workers=1, api_keys=KEYS)
+@pytest.fixture(scope="module")
+def keyed(module_stacks: StackFactory) -> RunningStack:
+    return module_stacks(workers=1, api_keys=KEYS)
 
 
 def test_without_a_valid_key_nothing_is_accepted(keyed: RunningStack) -> None:

@@ -32,9 +32,11 @@ INVOICE_TOTAL_CENTS = 4425
 
 @pytest.fixture(scope="module")
 def service(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """One stack shared by this module's tests."""
+    """One stack shared by this module's tests. A PATCH holds its upload for 10 s past its
+    last renewal (60 s by default): the upload of an api killed mid-PATCH waits that long,
+    and so does its test."""
     pool = StackPool(infra, tmp_path_factory.mktemp("client-tus"))
-    yield pool.start(workers=1)
+    yield pool.start(workers=1, tus_lock_seconds=10)
     pool.stop_all()
 
 

@@ -13,13 +13,17 @@ from reports_shared.jobstore import JobStore
 from tests.support.stacks import RunningStack, StackFactory
 
 Q = "/api/AsyncReports"
-BULK, OPS = "bulk-key-0123456789abcdef", "ops-key-0123456789abcdef"
-KEYS = f"client:bulk:{BULK},operator:ops:{OPS}"
+OPS = "ops-key-0123456789abcdef"
+#: A client key per test that lists jobs (a history is its owner's): one stack serves them
+#: all, and no test sees another's jobs.
+OWNERS = ("pages", "client-pages", "one-page", "filters")
+KEY = {owner: f"{owner}-key-0123456789abcdef" for owner in OWNERS}
+KEYS = ",".join([*(f"client:{o}:{k}" for o, k in KEY.items()), f"operator:ops:{OPS}"])
 
 
-@pytest.fixture
-def keyed(make_stack: StackFactory) -> RunningStack:
-    return make_stack(workers=1, api_keys=KEYS, submissions_per_minute=0)
+@pytest.fixture(scope="module")
+def keyed(module_stacks: StackFactory) -> RunningStack:
+    return module_stacks(workers=1, api_keys=KEYS, submissions_per_minute=0)
 
 
 def seed(stack: RunningStack, owner: str, count: int) -> list[str]:
@@ -30,7 +34,7 @@ def seed(stack: RunningStack, owner: str, count: int) -> list[str]:
     for n in range(count):
         # Every tenth pair shares a millisecond: ties must page like the rest.
         created = start + timedelta(milliseconds=n - n % 10 // 9)
-        record = JobRecord(job_id=f"hist-{n:04d}", status=JobStatus.QUEUED, message="",
+        record = JobRecord(job_id=f"{owner}-{n:04d}", status=JobStatus.QUEUED, message="",
                            report_type="Tabular", user_name="ana", created_at=created,
                            owner=owner, enqueued_at=utcnow())  # fmt: skip
         jobs.create(record)
@@ -39,12 +43,14 @@ def seed(stack: RunningStack, owner: str, count: int) -> list[str]:
 
 
 def test_pages_of_50_list_every_job_once_newest_first(keyed: RunningStack) -> None:
-    ids = seed(keyed, "bulk", 130)
+    ids = seed(keyed, "pages", 130)
     listed: list[str] = []
     sizes = []
     params: dict[str, str | int] = {"limit": 50}
     while True:
-        page = keyed.client.get(f"{Q}/jobs", params=params, headers={"X-API-Key": BULK}).json()
+        page = keyed.client.get(
+            f"{Q}/jobs", params=params, headers={"X-API-Key": KEY["pages"]}
+        ).json()
         sizes.append(page["count"])
         listed += [job["jobId"] for job in page["jobs"]]
         if page["nextCursor"] is None:
@@ -65,8 +71,8 @@ def test_bad_parameters_are_a_400(keyed: RunningStack, params: dict[str, str | i
 
 
 def test_the_clients_jobs_follows_every_page_newest_first(keyed: RunningStack) -> None:
-    ids = seed(keyed, "bulk", 130)
-    with ReportsClient(keyed.url, api_key=BULK) as client:
+    ids = seed(keyed, "client-pages", 130)
+    with ReportsClient(keyed.url, api_key=KEY["client-pages"]) as client:
         listed = [job.job_id for job in client.jobs(page_size=50)]
     assert listed == ids[::-1]
 
@@ -74,8 +80,8 @@ def test_the_clients_jobs_follows_every_page_newest_first(keyed: RunningStack) -
 def test_the_clients_jobs_page_is_one_page_and_the_cursor_to_the_next(
     keyed: RunningStack,
 ) -> None:
-    ids = seed(keyed, "bulk", 5)
-    with ReportsClient(keyed.url, api_key=BULK) as client:
+    ids = seed(keyed, "one-page", 5)
+    with ReportsClient(keyed.url, api_key=KEY["one-page"]) as client:
         first = client.jobs_page(limit=3)
         second = client.jobs_page(limit=3, cursor=first.next_cursor)
     assert [job.job_id for job in first.jobs] == ids[:1:-1]
@@ -85,8 +91,8 @@ def test_the_clients_jobs_page_is_one_page_and_the_cursor_to_the_next(
 
 
 def test_the_clients_jobs_filters_by_user_type_status_and_outcome(keyed: RunningStack) -> None:
-    ids = seed(keyed, "bulk", 3)  # queued Tabular jobs of ana
-    with ReportsClient(keyed.url, api_key=BULK) as client:
+    ids = seed(keyed, "filters", 3)  # queued Tabular jobs of ana
+    with ReportsClient(keyed.url, api_key=KEY["filters"]) as client:
         matching = client.jobs(user_name="ana", report_type="Tabular", status="Queued")
         assert [job.job_id for job in matching] == ids[::-1]
         assert list(client.jobs(user_name="luis")) == []

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -21,8 +22,10 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
+    """Three invoices unique to the test (the stack it shares never serves them from cache)."""
+    run = uuid.uuid4().hex[:8]
     path = tmp_path / "datos.json"
-    path.write_text(json.dumps([{**INVOICE, "invoiceNumber": f"F001-{n:08d}"} for n in range(3)]))
+    path.write_text(json.dumps([{**INVOICE, "invoiceNumber": f"F{run}-{n:08d}"} for n in range(3)]))
     return path
 
 
@@ -32,8 +35,9 @@ def check_report(folder: Path) -> None:
 
 
 def test_the_seed_python_client_reaches_completed_and_downloads(
-    stack: RunningStack, dataset: Path, tmp_path: Path
+    module_stack: RunningStack, dataset: Path, tmp_path: Path
 ) -> None:
+    stack = module_stack
     command = [sys.executable, str(EXAMPLES / "cliente.py"), str(dataset), "FacturacionMasiva",
                "ana@empresa.com", stack.url, "0.5"]  # fmt: skip
     result = subprocess.run(
@@ -45,8 +49,9 @@ def test_the_seed_python_client_reaches_completed_and_downloads(
 
 
 def test_the_seed_javascript_client_reaches_completed_and_downloads(
-    stack: RunningStack, dataset: Path, tmp_path: Path
+    module_stack: RunningStack, dataset: Path, tmp_path: Path
 ) -> None:
+    stack = module_stack
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")

@@ -10,8 +10,9 @@ from tests.support.stacks import RunningStack, zip_bytes
 
 
 def test_a_multipart_submission_is_built_by_a_worker_and_downloads_as_a_zip(
-    stack: RunningStack,
+    module_stack: RunningStack,
 ) -> None:
+    stack = module_stack
     # Given a small dataset sent the way the seed's clients send it
     data = json.dumps([INVOICE, {**INVOICE, "invoiceNumber": "F001-00000002"}]).encode()
     response = stack.client.post(
@@ -44,7 +45,8 @@ def test_a_multipart_submission_is_built_by_a_worker_and_downloads_as_a_zip(
     assert manifest["totals"]["PEN"]["total"] == "88.50"
 
 
-def test_queue_json_accepts_the_seed_body_and_completes(stack: RunningStack) -> None:
+def test_queue_json_accepts_the_seed_body_and_completes(module_stack: RunningStack) -> None:
+    stack = module_stack
     # Given the seed's JSON body, jsonData being a string of JSON
     body = {"reportType": "FacturacionMasiva", "userName": "ana@empresa.com",
             "jsonData": json.dumps({"facturas": [INVOICE]}), "isLargeDataset": False}  # fmt: skip

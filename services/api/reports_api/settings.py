@@ -45,6 +45,9 @@ class ApiSettings(CommonSettings, frozen=True, kw_only=True):
     #: How long an unfinished tus upload (POST /uploads) may wait for its next bytes; each
     #: PATCH starts the time again (Upload-Expires says until when).
     tus_expiry_seconds: int = 24 * 3600
+    #: How long a tus PATCH holds its upload against any other (renewed every quarter of it
+    #: while its bytes keep coming): how long the upload waits after the api taking it died.
+    tus_lock_seconds: int = 60
     #: Default completion webhook of an API key name, as ``name=url`` items separated by
     #: commas (a comma inside a URL is written %2C); a submission's callbackUrl wins.
     webhook_defaults: str = ""

@@ -66,9 +66,9 @@ UPLOADS_PATH = f"{API_PREFIX}/uploads"
 #: Metadata keys tus clients send on their own (Uppy, tus-js-client): not report options.
 CLIENT_METADATA = frozenset({"filename", "filetype", "name", "type", "relativePath"})
 _FIELDS = frozenset({"reportType", "userName", "isLargeDataset", "callbackUrl"})
-#: How long one PATCH holds its upload; renewed while bytes keep coming.
-LOCK_SECONDS = 60
-_RENEW_EVERY_SECONDS = 15.0
+#: How often, in parts of its lock's time (AR_TUS_LOCK_SECONDS), a PATCH taking bytes
+#: renews its hold on its upload.
+_RENEWALS_PER_LOCK = 4
 #: How long a DELETE waits for a PATCH on the same upload to end (else 409).
 _TERMINATE_WAIT_SECONDS = 5.0
 #: Uploads whose payload hash this process carries between PATCHes (see _PayloadHashes).
@@ -334,7 +334,9 @@ class TusController(Controller):
         await _owned(states, upload_id, principal)
         # The PATCH lock, so that no PATCH stores or saves anything of it meanwhile or after
         # (a client cancelling closes its PATCH and sends this at once: that PATCH lets go).
-        token = await states.lock_waiting(upload_id, LOCK_SECONDS, _TERMINATE_WAIT_SECONDS)
+        token = await states.lock_waiting(
+            upload_id, services.settings.tus_lock_seconds, _TERMINATE_WAIT_SECONDS
+        )
         if token is None:
             raise UploadOffsetMismatch(
                 "Otra solicitud sigue enviando datos a esta carga: interrumpa ese envío "
@@ -501,7 +503,7 @@ async def _append(
         raise PayloadTooLarge(
             f"Estos datos pasan del tamaño anunciado (Upload-Length {upload.length})."
         )
-    token = await states.lock(upload.upload_id, LOCK_SECONDS)
+    token = await states.lock(upload.upload_id, services.settings.tus_lock_seconds)
     if token is None:
         raise UploadOffsetMismatch(
             "Otra solicitud está enviando datos a esta carga; consulte el desplazamiento con "
@@ -759,10 +761,11 @@ class _Receiver:
 
     async def _renew(self) -> None:
         now = time.monotonic()
-        if now - self.renewed_at >= _RENEW_EVERY_SECONDS:
+        lock_seconds = self.services.settings.tus_lock_seconds
+        if now - self.renewed_at >= lock_seconds / _RENEWALS_PER_LOCK:
             self.renewed_at = now
             await self.states.client.expire(
-                f"{self.states.prefix}{self.upload.upload_id}:lock", LOCK_SECONDS
+                f"{self.states.prefix}{self.upload.upload_id}:lock", lock_seconds
             )
 
 
