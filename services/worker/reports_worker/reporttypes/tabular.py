@@ -1,7 +1,9 @@
 """Tabular: any array of JSON objects as one table, in ``datos.csv`` and ``datos.xlsx``.
 
 Nested objects become dotted column names (``cliente.nombre``); lists are kept as JSON
-text. Columns keep the order in which they are first seen. Since a column may first
+text. A record whose fields would share one column (a dotted key ``"a.b"`` beside
+``{"a": {"b": ...}}``) is rejected, naming the column, rather than lose one of the
+values. Columns keep the order in which they are first seen. Since a column may first
 appear in the last record, rows are spooled to a temporary file (JSON lines, exact
 decimals) and both outputs are written at the end, when the header is complete.
 """
@@ -33,19 +35,41 @@ _spool_decoder = msgspec.json.Decoder(list[Any], float_hook=Decimal)
 _list_encoder = msgspec.json.Encoder(decimal_format="number")
 
 
+class ColumnClash(ValueError):
+    """Two fields of one record flatten to the same column name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    @property
+    def reason(self) -> str:
+        """Why the record is rejected, for ``errores.csv``."""
+        return (
+            f"Dos campos del registro dan la misma columna «{self.name}» (una clave con "
+            "puntos y un objeto anidado); se rechaza para no perder ninguno de los dos valores."
+        )
+
+
 def flatten(
     record: dict[str, Any], prefix: str = "", into: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """``record`` with nested objects spread into dotted keys; lists as JSON text."""
+    """``record`` with nested objects spread into dotted keys; lists as JSON text.
+
+    ColumnClash if two fields give the same name (``"a.b"`` and ``{"a": {"b": ...}}``).
+    """
     flat: dict[str, Any] = {} if into is None else into
     for key, value in record.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             flatten(value, f"{name}.", flat)
-        elif isinstance(value, list):
-            flat.setdefault(name, _list_encoder.encode(value).decode())
+            continue
+        if name in flat:
+            raise ColumnClash(name)
+        if isinstance(value, list):
+            flat[name] = _list_encoder.encode(value).decode()
         else:
-            flat.setdefault(name, value)
+            flat[name] = value
     return flat
 
 
@@ -72,7 +96,11 @@ class Tabular(SpreadsheetReport):
         rows = 0
         with spool.open("wb") as out:
             for position, record in records:
-                flat = flatten(record)
+                try:
+                    flat = flatten(record)
+                except ColumnClash as clash:
+                    context.rejections.reject(position, clash.reason)
+                    continue
                 new = [name for name in flat if name not in columns]
                 if len(columns) + len(new) > MAX_COLUMNS:
                     context.rejections.reject(
