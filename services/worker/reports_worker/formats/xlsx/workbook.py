@@ -19,7 +19,7 @@ from ..columns import CellKind, Column
 EXCEL_MAX_ROWS = 1_048_576
 #: Excel's columns per sheet.
 EXCEL_MAX_COLUMNS = 16_384
-#: Excel's characters per cell; longer text is cut there.
+#: Excel's characters per cell; longer text is cut there (and the cut is noted).
 EXCEL_MAX_TEXT = 32_767
 #: The largest integer Excel stores exactly (it keeps 15 significant digits).
 EXCEL_MAX_EXACT_INT = 10**15 - 1
@@ -128,3 +128,26 @@ def date_text(value: date) -> str | None:
                 return value.isoformat()
         return value.isoformat() if moment < _FIRST_SERIAL_DATETIME else None
     return value.isoformat() if value < FIRST_SERIAL_DATE else None
+
+
+def long_texts(values: Sequence[object]) -> int:
+    """How many of ``values`` are texts longer than a cell holds (the workbook cuts them)."""
+    return sum(1 for value in values if type(value) is str and len(value) > EXCEL_MAX_TEXT)
+
+
+def long_texts_notice(count: int, workbook: str, csv: str) -> str | None:
+    """What the workbook cuts when ``count`` texts are longer than a cell, if anything."""
+    if not count:
+        return None
+    texts, them = (
+        ("texto", "lo tiene completo") if count == 1 else ("textos", "los tiene completos")
+    )
+    return (
+        f"{workbook} corta {spanish_int(count)} {texts} de más de {spanish_int(EXCEL_MAX_TEXT)} "
+        f"caracteres (el máximo de una celda de Excel); {csv} {them}."
+    )
+
+
+def spanish_int(number: int) -> str:
+    """An integer with Spanish thousands separators (16.384)."""
+    return f"{number:,}".replace(",", ".")
