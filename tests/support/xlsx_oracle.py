@@ -31,6 +31,7 @@ from reports_worker.formats.xlsx.workbook import (
     EXCEL_MAX_TEXT,
     Style,
     WorkbookWriter,
+    date_text,
     number_text,
 )
 
@@ -133,7 +134,10 @@ class XlsxwriterSheet:
                 # Beyond what a double holds exactly or at all: kept exact, as text.
                 sheet.write_string(row, col, text)
             elif kind in ("date", "datetime") and isinstance(value, date):
-                sheet.write_datetime(row, col, value, formats[kind])
+                if (text := date_text(value)) is not None:
+                    sheet.write_string(row, col, text)  # no date a spreadsheet shows right
+                else:
+                    sheet.write_datetime(row, col, value, formats[kind])
             elif isinstance(value, Decimal | int | float):
                 sheet.write_number(row, col, float(value), formats.get(kind))
         self.row += 1

@@ -20,7 +20,7 @@ from reports_shared.errors import InvalidPayload
 
 from .content import Content
 from .messages import TRUNCATED, invalid_json
-from .nesting import NestingGuard
+from .nesting import CLOSING, NestingGuard, State, structure
 
 BLOCK_BYTES = 1 << 20
 #: The tail of a block scanned in Python for a cut; most records are far smaller.
@@ -28,10 +28,7 @@ TAIL_BYTES = 8 << 10
 #: A record bigger than this (bytes between two cuts) stops the build.
 MAX_BATCH_BYTES = 64 << 20
 _WHITESPACE = b" \t\r\n"
-_TOKENS = re.compile(rb'[\[\]{}",\\]')
-_OPEN = frozenset(b"[{")
-_CLOSE = frozenset(b"]}")
-_QUOTE, _BACKSLASH, _COMMA, _BRACKET = ord('"'), ord("\\"), ord(","), ord("[")
+_COMMA, _BRACKET = ord(","), ord("[")
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 _MSGSPEC_REASONS = {
     "truncated": TRUNCATED,
@@ -47,37 +44,6 @@ _MSGSPEC_REASONS = {
 }
 
 
-State = tuple[int, bool, bool]
-
-
-def _structure(data: bytes, state: State) -> Iterator[tuple[int, int, int]]:
-    """The structural bytes of ``data`` outside strings: (offset, byte, depth before it).
-
-    ``state`` (depth, inside a string, next byte escaped) describes the text just before
-    ``data``. The one tokenizer of this module: strings and escapes are followed here only.
-    """
-    depth, in_string, escaped = state
-    skip = 0 if escaped else -1
-    for match in _TOKENS.finditer(data):
-        at = match.start()
-        if at == skip:
-            continue
-        byte = data[at]
-        if in_string:
-            if byte == _BACKSLASH:
-                skip = at + 1
-            elif byte == _QUOTE:
-                in_string = False
-        elif byte == _QUOTE:
-            in_string = True
-        else:
-            yield at, byte, depth
-            if byte in _OPEN:
-                depth += 1
-            elif byte in _CLOSE:
-                depth -= 1
-
-
 def scan(data: bytes, state: State, level: int) -> tuple[int, int]:
     """Where, in ``data``, the array at nesting ``level`` has its last comma and its end.
 
@@ -86,8 +52,8 @@ def scan(data: bytes, state: State, level: int) -> tuple[int, int]:
     the array closes, and the offset of the bracket that closes it; -1 for none.
     """
     found = -1
-    for at, byte, depth in _structure(data, state):
-        if byte in _CLOSE and depth - 1 < level:
+    for at, byte, depth in structure(data, state):
+        if byte in CLOSING and depth - 1 < level:
             return found, at
         if byte == _COMMA and depth == level:
             found = at
@@ -96,7 +62,7 @@ def scan(data: bytes, state: State, level: int) -> tuple[int, int]:
 
 def first_array(head: bytes) -> int:
     """Offset of the ``[`` that opens the first array directly under the top-level object."""
-    for at, byte, depth in _structure(head, (0, False, False)):
+    for at, byte, depth in structure(head, (0, False, False)):
         if byte == _BRACKET and depth == 1:
             return at
     return -1

@@ -10,6 +10,7 @@ nested deeper than :data:`MAX_DEPTH`, or holding a string longer than
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from itertools import accumulate, pairwise
 
 from reports_shared.errors import InvalidPayload
@@ -20,6 +21,12 @@ MAX_STRING_BYTES = 8 << 20
 _STRUCTURAL = b'"[]{}'
 _NOT_STRUCTURAL = bytes(b for b in range(256) if b not in _STRUCTURAL)
 _STRING = re.compile(rb'"[^"]*"')
+_TOKENS = re.compile(rb'[\[\]{}",\\]')
+_OPEN = frozenset(b"[{")
+CLOSING = frozenset(b"]}")
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+#: Depth, whether a string is open, whether its next byte is escaped.
+State = tuple[int, bool, bool]
 #: Brackets only, in slices this long, get an exact depth check when their bound fails.
 _SLICE = 64
 
@@ -35,16 +42,21 @@ class NestingGuard:
         self._string_start = 0
         self._escape_pending = False
 
-    def state(self) -> tuple[int, bool, bool]:
+    def state(self) -> State:
         """Depth, whether a string is open, whether its next byte is escaped."""
         return self._depth, self._in_string, self._escape_pending
 
     def check(self, chunk: bytes, offset: int) -> None:
         """Follow ``chunk``, which starts at byte ``offset`` of the payload."""
+        before = self._depth, self._in_string, self._escape_pending
         brackets = self._brackets(chunk, offset)
         opens = brackets.count(b"[") + brackets.count(b"{")
-        if self._depth + opens > self._max_depth:
-            self._check_slices(brackets, offset)
+        if self._depth + opens > self._max_depth and self._too_deep(brackets):
+            at = offset + self._first_too_deep(chunk, before)
+            raise InvalidPayload(
+                f"El JSON tiene más de {self._max_depth} niveles de anidamiento en el byte "
+                f"{at}; no se procesa por seguridad."
+            )
         self._depth += opens - (len(brackets) - opens)
 
     def _brackets(self, chunk: bytes, offset: int) -> bytes:
@@ -82,7 +94,8 @@ class NestingGuard:
             )
         return brackets[:quote]
 
-    def _check_slices(self, brackets: bytes, offset: int) -> None:
+    def _too_deep(self, brackets: bytes) -> bool:
+        """Whether ``brackets`` go deeper than the limit (checked slice by slice)."""
         depth = self._depth
         for start in range(0, len(brackets), _SLICE):
             piece = brackets[start : start + _SLICE]
@@ -90,11 +103,49 @@ class NestingGuard:
             if depth + opens > self._max_depth:
                 steps = (1 if byte in b"[{" else -1 for byte in piece)
                 if max(accumulate(steps, initial=depth)) > self._max_depth:
-                    raise InvalidPayload(
-                        f"El JSON tiene más de {self._max_depth} niveles de anidamiento cerca "
-                        f"del byte {offset}; no se procesa por seguridad."
-                    )
+                    return True
             depth += opens - (len(piece) - opens)
+        return False
+
+    def _first_too_deep(self, chunk: bytes, state: State) -> int:
+        """Offset in ``chunk`` of the bracket that first opens past the limit (error path).
+
+        ``state`` is the guard's before ``chunk``; :func:`structure` follows the strings and
+        escapes byte by byte.
+        """
+        for at, byte, depth in structure(chunk, state):
+            if byte in _OPEN and depth >= self._max_depth:
+                return at
+        return 0  # not reached: the brackets said so
+
+
+def structure(data: bytes, state: State) -> Iterator[tuple[int, int, int]]:
+    """The structural bytes of ``data`` outside strings: (offset, byte, depth before it).
+
+    ``state`` (depth, inside a string, next byte escaped) describes the text just before
+    ``data``. The one byte-by-byte tokenizer of the input: the array splitter's scans
+    and the guard's error message follow strings and escapes here only.
+    """
+    depth, in_string, escaped = state
+    skip = 0 if escaped else -1
+    for match in _TOKENS.finditer(data):
+        at = match.start()
+        if at == skip:
+            continue
+        byte = data[at]
+        if in_string:
+            if byte == _BACKSLASH:
+                skip = at + 1
+            elif byte == _QUOTE:
+                in_string = False
+        elif byte == _QUOTE:
+            in_string = True
+        else:
+            yield at, byte, depth
+            if byte in _OPEN:
+                depth += 1
+            elif byte in CLOSING:
+                depth -= 1
 
 
 def _without_escaped_quotes(data: bytes) -> bytes:

@@ -1,7 +1,9 @@
 """Tabular: any array of JSON objects as one table, in ``datos.csv`` and ``datos.xlsx``.
 
 Nested objects become dotted column names (``cliente.nombre``); lists are kept as JSON
-text. Columns keep the order in which they are first seen. Since a column may first
+text. A record whose fields would share one column (a dotted key ``"a.b"`` beside
+``{"a": {"b": ...}}``) is rejected, naming the column, rather than lose one of the
+values. Columns keep the order in which they are first seen. Since a column may first
 appear in the last record, rows are spooled to a temporary file (JSON lines, exact
 decimals) and both outputs are written at the end, when the header is complete.
 """
@@ -20,7 +22,14 @@ from ..building.context import BuildContext, BuildResult
 from ..formats.columns import Column
 from ..formats.csv import CsvTable
 from ..formats.xlsx.spreadsheetml import open_workbook
-from ..formats.xlsx.workbook import EXCEL_MAX_COLUMNS, SheetWriter
+from ..formats.xlsx.workbook import (
+    EXCEL_MAX_COLUMNS,
+    EXCEL_MAX_TEXT,
+    SheetWriter,
+    long_texts,
+    long_texts_notice,
+    spanish_int,
+)
 from .reporttype import SpreadsheetReport
 
 #: The most distinct columns a payload may bring: every column name is kept in memory.
@@ -33,19 +42,41 @@ _spool_decoder = msgspec.json.Decoder(list[Any], float_hook=Decimal)
 _list_encoder = msgspec.json.Encoder(decimal_format="number")
 
 
+class ColumnClash(ValueError):
+    """Two fields of one record flatten to the same column name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    @property
+    def reason(self) -> str:
+        """Why the record is rejected, for ``errores.csv``."""
+        return (
+            f"Dos campos del registro dan la misma columna «{self.name}» (una clave con "
+            "puntos y un objeto anidado); se rechaza para no perder ninguno de los dos valores."
+        )
+
+
 def flatten(
     record: dict[str, Any], prefix: str = "", into: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """``record`` with nested objects spread into dotted keys; lists as JSON text."""
+    """``record`` with nested objects spread into dotted keys; lists as JSON text.
+
+    ColumnClash if two fields give the same name (``"a.b"`` and ``{"a": {"b": ...}}``).
+    """
     flat: dict[str, Any] = {} if into is None else into
     for key, value in record.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             flatten(value, f"{name}.", flat)
-        elif isinstance(value, list):
-            flat.setdefault(name, _list_encoder.encode(value).decode())
+            continue
+        if name in flat:
+            raise ColumnClash(name)
+        if isinstance(value, list):
+            flat[name] = _list_encoder.encode(value).decode()
         else:
-            flat.setdefault(name, value)
+            flat[name] = value
     return flat
 
 
@@ -69,10 +100,14 @@ class Tabular(SpreadsheetReport):
         csv_path = files.path("datos.csv")
         spool = files.spool_path()
         columns: dict[str, int] = {}
-        rows = 0
+        rows = cut = 0
         with spool.open("wb") as out:
             for position, record in records:
-                flat = flatten(record)
+                try:
+                    flat = flatten(record)
+                except ColumnClash as clash:
+                    context.rejections.reject(position, clash.reason)
+                    continue
                 new = [name for name in flat if name not in columns]
                 if len(columns) + len(new) > MAX_COLUMNS:
                     context.rejections.reject(
@@ -81,12 +116,17 @@ class Tabular(SpreadsheetReport):
                     continue
                 for name in new:
                     columns[name] = len(columns)
-                out.write(_spool_encoder.encode([flat.get(name) for name in columns]) + b"\n")
+                values = [flat.get(name) for name in columns]
+                line = _spool_encoder.encode(values)
+                if len(line) > EXCEL_MAX_TEXT:  # a text as long can only be in a longer line
+                    cut += long_texts(values[:EXCEL_MAX_COLUMNS])
+                out.write(line + b"\n")
                 rows += 1
         table = [Column(name, name, "value", max(10, min(len(name) + 2, 40))) for name in columns]
-        self._write(spool, table, csv_path, xlsx_path, context, rows)
-        notice = columns_notice(len(table))
-        return BuildResult(records_processed=rows, notes=(notice,) if notice else ())
+        cut += long_texts([column.title for column in table[:EXCEL_MAX_COLUMNS]])
+        notes = [columns_notice(len(table)), long_texts_notice(cut, "datos.xlsx", "datos.csv")]
+        self._write(spool, table, csv_path, xlsx_path, context, rows, notes)
+        return BuildResult(records_processed=rows, notes=tuple(note for note in notes if note))
 
     def _write(
         self,
@@ -96,6 +136,7 @@ class Tabular(SpreadsheetReport):
         xlsx_path: Path,
         context: BuildContext,
         rows: int,
+        notes: list[str | None],
     ) -> None:
         width = len(table)
         padding: list[Any] = [None] * width
@@ -117,7 +158,9 @@ class Tabular(SpreadsheetReport):
                 csv.write_row(values)
                 sheet.append(values[:EXCEL_MAX_COLUMNS])
             sheet.close()
-            _write_summary(summary, context, rows=rows, columns=width, sheets=sheet.sheets)
+            _write_summary(
+                summary, context, rows=rows, columns=width, sheets=sheet.sheets, notes=notes
+            )
 
 
 def columns_notice(columns: int) -> str | None:
@@ -125,19 +168,20 @@ def columns_notice(columns: int) -> str | None:
     if columns <= EXCEL_MAX_COLUMNS:
         return None
     return (
-        f"datos.xlsx tiene las primeras {_es(EXCEL_MAX_COLUMNS)} de las {_es(columns)} "
-        f"columnas (el máximo de Excel); las {_es(columns - EXCEL_MAX_COLUMNS)} restantes "
-        "están solo en datos.csv."
+        f"datos.xlsx tiene las primeras {spanish_int(EXCEL_MAX_COLUMNS)} de las "
+        f"{spanish_int(columns)} columnas (el máximo de Excel); las "
+        f"{spanish_int(columns - EXCEL_MAX_COLUMNS)} restantes están solo en datos.csv."
     )
 
 
-def _es(number: int) -> str:
-    """An integer with Spanish thousands separators (16.384)."""
-    return f"{number:,}".replace(",", ".")
-
-
 def _write_summary(
-    summary: SheetWriter, context: BuildContext, *, rows: int, columns: int, sheets: int
+    summary: SheetWriter,
+    context: BuildContext,
+    *,
+    rows: int,
+    columns: int,
+    sheets: int,
+    notes: list[str | None],
 ) -> None:
     summary.write_styled(["Resumen de datos tabulares"], "title")
     summary.skip()
@@ -148,7 +192,10 @@ def _write_summary(
     summary.write_labelled("Registros", rows, "integer")
     summary.write_labelled("Registros rechazados", context.rejections.count, "integer")
     summary.write_labelled("Columnas", columns, "integer")
-    if notice := columns_notice(columns):
+    columns_cut, texts_cut = notes
+    if columns_cut:
         summary.write_labelled("Columnas en este libro", EXCEL_MAX_COLUMNS, "integer")
-        summary.write_labelled("Aviso", notice, "text")
+        summary.write_labelled("Aviso", columns_cut, "text")
     summary.write_labelled("Hojas de datos", sheets, "integer")
+    if texts_cut:
+        summary.write_labelled("Aviso", texts_cut, "text")

@@ -127,6 +127,12 @@ def test_both_engines_read_back_identically(tmp_path: Path) -> None:
                 datetime(2024, 1, 15, 13, 45, n),
             ]
         )
+    # and dates a spreadsheet cannot show (before 1900-03-01), in both date kinds
+    early: list[tuple[date, datetime | None]] = [(date(1, 1, 1), datetime(1, 1, 1, 12))]
+    early += [(date(1899, 12, 31), datetime(1900, 1, 1, 12))]
+    early += [(date(1900, 1, 1), datetime(1900, 2, 28, 12)), (date(1900, 2, 28), None)]
+    for day, moment in early:
+        rows.append(["fecha", None, day, None, 1, None, moment])
 
     # when both engines write them
     _write(tmp_path / "ref.xlsx", XLSXWRITER, rows, kinds)
@@ -186,6 +192,9 @@ def test_row_template_renders_like_the_generic_path() -> None:
         ["a & b", date(2024, 1, 2), " x", 3, Decimal("1E+1")],
         ["", date(1900, 1, 1), "_x0001_", True, Decimal("0.005")],
         ["ok", datetime(2024, 1, 2, 3, 4), "ok", 2, 3],
+        ["F-3", date(1899, 12, 31), "ok", 3, Decimal("10.00")],
+        ["F-3", date(1899, 12, 31), "ok", 3, Decimal("10.00")],
+        ["F-4", date(1900, 2, 28), "ok", 3, Decimal("10.00")],
     ]
 
     # when / then

@@ -140,3 +140,22 @@ def test_dates_are_real_dates(build: Builder, tmp_path: Path) -> None:
     built = build([invoice(issueDate="1999-12-31")])
     book = openpyxl.load_workbook(built.extract("facturas.xlsx", tmp_path))
     assert book["Facturas"]["B2"].value.date() == date(1999, 12, 31)
+
+
+def test_dates_a_spreadsheet_cannot_show_are_iso_text(build: Builder, tmp_path: Path) -> None:
+    # given dates before Excel's first day, and the days around its 1900-02-29 that never was
+    dates = ["0001-01-01", "1000-06-01", "1899-12-31", "1900-01-01", "1900-02-28", "1900-03-01"]
+    records = [invoice(f"F-{n}", issueDate=issued) for n, issued in enumerate(dates)]
+
+    # when
+    built = build(records)
+
+    # then those before 1900-03-01 (read one day early by LibreOffice, or no date at all)
+    # are their ISO text, in the invoice sheet and the summary; 1900-03-01 is a real date
+    book = openpyxl.load_workbook(built.extract("facturas.xlsx", tmp_path))
+    cells = [row[1] for row in book["Facturas"].iter_rows(min_row=2)]
+    assert [cell.value for cell in cells] == [*dates[:5], datetime(1900, 3, 1)]
+    assert [cell.data_type for cell in cells] == ["s"] * 5 + ["d"]
+    summary = {row[0]: row[1] for row in book["Resumen"].iter_rows(values_only=True) if row[0]}
+    assert summary["Primera fecha de emisión"] == "0001-01-01"
+    assert summary["Última fecha de emisión"] == datetime(1900, 3, 1)

@@ -34,6 +34,27 @@ def test_nesting_past_the_limit_is_refused(size: int) -> None:
         _feed(b'[{"a": [[[[1]]]]}]', size, NestingGuard(max_depth=5))
 
 
+@pytest.mark.parametrize("size", [1, 2, 7, 64, 4096])
+def test_the_refusal_names_the_byte_of_the_bracket_past_the_limit(size: int) -> None:
+    # given brackets, quotes and escapes in strings, then the 6th level opening at byte 39
+    text = rb'[{"k": "[[{\\\" [", "v": [["\\", {"w": [{"x": [1]}]}]]}]'
+    assert text[39:40] == b"["
+
+    # when fed in chunks of any size / then the message names that byte
+    with pytest.raises(InvalidPayload, match="más de 5 niveles de anidamiento en el byte 39;"):
+        _feed(text, size, NestingGuard(max_depth=5))
+
+
+def test_a_deep_payload_is_refused_at_its_201st_level(build: Builder) -> None:
+    # given a payload whose 201st level opens past the first megabyte block
+    head = b'[{"a": "' + b"[" * 2_000_000 + b'"}, '
+    payload = head + b"[" * 300 + b"]" * 300 + b"]"
+
+    # when / then the message names the byte of the 200th "[" after the record (level 201)
+    with pytest.raises(InvalidPayload, match=f"en el byte {len(head) + 199};"):
+        build(payload)
+
+
 @pytest.mark.parametrize("size", [3, 100])
 def test_a_string_longer_than_the_limit_is_refused(size: int) -> None:
     text = b'["short", "' + b"x" * 1000 + b'"]'

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from reports_shared.errors import InvalidPayload
-from reports_worker.reporttypes.tabular import Tabular, flatten
+from reports_worker.reporttypes.tabular import ColumnClash, Tabular, flatten
 from tests.support.builds import Builder
 
 
@@ -90,3 +90,41 @@ def test_only_non_objects_fail_the_job(build: Builder) -> None:
 
 def test_decimal_flattening_keeps_decimal_type() -> None:
     assert flatten({"a": {"b": Decimal("1.10")}}) == {"a.b": Decimal("1.10")}
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"a.b": "literal", "a": {"b": "nested"}},
+        {"a": {"b": "nested"}, "a.b": "literal"},
+        {"a": {"b.c": 1, "b": {"c": 2}}},
+        {"a": {"b": [1]}, "a.b": [2]},
+    ],
+)
+def test_flatten_refuses_two_fields_of_one_column(record: dict[str, object]) -> None:
+    with pytest.raises(ColumnClash) as raised:
+        flatten(record)
+    assert raised.value.name in {"a.b", "a.b.c"}
+
+
+def test_a_record_whose_fields_clash_is_rejected_not_cut(build: Builder) -> None:
+    # given records where a dotted key and a nested object give the same column
+    payload = (
+        b'[{"id":1,"a.b":"literal","a":{"b":"nested"}},{"id":2,"a":{"b":"n2"},"a.b":"l2"},'
+        b'{"id":3,"a.b":"solo"},{"id":4,"a":{"b":"anidado"}}]'
+    )
+
+    # when
+    built = build(payload, report="Tabular")
+
+    # then both clashing records are in errores.csv, naming the column; none is cut
+    reason = (
+        "Dos campos del registro dan la misma columna «a.b» (una clave con puntos y un "
+        "objeto anidado); se rechaza para no perder ninguno de los dos valores."
+    )
+    assert built.csv_rows("errores.csv") == [
+        {"registro": "1", "referencia": "", "motivo": reason},
+        {"registro": "2", "referencia": "", "motivo": reason},
+    ]
+    assert built.csv("datos.csv") == [["id", "a.b"], ["3", "solo"], ["4", "anidado"]]
+    assert built.outcome.records_rejected == 2

@@ -15,7 +15,7 @@ from decimal import Decimal
 from ..columns import CellKind
 from . import spreadsheetparts as parts
 from .spreadsheetparts import column_letter
-from .workbook import EXCEL_MAX_TEXT, Style, number_text
+from .workbook import EXCEL_MAX_TEXT, FIRST_SERIAL_DATE, Style, date_text, number_text
 
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
@@ -54,7 +54,10 @@ def xml_text(value: object) -> tuple[str, bool]:
 
 
 def excel_serial(value: date) -> float | int:
-    """Excel's serial number of a date or datetime (1900 system, as xlsxwriter counts)."""
+    """Excel's serial number of a date or datetime (1900 system, as xlsxwriter counts).
+
+    Right from 1900-03-01 on; earlier dates are written as text (see :func:`.date_text`).
+    """
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
@@ -93,6 +96,9 @@ def _number_cell(style: str, *, exact_decimals: bool = False) -> Cell:
 def _date_cell(style: str) -> Cell:
     def cell(ref: str, value: object) -> str:
         if isinstance(value, date):
+            text = date_text(value)
+            if text is not None:
+                return string_cell(ref, text)
             return f'<c r="{ref}"{style}><v>{excel_serial(value):.16G}</v></c>'
         return string_cell(ref, value)
 
@@ -205,6 +211,8 @@ class _Shape:
                 return None
             serial = serials.get(value)
             if serial is None:
+                if value < FIRST_SERIAL_DATE:  # written as text, by render_row
+                    return None
                 serial = serials[value] = str(excel_serial(value))
             cells[i] = serial
         for i in self._numbers:

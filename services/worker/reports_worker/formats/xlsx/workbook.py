@@ -8,6 +8,7 @@ interface.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Protocol
@@ -18,10 +19,16 @@ from ..columns import CellKind, Column
 EXCEL_MAX_ROWS = 1_048_576
 #: Excel's columns per sheet.
 EXCEL_MAX_COLUMNS = 16_384
-#: Excel's characters per cell; longer text is cut there.
+#: Excel's characters per cell; longer text is cut there (and the cut is noted).
 EXCEL_MAX_TEXT = 32_767
 #: The largest integer Excel stores exactly (it keeps 15 significant digits).
 EXCEL_MAX_EXACT_INT = 10**15 - 1
+
+#: The first day whose serial every spreadsheet reads as the same day. Excel counts a
+#: 1900-02-29 that never was, so LibreOffice reads the serials of 1900-01-01..1900-02-28
+#: one day early; serials before 1900-01-01 are zero or negative, and no date at all.
+FIRST_SERIAL_DATE = date(1900, 3, 1)
+_FIRST_SERIAL_DATETIME = datetime(1900, 3, 1)
 
 #: Named cell styles beyond the number formats of each kind.
 Style = Literal["header", "title", "label"]
@@ -107,3 +114,40 @@ def number_text(value: object) -> str | None:
     if isinstance(value, Decimal) and not (value.is_finite() and abs(value) < _DOUBLE_LIMIT):
         return str(value)
     return None
+
+
+def date_text(value: date) -> str | None:
+    """ISO text for a date (or datetime) that a spreadsheet cannot show as that date,
+    else None: one before :data:`FIRST_SERIAL_DATE` (a datetime in UTC)."""
+    if isinstance(value, datetime):
+        moment = value
+        if value.tzinfo is not None:
+            try:
+                moment = value.astimezone(UTC).replace(tzinfo=None)
+            except OverflowError:  # year 1 or 9999 moved past the calendar's edge
+                return value.isoformat()
+        return value.isoformat() if moment < _FIRST_SERIAL_DATETIME else None
+    return value.isoformat() if value < FIRST_SERIAL_DATE else None
+
+
+def long_texts(values: Sequence[object]) -> int:
+    """How many of ``values`` are texts longer than a cell holds (the workbook cuts them)."""
+    return sum(1 for value in values if type(value) is str and len(value) > EXCEL_MAX_TEXT)
+
+
+def long_texts_notice(count: int, workbook: str, csv: str) -> str | None:
+    """What the workbook cuts when ``count`` texts are longer than a cell, if anything."""
+    if not count:
+        return None
+    texts, them = (
+        ("texto", "lo tiene completo") if count == 1 else ("textos", "los tiene completos")
+    )
+    return (
+        f"{workbook} corta {spanish_int(count)} {texts} de más de {spanish_int(EXCEL_MAX_TEXT)} "
+        f"caracteres (el máximo de una celda de Excel); {csv} {them}."
+    )
+
+
+def spanish_int(number: int) -> str:
+    """An integer with Spanish thousands separators (16.384)."""
+    return f"{number:,}".replace(",", ".")

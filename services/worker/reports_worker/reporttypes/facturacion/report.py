@@ -14,7 +14,7 @@ from ...formats.columns import CellKind, Column
 from ...formats.csv import CSV_DIALECTS, CsvFields, CsvTable
 from ...formats.xlsx.spreadsheetml import open_workbook
 from ...formats.xlsx.widths import display_width, fitted_widths
-from ...formats.xlsx.workbook import SheetWriter
+from ...formats.xlsx.workbook import EXCEL_MAX_TEXT, SheetWriter, long_texts, long_texts_notice
 from ...input.decoding import Rejector
 from ..reporttype import BatchedReport, SpreadsheetReport
 from .invoices import Invoice, PricedInvoice, price_invoice
@@ -128,6 +128,8 @@ class InvoicePart:
     totals: InvoiceTotals
     #: The batch's largest invoice total: no amount of its rows is wider.
     widest: Decimal
+    #: Texts of its rows longer than a cell holds (the workbook cuts them).
+    long_texts: int
 
 
 class FacturacionMasiva(SpreadsheetReport, BatchedReport):
@@ -153,6 +155,7 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
         invoices: list[str] = []
         details: list[str] = []
         widest = ZERO
+        cut = 0
         # 80 digits: sums over millions of invoices never round.
         with localcontext(MONEY_CONTEXT):
             for position, invoice in records:
@@ -163,11 +166,15 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
                     continue
                 totals.add(priced, lines_counted=True)
                 widest = max(widest, priced.total)
-                rows.append(prepare(invoice_row(priced)))
+                row = invoice_row(priced)
+                rows.append(prepare(row))
                 number_field = number_text(invoice.invoice_number)
-                invoices.append(render.invoice(priced, number_field))
+                line = render.invoice(priced, number_field)
+                invoices.append(line)
+                if len(line) > EXCEL_MAX_TEXT:  # the CSV line holds the row's texts, whole
+                    cut += long_texts(row)
                 details.append(render.details(priced, number_field, totals))
-        return InvoicePart(rows, "".join(invoices), "".join(details), totals, widest)
+        return InvoicePart(rows, "".join(invoices), "".join(details), totals, widest, cut)
 
     def assemble(self, parts: Iterator[InvoicePart], context: BuildContext) -> BuildResult:
         """Write the batches' rows and lines, then the summary sheet."""
@@ -192,8 +199,10 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
                 CsvTable(files.stream("facturas_detalle.csv"), LINE_COLUMNS, dialect)
             )
             widest = ZERO
+            cut = 0
             for part in parts:
                 totals.merge(part.totals)
+                cut += part.long_texts
                 if part.widest > widest:
                     # Wide enough for every amount, which would print as ### otherwise.
                     widest = part.widest
@@ -203,12 +212,22 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
                 invoices.write_lines(part.invoices)
                 lines.write_lines(part.details)
             sheet.close()
-            write_summary(summary, totals, context, sheets=sheet.sheets)
-        return BuildResult(records_processed=totals.invoices, totals=totals.manifest())
+            notice = long_texts_notice(cut, "facturas.xlsx", "facturas.csv")
+            write_summary(summary, totals, context, sheets=sheet.sheets, notice=notice)
+        return BuildResult(
+            records_processed=totals.invoices,
+            totals=totals.manifest(),
+            notes=(notice,) if notice else (),
+        )
 
 
 def write_summary(
-    out: SheetWriter, totals: InvoiceTotals, context: BuildContext, *, sheets: int
+    out: SheetWriter,
+    totals: InvoiceTotals,
+    context: BuildContext,
+    *,
+    sheets: int,
+    notice: str | None = None,
 ) -> None:
     """The Resumen sheet: counts, totals per currency and per tax rate, dates, parameters.
 
@@ -258,6 +277,8 @@ def write_summary(
     out.skip()
     for label, value, kind in facts:
         out.write_labelled(label, value, kind)
+    if notice:  # past the fitted widths: it may run over the next cells, as text does
+        out.write_labelled("Aviso", notice, "text")
     out.skip()
     out.write_styled(["Totales por moneda"], "label")
     out.write_styled(currency_header, "header")
