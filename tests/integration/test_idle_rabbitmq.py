@@ -1,15 +1,18 @@
 """Connections to RabbitMQ left idle: RabbitMQ drops a pika BlockingConnection that has not
 answered its heartbeats, which it does only while it is used.
 
-A connection lost is one warning line, not pika's three errors with tracebacks. The
-connections here ask for a 1 s heartbeat, so that RabbitMQ drops a silent one within
-seconds.
+The api's publisher keeps its connections alive; a connection lost all the same is one
+warning line, not pika's three errors with tracebacks; the readiness check replaces a dead
+connection before it says RabbitMQ is unavailable. The connections here ask for a 1 s
+heartbeat, so that RabbitMQ drops a silent one within seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Iterator
 
 import dramatiq
@@ -18,8 +21,10 @@ import structlog
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from devstack.stack import forget_namespace
+from reports_api.intake.publisher import Publisher
 from reports_shared.constants import Lane, Names
 from reports_shared.logs import configure_logging
+from reports_shared.messages import JobMessage
 from tests.support.infra import Infra
 from tests.support.stacks import new_namespace
 
@@ -49,6 +54,60 @@ def app_logging() -> Iterator[None]:
 
 def quick_heartbeat(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "heartbeat=1"
+
+
+def message() -> JobMessage:
+    return JobMessage(
+        job_id=str(uuid.uuid4()), report_type="Demora", payload_key="p", lane=Lane.SMALL
+    )
+
+
+async def publish_on_every_thread(publisher: Publisher) -> None:
+    await asyncio.gather(publisher.publish(message()), publisher.publish(message()))
+
+
+def test_an_idle_publisher_keeps_its_connections(infra: Infra, namespace: str) -> None:
+    # Given the api's publisher, each of its threads with a connection open
+    publisher = Publisher(quick_heartbeat(infra.amqp_url), Names(namespace), keepalive_seconds=0.2)
+
+    async def scenario() -> None:
+        await publish_on_every_thread(publisher)
+        opened = set(publisher.broker.connections)
+        assert len(opened) == 2
+        # When nothing is published for longer than RabbitMQ waits for a heartbeat
+        await asyncio.sleep(IDLE_SECONDS)
+        # Then the connections are still there, and serve the next messages
+        assert all(connection.is_open for connection in opened)
+        await publish_on_every_thread(publisher)
+        assert set(publisher.broker.connections) == opened
+        await publisher.ping()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        publisher.close()
+
+
+def test_the_readiness_check_replaces_a_connection_rabbitmq_dropped(
+    infra: Infra, namespace: str
+) -> None:
+    # Given a publisher whose connection RabbitMQ dropped while it was idle (no keep-alive)
+    publisher = Publisher(
+        quick_heartbeat(infra.amqp_url), Names(namespace), threads=1, keepalive_seconds=3600
+    )
+
+    async def scenario() -> None:
+        await publisher.publish(message())
+        dropped = set(publisher.broker.connections)
+        await asyncio.sleep(IDLE_SECONDS)
+        # Then the readiness check says RabbitMQ answers, on a new connection
+        await publisher.ping()
+        assert set(publisher.broker.connections).isdisjoint(dropped)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        publisher.close()
 
 
 @pytest.mark.usefixtures("app_logging")
