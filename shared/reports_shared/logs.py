@@ -45,3 +45,34 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level)
     # pika logs every reconnect attempt at INFO/WARNING with tracebacks: keep it quiet.
     logging.getLogger("pika").setLevel(logging.ERROR)
+    for name in _LOST_CONNECTION_LOGGERS:
+        pika_logger = logging.getLogger(name)
+        if not any(isinstance(f, QuietLostConnections) for f in pika_logger.filters):
+            pika_logger.addFilter(QuietLostConnections())
+
+
+#: pika's loggers that each log one connection's loss, as an error with a traceback.
+_LOST_CONNECTION_LOGGERS = (
+    "pika.adapters.utils.io_services_utils",
+    "pika.adapters.base_connection",
+    "pika.adapters.blocking_connection",
+)
+#: What they say then (their format strings' beginnings).
+_LOST_CONNECTION_DETAILS = ("connection_lost", "Transport indicated EOF", "Socket EOF")
+
+
+class QuietLostConnections(logging.Filter):
+    """A RabbitMQ connection lost is one warning line, without a traceback, not pika's three
+    errors with two tracebacks: RabbitMQ drops a connection idle past its heartbeats, and its
+    next use opens another (dramatiq retries the publish) and succeeds."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith("Unexpected connection close detected"):
+            record.msg = "rabbitmq_connection_lost: %r; the next use reconnects"
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+            return True
+        return not (
+            "aborting connection" in message or message.startswith(_LOST_CONNECTION_DETAILS)
+        )

@@ -44,28 +44,26 @@ class ObjectInfo:
 class ObjectStore:
     """One bucket of an S3-compatible storage."""
 
-    def __init__(self, client: Minio, bucket: str) -> None:
+    def __init__(self, client: Minio, bucket: str, probe: Minio | None = None) -> None:
         self.client = client
         self.bucket = bucket
+        #: The client of ``ping``: short timeouts and no retry, so a probe answers in seconds.
+        self.probe = probe or client
 
     @classmethod
     def from_settings(cls, settings: CommonSettings) -> ObjectStore:
         """A store for the bucket and credentials in ``settings``."""
-        # Fail fast when storage is down (callers retry); minio's default retries for minutes.
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=5, read=60),
-            maxsize=16,
-            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[502, 503, 504]),
+        # Fail fast when storage is down or hangs (callers retry); minio's default retries
+        # for minutes. The timeouts bound each connect, write and read of a socket, not a
+        # whole request: a long upload streams on while its storage answers.
+        calls = _http(
+            settings.s3_connect_timeout_seconds,
+            settings.s3_read_timeout_seconds,
+            settings.s3_retries,
         )
-        client = Minio(
-            settings.s3_endpoint,
-            access_key=settings.s3_access_key,
-            secret_key=settings.s3_secret_key,
-            secure=settings.s3_secure,
-            region=settings.s3_region,
-            http_client=http,
-        )
-        return cls(client, settings.s3_bucket)
+        probe_timeout = settings.s3_probe_timeout_seconds
+        probes = _http(probe_timeout, probe_timeout, 0)
+        return cls(_client(settings, calls), settings.s3_bucket, _client(settings, probes))
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist."""
@@ -78,9 +76,9 @@ class ObjectStore:
                         raise
 
     def ping(self) -> None:
-        """Raise StorageUnavailable unless the bucket answers."""
+        """Raise StorageUnavailable unless the bucket answers (within the probe's timeout)."""
         with _wrapped():
-            self.client.bucket_exists(self.bucket)
+            self.probe.bucket_exists(self.bucket)
 
     def put_stream(
         self,
@@ -223,6 +221,27 @@ class ObjectStore:
                 yield ObjectInfo(
                     str(obj.object_name), int(obj.size or 0), str(obj.etag), obj.last_modified
                 )
+
+
+def _http(connect: float, read: float, retries: int) -> urllib3.PoolManager:
+    """Connections to storage with these timeouts (seconds) and at most ``retries`` more
+    tries of a request (on a connection error, a timeout or a 502/503/504)."""
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=connect, read=read),
+        maxsize=16,
+        retries=urllib3.Retry(total=retries, backoff_factor=0.2, status_forcelist=[502, 503, 504]),
+    )
+
+
+def _client(settings: CommonSettings, http: urllib3.PoolManager) -> Minio:
+    return Minio(
+        settings.s3_endpoint,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        secure=settings.s3_secure,
+        region=settings.s3_region,
+        http_client=http,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,16 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     s3_bucket: str = "async-reports"
     s3_secure: bool = False
     s3_region: str = "us-east-1"
+    #: Longest wait for a connection to storage and for each write of a request on it, then
+    #: for each read of the answer (urllib3's); a whole upload or download may take longer,
+    #: it only must not stall that long.
+    s3_connect_timeout_seconds: float = 5.0
+    s3_read_timeout_seconds: float = 60.0
+    #: Tries of a storage request after the first (on a connection error, a timeout, a
+    #: 502/503/504).
+    s3_retries: int = 2
+    #: Longest wait of a readiness probe's storage check (one try, no retry).
+    s3_probe_timeout_seconds: float = 3.0
     redis_url: str = "redis://127.0.0.1:6379/0"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     namespace: str = "ar"

@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +228,49 @@ def test_storage_outage_refuses_submissions_and_the_running_job_completes_after(
     wait_until(lambda: not list(stack.objects().list("payloads/")), 10,
                what="the finished job's payload to be deleted")  # fmt: skip
     assert stack.wait_finished(submit(stack, [{"sleep": 0, "n": 3}]))["status"] == "Completed"
+
+
+def test_storage_that_hangs_is_answered_503_within_seconds_and_ready_again_after(
+    own_s3: OwnS3, make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a stack on storage of its own, and a finished job's download link
+    stack = demora_stack(make_stack, running_dir, own_s3.env(), workers=1)
+    final = stack.wait_finished(submit(stack, [{"sleep": 0}]))
+    assert final["status"] == "Completed", final
+
+    # When storage hangs: it takes connections and never answers (the defect: 180 s each)
+    with own_s3.frozen():
+        # Then the readiness probe says so within seconds (its check waits 3 s, no retry)
+        ready, took = timed(lambda: stack.client.get("/ready"))
+        assert ready.status_code == 503, ready.text
+        assert ready.json()["checks"]["storage"] == "StorageUnavailable"
+        assert int(ready.headers["retry-after"]) > 0
+        assert took < 8, f"/ready answered after {took:.1f} s"
+        print(f"/ready: 503 after {took:.1f} s")
+        # And a submission and a download are answered 503 + Retry-After within seconds: the
+        # api waits 10 s for a read, without retry (a submission waits twice: its upload,
+        # then the delete of what that upload may have left)
+        for request, bound in (
+            (lambda: post_multipart(stack, [{"sleep": 0, "n": 1}]), 25),
+            (lambda: stack.client.get(final["downloadUrl"]), 15),
+        ):
+            response, took = timed(request)
+            assert_unavailable(response)
+            assert took < bound, f"answered after {took:.1f} s"
+            print(f"503 after {took:.1f} s")
+
+    # Then, storage going on, the api is ready again at once, and serves
+    wait_until(lambda: stack.client.get("/ready").status_code == 200, 10,
+               what="the api to be ready again")  # fmt: skip
+    assert stack.client.get(final["downloadUrl"]).status_code == 200
+    assert stack.wait_finished(submit(stack, [{"sleep": 0, "n": 2}]))["status"] == "Completed"
+
+
+def timed(request: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    """A request's response and how long it took (seconds)."""
+    start = time.monotonic()
+    response = request()
+    return response, time.monotonic() - start
 
 
 def test_redis_restart_the_api_and_workers_reconnect_and_a_queued_job_completes(

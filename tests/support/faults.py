@@ -112,6 +112,18 @@ class OwnS3(Restartable):
             self.server = None
         _wait_closed(self.port, STOP_TIMEOUT, "the S3 server")
 
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Storage hangs inside the block: its process is stopped (SIGSTOP), so connections
+        are still accepted (by the kernel) but nothing answers; it goes on (SIGCONT) after."""
+        assert self.server is not None, "start it first"
+        process = self.server.process
+        process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            process.send_signal(signal.SIGCONT)
+
 
 class OwnRedis(Restartable):
     """A redis-server of the test's own on a free port; its data dir survives restarts."""

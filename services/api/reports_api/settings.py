@@ -14,6 +14,11 @@ class ApiSettings(CommonSettings, frozen=True, kw_only=True):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    #: Storage's timeouts are shorter in the api than in the worker (which retries jobs): a
+    #: request of a client is answered 503 with Retry-After within seconds when storage
+    #: does not answer, rather than held for minutes; the client tries again.
+    s3_read_timeout_seconds: float = 10.0
+    s3_retries: int = 0
     #: uvicorn worker processes; 0: one per CPU the api may run on (its affinity). One by
     #: default: /metrics is per process (a scrape sees one process's counters) and the
     #: in-flight budgets are shared out among the processes.
