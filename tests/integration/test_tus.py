@@ -262,6 +262,9 @@ def test_bad_metadata_is_refused_at_creation_before_any_byte(api: RunningStack) 
     assert "userName" in no_user.json()["detail"]
     option = create(api, 1000, **METADATA, color="rojo")
     assert option.status_code == 400 and "color" in option.json()["detail"]
+    forged = create(api, 1000, reportType="FacturacionMasiva", userName="a\u001b[2J\r\nb")
+    assert forged.status_code == 400
+    assert "'userName' no admite caracteres de control" in forged.json()["detail"]
     headers = {**TUS, "X-API-Key": ERP, "Upload-Metadata": encode_metadata(METADATA)}
     assert api.client.post(f"{Q}/uploads", headers=headers).status_code == 400  # no length
     deferred = {**headers, "Upload-Defer-Length": "1"}

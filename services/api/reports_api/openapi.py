@@ -37,6 +37,8 @@ _FLAG = Schema(
 )
 #: Text with something besides blanks: the api strips both fields and refuses them empty.
 _NOT_BLANK = r"\S"
+#: The same, and no control character (ESC, CR, LF, NUL...): a stored text shown to others.
+_PRINTABLE_NOT_BLANK = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 _FIELDS = {
     "reportType": Schema(
         type=OpenAPIType.STRING,
@@ -44,7 +46,9 @@ _FIELDS = {
         pattern=_NOT_BLANK,
         description="Tipo de reporte (GET /report-types).",
     ),
-    "userName": Schema(type=OpenAPIType.STRING, min_length=1, max_length=256, pattern=_NOT_BLANK),
+    "userName": Schema(
+        type=OpenAPIType.STRING, min_length=1, max_length=256, pattern=_PRINTABLE_NOT_BLANK
+    ),
 }
 
 
