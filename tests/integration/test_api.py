@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 import uuid
@@ -293,6 +294,16 @@ def test_a_broken_ndjson_line_or_json_is_a_400_all_in_spanish(api: RunningStack)
                            headers={"content-type": "application/json"})  # fmt: skip
     detail = problem(body, 400)["detail"]
     assert detail == "El cuerpo no es JSON válido: el JSON está incompleto, termina en el byte 19."
+
+
+@pytest.mark.parametrize("path", [f"{Q}/queue-json", "/api/Reports/generate"])
+def test_a_compressed_json_body_is_a_415_saying_where_gzip_goes(
+    api: RunningStack, path: str
+) -> None:
+    body = gzip.compress(json.dumps({**FIELDS, "jsonData": json.dumps([INVOICE])}).encode())
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    detail = problem(api.client.post(path, content=body, headers=headers), 415)["detail"]
+    assert "Content-Encoding 'gzip'" in str(detail) and "/queue-multipart" in str(detail)
 
 
 def test_the_synchronous_endpoint_sends_big_datasets_to_the_queue(make_stack: StackFactory) -> None:
