@@ -322,6 +322,13 @@ def test_creation_with_upload_and_options_discovery(api: RunningStack) -> None:
     assert_totals(api, created.headers["upload-job-url"].rsplit("/", 1)[1], 2)
 
 
+def test_an_upload_length_past_any_integer_is_a_413(api: RunningStack) -> None:
+    headers = {**TUS, "X-API-Key": ERP, "Upload-Metadata": encode_metadata(METADATA)}
+    for length in ("9223372036854775808", "9" * 40):
+        answer = api.client.post(f"{Q}/uploads", headers={**headers, "Upload-Length": length})
+        assert answer.status_code == 413, answer.text
+
+
 def test_an_idempotency_key_gives_the_job_already_made(api: RunningStack, tmp_path: Path) -> None:
     data = dataset(2)
     jobs = []

@@ -241,8 +241,11 @@ class TusController(Controller):
             raise InvalidRequest(
                 "Upload-Defer-Length no se admite: envíe Upload-Length con el tamaño del archivo."
             )
-        length = _count(upload_length, "Upload-Length")
         limit = services.settings.max_upload_bytes
+        text = (upload_length or "").strip()
+        if text.isascii() and text.isdigit() and len(text) > 18:
+            raise PayloadTooLarge(too_large(limit))  # past any limit (and a signed 64-bit int)
+        length = _count(upload_length, "Upload-Length")
         if length > limit:
             raise PayloadTooLarge(too_large(limit))
         if length == 0:
