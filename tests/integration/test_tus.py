@@ -329,6 +329,31 @@ def test_an_upload_length_past_any_integer_is_a_413(api: RunningStack) -> None:
         assert answer.status_code == 413, answer.text
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_creation_whose_body_passes_its_upload_length_leaves_no_upload(
+    api: RunningStack, chunked: bool
+) -> None:
+    # Given a creation-with-upload whose body is longer than its Upload-Length (told by
+    # its Content-Length, or found while it streams)
+    data = dataset(400)
+    names = Names(api.namespace)
+    before = set(api.redis().keys(names.tus_upload("*")))
+    streaming = set(api.redis().keys(names.uploading("*")))
+    stored = {info.key for info in api.objects().list("tus/")}
+    headers = {**creation_headers(len(data) // 2, ERP, METADATA),
+               "Content-Type": "application/offset+octet-stream"}  # fmt: skip
+    body = iter([data[i : i + 4096] for i in range(0, len(data), 4096)]) if chunked else data
+
+    # When it is sent
+    answer = api.client.post(f"{Q}/uploads", headers=headers, content=body)
+
+    # Then 413, and the upload it created is gone, with every byte it stored
+    assert answer.status_code == 413, answer.text
+    assert set(api.redis().keys(names.tus_upload("*"))) == before
+    assert {info.key for info in api.objects().list("tus/")} <= stored
+    assert set(api.redis().keys(names.uploading("*"))) <= streaming
+
+
 def test_an_idempotency_key_gives_the_job_already_made(api: RunningStack, tmp_path: Path) -> None:
     data = dataset(2)
     jobs = []
