@@ -61,14 +61,15 @@ class Problem(msgspec.Struct):
     detail: str
 
 
-#: What check_callback_url takes: http(s), a host, no user or password, a port 1-65535
-#: (blanks around it are stripped). A private or local host is refused unless the
-#: deployment allows it (AR_WEBHOOK_ALLOW_PRIVATE_ADDRESSES), which no schema can say.
+#: What check_callback_url takes: http(s), a host, no user or password, a port 1-65535,
+#: no control character (blanks around it are stripped). A private or local host is
+#: refused unless the deployment allows it (AR_WEBHOOK_ALLOW_PRIVATE_ADDRESSES), which no
+#: schema can say.
 _CALLBACK_URL = (
     r"^\s*$|"  # blank: no webhook of its own (the key's default, if any)
-    r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s:]+"
+    r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s:\x00-\x1f\x7f-\x9f]+"
     r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
-    r"([/?#]\S*)?\s*$"
+    r"([/?#][^\s\x00-\x1f\x7f-\x9f]*)?\s*$"
 )
 #: A submission's completion webhook (docs/integrators/webhooks.md).
 _CALLBACK = Schema(
