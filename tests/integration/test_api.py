@@ -294,6 +294,10 @@ def test_a_broken_ndjson_line_or_json_is_a_400_all_in_spanish(api: RunningStack)
                            headers={"content-type": "application/json"})  # fmt: skip
     detail = problem(body, 400)["detail"]
     assert detail == "El cuerpo no es JSON válido: el JSON está incompleto, termina en el byte 19."
+    mistyped = api.client.post(f"{Q}/queue-json", json={**FIELDS, "userName": 3})
+    assert problem(mistyped, 400)["detail"] == (
+        "Cuerpo JSON inválido: 'userName' debe ser un texto o null, no un número."
+    )
 
 
 @pytest.mark.parametrize("path", [f"{Q}/queue-json", "/api/Reports/generate"])

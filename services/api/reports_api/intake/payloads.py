@@ -63,7 +63,7 @@ def decode_body(body: bytes) -> JsonSubmission:
     try:
         return _body_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise InvalidRequest(f"Cuerpo JSON inválido: {exc}.") from exc
+        raise InvalidRequest(f"Cuerpo JSON inválido: {_mistyped(exc)}.") from exc
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"El cuerpo no es JSON válido: {_where(exc, len(body))}.") from exc
     except RecursionError:  # msgspec gives up past ~1,000 levels: hostile, not a dataset
@@ -136,6 +136,23 @@ def ndjson_records(data: bytes) -> int | None:
             records += 1
         start = end + 1
     return records
+
+
+#: JSON's types as the api's messages name them.
+_TYPES = {"str": "un texto", "int": "un número", "float": "un número", "bool": "un booleano",
+          "null": "null", "object": "un objeto", "array": "un arreglo"}  # fmt: skip
+_EXPECTED = re.compile(r"Expected `([^`]+)`, got `([^`]+)`(?: - at `\$\.?([^`]*)`)?")
+
+
+def _mistyped(exc: msgspec.ValidationError) -> str:
+    """msgspec's 'Expected `str | null`, got `int` - at `$.userName`' in Spanish."""
+    found = _EXPECTED.fullmatch(str(exc))
+    if found is None:
+        return "un campo no tiene el tipo esperado"
+    expected, got, where = found.groups()
+    wanted = " o ".join(_TYPES.get(name, name) for name in expected.split(" | "))
+    place = f"'{where}'" if where else "el cuerpo"
+    return f"{place} debe ser {wanted}, no {_TYPES.get(got, got)}"
 
 
 def _where(exc: msgspec.DecodeError, size: int) -> str:
