@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import re
 import socket
 from datetime import datetime
 from urllib.parse import SplitResult, urlsplit
@@ -26,6 +27,8 @@ import msgspec
 
 from .constants import JobStatus, public_status
 
+#: What an IPv4 literal in any of inet_aton's forms is made of (decimal, octal, hex parts).
+_IPV4_LITERAL = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
 #: Longest callback URL accepted.
 MAX_CALLBACK_URL_LENGTH = 2048
 #: Event types, by the final status they tell.
@@ -105,6 +108,12 @@ def check_callback_url(url: str, allow_private: bool = False) -> str:
     url = url.strip()
     if len(url) > MAX_CALLBACK_URL_LENGTH:
         raise CallbackRefused(f"'callbackUrl' supera {MAX_CALLBACK_URL_LENGTH} caracteres.")
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in url):
+        # urlsplit drops tabs and line breaks silently: the URL checked would not be the
+        # one stored and shown.
+        raise CallbackRefused(
+            "'callbackUrl' no admite caracteres de control (ESC, tabulador, salto de línea...)."
+        )
     parts = _split(url)
     host = parts.hostname or ""
     if not allow_private:
@@ -112,7 +121,7 @@ def check_callback_url(url: str, allow_private: bool = False) -> str:
             raise CallbackRefused(_private(host))
         address = _address(host)
         if address is not None and not is_public(address):
-            raise CallbackRefused(_private(host))
+            raise CallbackRefused(_private(host, str(address)))
     return url
 
 
@@ -185,9 +194,20 @@ def _split(url: str) -> SplitResult:
 
 
 def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` stands for, if it is one: dotted, IPv6, or any other form a
+    resolver takes as an IPv4 literal, as ``inet_aton`` does (``2130706433``, ``0``,
+    ``0x7f.1``, ``0177.0.0.1``, ``127.1``), a final dot or not."""
     try:
         return ipaddress.ip_address(host)
     except ValueError:
+        pass
+    literal = host.rstrip(".")
+    # inet_aton stops at a space and takes what came before: only digits, x and dots here.
+    if not _IPV4_LITERAL.fullmatch(literal):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(literal))
+    except OSError:
         return None
 
 

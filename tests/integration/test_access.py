@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.support.stacks import RunningStack, StackFactory
 Q = "/api/AsyncReports"
 ERP, CRM, OPS = "erp-key-0123456789abcdef", "crm-key-0123456789abcdef", "ops-key-0123456789abcdef"
 KEYS = f"client:erp:{ERP},client:crm:{CRM},operator:ops:{OPS}"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def submit(stack: RunningStack, key: str | None, number: str = "F-1") -> dict[str, object]:
@@ -31,6 +33,29 @@ def test_without_a_valid_key_nothing_is_accepted(keyed: RunningStack) -> None:
     assert submit(keyed, None)["code"] == 401
     assert submit(keyed, "not-a-key-at-all-000000")["code"] == 401
     assert keyed.client.get(f"{Q}/active-jobs").status_code == 401
+
+
+#: What answers without a key when keys are set (docs/operators/security.md says why).
+OPEN = ["/", "/ui/app.js", "/health", "/ready", "/metrics", "/schema", "/schema/openapi.json",
+        "/schema/swagger"]  # fmt: skip
+#: A path of each kind that needs one.
+KEYED = [f"{Q}/active-jobs", f"{Q}/jobs", f"{Q}/report-types", f"{Q}/status/x",
+         f"{Q}/events/x", f"{Q}/jobs/x/webhook", f"{Q}/webhook-secret", f"{Q}/cache-stats",
+         f"{Q}/download/x", f"{Q}/uploads/x"]  # fmt: skip
+
+
+def test_only_the_paths_the_security_page_names_answer_without_a_key(
+    keyed: RunningStack,
+) -> None:
+    for path in OPEN:
+        assert keyed.client.get(path).status_code == 200, path
+    assert keyed.client.options(f"{Q}/uploads").status_code == 204  # tus discovery
+    for path in KEYED:
+        method = keyed.client.head if path.endswith("/uploads/x") else keyed.client.get
+        assert method(path).status_code == 401, path
+    security = (ROOT / "docs" / "operators" / "security.md").read_text()
+    for path in ("`/`", "`/ui/`", "`/health`", "`/ready`", "`/metrics`", "`/schema`"):
+        assert path in security, path
 
 
 def test_a_client_sees_only_its_own_jobs(keyed: RunningStack) -> None:

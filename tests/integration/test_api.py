@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 import uuid
@@ -257,6 +258,56 @@ def test_the_synchronous_endpoint_answers_the_zip_itself(api: RunningStack) -> N
     assert response.status_code == 200, response.text
     with zipfile.ZipFile(zip_bytes(response)) as archive:
         assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 1
+
+
+def test_ndjson_in_json_data_is_accepted_on_both_json_paths(api: RunningStack) -> None:
+    # Given three invoices as NDJSON (one object per line), in jsonData's string
+    run = uuid.uuid4().hex
+    lines = [json.dumps({**INVOICE, "invoiceNumber": f"{run}-{n}"}) for n in range(3)]
+    body = {**FIELDS, "jsonData": "\n".join(lines) + "\n"}
+
+    # When it is queued, and sent to the synchronous endpoint
+    queued = api.client.post(f"{Q}/queue-json", json=body)
+    built = api.client.post("/api/Reports/generate", json=body)
+
+    # Then both build the three records, as multipart does with the same file
+    assert queued.status_code == 202, queued.text
+    final = api.wait_finished(queued.json()["jobId"])
+    assert final["status"] == "Completed", final
+    assert final["progress"]["recordsProcessed"] == 3, final
+    assert built.status_code == 200, built.text
+    with zipfile.ZipFile(zip_bytes(built)) as archive:
+        assert json.loads(archive.read("manifest.json"))["recordsProcessed"] == 3
+
+
+def test_a_broken_ndjson_line_or_json_is_a_400_all_in_spanish(api: RunningStack) -> None:
+    broken = {**FIELDS, "jsonData": json.dumps(INVOICE) + '\n{"invoiceNumber": '}
+    detail = problem(api.client.post(f"{Q}/queue-json", json=broken), 400)["detail"]
+    assert detail == (
+        "'jsonData' es NDJSON y su línea 2 no es JSON válido: el JSON está incompleto, "
+        "termina en el byte 18."
+    )
+    trailing = {**FIELDS, "jsonData": json.dumps([INVOICE]) + " x"}
+    detail = problem(api.client.post("/api/Reports/generate", json=trailing), 400)["detail"]
+    assert "sobran caracteres tras el final del JSON (byte" in str(detail), detail
+    body = api.client.post(f"{Q}/queue-json", content=b'{"reportType": "x",',
+                           headers={"content-type": "application/json"})  # fmt: skip
+    detail = problem(body, 400)["detail"]
+    assert detail == "El cuerpo no es JSON válido: el JSON está incompleto, termina en el byte 19."
+    mistyped = api.client.post(f"{Q}/queue-json", json={**FIELDS, "userName": 3})
+    assert problem(mistyped, 400)["detail"] == (
+        "Cuerpo JSON inválido: 'userName' debe ser un texto o null, no un número."
+    )
+
+
+@pytest.mark.parametrize("path", [f"{Q}/queue-json", "/api/Reports/generate"])
+def test_a_compressed_json_body_is_a_415_saying_where_gzip_goes(
+    api: RunningStack, path: str
+) -> None:
+    body = gzip.compress(json.dumps({**FIELDS, "jsonData": json.dumps([INVOICE])}).encode())
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    detail = problem(api.client.post(path, content=body, headers=headers), 415)["detail"]
+    assert "Content-Encoding 'gzip'" in str(detail) and "/queue-multipart" in str(detail)
 
 
 def test_the_synchronous_endpoint_sends_big_datasets_to_the_queue(make_stack: StackFactory) -> None:

@@ -170,6 +170,24 @@ def test_an_empty_file_is_refused_at_once(strict: RunningStack) -> None:
     assert "vacío" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b'--b\r\nContent-Disposition: form-data; name="userName"\r\n\r\nqa\r\n',
+         "Cuerpo multipart mal formado: el cuerpo termina antes del boundary de cierre."),
+        (b'--b\r\nContent-Type: text/plain\r\n\r\nqa\r\n--b--\r\n',
+         "Cuerpo multipart mal formado: a una parte le falta Content-Disposition."),
+    ],
+)  # fmt: skip
+def test_a_malformed_multipart_body_is_told_in_spanish(
+    strict: RunningStack, body: bytes, says: str
+) -> None:
+    headers = {"content-type": "multipart/form-data; boundary=b"}
+    response = strict.client.post(f"{Q}/queue-multipart", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == says
+
+
 def test_an_oversized_user_name_is_refused(strict: RunningStack) -> None:
     response = send(strict, GOOD, userName="x" * 300)
     assert response.status_code == 400

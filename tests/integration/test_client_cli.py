@@ -18,6 +18,10 @@ import pytest
 from reports_client import JobStatus, ReportsClient
 
 from devstack.stack import free_port
+from reports_shared.constants import JobStatus as StoredStatus
+from reports_shared.constants import Names
+from reports_shared.jobs import JobRecord, utcnow
+from reports_shared.jobstore import JobStore
 from tests.support.data import INVOICE
 from tests.support.infra import Infra
 from tests.support.jobs import PLUGIN, submit
@@ -128,6 +132,36 @@ def test_download_saves_a_finished_job_under_the_services_file_name(
     saved = tmp_path / "descargas" / final["fileName"]
     assert done.stdout.strip() == str(saved)
     assert saved.stat().st_size == final["fileSizeBytes"]
+
+
+def test_an_older_jobs_control_characters_are_shown_escaped_not_run(
+    service: RunningStack,
+) -> None:
+    # Given a job stored before the api refused control characters in userName and message
+    forged = "evil\x1b[2J\x1b[31mRED\r\nfake line\x07"
+    jobs = JobStore.from_url(service.env["AR_REDIS_URL"], Names(service.namespace))
+    job_id = f"viejo-{uuid.uuid4().hex[:8]}"
+    jobs.create(JobRecord(job_id=job_id, status=StoredStatus.QUEUED, message=forged,
+                          report_type="Demora", user_name=forged, created_at=utcnow(),
+                          enqueued_at=utcnow()))  # fmt: skip
+    escaped = "evil\\x1b[2J\\x1b[31mRED\\r\\nfake line\\x07"
+
+    # When an operator looks at it, alone and in the history
+    status = run(service, "status", job_id)
+    listed = run(service, "list", "--all", "-n", "1")
+
+    # Then its text is there, escaped on its own line; nothing reaches the terminal raw
+    assert status.returncode == 0, status.stderr
+    assert f"Usuario:    {escaped}\n" in status.stdout
+    assert f"Mensaje:    {escaped}\n" in status.stdout
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[1].startswith(job_id), listed.stdout
+    assert listed.stdout.splitlines()[1].endswith(escaped)
+    assert len(listed.stdout.splitlines()) == 2
+    for output in (status.stdout, listed.stdout):
+        assert not [c for c in output if ord(c) < 0x20 and c != "\n"], output
+    # --json keeps the value as the service has it
+    assert json.loads(run(service, "status", job_id, "--json").stdout)["userName"] == forged
 
 
 def test_types_lists_what_the_workers_build(service: RunningStack) -> None:

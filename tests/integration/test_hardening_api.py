@@ -230,6 +230,40 @@ def test_a_valid_option_is_still_accepted(api: RunningStack) -> None:
     assert done["status"] == "Completed", done
 
 
+#: What an outside tester sent: clears the screen, turns red, forges a line of a table.
+FORGED = "evil\u001b[2J\u001b[31mRED\r\nfake line"
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"userName": FORGED}, "'userName'"),
+        ({"userName": "ana\u0007"}, "'userName'"),
+        ({"userName": "ana\u0000b"}, "'userName'"),
+        ({"userName": "ana\u009b2J"}, "'userName'"),
+        ({"csvDialect": "excel-es\u001b[2J"}, "'csvDialect'"),
+    ],
+)
+def test_control_characters_in_a_stored_text_are_a_400_in_spanish(
+    api: RunningStack, fields: dict[str, Any], named: str
+) -> None:
+    # Shown later to others (the history, an operator's terminal), they would run there
+    before = set(payload_objects(api))
+    options = {k: v for k, v in fields.items() if k != "userName"}
+    json_body: dict[str, Any] = {**FIELDS, "jsonData": dataset().decode(), "options": options}
+    json_body["userName"] = fields.get("userName", FIELDS["userName"])
+    for response in (
+        submit(api, dataset(), **fields),
+        api.client.post(f"{Q}/queue-json", json=json_body),
+        api.client.post("/api/Reports/generate", json=json_body),
+    ):
+        assert response.status_code == 400, response.text
+        detail = response.json()["detail"]
+        assert named in detail and "no admite caracteres de control" in detail, detail
+        assert "\u001b" not in detail
+    assert set(payload_objects(api)) <= before
+
+
 # --- 11: the schema says what the api takes -------------------------------------------
 
 

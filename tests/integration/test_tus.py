@@ -262,6 +262,9 @@ def test_bad_metadata_is_refused_at_creation_before_any_byte(api: RunningStack) 
     assert "userName" in no_user.json()["detail"]
     option = create(api, 1000, **METADATA, color="rojo")
     assert option.status_code == 400 and "color" in option.json()["detail"]
+    forged = create(api, 1000, reportType="FacturacionMasiva", userName="a\u001b[2J\r\nb")
+    assert forged.status_code == 400
+    assert "'userName' no admite caracteres de control" in forged.json()["detail"]
     headers = {**TUS, "X-API-Key": ERP, "Upload-Metadata": encode_metadata(METADATA)}
     assert api.client.post(f"{Q}/uploads", headers=headers).status_code == 400  # no length
     deferred = {**headers, "Upload-Defer-Length": "1"}
@@ -317,6 +320,38 @@ def test_creation_with_upload_and_options_discovery(api: RunningStack) -> None:
     assert created.status_code == 201, created.text
     assert created.headers["upload-offset"] == str(len(data))
     assert_totals(api, created.headers["upload-job-url"].rsplit("/", 1)[1], 2)
+
+
+def test_an_upload_length_past_any_integer_is_a_413(api: RunningStack) -> None:
+    headers = {**TUS, "X-API-Key": ERP, "Upload-Metadata": encode_metadata(METADATA)}
+    for length in ("9223372036854775808", "9" * 40):
+        answer = api.client.post(f"{Q}/uploads", headers={**headers, "Upload-Length": length})
+        assert answer.status_code == 413, answer.text
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_creation_whose_body_passes_its_upload_length_leaves_no_upload(
+    api: RunningStack, chunked: bool
+) -> None:
+    # Given a creation-with-upload whose body is longer than its Upload-Length (told by
+    # its Content-Length, or found while it streams)
+    data = dataset(400)
+    names = Names(api.namespace)
+    before = set(api.redis().keys(names.tus_upload("*")))
+    streaming = set(api.redis().keys(names.uploading("*")))
+    stored = {info.key for info in api.objects().list("tus/")}
+    headers = {**creation_headers(len(data) // 2, ERP, METADATA),
+               "Content-Type": "application/offset+octet-stream"}  # fmt: skip
+    body = iter([data[i : i + 4096] for i in range(0, len(data), 4096)]) if chunked else data
+
+    # When it is sent
+    answer = api.client.post(f"{Q}/uploads", headers=headers, content=body)
+
+    # Then 413, and the upload it created is gone, with every byte it stored
+    assert answer.status_code == 413, answer.text
+    assert set(api.redis().keys(names.tus_upload("*"))) == before
+    assert {info.key for info in api.objects().list("tus/")} <= stored
+    assert set(api.redis().keys(names.uploading("*"))) <= streaming
 
 
 def test_an_idempotency_key_gives_the_job_already_made(api: RunningStack, tmp_path: Path) -> None:

@@ -27,7 +27,6 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -59,6 +58,7 @@ from .progress import ProgressBar, human_bytes
 from .table import Column, fit
 from .tus import UploadNotice
 from .version import __version__
+from .visible import json_text, multiline, shown
 
 URL_ENV = "ASYNC_REPORTS_URL"
 KEY_ENV = "ASYNC_REPORTS_API_KEY"
@@ -108,21 +108,21 @@ class Console:
         return bar
 
     def info(self, text: str) -> None:
-        """A message for the person at the terminal."""
+        """A message for the person at the terminal, on one line (see ``visible``)."""
         if not self.quiet:
             self._end_bars()
-            pipes.write(self.err, text + "\n")
+            pipes.write(self.err, shown(text) + "\n")
 
     def error(self, text: str) -> None:
-        """A message saying what went wrong (even with --quiet)."""
+        """A message saying what went wrong (even with --quiet), on one line."""
         self._end_bars()
-        pipes.write(self.err, f"error: {text}\n")
+        pipes.write(self.err, f"error: {shown(text)}\n")
 
     def result(self, text: str, data: Any) -> None:
         """The command's result: ``text``, or ``data`` as JSON with --json (a reader that
-        stops early, as ``head`` does, is no error)."""
-        if self.json_output:
-            text = json.dumps(data, ensure_ascii=False, indent=2)
+        stops early, as ``head`` does, is no error); no control character reaches the
+        terminal raw."""
+        text = json_text(data) if self.json_output else multiline(text)
         pipes.write(self.out, text + "\n")
 
     def _end_bars(self) -> None:
@@ -264,14 +264,14 @@ def cmd_status(client: ReportsClient, args: argparse.Namespace, ui: Console) -> 
         ("Expira", _when(job.expires_at)),
         ("Error", job.error or ""),
     ]
-    ui.result("\n".join(f"{k + ':':<11} {v}" for k, v in rows if v), dict(job.raw))
+    ui.result("\n".join(f"{k + ':':<11} {shown(v)}" for k, v in rows if v), dict(job.raw))
     return Exit.JOB_FAILED if job.status == JobStatus.FAILED else Exit.OK
 
 
 def cmd_cancel(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
     """Cancel a queued or running job."""
     job = client.cancel(args.job)
-    ui.result(f"Trabajo {job.job_id} cancelado: {job.message}", dict(job.raw))
+    ui.result(f"Trabajo {shown(job.job_id)} cancelado: {shown(job.message)}", dict(job.raw))
     return Exit.OK
 
 
@@ -390,12 +390,12 @@ def cmd_webhook(client: ReportsClient, args: argparse.Namespace, ui: Console) ->
         f"Webhook de {hook.job_id}: {_WEBHOOK_STATES.get(hook.state, hook.state)}",
     ]
     if hook.callback_url:
-        lines.append(f"  URL: {hook.callback_url}")
+        lines.append(f"  URL: {shown(hook.callback_url)}")
     if hook.event:
-        lines.append(f"  evento: {hook.event}")
+        lines.append(f"  evento: {shown(hook.event)}")
     for attempt in hook.attempts:
         answer = f"HTTP {attempt['statusCode']}" if attempt.get("statusCode") else "sin respuesta"
-        error = f"  {attempt['error']}" if attempt.get("error") else ""
+        error = f"  {shown(str(attempt['error']))}" if attempt.get("error") else ""
         lines.append(
             f"  intento {attempt['attempt']}: {_when(_time(attempt.get('at')))}  {answer}  "
             f"{attempt.get('durationMs', 0)} ms{error}"
@@ -413,8 +413,8 @@ def cmd_webhook(client: ReportsClient, args: argparse.Namespace, ui: Console) ->
 def cmd_types(client: ReportsClient, args: argparse.Namespace, ui: Console) -> Exit:
     """List the report types the service builds."""
     types = client.report_types()
-    width = max((len(t.name) for t in types), default=0)
-    text = "\n".join(f"{t.name:<{width}}  {t.description}" for t in types)
+    width = max((len(shown(t.name)) for t in types), default=0)
+    text = "\n".join(f"{shown(t.name):<{width}}  {shown(t.description)}" for t in types)
     ui.result(text, [{"name": t.name, "description": t.description} for t in types])
     return Exit.OK
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import visible
+
 #: Spaces between two columns.
 GAP = 2
 ELLIPSIS = "…"
@@ -26,7 +28,9 @@ class Column:
 
 def fit(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -> list[str]:
     """The title line and one line per row, each at most ``width`` characters wide (unless
-    the columns that are never cut nor left out are wider by themselves)."""
+    the columns that are never cut nor left out are wider by themselves); a cell's control
+    characters are escaped, so it stays on its line and in its column."""
+    rows = [[visible.shown(cell) for cell in row] for row in rows]
     natural = [
         max([len(column.title), *(len(row[i]) for row in rows)]) for i, column in enumerate(columns)
     ]

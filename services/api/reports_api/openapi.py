@@ -37,6 +37,8 @@ _FLAG = Schema(
 )
 #: Text with something besides blanks: the api strips both fields and refuses them empty.
 _NOT_BLANK = r"\S"
+#: The same, and no control character (ESC, CR, LF, NUL...): a stored text shown to others.
+_PRINTABLE_NOT_BLANK = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 _FIELDS = {
     "reportType": Schema(
         type=OpenAPIType.STRING,
@@ -44,7 +46,9 @@ _FIELDS = {
         pattern=_NOT_BLANK,
         description="Tipo de reporte (GET /report-types).",
     ),
-    "userName": Schema(type=OpenAPIType.STRING, min_length=1, max_length=256, pattern=_NOT_BLANK),
+    "userName": Schema(
+        type=OpenAPIType.STRING, min_length=1, max_length=256, pattern=_PRINTABLE_NOT_BLANK
+    ),
 }
 
 
@@ -57,14 +61,15 @@ class Problem(msgspec.Struct):
     detail: str
 
 
-#: What check_callback_url takes: http(s), a host, no user or password, a port 1-65535
-#: (blanks around it are stripped). A private or local host is refused unless the
-#: deployment allows it (AR_WEBHOOK_ALLOW_PRIVATE_ADDRESSES), which no schema can say.
+#: What check_callback_url takes: http(s), a host, no user or password, a port 1-65535,
+#: no control character (blanks around it are stripped). A private or local host is
+#: refused unless the deployment allows it (AR_WEBHOOK_ALLOW_PRIVATE_ADDRESSES), which no
+#: schema can say.
 _CALLBACK_URL = (
     r"^\s*$|"  # blank: no webhook of its own (the key's default, if any)
-    r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s:]+"
+    r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s:\x00-\x1f\x7f-\x9f]+"
     r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
-    r"([/?#]\S*)?\s*$"
+    r"([/?#][^\s\x00-\x1f\x7f-\x9f]*)?\s*$"
 )
 #: A submission's completion webhook (docs/integrators/webhooks.md).
 _CALLBACK = Schema(

@@ -33,3 +33,12 @@ def test_a_column_that_is_never_cut_stays_whole_while_others_give_way() -> None:
 def test_numbers_are_right_aligned() -> None:
     lines = fit([Column("N", least=None, right=True)], [["7"], ["1.234"]], 80)
     assert lines == ["    N", "    7", "1.234"]
+
+
+def test_a_cells_control_characters_are_shown_escaped_on_its_own_line() -> None:
+    # An older job's userName that would clear the screen and forge a line of the table
+    forged = "evil\x1b[2J\x1b[31mRED\r\nfake line"
+    lines = fit(COLUMNS, [[*ROW[:3], forged]], 200)
+    assert len(lines) == 2
+    assert lines[1].endswith("evil\\x1b[2J\\x1b[31mRED\\r\\nfake line")
+    assert not any(ord(char) < 0x20 for line in lines for char in line)

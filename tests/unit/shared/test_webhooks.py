@@ -50,6 +50,39 @@ def test_private_hosts_are_refused_unless_allowed(url: str) -> None:
     assert check_callback_url(url, allow_private=True) == url
 
 
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [("2130706433", "127.0.0.1"), ("0", "0.0.0.0"), ("0x7f.1", "127.0.0.1"),
+     ("0177.0.0.1", "127.0.0.1"), ("127.1", "127.0.0.1"), ("0x7f000001", "127.0.0.1"),
+     ("10.1", "10.0.0.1"), ("169.254.43518", "169.254.169.254"), ("2130706433.", "127.0.0.1")],
+)  # fmt: skip
+def test_every_form_a_resolver_takes_for_an_ipv4_address_is_judged_as_that_address(
+    host: str, address: str
+) -> None:
+    # inet_aton's forms (decimal, hex, octal, short): a resolver connects to ``address``
+    with pytest.raises(CallbackRefused, match="privada") as refused:
+        check_callback_url(f"http://{host}/x")
+    assert f"({address})" in str(refused.value)
+    assert check_callback_url(f"http://{host}/x", allow_private=True) == f"http://{host}/x"
+
+
+@pytest.mark.parametrize("host", ["134744072", "0x8080808", "8.8.2056", "cafe", "1e3.example"])
+def test_numeric_forms_of_public_addresses_and_names_that_only_look_numeric_pass(
+    host: str,
+) -> None:
+    assert check_callback_url(f"http://{host}/x") == f"http://{host}/x"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://example.com/\x1b[2J", "https://exa\r\nmple.com/", "https://example.com/\th",
+     "https://example.com/\x9b"],
+)  # fmt: skip
+def test_control_characters_are_refused(url: str) -> None:
+    with pytest.raises(CallbackRefused, match="caracteres de control"):
+        check_callback_url(url)
+
+
 def test_a_name_resolving_to_loopback_is_refused_at_delivery_and_allowed_when_set() -> None:
     with pytest.raises(CallbackRefused, match=r"'localhost' \((127\.0\.0\.1|::1)\)"):
         public_addresses("http://localhost:9/x")

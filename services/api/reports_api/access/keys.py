@@ -47,6 +47,8 @@ class Principal:
         return self.is_operator or record.owner == self.name
 
 
+#: Shortest API key accepted in AR_API_KEYS (the docs say so).
+MIN_KEY_LENGTH = 16
 #: The caller when no keys are configured.
 OPEN_ACCESS = Principal("anonymous", Role.OPERATOR)
 
@@ -56,13 +58,17 @@ class ApiKeys:
 
     def __init__(self, spec: str) -> None:
         self._by_digest: dict[bytes, Principal] = {}
-        for item in filter(None, (part.strip() for part in spec.split(","))):
+        items = filter(None, (part.strip() for part in spec.split(",")))
+        for number, item in enumerate(items, start=1):
             role, _, rest = item.partition(":")
             name, _, key = rest.partition(":")
-            if role not in {r.value for r in Role} or not name or len(key) < 16:
+            problem = _wrong(role, name, key)
+            if problem:
+                # Which entry and why, never its key: the message goes to logs.
                 raise ConfigurationError(
-                    "AR_API_KEYS items must be role:name:key with role client or operator "
-                    "and a key of at least 16 characters"
+                    f"AR_API_KEYS: entry {number} ({role[:20]}:{name[:40]}:…) {problem}; "
+                    "entries are role:name:key separated by commas, role client or operator, "
+                    f"key at least {MIN_KEY_LENGTH} characters"
                 )
             self._by_digest[key_digest(key)] = Principal(name, Role(role))
 
@@ -84,6 +90,19 @@ class ApiKeys:
             if hmac.compare_digest(known, digest):
                 return principal
         raise Unauthorized("La clave de API no es válida.")
+
+
+def _wrong(role: str, name: str, key: str) -> str:
+    """What is wrong with an AR_API_KEYS entry ("": nothing)."""
+    if role not in {r.value for r in Role}:
+        return f"has role '{role[:20]}', neither client nor operator"
+    if not name:
+        return "has no name"
+    if not key:
+        return "has no key"
+    if len(key) < MIN_KEY_LENGTH:
+        return f"has a key of {len(key)} characters, under {MIN_KEY_LENGTH}"
+    return ""
 
 
 def require_operator(principal: Principal) -> None:

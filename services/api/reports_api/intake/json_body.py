@@ -68,6 +68,14 @@ async def read_json_body(request: Request[Any, Any, Any], services: Services) ->
         raise UnsupportedMediaType(
             f"Se esperaba application/json y se recibió '{media or 'ninguno'}'."
         )
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        # The api does not decompress a request body: msgspec would call it malformed JSON.
+        raise UnsupportedMediaType(
+            f"El cuerpo llega con Content-Encoding '{encoding[:40]}', que la api no "
+            "descomprime: envíe el JSON sin comprimir, o el archivo .json.gz como 'dataFile' "
+            "de /queue-multipart o por /uploads (tus)."
+        )
     length = request.headers.get("content-length", "")
     too_large = (
         f"El cuerpo supera el máximo de {decimal_size(settings.max_json_bytes)}; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ _TRUE = {"true", "1", "yes", "si", "sí", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 #: Every spelling of a flag the api takes (the docs list them).
 FLAG_VALUES = sorted(_TRUE | _FALSE)
+#: C0 and C1 control characters and DEL: ESC, BEL, CR, LF, NUL... A stored text is shown
+#: to others (the history, the operator's terminal), where they would run, not show.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_NO_CONTROL = "no admite caracteres de control (como ESC, tabulador o saltos de línea)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,13 @@ def parse_flag(name: str, value: str | bool | None) -> bool:
     if text in _FALSE:
         return False
     raise InvalidRequest(f"El campo '{name}' debe ser 'true' o 'false'.")
+
+
+def check_text(name: str, value: str) -> str:
+    """``value`` if it holds no control character; 400 naming the field otherwise."""
+    if _CONTROL.search(value):
+        raise InvalidRequest(f"'{name}' {_NO_CONTROL}")
+    return value
 
 
 def check_options(
@@ -132,6 +144,9 @@ class Submitter:
         if report_type not in catalog:
             raise UnknownReportType(report_type, catalog)
         options = dict(options or {})
+        for name, value in options.items():
+            if _CONTROL.search(name) or _CONTROL.search(value):
+                raise InvalidRequest(f"La opción {name[:100]!r} {_NO_CONTROL}")
         allowed = (await self.jobs.report_options()).get(report_type)
         if allowed is not None:
             check_options(report_type, options, allowed)
@@ -142,6 +157,7 @@ class Submitter:
             raise InvalidRequest(
                 f"'userName' supera {self.settings.max_user_name_length} caracteres."
             )
+        check_text("userName", user_name)
         return Submission(
             report_type=report_type,
             user_name=user_name,

@@ -242,8 +242,11 @@ class TusController(Controller):
             raise InvalidRequest(
                 "Upload-Defer-Length no se admite: envíe Upload-Length con el tamaño del archivo."
             )
-        length = _count(upload_length, "Upload-Length")
         limit = services.settings.max_upload_bytes
+        text = (upload_length or "").strip()
+        if text.isascii() and text.isdigit() and len(text) > 18:
+            raise PayloadTooLarge(too_large(limit))  # past any limit (and a signed 64-bit int)
+        length = _count(upload_length, "Upload-Length")
         if length > limit:
             raise PayloadTooLarge(too_large(limit))
         if length == 0:
@@ -271,7 +274,13 @@ class TusController(Controller):
         headers = {"Location": f"{UPLOADS_PATH}/{upload.upload_id}"}
         log.info("tus_upload_created", job_id=upload.upload_id, bytes=length)
         if _media_type(request) == OFFSET_STREAM:  # creation-with-upload
-            upload = await _append(request, services, states, upload, 0, checksum)
+            try:
+                upload = await _append(request, services, states, upload, 0, checksum)
+            except PayloadTooLarge:
+                # A body past its own Upload-Length is the client's mistake, not a cut to
+                # resume: the upload goes with it (no one has its Location yet).
+                await _forget(services, states, upload)
+                raise
         headers.update(_progress(upload))
         return Response(None, status_code=201, headers=headers)
 
@@ -819,6 +828,13 @@ def _sha256_of(objects: ObjectStore, key: str) -> str:
         for chunk in reader.iter_chunks(1 * MIB):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+async def _forget(services: Services, states: TusStates, upload: TusUpload) -> None:
+    """Delete an unfinished upload and every byte it stored."""
+    current = await states.get(upload.upload_id)
+    await states.delete(upload.upload_id)
+    await _discard_bytes(services, current or upload)
 
 
 async def _discard_bytes(services: Services, upload: TusUpload) -> None:

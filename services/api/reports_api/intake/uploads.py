@@ -188,14 +188,48 @@ async def receive_form(
                 await reader.on_event(event)
     except multipart.ParserLimitReached as exc:
         await reader.abort(exc)
-        raise InvalidRequest(f"Cuerpo multipart inválido: {exc}.") from exc
+        raise InvalidRequest(f"Cuerpo multipart inválido: {_reason(exc)}.") from exc
     except multipart.MultipartError as exc:
         await reader.abort(exc)
-        raise InvalidRequest(f"Cuerpo multipart mal formado: {exc}.") from exc
+        raise InvalidRequest(f"Cuerpo multipart mal formado: {_reason(exc)}.") from exc
     except BaseException as exc:
         await reader.abort(exc)
         raise
     return form
+
+
+#: The multipart parser's reasons in Spanish, by how they start.
+_MULTIPART_REASONS = {
+    "Unexpected end of multipart stream": "el cuerpo termina antes del boundary de cierre",
+    "Unexpected byte in front of first boundary": "bytes inesperados antes del primer boundary",
+    "Invalid line break after first boundary": "salto de línea inválido tras el primer boundary",
+    "Unexpected byte after first boundary": "byte inesperado tras el primer boundary",
+    "Invalid line break in segment header": "salto de línea inválido en el encabezado de una parte",
+    "Unexpected bytes after boundary": "bytes inesperados tras un boundary",
+    "Segment header failed to decode": "el encabezado de una parte no es texto válido",
+    "Malformed segment header": "encabezado de una parte mal formado",
+    "Invalid segment header name": "nombre de encabezado inválido en una parte",
+    "Multiple segment Content-Length": "una parte trae más de un Content-Length",
+    "Invalid segment Content-Length": "Content-Length inválido en una parte",
+    "Missing Content-Disposition": "a una parte le falta Content-Disposition",
+    "Invalid Content-Disposition": "Content-Disposition inválido en una parte (no es form-data)",
+    "Segment Content-Length exceeded": "una parte supera su Content-Length",
+    "Segment size does not match": "el tamaño de una parte no coincide con su Content-Length",
+    "Maximum segment count exceeded": f"más de {MAX_SEGMENTS} partes",
+    "Maximum segment header length exceeded": "encabezado de una parte demasiado largo",
+    "Maximum segment header count exceeded": "demasiados encabezados en una parte",
+    "Maximum segment size exceeded": "una parte supera el tamaño máximo",
+    "Segment Content-Length larger than": "una parte declara un Content-Length mayor que el máximo",
+}
+
+
+def _reason(exc: multipart.MultipartError) -> str:
+    """The parser's reason in Spanish (its English never reaches a client)."""
+    text = str(exc.args[0]) if exc.args else ""
+    for start, spanish in _MULTIPART_REASONS.items():
+        if text.startswith(start):
+            return spanish
+    return "no se pudo leer el formulario"
 
 
 class _FormReader:
