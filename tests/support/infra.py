@@ -32,7 +32,7 @@ def s3_port_base() -> int:
         return int(os.environ["AR_TEST_S3_PORT_BASE"])
     rng = random.Random()
     for _ in range(50):
-        base = rng.randrange(20_000, 29_000, 10)
+        base = rng.randrange(20_000, 22_700, 10)  # gRPC below 32768, the ephemeral ports
         ports = [base + i for i in range(6)] + [base + 10_000 + i for i in range(6)]
         if not any(port_open("127.0.0.1", port, timeout=0.2) for port in ports):
             return base

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import sys
 from dataclasses import dataclass
@@ -63,11 +64,24 @@ def start_s3_for(env: dict[str, str], workdir: Path, port_base: int | None) -> S
     return s3
 
 
+#: Ports handed out for services to listen on: below Linux's ephemeral range (32768-60999 by
+#: default) and the test S3 servers' (20000-29005, gRPC +10000). A port from the ephemeral
+#: range, free when chosen, could meanwhile become the local end of some process's outgoing
+#: connection (to Redis, RabbitMQ...), and the service would fail to bind it for as long as
+#: that connection lives (seen in CI: an api restarting on "address already in use" for 60 s).
+FREE_PORTS = range(10_000, 20_000)
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody uses right now, outside the ephemeral range (:data:`FREE_PORTS`)."""
+    for port in random.sample(FREE_PORTS, 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {FREE_PORTS.start}-{FREE_PORTS.stop - 1}")
 
 
 def forget_namespace(env: dict[str, str]) -> None:
