@@ -26,6 +26,10 @@ DEFAULT_FINISH_SHARE = 0.1
 #: The most of a build that the finishing allowance may take (a sample whose reading was
 #: over at once would otherwise make every estimate infinite).
 MAX_FINISH_SHARE = 0.9
+#: Least time between a running job's first and last progress figures for its own rate to
+#: count: a build with helpers hands their parts on in bursts, and a rate over a burst says
+#: the job is all but done (a queued job behind it was told it would start at once).
+MIN_RATE_SECONDS = 1.0
 #: Least estimate for a job that runs: one past its expected end is about to finish.
 MIN_SECONDS_LEFT = 0.5
 #: Finished builds a lane keeps for its estimates (the newest), and for how long: a lane
@@ -140,8 +144,8 @@ def _line(samples: Sequence[RunSample]) -> tuple[float, float] | None:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """How far a run has read its payload: its first progress figure and its last, each
-    as (bytes read, seconds from the run's start)."""
+    """How far a run has gone through its payload: its first progress figure and its last,
+    each as (payload bytes done, seconds from the run's start)."""
 
     first_bytes: int
     first_elapsed: float
@@ -152,11 +156,9 @@ class Reading:
         """Seconds from the run's start to the end of its reading, at the rate between its
         first and last figures; None before a second figure.
 
-        The rate is not taken from the start: a build reads a batch (about 1 MB) or more
-        ahead of what it has done, and its first figure comes at once, so ``bytes /
-        elapsed`` would say a small job is nearly done when it has barely begun. From the
-        first figure on, bytes read grow as fast as work is done, and the work that is
-        left is the payload less what was read since then.
+        The figures count the payload bytes of the batches done, and the first (none done)
+        comes when the reading begins: the rate is not taken from the run's start, which
+        would count its set-up (storage opened, helpers started) as reading.
         """
         read = self.last_bytes - self.first_bytes
         took = self.last_elapsed - self.first_elapsed
@@ -174,13 +176,16 @@ def running_seconds_left(
 ) -> float | None:
     """Seconds until a running job is done, ``elapsed`` seconds after its start.
 
-    Its own rate (see :meth:`Reading.seconds`) gives the reading's length, and the lane's
-    finishing share the rest; before a quarter of the payload is read that is blended with
-    the lane's expected duration, which alone answers before the job's second figure.
+    Its own rate (see :meth:`Reading.seconds`), once measured over :data:`MIN_RATE_SECONDS`,
+    gives the reading's length, and the lane's finishing share the rest; before a quarter
+    of the payload is read that is blended with the lane's expected duration, which alone
+    answers before then.
     None when neither its progress nor its lane says anything yet.
     """
     expected = None if model is None else model.duration(total_bytes)
-    reading_seconds = None if reading is None else reading.seconds(total_bytes)
+    reading_seconds = None
+    if reading is not None and reading.last_elapsed - reading.first_elapsed >= MIN_RATE_SECONDS:
+        reading_seconds = reading.seconds(total_bytes)
     own = None
     share = 0.0
     if reading is not None and reading_seconds is not None and total_bytes > 0:

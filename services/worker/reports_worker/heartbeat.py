@@ -60,7 +60,7 @@ class Heartbeat:
     def progress(self, records: int, bytes_read: int) -> None:
         """Called by the report builder as it goes; cheap, only stores the figures. Raises
         RunStopped once the run has lost the job: the build stops where it is."""
-        if bytes_read != self.bytes_read:
+        if bytes_read != self.bytes_read or self.first_figure is None:
             self.last_figure = (bytes_read, time.monotonic())
             now = utcnow()
             first_bytes, first_at = self._reading[:2]

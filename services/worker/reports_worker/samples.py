@@ -20,7 +20,7 @@ def run_sample(
     started: float,
 ) -> RunSample:
     """The sample of a build that took ``seconds`` from ``started``, with its first and last
-    progress figures (bytes read, monotonic time): its set-up lasts until the first, and
+    progress figures (payload bytes done, monotonic time): its set-up lasts until the first, and
     its reading is taken to end where its rate between them ends it (the last figure may
     come before the last byte)."""
     if first is None or last is None:

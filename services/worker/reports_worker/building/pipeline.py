@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from reports_shared.reportcopy import job_tag
 
 from ..formats.csv import CSV_DIALECTS
 from ..formats.zip.archive import ReportFiles
+from ..input.batches import Batch
 from ..input.content import Source
 from ..input.decoding import decode_batch
 from ..input.payload import Payload
@@ -167,16 +169,35 @@ def _records(
     report: Report, payload: Payload, rejections: Rejections, progress: Progress
 ) -> Iterator[Record]:
     """The payload's records decoded into the report's schema; misfits go to rejections."""
-    number = 0
-    for batch in payload.batches():
+    number, done = 0, 0
+    ends: deque[int] = deque()
+    for batch in _noted(payload, ends, progress):
+        end = ends.popleft()
         for record in decode_batch(report, batch, rejections):
-            if record[0] % PROGRESS_EVERY == 0:
-                progress(record[0], payload.raw.bytes_read)
+            if record[0] % PROGRESS_EVERY == 0:  # the batch's bytes shared out by record
+                progress(record[0], done + (end - done) * (record[0] - batch.first) // batch.count)
             yield record
         number += batch.count
-    progress(number, payload.raw.bytes_read)
+        done = end
+    progress(number, done)
     if number == 0:
         raise InvalidPayload(_EMPTY)
+
+
+def _noted(payload: Payload, ends: deque[int], progress: Progress) -> Iterator[Batch]:
+    """The payload's batches, each noting in ``ends`` the payload bytes read once it was cut;
+    a first figure of none done says when the reading began (the set-up is over).
+
+    Progress counts a batch's bytes once it is done, not once it is read: a build reads
+    ahead (several batches each with helpers, which then hand their parts on in bursts), and
+    figures of bytes read ran ahead of the work (a queued job was told it would start at
+    once, behind two jobs with 10 s left).
+    """
+    for index, batch in enumerate(payload.batches()):
+        if index == 0:
+            progress(0, 0)
+        ends.append(payload.raw.bytes_read)
+        yield batch
 
 
 def _parts(
@@ -188,11 +209,12 @@ def _parts(
 ) -> Generator[Any, None, None]:
     """The report's parts, batch by batch, in order; rejections written as they come."""
     number = 0
-    for output in rendered(report, payload.batches(), helpers):
+    ends: deque[int] = deque()
+    for output in rendered(report, _noted(payload, ends, progress), helpers):
         for position, reason, reference in output.rejected:
             rejections.reject(position, reason, reference)
         number += output.count
-        progress(number, payload.raw.bytes_read)
+        progress(number, ends.popleft())
         yield output.part
     if number == 0:
         raise InvalidPayload(_EMPTY)

@@ -24,6 +24,7 @@ import pytest
 
 from devstack.datasets import write_invoices
 from reports_shared.errors import InvalidPayload
+from reports_worker.input.arraysplit import BLOCK_BYTES
 from reports_worker.reporttypes import Rejector
 from reports_worker.reporttypes.facturacion import FacturacionMasiva
 from reports_worker.reporttypes.facturacion.invoices import Invoice
@@ -86,6 +87,23 @@ def test_sheets_split_at_the_row_limit_across_batches(build: Builder) -> None:
     alone, helped = build(data, report), build(data, report, processes=2)
     assert "facturas.xlsx/xl/worksheets/sheet6.xml" in _contents(helped)
     assert _contents(helped) == _contents(alone)
+
+
+def test_progress_counts_the_bytes_of_the_batches_done_not_those_read_ahead(
+    build: Builder,
+) -> None:
+    # Given a payload of several batches, built here and in a helper (they read ahead)
+    payload = _payload()
+    figures: list[tuple[int, int]] = []
+
+    # When built
+    build(payload, processes=2, progress=lambda records, raw: figures.append((records, raw)))
+
+    # Then no figure counts more bytes than the records done by then span, give or take
+    # the batch cut from the block last read (before: the whole payload at the first part)
+    for records, raw in figures:
+        assert raw <= len(payload) * records / INVOICES + 2 * BLOCK_BYTES, (records, raw)
+    assert len(figures) > 2 and figures[-1] == (INVOICES, len(payload))
 
 
 def test_a_syntax_error_in_a_later_batch_is_reported_alike(build: Builder) -> None:
