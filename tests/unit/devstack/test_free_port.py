@@ -4,6 +4,8 @@ outgoing connection meanwhile (the ephemeral range), which would keep a service 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from devstack.stack import FREE_PORTS, free_port
@@ -25,3 +27,39 @@ def test_a_free_port_is_outside_the_ephemeral_range_and_can_be_listened_on() -> 
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))
             sock.listen()
+
+
+#: Each process asks for two ports of a narrowed range, and says which it got.
+_ASK = """
+import sys
+from pathlib import Path
+import devstack.stack as stack
+stack.FREE_PORTS = range(int(sys.argv[1]), int(sys.argv[1]) + 8)
+stack.CLAIMS = Path(sys.argv[2])
+print(stack.free_port(), stack.free_port())
+"""
+
+
+def test_processes_asking_at_once_are_never_handed_the_same_port(tmp_path: Path) -> None:
+    # Given eight free ports in a row, and four processes that each ask for two at once
+    base = next(b for b in range(FREE_PORTS.start, FREE_PORTS.stop, 8) if _all_free(b, 8))
+    claims = str(tmp_path / "claims.json")
+    asking = [
+        subprocess.Popen([sys.executable, "-c", _ASK, str(base), claims], stdout=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    # When none of them binds what it got (a service may take seconds to)
+    handed = [int(port) for process in asking for port in process.communicate()[0].split()]
+
+    # Then each port was handed out once (before: any of the eight, each time)
+    assert sorted(handed) == list(range(base, base + 8))
+
+
+def _all_free(base: int, count: int) -> bool:
+    for port in range(base, base + count):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import random
 import socket
 import sys
+import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,16 +78,44 @@ def start_s3_for(env: dict[str, str], workdir: Path, port_base: int | None) -> S
 FREE_PORTS = range(10_000, 20_000)
 
 
+#: Where the ports handed out lately are noted, for every process of this machine: a port
+#: is free from when it is chosen until its service binds it, and two test processes once
+#: chose the same one in that window (one stack's client then talked to the other's api).
+CLAIMS = Path(tempfile.gettempdir()) / "devstack-ports.json"
+#: How long a port handed out stays claimed: its service has bound it by then, or failed.
+CLAIM_SECONDS = 120.0
+
+
 def free_port() -> int:
-    """A TCP port nobody uses right now, outside the ephemeral range (:data:`FREE_PORTS`)."""
-    for port in random.sample(FREE_PORTS, 200):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
+    """A TCP port nobody uses right now, outside the ephemeral range (:data:`FREE_PORTS`),
+    and not handed out lately by this function, in any process (:data:`CLAIMS`)."""
+    with _claims() as claims:
+        for port in random.sample(FREE_PORTS, min(200, len(FREE_PORTS))):
+            if str(port) in claims:
                 continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            claims[str(port)] = time.time()
             return port
     raise RuntimeError(f"no free port in {FREE_PORTS.start}-{FREE_PORTS.stop - 1}")
+
+
+@contextlib.contextmanager
+def _claims() -> Iterator[dict[str, float]]:
+    """The ports claimed lately, under a lock across processes; written back after."""
+    with open(CLAIMS.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            claims = json.loads(CLAIMS.read_text())
+        except (OSError, ValueError):
+            claims = {}
+        now = time.time()
+        claims = {port: at for port, at in claims.items() if now - at < CLAIM_SECONDS}
+        yield claims
+        CLAIMS.write_text(json.dumps(claims))
 
 
 def forget_namespace(env: dict[str, str]) -> None:
