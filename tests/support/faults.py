@@ -120,9 +120,22 @@ class OwnS3(Restartable):
         process = self.server.process
         process.send_signal(signal.SIGSTOP)
         try:
+            _wait_stopped(process.pid)
             yield
         finally:
             process.send_signal(signal.SIGCONT)
+
+
+def _wait_stopped(pid: int, timeout: float = 10.0) -> None:
+    """Return once every thread of ``pid`` is stopped (one in a system call stops as it
+    returns from it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        threads = psutil.Process(pid).threads()
+        if all(psutil.Process(t.id).status() == psutil.STATUS_STOPPED for t in threads):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} did not stop within {timeout:.0f} s")
 
 
 class OwnRedis(Restartable):
