@@ -152,3 +152,44 @@ def test_a_key_held_past_the_wait_is_a_409_and_then_the_job(api: RunningStack) -
     assert first.status_code == 202, first.text
     again = multipart_send(data, key)(api.client)
     assert job_ids([again]) == job_ids([first])
+
+
+def test_a_slow_json_body_keeps_its_key_held(api: RunningStack) -> None:
+    # Given a JSON submission whose body takes about 8 s to come in
+    body = json.dumps({**FIELDS, "jsonData": dataset(300)}).encode()
+    key = f"pedido-{uuid.uuid4()}"
+
+    def slowly() -> Iterator[bytes]:
+        step = len(body) // 8 + 1
+        for start in range(0, len(body), step):
+            yield body[start : start + step]
+            time.sleep(1)
+
+    def slow_upload(client: httpx.Client) -> httpx.Response:
+        return client.post(
+            f"{Q}/queue-json", content=slowly(),
+            headers={"Idempotency-Key": key, "Content-Type": "application/json"},
+        )  # fmt: skip
+
+    def claim_ttl() -> int:
+        time.sleep(7)
+        with api.redis() as store:
+            keys = list(store.scan_iter(f"{api.namespace}:idem:*"))
+            claims = [k for k in keys if (store.get(k) or b"").startswith(b"pending:")]
+            assert len(claims) == 1, keys
+            return int(store.ttl(claims[0]))
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(slow_upload, api.client)
+        ttl = pool.submit(claim_ttl).result()
+        response = first.result()
+    # Then 7 s in, its key is held for nearly the whole claim again (renewed as the body
+    # comes in; before, 30 s from its start: a body slower than that let a retry in)
+    assert ttl >= 25, ttl
+    assert response.status_code == 202, response.text
+    # And a retry after it gets its job
+    again = api.client.post(
+        f"{Q}/queue-json", content=body,
+        headers={"Idempotency-Key": key, "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert job_ids([again]) == job_ids([response])

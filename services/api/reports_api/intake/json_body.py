@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request
@@ -15,7 +17,7 @@ from ..settings import JSON_COST_PER_BYTE
 from ..state import Services
 from .payloads import decode_body, inline_dataset
 from .submissions import Submission, parse_flag
-from .uploads import StoredPayload, decimal_size
+from .uploads import KEEPALIVE_EVERY_SECONDS, StoredPayload, decimal_size
 
 
 async def take_json_dataset(
@@ -23,10 +25,12 @@ async def take_json_dataset(
     services: Services,
     principal: Principal,
     max_records: int | None = None,
+    keepalive: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[str, Submission, StoredPayload]:
     """A JSON submission checked and its dataset stored: the new job id, the request, the
-    payload. Over ``max_records`` records it is refused with 413 (the synchronous path)."""
-    body, cost = await read_json_body(request, services)
+    payload. Over ``max_records`` records it is refused with 413 (the synchronous path).
+    ``keepalive`` is awaited every few seconds while the body comes in."""
+    body, cost = await read_json_body(request, services, keepalive)
     try:
         request_body = decode_body(body)
         large = request_body.is_large_dataset
@@ -59,9 +63,15 @@ async def take_json_dataset(
     return job_id, submission, payload
 
 
-async def read_json_body(request: Request[Any, Any, Any], services: Services) -> tuple[bytes, int]:
+async def read_json_body(
+    request: Request[Any, Any, Any],
+    services: Services,
+    keepalive: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[bytes, int]:
     """The body of a JSON submission, within the size limit and the memory budget, and the
-    part of the budget it took: on success the caller owns that part and must release it."""
+    part of the budget it took: on success the caller owns that part and must release it.
+    ``keepalive``, if any, is awaited every KEEPALIVE_EVERY_SECONDS while the body comes in
+    (a slow client's Idempotency-Key stays held)."""
     settings = services.settings
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
@@ -90,10 +100,14 @@ async def read_json_body(request: Request[Any, Any, Any], services: Services) ->
     await services.json_budget.reserve(cost)
     try:
         chunks = bytearray()
+        alive_at = time.monotonic()
         async for chunk in request.stream():
             chunks += chunk
             if len(chunks) > settings.max_json_bytes:
                 raise PayloadTooLarge(too_large)
+            if keepalive is not None and time.monotonic() - alive_at >= KEEPALIVE_EVERY_SECONDS:
+                alive_at = time.monotonic()
+                await keepalive()
         return bytes(chunks), cost
     except BaseException:
         await services.json_budget.release(cost)

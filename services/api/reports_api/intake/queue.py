@@ -87,7 +87,11 @@ async def _take_json(
     earlier = held if isinstance(held, JobRecord) else None
     if earlier is None:  # a retry is not counted again
         await services.submissions.check(client_identity(principal, request))
-    job_id, submission, payload = await take_json_dataset(request, services, principal)
+    # A slow body keeps the key held, as a multipart upload does.
+    keepalive = held.renew if isinstance(held, idempotency.KeyClaim) else None
+    job_id, submission, payload = await take_json_dataset(
+        request, services, principal, keepalive=keepalive
+    )
     if earlier is not None:
         await services.submitter.discard(job_id, payload.key)
         idempotency.check_same(earlier, submission, payload)
