@@ -27,9 +27,11 @@ DEFAULT_FINISH_SHARE = 0.1
 #: over at once would otherwise make every estimate infinite).
 MAX_FINISH_SHARE = 0.9
 #: Least time between a running job's first and last progress figures for its own rate to
-#: count: a build with helpers hands their parts on in bursts, and a rate over a burst says
-#: the job is all but done (a queued job behind it was told it would start at once).
-MIN_RATE_SECONDS = 1.0
+#: count: a build with helpers hands their parts on in bursts, and a rate measured over a
+#: burst alone says the job is all but done. (The first figure, none done, comes when the
+#: reading begins, so a burst is measured with the time before it; 1 s made short jobs'
+#: estimates lean on their lane longer, and no better: bench/eta_error.py.)
+MIN_RATE_SECONDS = 0.25
 #: Least estimate for a job that runs: one past its expected end is about to finish.
 MIN_SECONDS_LEFT = 0.5
 #: Finished builds a lane keeps for its estimates (the newest), and for how long: a lane

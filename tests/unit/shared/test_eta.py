@@ -44,14 +44,14 @@ def test_a_batch_read_ahead_at_once_does_not_make_a_job_look_done() -> None:
     assert left == pytest.approx(10.0 - 1.0)
 
 
-def test_a_rate_over_less_than_a_second_is_not_trusted() -> None:
+def test_a_rate_over_a_burst_alone_is_not_trusted() -> None:
     # A build with a helper hands on two parts at once: 30 MB more 10 ms after the first
     # figure says 3 GB/s; the lane's expectation answers instead (before: MIN_SECONDS_LEFT)
     burst = Reading(first_bytes=10 * MB, first_elapsed=1.0, last_bytes=40 * MB,
                     last_elapsed=1.01)  # fmt: skip
     left = running_seconds_left(total_bytes=100 * MB, reading=burst, elapsed=1.5, model=STEADY)
     assert left == pytest.approx(10.0 - 1.5)
-    # And a rate over a second is: 30 MB in 3 s, the reading over at 11 s
+    # And a rate over longer is: 30 MB in 3 s, the reading over at 11 s
     steady = Reading(first_bytes=10 * MB, first_elapsed=1.0, last_bytes=40 * MB, last_elapsed=4.0)
     left = running_seconds_left(total_bytes=100 * MB, reading=steady, elapsed=4.0, model=STEADY)
     assert left == pytest.approx(11.0 / 0.9 - 4.0)
