@@ -136,6 +136,32 @@ def test_json_data_that_cannot_be_json_is_refused_at_once_saying_what_it_looks_l
     nothing_recorded(strict, user, stored)
 
 
+@pytest.mark.parametrize("path", [f"{Q}/queue-json", "/api/Reports/generate"])
+@pytest.mark.parametrize("where", ["userName", "jsonData"])
+def test_a_json_body_in_latin_1_is_a_400_saying_so(
+    strict: RunningStack, path: str, where: str
+) -> None:
+    # Given a JSON body encoded in Latin-1, its "é" in the user name or in a record
+    user = f"qa-{uuid.uuid4().hex[:8]}"
+    stored = recorded(strict)
+    record = {**INVOICE, "customerName": "José Pérez" if where == "jsonData" else "Ana"}
+    name = f"{user}-José" if where == "userName" else user
+    body = json.dumps(
+        {"reportType": "FacturacionMasiva", "userName": name, "jsonData": [record]},
+        ensure_ascii=False,
+    ).encode("latin-1")
+
+    # When it is sent
+    response = strict.client.post(path, content=body, headers={"Content-Type": "application/json"})
+
+    # Then it is a 400 saying the body is not UTF-8 and where (before: a 500 for the user
+    # name; a job accepted that failed in the worker for the record), and nothing is recorded
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert "no es texto UTF-8 (byte " in detail, detail
+    nothing_recorded(strict, user, stored)
+
+
 def test_a_gzip_file_and_a_file_shorter_than_the_bytes_checked_are_taken(
     strict: RunningStack,
 ) -> None:

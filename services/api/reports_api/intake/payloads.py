@@ -68,6 +68,8 @@ def decode_body(body: bytes) -> JsonSubmission:
         raise InvalidRequest(f"El cuerpo no es JSON válido: {_where(exc, len(body))}.") from exc
     except RecursionError:  # msgspec gives up past ~1,000 levels: hostile, not a dataset
         raise InvalidRequest(TOO_DEEP.format(what="El cuerpo de la solicitud")) from None
+    except UnicodeDecodeError:  # a text field not in UTF-8 (Latin-1...): was a 500
+        raise InvalidRequest(_not_utf8("El cuerpo", body)) from None
 
 
 def inline_dataset(raw: msgspec.Raw) -> InlineDataset:
@@ -78,6 +80,8 @@ def inline_dataset(raw: msgspec.Raw) -> InlineDataset:
     if data[:1] == b'"':
         data = _string_decoder.decode(data).lstrip("\ufeff").encode()
         check_head(data[:HEAD_BYTES], "'jsonData'")  # a CSV pasted in: 415 naming it
+    else:
+        _require_utf8(data)
     if not data.strip():
         raise InvalidPayload("'jsonData' está vacío.")
     lines = ndjson_records(data)
@@ -97,6 +101,26 @@ def inline_dataset(raw: msgspec.Raw) -> InlineDataset:
     if records == 0:  # the build would fail on it: refused before anything is stored
         raise InvalidPayload("La lista de registros está vacía: no hay nada que procesar.")
     return InlineDataset(data, records)
+
+
+def _require_utf8(data: bytes) -> None:
+    """400 unless inline ``jsonData`` is UTF-8: msgspec keeps its bytes as they came, and a
+    body in Latin-1 was accepted, then failed in the worker."""
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        raise InvalidPayload(_not_utf8("'jsonData'", data)) from None
+
+
+def _not_utf8(what: str, data: bytes) -> str:
+    """Where ``data`` stops being UTF-8, as a message."""
+    try:
+        data.decode()
+    except UnicodeDecodeError as exc:
+        where = f" (byte {exc.start + 1:,})"
+    else:
+        where = ""
+    return f"{what} no es texto UTF-8{where}: envíe el JSON codificado en UTF-8."
 
 
 def ndjson_records(data: bytes) -> int | None:
