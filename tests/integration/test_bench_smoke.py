@@ -52,7 +52,7 @@ def _run_harness(infra: Infra, out: Path) -> dict[str, Any]:
         *_python(), str(HARNESS), "--sizes", str(RECORDS), "--repeat", "1",
         "--throughput-jobs", "2", "--throughput-size", str(RECORDS),
         "--poll-seconds", "1", "--poll-connections", "8", "--baseline-timeout", "60",
-        "--quiet-wait", "0",
+        "--quiet-wait", "0", "--status-rounds", "1", "--status-seconds", "1",
         "--cache", str(out / "datasets"), "--out", str(out),
     ]  # fmt: skip
     done = subprocess.run(
@@ -96,6 +96,10 @@ def test_harness_writes_every_figure(infra: Infra, tmp_path: Path) -> None:
     assert document["throughput"]["jobs"] == 2 and document["throughput"]["jobsPerMinute"] > 0
     assert document["polling"]["idle"].keys() >= POLL_FIGURES
     assert document["polling"]["busy"].keys() >= POLL_FIGURES
+    # and the status beside a bare endpoint, in each of its states (one short round)
+    beside = document["statusVsBare"]["targets"]
+    assert beside.keys() == {"bare", "queued", "running", "completed"}, beside
+    assert all(t["requestsPerSecond"] > 0 and t["errors"] == 0 for t in beside.values()), beside
     # and the targets, the machine, the Markdown table and the chart
     assert {row["target"] for row in document["targets"]}
     assert document["machine"]["nproc"] >= 1 and document["machine"]["cpuModel"]
