@@ -248,10 +248,10 @@ def test_storage_that_hangs_is_answered_503_within_seconds_and_ready_again_after
         assert took < 8, f"/ready answered after {took:.1f} s"
         print(f"/ready: 503 after {took:.1f} s")
         # And a submission and a download are answered 503 + Retry-After within seconds: the
-        # api waits 10 s for a read, without retry (a submission waits twice: its upload,
-        # then the delete of what that upload may have left)
+        # api waits 10 s for a read, without retry (a submission then waits 1 s at most for
+        # the delete of what its upload may have left; before, another 10 s)
         for request, bound in (
-            (lambda: post_multipart(stack, [{"sleep": 0, "n": 1}]), 25),
+            (lambda: post_multipart(stack, [{"sleep": 0, "n": 1}]), 14),
             (lambda: stack.client.get(final["downloadUrl"]), 15),
         ):
             response, took = timed(request)

@@ -23,7 +23,7 @@ from ..errors import Busy, InvalidRequest
 from ..settings import ApiSettings
 from .callbacks import Callbacks
 from .publisher import Publisher
-from .uploads import StoredPayload
+from .uploads import StoredPayload, remove_soon
 
 log = structlog.get_logger(__name__)
 
@@ -223,7 +223,4 @@ class Submitter:
             await self.jobs.delete(job_id)
         except Exception:
             log.warning("discard_record_failed", job_id=job_id)
-        try:
-            await asyncio.to_thread(self.objects.delete, payload_key)
-        except Exception:
-            log.warning("discard_payload_failed", job_id=job_id)
+        await remove_soon(self.objects, payload_key)

@@ -129,7 +129,32 @@ class StreamingUpload:
         await self.pipe.abort(exc)
         with contextlib.suppress(BaseException):  # the abort itself raises here
             await self.task
-        await asyncio.to_thread(self.objects.delete, self.key)
+        await remove_soon(self.objects, self.key)
+
+
+#: How long a failed submission waits for storage to remove what it left before it answers:
+#: storage that answers has by then; storage that hangs no longer holds the answer (503)
+#: for another read timeout (it did: 20 s in all). The removal goes on meanwhile, and the
+#: janitor removes what it could not (an idle multipart upload, an orphan payload).
+REMOVAL_WAIT_SECONDS = 1.0
+#: Removals still under way (a task nobody holds may be collected before it ends).
+_removals: set[asyncio.Task[None]] = set()
+
+
+async def remove_soon(objects: ObjectStore, key: str) -> None:
+    """Delete ``key`` from storage, waiting up to REMOVAL_WAIT_SECONDS for it; a failure
+    is logged, never raised (best effort)."""
+    task = asyncio.ensure_future(asyncio.to_thread(objects.delete, key))
+    _removals.add(task)
+    task.add_done_callback(lambda done: _removed(done, key))
+    with contextlib.suppress(Exception):  # the callback logs it
+        await asyncio.wait_for(asyncio.shield(task), REMOVAL_WAIT_SECONDS)
+
+
+def _removed(task: asyncio.Task[None], key: str) -> None:
+    _removals.discard(task)
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("payload_removal_failed", key=key, error=type(exc).__name__)
 
 
 #: Called when the file part begins, with the fields seen so far: checks them, opens the upload.
