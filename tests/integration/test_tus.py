@@ -580,3 +580,39 @@ def test_a_delete_during_a_slow_patch_leaves_no_upload_nor_bytes(api: RunningSta
     assert [answer.status_code for answer in answers] == [204]
     assert api.client.head(url, headers={**TUS, "X-API-Key": ERP}).status_code == 404
     assert leftovers(api, upload_id) == ([], [])
+
+
+def test_a_patch_while_another_sends_is_a_409_saying_the_upload_is_in_use(
+    api: RunningStack,
+) -> None:
+    # Given a PATCH that sends 1 MiB and then pauses
+    data = dataset(40_000)
+    url = create(api, len(data)).headers["location"]
+    paused = threading.Event()
+    headers = {**TUS, "X-API-Key": ERP, "Content-Type": "application/offset+octet-stream"}
+
+    def body() -> Iterator[bytes]:
+        yield data[:MIB]
+        paused.set()
+        time.sleep(2)
+
+    answers: list[httpx.Response] = []
+
+    def patch() -> None:
+        with httpx.Client(base_url=api.url, timeout=60) as client:
+            answers.append(
+                client.patch(url, content=body(), headers={**headers, "Upload-Offset": "0"})
+            )
+
+    sending = threading.Thread(target=patch)
+    sending.start()
+    assert paused.wait(60)
+    time.sleep(0.5)
+    # When a second PATCH comes meanwhile
+    second = api.client.patch(url, content=data[:10], headers={**headers, "Upload-Offset": "0"})
+    sending.join(60)
+    # Then it is a 409 saying the upload is in use, not a wrong offset (its offset was right)
+    assert second.status_code == 409, second.text
+    assert second.json()["title"] == "Carga en uso", second.json()
+    assert "Otra solicitud" in second.json()["detail"]
+    assert [answer.status_code for answer in answers] == [204]

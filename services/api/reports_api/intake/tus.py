@@ -83,10 +83,17 @@ class TusVersionMissing(ApiError):
 
 
 class UploadOffsetMismatch(ApiError):
-    """Upload-Offset is not where the upload stands, or another PATCH is sending bytes."""
+    """Upload-Offset is not where the upload stands."""
 
     status = 409
     title = "Desplazamiento incorrecto"
+
+
+class UploadBusy(ApiError):
+    """Another request is sending bytes to the upload (tus: 409, as for a wrong offset)."""
+
+    status = 409
+    title = "Carga en uso"
 
 
 class UploadNotFound(ApiError):
@@ -347,7 +354,7 @@ class TusController(Controller):
             upload_id, services.settings.tus_lock_seconds, _TERMINATE_WAIT_SECONDS
         )
         if token is None:
-            raise UploadOffsetMismatch(
+            raise UploadBusy(
                 "Otra solicitud sigue enviando datos a esta carga: interrumpa ese envío "
                 "(cierre su conexión) e intente de nuevo."
             )
@@ -514,7 +521,7 @@ async def _append(
         )
     token = await states.lock(upload.upload_id, services.settings.tus_lock_seconds)
     if token is None:
-        raise UploadOffsetMismatch(
+        raise UploadBusy(
             "Otra solicitud está enviando datos a esta carga; consulte el desplazamiento con "
             "HEAD e intente de nuevo.",
             uploadOffset=upload.offset,
