@@ -14,6 +14,7 @@ import random
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -205,14 +206,26 @@ def _rabbitmq_script(name: str) -> str | None:
 def _rabbitmq_port_base() -> int:
     """Ten free ports: AMQP on base, Erlang distribution on base+1, CLI tools on base+2..9.
 
-    Away from 35672-35682, where RabbitMQ's CLI tools listen by default.
+    Below the ephemeral range (it was 40000-45000: a port of it free when chosen became the
+    local end of an outgoing connection, and the node failed on "eaddrinuse", CI), above the
+    test S3 servers' (20000-22705) and away from 35672-35682, where RabbitMQ's CLI tools
+    listen by default.
     """
     rng = random.Random()
     for _ in range(50):
-        base = rng.randrange(40_000, 45_000, 10)
-        if not any(port_open("127.0.0.1", base + i, timeout=0.2) for i in range(10)):
+        base = rng.randrange(23_000, 28_000, 10)
+        if all(_bindable(base + i) for i in range(10)):
             return base
     raise RuntimeError("no free ports for a test RabbitMQ node")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 class OwnRabbitMQ(Restartable):
