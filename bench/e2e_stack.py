@@ -29,7 +29,9 @@ from reports_shared.settings import CommonSettings, load_settings
 
 #: Our own S3 server takes six ports from a base (and the same +10000 for gRPC): a base
 #: is drawn from this range until all of them are free (tests and CI use 28333, 28433).
-S3_PORT_RANGE = (20_000, 30_000)
+#: Its gRPC ports stay below 32768, where the ephemeral range begins: a port there, free
+#: when drawn, may become the local end of an outgoing connection before weed binds it.
+S3_PORT_RANGE = (20_000, 22_700)
 
 
 @dataclass
