@@ -325,6 +325,10 @@ def test_health_ready_metrics_and_openapi_answer(api: RunningStack) -> None:
     assert api.client.get("/health").json() == {"status": "ok"}
     ready = api.client.get("/ready").json()
     assert ready["status"] == "ready", ready
+    # HEAD too, without a body (a monitor's probe; before: 405)
+    for path in ("/health", "/ready"):
+        probed = api.client.head(path)
+        assert probed.status_code == 200 and probed.content == b"", (path, probed)
     metrics = api.client.get("/metrics")
     assert metrics.status_code == 200
     assert 'litestar_requests_total{app_name="async_reports_api"' in metrics.text
