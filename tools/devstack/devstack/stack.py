@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import random
 import socket
 import sys
@@ -81,7 +82,8 @@ FREE_PORTS = range(10_000, 20_000)
 #: Where the ports handed out lately are noted, for every process of this machine: a port
 #: is free from when it is chosen until its service binds it, and two test processes once
 #: chose the same one in that window (one stack's client then talked to the other's api).
-CLAIMS = Path(tempfile.gettempdir()) / "devstack-ports.json"
+#: One file per user (another's would not be writable).
+CLAIMS = Path(tempfile.gettempdir()) / f"devstack-ports-{os.getuid()}.json"
 #: How long a port handed out stays claimed: its service has bound it by then, or failed.
 CLAIM_SECONDS = 120.0
 
