@@ -80,8 +80,9 @@ FREE_PORTS = range(10_000, 20_000)
 
 
 #: Where the ports handed out lately are noted, for every process of this machine: a port
-#: is free from when it is chosen until its service binds it, and two test processes once
-#: chose the same one in that window (one stack's client then talked to the other's api).
+#: is free from when it is chosen until its service binds it, and two test processes could
+#: choose the same one in that window: one stack's client would then talk to the other's api
+#: (the likeliest cause of a CI failure, a frozen storage reported ready).
 #: One file per user (another's would not be writable).
 CLAIMS = Path(tempfile.gettempdir()) / f"devstack-ports-{os.getuid()}.json"
 #: How long a port handed out stays claimed: its service has bound it by then, or failed.
