@@ -14,7 +14,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ import redis
 
 from devstack.infra import port_open
 from devstack.s3server import S3Server, start_s3
-from devstack.stack import free_port
+from devstack.stack import bindable, free_port
 from tests.support.infra import s3_port_base, unavailable
 
 #: Longest wait for a service to start or stop (bounded, never forever).
@@ -214,18 +213,9 @@ def _rabbitmq_port_base() -> int:
     rng = random.Random()
     for _ in range(50):
         base = rng.randrange(23_000, 28_000, 10)
-        if all(_bindable(base + i) for i in range(10)):
+        if all(bindable(base + i) for i in range(10)):
             return base
     raise RuntimeError("no free ports for a test RabbitMQ node")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 class OwnRabbitMQ(Restartable):

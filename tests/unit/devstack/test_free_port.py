@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devstack.stack import FREE_PORTS, free_port
+from devstack.stack import FREE_PORTS, bindable, free_port
 
 
 def _ephemeral() -> range:
@@ -42,7 +42,11 @@ print(stack.free_port(), stack.free_port())
 
 def test_processes_asking_at_once_are_never_handed_the_same_port(tmp_path: Path) -> None:
     # Given eight free ports in a row, and four processes that each ask for two at once
-    base = next(b for b in range(FREE_PORTS.start, FREE_PORTS.stop, 8) if _all_free(b, 8))
+    base = next(
+        b
+        for b in range(FREE_PORTS.start, FREE_PORTS.stop, 8)
+        if all(bindable(p) for p in range(b, b + 8))
+    )
     claims = str(tmp_path / "claims.json")
     asking = [
         subprocess.Popen([sys.executable, "-c", _ASK, str(base), claims], stdout=subprocess.PIPE)
@@ -53,13 +57,3 @@ def test_processes_asking_at_once_are_never_handed_the_same_port(tmp_path: Path)
 
     # Then each port was handed out once (before: any of the eight, each time)
     assert sorted(handed) == list(range(base, base + 8))
-
-
-def _all_free(base: int, count: int) -> bool:
-    for port in range(base, base + count):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True

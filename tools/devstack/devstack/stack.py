@@ -94,16 +94,22 @@ def free_port() -> int:
     and not handed out lately by this function, in any process (:data:`CLAIMS`)."""
     with _claims() as claims:
         for port in random.sample(FREE_PORTS, min(200, len(FREE_PORTS))):
-            if str(port) in claims:
+            if str(port) in claims or not bindable(port):
                 continue
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
             claims[str(port)] = time.time()
             return port
     raise RuntimeError(f"no free port in {FREE_PORTS.start}-{FREE_PORTS.stop - 1}")
+
+
+def bindable(port: int) -> bool:
+    """Whether a TCP port of 127.0.0.1 can be bound now (nobody listens on it, nor holds it
+    as the local end of a connection)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @contextlib.contextmanager
