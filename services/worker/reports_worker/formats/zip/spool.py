@@ -55,7 +55,7 @@ class DeflatedSpool:
 
     def _run(self) -> None:
         digest = hashlib.sha256()
-        compressor = zlib_ng.compressobj(DEFLATE_LEVEL, zlib_ng.DEFLATED, -15)
+        compressor = _raw_deflater()
         crc32, crc, size = zlib_ng.crc32, 0, 0
         try:
             with self.path.open("wb") as out:
@@ -64,9 +64,7 @@ class DeflatedSpool:
                     digest.update(chunk)
                     crc = crc32(chunk, crc)
                     size += len(chunk)
-                out.write(
-                    compressor.flush(zlib_ng.Z_FINISH if self._final else zlib_ng.Z_SYNC_FLUSH)
-                )
+                out.write(compressor.flush(_END if self._final else _MORE))
         except BaseException as exc:  # handed to the writer on its next call
             self._error = exc
             while self._queue.get() is not None:  # let the writer finish without blocking
@@ -110,8 +108,14 @@ class DeflatedSpool:
 
 def deflated(data: bytes, *, final: bool) -> bytes:
     """``data`` as a deflate stream of its own: ended, or sync-flushed for more to follow."""
-    compressor = zlib_ng.compressobj(DEFLATE_LEVEL, zlib_ng.DEFLATED, -15)
-    return compressor.compress(data) + compressor.flush(_END if final else _MORE)
+    compressor = _raw_deflater()
+    out: bytes = compressor.compress(data) + compressor.flush(_END if final else _MORE)
+    return out
+
+
+def _raw_deflater() -> Any:
+    """A compressor of raw deflate (no zlib header), as a ZIP member holds it."""
+    return zlib_ng.compressobj(DEFLATE_LEVEL, zlib_ng.DEFLATED, -15)
 
 
 def joined_crc(pieces: Iterable[tuple[int, int]]) -> tuple[int, int]:
