@@ -59,6 +59,9 @@ class JobRecord(msgspec.Struct, rename="camel", kw_only=True):
     payload_key: str = ""
     payload_bytes: int = 0
     payload_sha256: str = ""
+    #: The api stored the payload gzip-compressed (storedpayload.py); ``payload_bytes``
+    #: and ``payload_sha256`` are still those of the bytes as uploaded.
+    payload_gzip: bool = False
     options: dict[str, str] = msgspec.field(default_factory=dict)
     #: When RabbitMQ confirmed the job's message (unset: the enqueue may have been lost).
     enqueued_at: datetime | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import time
 import uuid
@@ -12,6 +13,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from reports_shared.jobs import JobRecord
+from reports_shared.jobstore import JobStore
+from reports_shared.settings import CommonSettings, load_settings
 from tests.support.data import INVOICE
 from tests.support.stacks import RunningStack, StackFactory, zip_bytes
 
@@ -192,6 +196,57 @@ def test_queue_json_says_where_the_json_breaks(api: RunningStack) -> None:
         f"{Q}/queue-json", json={**FIELDS, "jsonData": '[{"a": 1}, {"b": }]'}
     )
     assert "byte" in str(problem(response, 400)["detail"])
+
+
+def stored_payload(stack: RunningStack, job_id: str) -> tuple[bytes, JobRecord]:
+    """What storage holds of a queued job's dataset, and the job's record."""
+    settings = load_settings(CommonSettings, stack.env)
+    record = JobStore.from_url(settings.redis_url, settings.names).get(job_id)
+    assert record is not None
+    with stack.objects().open(record.payload_key) as reader:
+        return reader.read(), record
+
+
+def test_datasets_are_stored_compressed_and_one_sent_compressed_as_it_came(
+    make_stack: StackFactory,
+) -> None:
+    stack = make_stack(workers=1, janitor=False, delete_payloads="false")  # payloads stay
+    data = json.dumps([{**INVOICE, "invoiceNumber": f"F-{n}"} for n in range(500)]).encode()
+    sent_gzip = gzip.compress(data)
+    jobs = {
+        name: stack.client.post(f"{Q}/queue-multipart", data=FIELDS,
+                                files={"dataFile": ("d.json", body)}).json()["jobId"]
+        for name, body in (("plain", data), ("gzip", sent_gzip))
+    } | {
+        "json": stack.client.post(f"{Q}/queue-json",
+                                  json={**FIELDS, "jsonData": data.decode()}).json()["jobId"],
+    }  # fmt: skip
+    # The worker builds from each alike: every invoice counted, whatever storage holds.
+    for job_id in jobs.values():
+        finished = stack.wait_finished(job_id)
+        assert finished["progress"]["recordsProcessed"] == 500, finished
+
+    stored, record = stored_payload(stack, jobs["plain"])
+    assert stored[:2] == b"\x1f\x8b" and gzip.decompress(stored) == data
+    assert len(stored) < len(data) / 4
+    # The record tells the worker, and keeps the size and hash of what was sent.
+    assert record.payload_gzip and record.payload_bytes == len(data)
+    assert record.payload_sha256 == hashlib.sha256(data).hexdigest()
+    stored, record = stored_payload(stack, jobs["gzip"])
+    assert stored == sent_gzip and not record.payload_gzip  # not compressed twice
+    assert record.payload_bytes == len(sent_gzip)
+    stored, record = stored_payload(stack, jobs["json"])
+    assert record.payload_gzip and json.loads(gzip.decompress(stored)) == json.loads(data)
+
+
+def test_with_compression_off_a_dataset_is_stored_as_sent(make_stack: StackFactory) -> None:
+    stack = make_stack(workers=1, janitor=False, delete_payloads="false", compress_payloads="false")
+    response = stack.client.post(f"{Q}/queue-multipart", data=FIELDS,
+                                 files={"dataFile": ("d.json", DATA)})  # fmt: skip
+
+    stored, record = stored_payload(stack, response.json()["jobId"])
+
+    assert stored == DATA and not record.payload_gzip
 
 
 # --- status, active jobs, downloads -------------------------------------------------------

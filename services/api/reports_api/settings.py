@@ -33,6 +33,8 @@ class ApiSettings(CommonSettings, frozen=True, kw_only=True):
     max_inflight_json_bytes: int = 768 * MIB
     #: Uploads streaming to storage at once; past it, 503 with Retry-After.
     max_concurrent_uploads: int = 16
+    #: Store uploaded datasets gzip-compressed (one already gzip is stored as sent).
+    compress_payloads: bool = True
     #: A payload at least this large goes to the large lane even if not flagged.
     large_dataset_bytes: int = 50 * MIB
     #: Most records the synchronous endpoint accepts.

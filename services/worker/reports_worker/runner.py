@@ -22,6 +22,7 @@ from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore.records import epoch
 from reports_shared.messages import JobMessage
 from reports_shared.results import ReportResult
+from reports_shared.storedpayload import Inflating
 
 from . import caching
 from .errors import RunStopped
@@ -184,7 +185,9 @@ def _build_and_publish(
         tempfile.TemporaryDirectory(dir=settings.work_dir or None) as work,
         Heartbeat(services.jobs, record, limiter, settings.lease_ttl_seconds) as beat,
     ):
-        with services.objects.open(record.payload_key) as source:
+        with services.objects.open(record.payload_key) as stored:
+            # Inflated here, so the build counts progress in the bytes as uploaded.
+            source = Inflating(stored) if record.payload_gzip else stored
             outcome = build_report(
                 record.report_type,
                 source,

@@ -11,6 +11,8 @@ from typing import Any
 
 from litestar import Request
 
+from reports_shared.storedpayload import Deflating
+
 from ..access.keys import Principal
 from ..errors import PayloadTooLarge, UnsupportedMediaType
 from ..settings import JSON_COST_PER_BYTE
@@ -117,7 +119,12 @@ async def read_json_body(
 async def store_inline(services: Services, job_id: str, data: bytes) -> StoredPayload:
     """Put an inline dataset in storage as the job's payload."""
     key = services.settings.names.payload_key(job_id)
-    await asyncio.to_thread(
-        services.objects.put_stream, key, io.BytesIO(data), len(data), "application/json"
-    )
-    return StoredPayload(key, len(data), hashlib.sha256(data).hexdigest())
+    gzip = services.settings.compress_payloads
+    await asyncio.to_thread(_put, services, key, data, gzip=gzip)
+    return StoredPayload(key, len(data), hashlib.sha256(data).hexdigest(), gzip=gzip)
+
+
+def _put(services: Services, key: str, data: bytes, *, gzip: bool) -> None:
+    stored = Deflating(io.BytesIO(data)).read() if gzip else data
+    media = "application/gzip" if gzip else "application/json"
+    services.objects.put_stream(key, io.BytesIO(stored), len(stored), media)

@@ -119,7 +119,9 @@ async def _take_multipart(
         if "reportType" in fields and "userName" in fields:
             checked.append(await _check_form(services, fields, principal))
         key = services.settings.names.payload_key(job_id)
-        return StreamingUpload(services.objects, key, limit, keepalive)
+        return StreamingUpload(
+            services.objects, key, limit, keepalive, compress=services.settings.compress_payloads
+        )
 
     async def keepalive() -> None:
         await services.jobs.mark_uploading(job_id, KEEPALIVE_TTL_SECONDS)

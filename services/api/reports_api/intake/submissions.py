@@ -184,6 +184,7 @@ class Submitter:
             is_large_dataset=submission.is_large_dataset,
             payload_key=payload.key,
             payload_bytes=payload.size,
+            payload_gzip=payload.gzip,
             payload_sha256=payload.sha256,
             options=submission.options,
             callback_url=submission.callback_url,

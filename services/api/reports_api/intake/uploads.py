@@ -13,10 +13,11 @@ import structlog
 
 from reports_shared.errors import ObjectNotFound, StorageUnavailable
 from reports_shared.objectstore import ObjectStore
+from reports_shared.storedpayload import Deflating
 
 from ..errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from .pipe import UploadPipe
-from .sniff import HEAD_BYTES, check_head
+from .sniff import GZIP_MAGIC, HEAD_BYTES, check_head
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +36,8 @@ class StoredPayload:
     size: int
     sha256: str
     file_name: str | None = None
+    #: Stored gzip-compressed by the api (``size`` and ``sha256`` are of the upload).
+    gzip: bool = False
 
 
 @dataclass(slots=True)
@@ -59,6 +62,8 @@ class StreamingUpload:
         key: str,
         limit: int,
         keepalive: Callable[[], Awaitable[None]],
+        *,
+        compress: bool = True,
     ) -> None:
         self.key = key
         self.limit = limit
@@ -73,6 +78,8 @@ class StreamingUpload:
         self.task: asyncio.Task[str] | None = None
         self._head: bytearray | None = bytearray()
         self.received = 0
+        # Stored compressed unless the client compressed it already (gzip's own magic).
+        self.compress = compress
 
     def _open(self) -> bytes:
         """Check the first bytes (415 if they cannot start a dataset), start the storage
@@ -80,9 +87,11 @@ class StreamingUpload:
         head = bytes(self._head or b"")
         self._head = None
         check_head(head[:HEAD_BYTES], f"El archivo '{FILE_FIELD}'")
-        self.task = asyncio.create_task(
-            asyncio.to_thread(self.objects.put_stream, self.key, self.pipe)
-        )
+        self.compress = self.compress and not head.startswith(GZIP_MAGIC)
+        # The storage thread compresses as it reads: zlib-ng leaves the event loop free.
+        source = Deflating(self.pipe) if self.compress else self.pipe
+        storing = asyncio.to_thread(self.objects.put_stream, self.key, source)
+        self.task = asyncio.create_task(storing)
         self.task.add_done_callback(lambda _: self.pipe.reader_failed.set())
         return head
 
@@ -113,7 +122,7 @@ class StreamingUpload:
                 await self.write(head)
         await self.pipe.close()
         await self._settled()
-        return StoredPayload(self.key, self.pipe.size, self.pipe.sha256)
+        return StoredPayload(self.key, self.pipe.size, self.pipe.sha256, gzip=self.compress)
 
     async def _settled(self) -> None:
         assert self.task is not None
