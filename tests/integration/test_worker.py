@@ -148,6 +148,21 @@ def test_progress_counts_the_dataset_as_sent_though_storage_holds_it_compressed(
     assert max(percents) >= 50, percents
 
 
+def test_a_worker_runs_with_two_malloc_arenas_unless_told_otherwise(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # With glibc's default of 8 arenas per core, what each job left scattered in its
+    # threads' arenas stayed: the worker process grew from 46 to 84 MB over jobs of 45,000
+    # to 600,000 invoices, where it stays at ~50 MB with 2 (docs/contributors/performance.md).
+    stack = demora_stack(make_stack, running_dir, workers=1)
+    job = submit(stack, [{"sleep": 0}])
+    assert stack.wait_finished(job)["status"] == "Completed"
+    processes = stack.worker_children()
+    assert processes
+    for process in processes:  # dramatiq's, and the helpers' server once a build started one
+        assert process.environ().get("MALLOC_ARENA_MAX") == "2", process.cmdline()
+
+
 def test_sigterm_lets_the_running_job_finish(make_stack: StackFactory, running_dir: Path) -> None:
     # Given a job of three seconds running on the only worker
     stack = demora_stack(make_stack, running_dir, workers=1)
