@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.plugins.demora import RUNNING_DIR_ENV
+from tests.support.data import INCOMPRESSIBLE_RECORDS
 from tests.support.faults import OwnRedis
 from tests.support.gate import StorageGate
 from tests.support.infra import Infra
@@ -333,8 +334,8 @@ def test_a_client_that_gives_up_during_its_upload_leaves_no_job_and_nothing_in_s
 
     def body() -> Iterator[bytes]:
         yield head
-        for _ in range(10):  # about 10 MB: two parts of the storage upload
-            yield b'{"sleep": 0},' * 80_000
+        for _ in range(14):  # about 14 MB, 11 MB stored: two parts of the storage upload
+            yield INCOMPRESSIBLE_RECORDS
         sent.set()
         give_up.wait(60)
         raise GaveUp

@@ -22,6 +22,7 @@ import pytest
 
 from reports_shared.jobstore.aio import CATALOG_TTL_SECONDS
 from tests.plugins.demora import RUNNING_DIR_ENV
+from tests.support.data import INCOMPRESSIBLE_RECORDS
 from tests.support.faults import OwnRabbitMQ, OwnRedis, OwnS3
 from tests.support.jobs import PLUGIN, RunningJobs, submit
 from tests.support.stacks import RunningStack, StackFactory, wait_until, zip_bytes
@@ -439,7 +440,7 @@ class LargeUpload:
 
     def body(self) -> Iterator[bytes]:
         yield FORM_HEAD
-        chunk = b'{"sleep": 0},' * 80_000  # about 1 MB
+        chunk = INCOMPRESSIBLE_RECORDS  # about 1 MB, stored compressed to 0.8 MB
         while self.sent < self.total:
             yield chunk
             self.sent += len(chunk)
@@ -511,16 +512,15 @@ def test_an_upload_slower_than_the_orphan_grace_period_is_not_cut_short(
     # Given a janitor that removes what belongs to no job after 2 s
     stack = make_stack(workers=1, report_plugins=PLUGIN, orphan_grace_seconds=2)
 
-    # When a dataset arrives slowly: 6 MB at once (storage gets its first part), then a
-    # trickle for 5 s more, as over a slow link
+    # When a dataset arrives slowly: 8 MB at once (6 MB stored: storage gets its first
+    # part), then a trickle for 5 s more, as over a slow link
     def slow_form() -> Iterator[bytes]:
         # Few records, made big with padding: the build takes no time on any machine
-        padded = b'{"sleep": 0, "pad": "' + b"x" * 1_000_000 + b'"},'
         yield FORM_HEAD
-        yield padded * 6
+        yield INCOMPRESSIBLE_RECORDS * 8
         for _ in range(10):
             time.sleep(0.5)
-            yield padded[:1_000] + b'"},'
+            yield b'{"sleep": 0, "pad": "' + b"x" * 1_000 + b'"},'
         yield FORM_TAIL
 
     response = stack.client.post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import psutil
 
 from devstack.datasets import write_invoices
+from reports_shared.storedpayload import Inflating
 from tests.support.data import INVOICE
 from tests.support.stacks import RunningStack, StackFactory
 
@@ -41,7 +43,7 @@ def test_a_500_mb_upload_without_content_length_is_stored_whole(
     write_invoices(dataset, 610_000)
     size = dataset.stat().st_size
     assert 490 * MB < size < 524 * MB
-    stack = make_stack(workers=1, max_concurrent_jobs=1)
+    stack = make_stack(workers=1, max_concurrent_jobs=1, delete_payloads="false")
     api = stack.supervisor.services["api"].process
     assert api is not None
     # When it is sent chunked (no Content-Length)
@@ -51,13 +53,21 @@ def test_a_500_mb_upload_without_content_length_is_stored_whole(
         headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
         timeout=300,
     )
-    # Then it is accepted, stored byte for byte, and the api stayed small
+    # Then it is accepted, stored whole (compressed: byte for byte once inflated), and the
+    # api stayed small
     assert response.status_code == 202, response.text
+    assert psutil.Process(api.pid).memory_info().rss < 200 * 2**20
     status = stack.status(response.json()["jobId"])
     assert status["progress"]["totalBytes"] == size
-    info = stack.objects().stat(f"payloads/{status['jobId']}")
-    assert info.size == size
-    assert psutil.Process(api.pid).memory_info().rss < 200 * 2**20
+    stored, digest = 0, hashlib.sha256()
+    with stack.objects().open(f"payloads/{status['jobId']}") as reader:
+        inflated = Inflating(reader)
+        while chunk := inflated.read(1 << 20):
+            stored += len(chunk)
+            digest.update(chunk)
+    assert stored == size
+    with dataset.open("rb") as sent:
+        assert digest.hexdigest() == hashlib.file_digest(sent, "sha256").hexdigest()
 
 
 def test_a_gzip_dataset_is_read_like_the_plain_one(stack: RunningStack) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +18,14 @@ INVOICE: dict[str, Any] = {
     "items": [{"sku": "P-100", "description": "Papel", "quantity": 3, "unitPrice": 12.50,
                "taxRate": 0.18, "discount": 0}],
 }  # fmt: skip
+
+#: About 1 MB of Demora records (ending in a comma) that gzip does not shrink: random padding,
+#: repeated further apart than deflate's 32 KiB window. The api stores datasets compressed,
+#: so a test that needs storage to receive parts while it uploads sends these: ``{"sleep": 0}``
+#: over and over takes a thousandth of its size once stored.
+INCOMPRESSIBLE_RECORDS = b"".join(
+    b'{"sleep": 0, "pad": "' + base64.b64encode(os.urandom(60_000)) + b'"},' for _ in range(13)
+)
 
 #: The contract's example invoice, every optional field set (what ``invoice`` copies).
 BASE_INVOICE: dict[str, Any] = {

@@ -192,6 +192,27 @@ def test_a_job_the_board_does_not_know_yet_makes_it_read_again() -> None:
     assert start_in is not None and start_in > 5, start_in
 
 
+def test_a_job_created_after_the_board_was_read_makes_it_read_again_at_once() -> None:
+    # Given a board read while the lane was empty
+    server = fakeredis.FakeServer()
+    store = JobStore(fakeredis.FakeRedis(server=server), NAMES)
+    store.add_run_sample(Lane.SMALL, RunSample(10 * MB, 1.0, 0.9), {"jobs": 2, "large": 1})
+    estimates = Estimates(AsyncJobStore(fakeredis.FakeAsyncRedis(server=server), NAMES))
+    asyncio.run(estimates.board())
+
+    # When two jobs start and a third is queued behind them at once (a fast upload: well
+    # within the moment that a burst of jobs unknown to the board waits for one read)
+    now = utcnow() + timedelta(milliseconds=2)
+    for job_id in ("r1", "r2"):
+        store.create(job(job_id, JobStatus.PROCESSING, started_at=now, created_at=now))
+    queued = job("q", JobStatus.QUEUED, created_at=now)
+    store.create(queued)
+
+    # Then the third one waits for them (it was told 0 s: the empty lane of the old board)
+    start_in = asyncio.run(estimates.of(queued)).start_in
+    assert start_in is not None and start_in > 5, start_in
+
+
 def test_the_board_places_each_queued_job_as_its_lanes_queue_does() -> None:
     # Given jobs queued in both lanes, created out of order, and one taken by a worker
     server = fakeredis.FakeServer()

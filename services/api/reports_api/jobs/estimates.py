@@ -49,6 +49,8 @@ class Board:
 
     read_at: float
     models: dict[Lane, LaneModel | None]
+    #: When its read began (epoch seconds): a job created since may be missing from it.
+    read_wall: float = 0.0
     #: The active jobs it was made of.
     known: set[str] = field(default_factory=set)
     starts_at: dict[str, float] = field(default_factory=dict)
@@ -71,21 +73,27 @@ class Estimates:
         """The estimate of one job (none once it is finished)."""
         if record.status not in (JobStatus.QUEUED, JobStatus.PROCESSING):
             return Estimate()
-        return estimate(await self.board(record.job_id), record, time.time())
+        board = await self.board(record.job_id, record.created_at.timestamp())
+        return estimate(board, record, time.time())
 
     async def queue_position(self, job_id: str) -> int | None:
         """A queued job's place in its lane as the board has it; None if the board does
         not hold it as queued (new since, requeued since, or past the board's limit)."""
         return (await self.board(job_id)).positions.get(job_id)
 
-    async def board(self, job_id: str = "") -> Board:
+    async def board(self, job_id: str = "", created_at: float | None = None) -> Board:
         """The board, read again if older than the TTL, or than a moment if it does not
         know ``job_id`` (a job queued since would be estimated from a queue without it,
         and its lane's slots as they were); one read for concurrent callers, all woken at
         once when it is done (behind a lock they woke one loop turn after another: at 64
-        statuses at a time, 70 ms each second, measured, the status' p99)."""
+        statuses at a time, 70 ms each second, measured, the status' p99).
+
+        A job created (epoch seconds ``created_at``) after the board's read began is read
+        for at once: the board cannot hold it, nor, likely, the jobs that started just
+        before it (a job queued behind two that had just started was told it would start
+        at once, from a board read before they had)."""
         board = self._board
-        if board is not None and not self._stale(board, job_id):
+        if board is not None and not self._stale(board, job_id, created_at):
             return board
         if self._reading is None:
             self._reading = asyncio.ensure_future(self._read())
@@ -95,16 +103,21 @@ class Estimates:
     async def _read(self) -> Board:
         """Read the board anew."""
         try:
+            began = time.time()
             inputs = await self.jobs.estimate_inputs()
             self._board = build_board(inputs, time.time(), read_at=time.monotonic())
+            self._board.read_wall = began
             return self._board
         finally:
             self._reading = None
 
-    def _stale(self, board: Board, job_id: str) -> bool:
+    def _stale(self, board: Board, job_id: str, created_at: float | None = None) -> bool:
         age = time.monotonic() - board.read_at
-        unknown = bool(job_id) and job_id not in board.known
-        return age >= self.ttl or (unknown and age >= UNKNOWN_JOB_REREAD_SECONDS)
+        if age >= self.ttl or not job_id or job_id in board.known:
+            return age >= self.ttl
+        # created_at is to the millisecond, rounded down: within it, count it as newer.
+        newer = created_at is not None and created_at + 0.001 > board.read_wall
+        return newer or age >= UNKNOWN_JOB_REREAD_SECONDS
 
 
 def build_board(inputs: EstimateInputs, now: float, read_at: float = 0.0) -> Board:
