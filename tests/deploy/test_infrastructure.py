@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 
 from tests.deploy.stack import Q, Stack, run, sleeps, wait_until
+from tests.support.data import INCOMPRESSIBLE_RECORDS
 
 BOUNDARY = "ar-ct-boundary"
 HEAD = (
@@ -63,7 +64,7 @@ class Upload:
 
     def _body(self) -> Iterator[bytes]:
         yield HEAD
-        chunk = b'{"sleep": 0},' * 80_000
+        chunk = INCOMPRESSIBLE_RECORDS  # stored compressed: storage must get parts all the same
         while self.sent < self.total:
             yield chunk
             self.sent += len(chunk)
