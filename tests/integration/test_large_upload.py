@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 
 from devstack.datasets import write_invoices
-from reports_shared.storedpayload import Inflating
+from reports_worker.input.content import Inflated
 from tests.support.data import INVOICE
 from tests.support.stacks import RunningStack, StackFactory
 
@@ -61,7 +61,7 @@ def test_a_500_mb_upload_without_content_length_is_stored_whole(
     assert status["progress"]["totalBytes"] == size
     stored, digest = 0, hashlib.sha256()
     with stack.objects().open(f"payloads/{status['jobId']}") as reader:
-        inflated = Inflating(reader)
+        inflated = Inflated(reader)
         while chunk := inflated.read(1 << 20):
             stored += len(chunk)
             digest.update(chunk)

@@ -22,11 +22,11 @@ from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore.records import epoch
 from reports_shared.messages import JobMessage
 from reports_shared.results import ReportResult
-from reports_shared.storedpayload import Inflating
 
 from . import caching
 from .errors import RunStopped
 from .heartbeat import Heartbeat
+from .input.content import Inflated
 from .limiter import LeaseLimiter
 from .machine import AUTO_MAX_PROCESSES, usable_cores
 from .memory import give_back_memory
@@ -187,7 +187,7 @@ def _build_and_publish(
     ):
         with services.objects.open(record.payload_key) as stored:
             # Inflated here, so the build counts progress in the bytes as uploaded.
-            source = Inflating(stored) if record.payload_gzip else stored
+            source = Inflated(stored) if record.payload_gzip else stored
             outcome = build_report(
                 record.report_type,
                 source,

@@ -171,20 +171,32 @@ def test_a_failed_read_reaches_every_waiter_and_the_next_caller_reads_again() ->
     assert asyncio.run(estimates.board("q")).positions == {"q": 1}
 
 
-def test_a_job_the_board_does_not_know_yet_makes_it_read_again() -> None:
-    # Given a board read while the lane was empty
+def board_of_an_empty_lane() -> tuple[JobStore, Estimates]:
+    """A lane that has run a job (its model), and a board read while nothing ran in it."""
     server = fakeredis.FakeServer()
     store = JobStore(fakeredis.FakeRedis(server=server), NAMES)
     store.add_run_sample(Lane.SMALL, RunSample(10 * MB, 1.0, 0.9), {"jobs": 2, "large": 1})
     estimates = Estimates(AsyncJobStore(fakeredis.FakeAsyncRedis(server=server), NAMES))
     asyncio.run(estimates.board())
+    return store, estimates
+
+
+def queued_behind_two_started(store: JobStore, started: datetime, queued: datetime) -> JobRecord:
+    """Two jobs started at ``started`` take the lane's slots; a third, queued at ``queued``."""
+    for job_id in ("r1", "r2"):
+        store.create(job(job_id, JobStatus.PROCESSING, started_at=started, created_at=started))
+    record = job("q", JobStatus.QUEUED, created_at=queued)
+    store.create(record)
+    return record
+
+
+def test_a_job_the_board_does_not_know_yet_makes_it_read_again() -> None:
+    # Given a board read while the lane was empty
+    store, estimates = board_of_an_empty_lane()
 
     # When two jobs start and a third is queued behind them, within the board's second
     now = utcnow()
-    for job_id in ("r1", "r2"):
-        store.create(job(job_id, JobStatus.PROCESSING, started_at=now, created_at=now))
-    queued = job("q", JobStatus.QUEUED, created_at=now + timedelta(milliseconds=1))
-    store.create(queued)
+    queued = queued_behind_two_started(store, now, now + timedelta(milliseconds=1))
     time.sleep(UNKNOWN_JOB_REREAD_SECONDS)
 
     # Then the third one waits for them, not for the empty lane the board had seen
@@ -194,19 +206,12 @@ def test_a_job_the_board_does_not_know_yet_makes_it_read_again() -> None:
 
 def test_a_job_created_after_the_board_was_read_makes_it_read_again_at_once() -> None:
     # Given a board read while the lane was empty
-    server = fakeredis.FakeServer()
-    store = JobStore(fakeredis.FakeRedis(server=server), NAMES)
-    store.add_run_sample(Lane.SMALL, RunSample(10 * MB, 1.0, 0.9), {"jobs": 2, "large": 1})
-    estimates = Estimates(AsyncJobStore(fakeredis.FakeAsyncRedis(server=server), NAMES))
-    asyncio.run(estimates.board())
+    store, estimates = board_of_an_empty_lane()
 
     # When two jobs start and a third is queued behind them at once (a fast upload: well
     # within the moment that a burst of jobs unknown to the board waits for one read)
     now = utcnow() + timedelta(milliseconds=2)
-    for job_id in ("r1", "r2"):
-        store.create(job(job_id, JobStatus.PROCESSING, started_at=now, created_at=now))
-    queued = job("q", JobStatus.QUEUED, created_at=now)
-    store.create(queued)
+    queued = queued_behind_two_started(store, now, now)
 
     # Then the third one waits for them (it was told 0 s: the empty lane of the old board)
     start_in = asyncio.run(estimates.of(queued)).start_in

@@ -105,27 +105,33 @@ class Estimates:
         try:
             began = time.time()
             inputs = await self.jobs.estimate_inputs()
-            self._board = build_board(inputs, time.time(), read_at=time.monotonic())
-            self._board.read_wall = began
+            self._board = build_board(
+                inputs, time.time(), read_at=time.monotonic(), read_wall=began
+            )
             return self._board
         finally:
             self._reading = None
 
     def _stale(self, board: Board, job_id: str, created_at: float | None = None) -> bool:
         age = time.monotonic() - board.read_at
-        if age >= self.ttl or not job_id or job_id in board.known:
-            return age >= self.ttl
+        if age >= self.ttl:
+            return True
+        if not job_id or job_id in board.known:
+            return False
         # created_at is to the millisecond, rounded down: within it, count it as newer.
         newer = created_at is not None and created_at + 0.001 > board.read_wall
         return newer or age >= UNKNOWN_JOB_REREAD_SECONDS
 
 
-def build_board(inputs: EstimateInputs, now: float, read_at: float = 0.0) -> Board:
+def build_board(
+    inputs: EstimateInputs, now: float, read_at: float = 0.0, read_wall: float = 0.0
+) -> Board:
     """Lane models from the samples, and every queued job's start (epoch seconds, from
     ``now``), walking each lane's queue in order from the running jobs' expected ends;
-    ``read_at``: when it was read (monotonic)."""
+    ``read_at``: when it was read (monotonic); ``read_wall``: when its read began (epoch)."""
     models = {lane: LaneModel.fit(inputs.samples.get(lane, [])) for lane in Lane}
-    board = Board(read_at=read_at, models=models, known={f.job_id for f in inputs.active})
+    known = {f.job_id for f in inputs.active}
+    board = Board(read_at=read_at, models=models, read_wall=read_wall, known=known)
     slots = {**DEFAULT_SLOTS, **inputs.slots}
     running = [f for f in inputs.active if f.status == JobStatus.PROCESSING]
     for lane in Lane:

@@ -93,6 +93,27 @@ class Content:
         return data
 
 
+class Inflated:
+    """A payload the api stored gzip-compressed, read decompressed (by the loop that
+    inflates a payload sent as gzip), a piece of at most :data:`READ_SIZE` at a time.
+
+    The build reads this in place of the stored bytes, so that what it counts for progress
+    are the bytes as uploaded, as the job's size is.
+    """
+
+    def __init__(self, source: Source) -> None:
+        raw = RawCounter(source)
+        self._chunks = _gunzip(raw, _read_at_least(raw, 1))
+        self._pending = b""
+
+    def read(self, size: int, /) -> bytes:
+        """Up to ``size`` decompressed bytes; empty at the end."""
+        if not self._pending:
+            self._pending = next(self._chunks, b"")
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
+
+
 def _read_at_least(raw: RawCounter, size: int) -> bytes:
     data = b""
     while len(data) < size:

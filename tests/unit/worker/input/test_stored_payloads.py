@@ -1,4 +1,5 @@
-"""Datasets kept gzip-compressed in storage: deflated as stored, inflated as read, bounded."""
+"""Datasets kept gzip-compressed in storage: deflated by the api as stored, inflated by the
+worker as read, a bounded piece at a time."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import json
 import pytest
 
 from reports_shared.errors import InvalidPayload
-from reports_shared.storedpayload import Deflating, Inflating
+from reports_shared.storedpayload import Deflating
+from reports_worker.input.content import Inflated
 
 DATASET = json.dumps(
     [
@@ -30,7 +32,7 @@ class Trickle(io.BytesIO):
         return super().read(self.step if size is None or size < 0 else min(size, self.step))
 
 
-def read_all(reader: Deflating | Inflating, size: int) -> list[bytes]:
+def read_all(reader: Deflating | Inflated, size: int) -> list[bytes]:
     pieces = []
     while piece := reader.read(size):
         pieces.append(piece)
@@ -50,7 +52,7 @@ def test_a_dataset_is_stored_as_one_gzip_member_much_smaller_than_sent() -> None
 def test_reading_it_back_gives_the_bytes_as_sent_never_more_than_asked() -> None:
     stored = gzip.compress(DATASET, compresslevel=1)
 
-    pieces = read_all(Inflating(Trickle(stored, 777)), 5000)
+    pieces = read_all(Inflated(Trickle(stored, 777)), 5000)
 
     assert b"".join(pieces) == DATASET
     assert all(0 < len(piece) <= 5000 for piece in pieces)
@@ -60,12 +62,12 @@ def test_an_empty_dataset_round_trips() -> None:
     stored = Deflating(io.BytesIO(b"")).read()
 
     assert gzip.decompress(stored) == b""
-    assert Inflating(io.BytesIO(stored)).read(100) == b""
+    assert Inflated(io.BytesIO(stored)).read(100) == b""
 
 
 def test_a_stored_payload_cut_short_is_named_not_taken_for_the_whole() -> None:
     stored = gzip.compress(DATASET)
-    reader = Inflating(io.BytesIO(stored[: len(stored) // 2]))
+    reader = Inflated(io.BytesIO(stored[: len(stored) // 2]))
 
     with pytest.raises(InvalidPayload, match="incompleto"):
         read_all(reader, 1 << 16)
@@ -76,4 +78,4 @@ def test_a_damaged_stored_payload_is_a_clear_error() -> None:
     stored[len(stored) // 2 : len(stored) // 2 + 64] = bytes(64)
 
     with pytest.raises(InvalidPayload, match="dañado"):
-        read_all(Inflating(io.BytesIO(bytes(stored))), 1 << 16)
+        read_all(Inflated(io.BytesIO(bytes(stored))), 1 << 16)
