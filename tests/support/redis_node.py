@@ -15,6 +15,10 @@ class FakeNode(socketserver.ThreadingTCPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    #: Connections waiting to be accepted. socketserver's default, 5, made a burst of
+    #: concurrent connections overflow the queue on a loaded machine: the kernel dropped
+    #: their SYNs, and one retried twice reached the client's 3 s connect timeout.
+    request_queue_size = 256
 
     def __init__(self, handler: type[NodeHandler]) -> None:
         super().__init__(("127.0.0.1", 0), handler)

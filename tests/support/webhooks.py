@@ -13,6 +13,13 @@ from typing import Any
 from standardwebhooks import Webhook
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    #: Deliveries waiting to be accepted: the default, 5, drops the SYNs of a burst on a
+    #: loaded machine, and each waits a second for the kernel to try again.
+    request_queue_size = 128
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One POST the receiver got."""
@@ -71,8 +78,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer((self.bind, self.port), Handler)
-        server.daemon_threads = True
+        server = _Server((self.bind, self.port), Handler)
         self.port = server.server_address[1]
         self._server = server
         threading.Thread(target=server.serve_forever, daemon=True).start()
