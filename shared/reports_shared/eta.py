@@ -34,6 +34,12 @@ MAX_FINISH_SHARE = 0.9
 MIN_RATE_SECONDS = 0.25
 #: Least estimate for a job that runs: one past its expected end is about to finish.
 MIN_SECONDS_LEFT = 0.5
+#: Seconds per payload byte a lane is taken to need while none of its samples read long
+#: enough (:data:`MIN_RATE_SECONDS`) to tell its own rate: 10 MB/s, a third of what a
+#: 45,000-invoice build reads on 2 cores (docs/contributors/performance.md). A build of a
+#: few records is over in 0.03 s, all of it set-up and finishing: taken as a rate, it had a
+#: 7 MB job estimated at 440 s (and polled every 30 s) when it took 0.3 s.
+DEFAULT_SECONDS_PER_BYTE = 1 / 10e6
 #: Finished builds a lane keeps for its estimates (the newest), and for how long: a lane
 #: idle for a week starts afresh (the machines may have changed meanwhile).
 SAMPLES_KEPT = 20
@@ -109,17 +115,26 @@ class LaneModel:
     def fit(cls, samples: Sequence[RunSample]) -> LaneModel | None:
         """The model of ``samples``: a least-squares line when their sizes differ enough,
         else their median set-up and their average rate after it; None without a usable
-        sample."""
+        sample.
+
+        Only a sample whose reading lasted :data:`MIN_RATE_SECONDS` tells a rate or a
+        finishing share: a shorter build is its fixed costs, whatever its size. With none
+        such, the model is the samples' median length plus :data:`DEFAULT_SECONDS_PER_BYTE`.
+        """
         usable = [s for s in samples if s.seconds > 0 and s.payload_bytes > 0]
         if not usable:
             return None
-        finish = statistics.median(max(0.0, s.seconds - s.read_seconds) / s.seconds for s in usable)
+        timed = [s for s in usable if s.read_seconds - s.setup_seconds >= MIN_RATE_SECONDS]
+        if not timed:
+            fixed = statistics.median(s.seconds for s in usable)
+            return cls(fixed, DEFAULT_SECONDS_PER_BYTE, DEFAULT_FINISH_SHARE)
+        finish = statistics.median(max(0.0, s.seconds - s.read_seconds) / s.seconds for s in timed)
         finish = min(MAX_FINISH_SHARE, finish)
-        line = _line(usable)
+        line = _line(timed)
         if line is None:
-            setup = statistics.median(min(s.setup_seconds, s.seconds) for s in usable)
-            after = sum(max(0.0, s.seconds - setup) for s in usable)
-            return cls(setup, after / sum(s.payload_bytes for s in usable), finish)
+            setup = statistics.median(min(s.setup_seconds, s.seconds) for s in timed)
+            after = sum(max(0.0, s.seconds - setup) for s in timed)
+            return cls(setup, after / sum(s.payload_bytes for s in timed), finish)
         return cls(line[0], line[1], finish)
 
     def duration(self, payload_bytes: int) -> float:

@@ -114,3 +114,26 @@ def test_retry_after_is_half_the_estimated_time_left(
     assert left > 6, body  # past the 2 s that Retry-After said of every job before estimates
     assert retry_after is not None and abs(int(retry_after) - left / 2) <= 1, (retry_after, left)
     stack.wait_finished(job)
+
+
+def test_after_a_job_of_a_few_records_a_larger_one_is_not_told_to_wait_minutes(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given a lane whose only finished job had a few records: over in hundredths of a
+    # second, all of it set-up and finishing, none of it a rate
+    stack = demora_stack(make_stack, running_dir)
+    tiny = submit(stack, [{"sleep": 0}] * 3)
+    assert stack.wait_finished(tiny)["status"] == "Completed"
+
+    # When a job of about 4 s and 2 MB comes
+    job = submit(stack, records(4.0))
+    _, body, retry_after = status_when(
+        stack, job, lambda b: b["status"] in ("Queued", "Processing")
+    )
+
+    # Then its estimate is of seconds, not of the minutes that the small job's fixed costs
+    # spread over its few bytes would make of 2 MB, and a poller comes back within seconds
+    left = body["estimatedSecondsLeft"]
+    assert left is not None and left < 30, body
+    assert retry_after is not None and int(retry_after) <= 15, retry_after
+    assert stack.wait_finished(job)["status"] == "Completed"

@@ -6,6 +6,8 @@ import msgspec
 import pytest
 
 from reports_shared.eta import (
+    DEFAULT_FINISH_SHARE,
+    DEFAULT_SECONDS_PER_BYTE,
     MIN_SECONDS_LEFT,
     SLOT_RETRY_LAG_SECONDS,
     LaneModel,
@@ -131,6 +133,26 @@ def test_the_finishing_share_is_the_median_of_the_samples() -> None:
     model = LaneModel.fit(samples)
     assert model is not None
     assert model.finish_share == pytest.approx(0.2)
+
+
+#: A build of a few records as a worker samples it: 348 bytes in 0.034 s, its reading
+#: over 0.01 s after its first figure.
+TINY = RunSample(348, 0.034, 0.022, setup_seconds=0.012)
+
+
+def test_builds_too_short_to_time_give_their_length_plus_the_default_rate() -> None:
+    model = LaneModel.fit([TINY, TINY])
+    assert model is not None
+    # 7 MB at 10 MB/s after the small builds' whole length, not 7 MB at 348 bytes a 0.02 s
+    assert model.duration(7 * MB) == pytest.approx(0.034 + 7 * MB * DEFAULT_SECONDS_PER_BYTE)
+    assert model.finish_share == DEFAULT_FINISH_SHARE
+
+
+def test_builds_too_short_to_time_bend_neither_rate_nor_finishing_share() -> None:
+    timed = RunSample(10 * MB, 1.0, 0.9)
+    model = LaneModel.fit([TINY, TINY, TINY, timed])
+    alone = LaneModel.fit([timed])
+    assert model == alone
 
 
 def test_no_usable_sample_gives_no_model() -> None:
