@@ -11,6 +11,9 @@ from enum import StrEnum
 #: Version of :class:`reports_shared.messages.JobMessage` this code writes.
 MESSAGE_VERSION = 1
 
+#: How a gzip file starts: a dataset sent so is stored as it came, and read as gzip.
+GZIP_MAGIC = b"\x1f\x8b"
+
 #: Prefix of every HTTP route of the asynchronous API (the seed's public contract).
 API_PREFIX = "/api/AsyncReports"
 

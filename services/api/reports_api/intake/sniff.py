@@ -8,12 +8,13 @@ queued to fail in the worker with a parser's message about byte 0.
 
 from __future__ import annotations
 
+from reports_shared.constants import GZIP_MAGIC
+
 from ..errors import UnsupportedMediaType
 
 #: Bytes looked at; enough for magic numbers and a CSV's first line.
 HEAD_BYTES = 512
 
-GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n"
 

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 import multipart
 import structlog
 
+from reports_shared.constants import GZIP_MAGIC
 from reports_shared.errors import ObjectNotFound, StorageUnavailable
 from reports_shared.objectstore import ObjectStore
 from reports_shared.storedpayload import Deflating
 
 from ..errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from .pipe import UploadPipe
-from .sniff import GZIP_MAGIC, HEAD_BYTES, check_head
+from .sniff import HEAD_BYTES, check_head
 
 log = structlog.get_logger(__name__)
 

@@ -6,9 +6,9 @@ import zlib
 from collections.abc import Iterator
 from typing import Protocol
 
+from reports_shared.constants import GZIP_MAGIC
 from reports_shared.errors import InvalidPayload
 
-GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 READ_SIZE = 1 << 18
