@@ -34,11 +34,15 @@ MAX_FINISH_SHARE = 0.9
 MIN_RATE_SECONDS = 0.25
 #: Least estimate for a job that runs: one past its expected end is about to finish.
 MIN_SECONDS_LEFT = 0.5
-#: Seconds per payload byte a lane is taken to need while none of its samples read long
-#: enough (:data:`MIN_RATE_SECONDS`) to tell its own rate: 10 MB/s, a third of what a
-#: 45,000-invoice build reads on 2 cores (docs/contributors/performance.md). A build of a
-#: few records is over in 0.03 s, all of it set-up and finishing: taken as a rate, it had a
-#: 7 MB job estimated at 440 s (and polled every 30 s) when it took 0.3 s.
+#: Least payload of a finished build for its time to tell a rate even if its reading was
+#: shorter than :data:`MIN_RATE_SECONDS`: a batch, what a build reads between two progress
+#: figures. A build of a few records is over in 0.03 s, all of it set-up and finishing:
+#: taken as a rate, it had a 7 MB job estimated at 440 s (and polled every 30 s) when it
+#: took 0.3 s. One of 1 MB errs the other way by a factor of two or three, not a thousand.
+MIN_RATE_BYTES = 1 << 20
+#: Seconds per payload byte a lane is taken to need while none of its samples tells its
+#: own rate: 10 MB/s, a third of what a 45,000-invoice build reads on 2 cores
+#: (docs/contributors/performance.md).
 DEFAULT_SECONDS_PER_BYTE = 1 / 10e6
 #: Finished builds a lane keeps for its estimates (the newest), and for how long: a lane
 #: idle for a week starts afresh (the machines may have changed meanwhile).
@@ -117,14 +121,20 @@ class LaneModel:
         else their median set-up and their average rate after it; None without a usable
         sample.
 
-        Only a sample whose reading lasted :data:`MIN_RATE_SECONDS` tells a rate or a
-        finishing share: a shorter build is its fixed costs, whatever its size. With none
-        such, the model is the samples' median length plus :data:`DEFAULT_SECONDS_PER_BYTE`.
+        Only a sample of a batch's payload (:data:`MIN_RATE_BYTES`) or whose reading lasted
+        :data:`MIN_RATE_SECONDS` tells a rate or a finishing share: a smaller build is its
+        fixed costs. With none such, the model is the samples' median length plus
+        :data:`DEFAULT_SECONDS_PER_BYTE`.
         """
         usable = [s for s in samples if s.seconds > 0 and s.payload_bytes > 0]
         if not usable:
             return None
-        timed = [s for s in usable if s.read_seconds - s.setup_seconds >= MIN_RATE_SECONDS]
+        timed = [
+            s
+            for s in usable
+            if s.payload_bytes >= MIN_RATE_BYTES
+            or s.read_seconds - s.setup_seconds >= MIN_RATE_SECONDS
+        ]
         if not timed:
             fixed = statistics.median(s.seconds for s in usable)
             return cls(fixed, DEFAULT_SECONDS_PER_BYTE, DEFAULT_FINISH_SHARE)

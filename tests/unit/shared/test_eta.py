@@ -155,6 +155,14 @@ def test_builds_too_short_to_time_bend_neither_rate_nor_finishing_share() -> Non
     assert model == alone
 
 
+def test_a_fast_build_of_a_batchs_payload_still_tells_a_rate() -> None:
+    # 5 MB read in 0.15 s (under the time bound): its own rate, not the default one
+    fast = RunSample(5 * MB, 0.3, 0.2, setup_seconds=0.05)
+    model = LaneModel.fit([fast])
+    assert model is not None
+    assert model.duration(50 * MB) == pytest.approx(0.05 + 10 * 0.25)
+
+
 def test_no_usable_sample_gives_no_model() -> None:
     assert LaneModel.fit([RunSample(0, 1.0, 1.0), RunSample(MB, 0.0, 0.0)]) is None
 
