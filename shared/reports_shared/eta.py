@@ -38,7 +38,8 @@ MIN_SECONDS_LEFT = 0.5
 #: shorter than :data:`MIN_RATE_SECONDS`: a batch, what a build reads between two progress
 #: figures. A build of a few records is over in 0.03 s, all of it set-up and finishing:
 #: taken as a rate, it had a 7 MB job estimated at 440 s (and polled every 30 s) when it
-#: took 0.3 s. One of 1 MB errs the other way by a factor of two or three, not a thousand.
+#: took 0.3 s. One of 1 MB also counts fixed costs as reading, but errs by two or three
+#: times, not a thousand.
 MIN_RATE_BYTES = 1 << 20
 #: Seconds per payload byte a lane is taken to need while none of its samples tells its
 #: own rate: 10 MB/s, a third of what a 45,000-invoice build reads on 2 cores
