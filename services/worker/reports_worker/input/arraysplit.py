@@ -1,34 +1,33 @@
 """A JSON array of records cut into batches of whole records, for msgspec to decode.
 
-The payload is read in blocks of about 1 MB. The nesting guard follows every byte (it
-knows, at C speed, the depth and whether a string is open); only the last few KB of a
-block are scanned in Python, from the guard's state there, for the last comma between
-two records. The bytes before it are decoded by msgspec as one array of raw records. A
-batch that does not decode holds the end of the array (or bad JSON): it is scanned in
-full, once, for where the array ends. So a wrong cut can only come from invalid JSON,
-and is always reported with its byte offset.
+The payload is read in blocks of about 1 MB. The nesting guard follows every byte in C
+(the depth, whether a string is open) and, in the same pass, finds the block's last comma
+between two records. The bytes before it are decoded by msgspec as one array of raw
+records. A batch that does not decode holds the end of the array (or bad JSON): it is
+scanned in full, once, for where the array ends. So a wrong cut can only come from
+invalid JSON, and is always reported with its byte offset.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterator
 
 import msgspec
 
 from reports_shared.errors import InvalidPayload
 
+from . import _scan
 from .content import Content
 from .messages import TRUNCATED, invalid_json
-from .nesting import CLOSING, NestingGuard, State, structure
+from .nesting import NestingGuard, State, structure
 
 BLOCK_BYTES = 1 << 20
-#: The tail of a block scanned in Python for a cut; most records are far smaller.
-TAIL_BYTES = 8 << 10
 #: A record bigger than this (bytes between two cuts) stops the build.
 MAX_BATCH_BYTES = 64 << 20
 _WHITESPACE = b" \t\r\n"
-_COMMA, _BRACKET = ord(","), ord("[")
+_BRACKET = ord("[")
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 _MSGSPEC_REASONS = {
     "truncated": TRUNCATED,
@@ -50,14 +49,10 @@ def scan(data: bytes, state: State, level: int) -> tuple[int, int]:
     ``state`` (depth, inside a string, next byte escaped) describes the text just before
     ``data``. Returns the offset of the last comma at ``level`` outside strings before
     the array closes, and the offset of the bracket that closes it; -1 for none.
+    (``data`` has passed the nesting guard: no depth limit here.)
     """
-    found = -1
-    for at, byte, depth in structure(data, state):
-        if byte in CLOSING and depth - 1 < level:
-            return found, at
-        if byte == _COMMA and depth == level:
-            found = at
-    return found, -1
+    _, _, _, comma, close, _, _ = _scan.follow(data, *state, level, sys.maxsize)
+    return comma, close
 
 
 def first_array(head: bytes) -> int:
@@ -102,12 +97,8 @@ class ArraySplitter:
         block_start = self._start
         pending, offset, batches = b"", self._start, 0
         while block:
-            head, tail = block[:-TAIL_BYTES], block[-TAIL_BYTES:]
-            self._guard.check(head, block_start)
-            cut = scan(tail, self._guard.state(), self._level)[0]
-            self._guard.check(tail, block_start + len(head))
+            cut = self._guard.follow(block, block_start, self._level)
             if cut >= 0:
-                cut += len(head)
                 batch = pending + block[:cut]
                 try:
                     records = _decode_batch(batch, offset)

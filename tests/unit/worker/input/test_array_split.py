@@ -39,13 +39,12 @@ def _split(payload: bytes) -> list[object]:
 
 
 @pytest.mark.parametrize("seed", range(8))
-@pytest.mark.parametrize(("block", "tail"), [(7, 3), (64, 16), (1000, 50)])
+@pytest.mark.parametrize("block", [3, 7, 64, 1000])
 def test_tiny_blocks_give_back_every_record(
-    monkeypatch: pytest.MonkeyPatch, seed: int, block: int, tail: int
+    monkeypatch: pytest.MonkeyPatch, seed: int, block: int
 ) -> None:
     # given tricky records and blocks so small that cuts fall everywhere
     monkeypatch.setattr(arraysplit, "BLOCK_BYTES", block)
-    monkeypatch.setattr(arraysplit, "TAIL_BYTES", tail)
     records = _records(random.Random(seed), 40)
     payload = json.dumps(records, indent=seed % 3 or None).encode()
 
@@ -54,13 +53,12 @@ def test_tiny_blocks_give_back_every_record(
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize(("block", "tail"), [(7, 3), (64, 16), (1000, 50)])
+@pytest.mark.parametrize("block", [3, 7, 64, 1000])
 def test_tiny_blocks_give_back_every_wrapped_record(
-    monkeypatch: pytest.MonkeyPatch, seed: int, block: int, tail: int
+    monkeypatch: pytest.MonkeyPatch, seed: int, block: int
 ) -> None:
     # given records wrapped in an object with tricky keys before and after the array
     monkeypatch.setattr(arraysplit, "BLOCK_BYTES", block)
-    monkeypatch.setattr(arraysplit, "TAIL_BYTES", tail)
     rng = random.Random(seed)
     records = _records(rng, 30)
     wrapper = {
