@@ -11,8 +11,10 @@ stage is timed at its outermost call, so nothing is counted twice:
 * ``parse``: reading the payload, the nesting guard, cutting the array into batches,
   msgspec decoding (the time spent fetching the next batch, and the next records of a
   batch);
-* ``price``: checking and pricing an invoice in exact decimals; ``totals``: the sums
-  (the per-rate sums of the lines are added in ``csv``, by the pass that renders them);
+* ``price``: checking and pricing an invoice exactly and, for most invoices, rendering
+  its lines of ``facturas_detalle.csv`` and adding them to their rate's sums in the same
+  pass (in C, ``_lines.c``; an invoice it leaves is priced in decimal, its lines rendered
+  in ``csv``); ``totals``: the sums;
 * ``xlsx``: rendering Facturas rows and finishing the workbook;
 * ``csv``: rendering and writing the two CSV files (``facturas_detalle.csv`` is deflated
   into the ZIP by a background thread as it is written: its deflate overlaps, and shows
@@ -116,6 +118,19 @@ def instrument(timers: Timers) -> None:
     payload.Payload.batches = timers.wrap_records(payload.Payload.batches)
     # decode_batch is helpers' own import (not re-exported), replaced where helpers calls it
     helpers.decode_batch = timers.wrap_records(helpers.decode_batch)  # type: ignore[attr-defined]
+    report = importlib.import_module(f"{package}.reporttypes.facturacion.report")
+    native = report.Lines
+
+    class TimedLines:
+        """The C type's methods cannot be patched: each instance is wrapped instead."""
+
+        def __init__(self, *args: Any) -> None:
+            lines = native(*args)
+            self.price = timers.wrap(lines.price, "price")
+            self.add = lines.add
+            self.rates = timers.wrap(lines.rates, "totals")
+
+    report.Lines = TimedLines  # type: ignore[attr-defined]
     for module_name, class_name, attribute, stage in _TIMED:
         module = importlib.import_module(f"{package}.{module_name}")
         owner = getattr(module, class_name, None) if class_name else module

@@ -64,7 +64,8 @@ class PricedLine(msgspec.Struct, frozen=True, gc=False):
 
 
 class PricedInvoice(msgspec.Struct, frozen=True, gc=False):
-    """A valid invoice with its lines priced and its totals."""
+    """A valid invoice with its totals, and its lines priced (empty when they were priced
+    and rendered in C, ``_lines.c``)."""
 
     invoice: Invoice
     tax_id: str
@@ -73,10 +74,15 @@ class PricedInvoice(msgspec.Struct, frozen=True, gc=False):
     tax: Decimal
     total: Decimal
 
+    @property
+    def line_count(self) -> int:
+        """The invoice's lines: every one of its items, once it is priced."""
+        return len(self.invoice.items)
+
 
 def price_invoice(invoice: Invoice) -> PricedInvoice:
     """Check the contract's rules and price every line; RecordRejected says what is wrong."""
-    tax_id = _check_header(invoice)
+    tax_id = check_header(invoice)
     lines: list[PricedLine] = []
     try:
         subtotal, tax = _price_lines(invoice.items, lines)
@@ -136,7 +142,7 @@ def _price_lines(items: list[Item], lines: list[PricedLine]) -> tuple[Decimal, D
     return subtotal, tax
 
 
-def _check_header(invoice: Invoice) -> str:
+def check_header(invoice: Invoice) -> str:
     """The customer's tax id as text, once the invoice's own fields are checked."""
     if not invoice.invoice_number.strip():
         raise RecordRejected("invoiceNumber está vacío.")

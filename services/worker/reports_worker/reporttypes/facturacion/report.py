@@ -17,7 +17,8 @@ from ...formats.xlsx.widths import display_width, fitted_widths
 from ...formats.xlsx.workbook import EXCEL_MAX_TEXT, SheetWriter, long_texts, long_texts_notice
 from ...input.decoding import Rejector
 from ..reporttype import BatchedReport, SpreadsheetReport
-from .invoices import Invoice, PricedInvoice, price_invoice
+from ._lines import Lines
+from .invoices import Invoice, PricedInvoice, check_header, price_invoice
 from .money import MONEY_CONTEXT, ZERO
 from .totals import InvoiceTotals
 
@@ -61,7 +62,7 @@ def invoice_row(priced: PricedInvoice) -> tuple[object, ...]:
         priced.tax_id,
         customer.name,
         customer.email,
-        len(priced.lines),
+        priced.line_count,
         priced.subtotal,
         priced.tax,
         priced.total,
@@ -73,6 +74,9 @@ class InvoiceLines:
 
     Rendered here rather than through ``csv.writer`` because these two files are most of
     a build's output: one f-string per line is several times faster than a generic row.
+    Most invoices' detail lines are priced and rendered in C (``_lines.c``); those it
+    leaves (numbers with exponents, more digits than 128 bits hold, refused lines) are
+    priced in decimal and rendered by :meth:`details`, to the same text.
     """
 
     def __init__(self, fields: CsvFields) -> None:
@@ -87,28 +91,24 @@ class InvoiceLines:
         return (
             f"{number_field}{sep}{invoice.issue_date.isoformat()}{sep}{invoice.currency}{sep}"
             f"{text(priced.tax_id)}{sep}{text(customer.name)}{sep}{text(customer.email)}{sep}"
-            f"{len(priced.lines)}{sep}{amounts}\r\n"
+            f"{priced.line_count}{sep}{amounts}\r\n"
         )
 
-    def details(self, priced: PricedInvoice, number_field: str, totals: InvoiceTotals) -> str:
+    def details(self, priced: PricedInvoice, number_field: str, sums: Lines) -> str:
         """The invoice's lines in ``facturas_detalle.csv``; each line is also added to its
-        tax rate's sums in ``totals`` (one pass over the lines for both: 19 % less time
-        than two, measured)."""
+        tax rate's sums in ``sums``."""
         text, numbers, sep = (
             self._fields.repeated_text,
             self._fields.numbers,
             self._fields.delimiter,
         )
-        code, by_rate = priced.invoice.currency, totals.by_rate
+        code = priced.invoice.currency
         out: list[str] = []
         append = out.append
         for position, line in enumerate(priced.lines, start=1):
             item, net, tax = line.item, line.net, line.tax
             rate = item.tax_rate
-            sums = by_rate.get((code, rate)) or totals.rate(code, rate)
-            sums.lines += 1
-            sums.net += net
-            sums.tax += tax
+            sums.add(code, rate, net, tax)
             append(
                 f"{number_field}{sep}{position}{sep}{text(item.sku)}{sep}"
                 f"{text(item.description)}{sep}"
@@ -149,6 +149,7 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
         """Price every invoice of a batch and render its sheet row and CSV lines."""
         fields = CsvFields(CSV_DIALECTS[self.options["csvDialect"]])
         render, number_text = InvoiceLines(fields), fields.text
+        sums = Lines(fields.delimiter, fields.decimal_comma, Decimal)
         prepare = self.workbook_engine.row_preparer(INVOICE_COLUMNS)
         totals = InvoiceTotals()
         rows: list[object] = []
@@ -160,20 +161,28 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
         with localcontext(MONEY_CONTEXT):
             for position, invoice in records:
                 try:
-                    priced = price_invoice(invoice)
+                    tax_id = check_header(invoice)
+                    number_field = number_text(invoice.invoice_number)
+                    priced_here = sums.price(invoice.items, number_field, invoice.currency)
+                    if priced_here is None:  # decimal prices it, or says what is wrong
+                        priced = price_invoice(invoice)
+                        lines = render.details(priced, number_field, sums)
+                    else:
+                        lines, subtotal, tax, total = priced_here
+                        priced = PricedInvoice(invoice, tax_id, [], subtotal, tax, total)
                 except RecordRejected as exc:
                     rejected.reject(position, exc.reason, invoice.invoice_number)
                     continue
-                totals.add(priced, lines_counted=True)
+                totals.add(priced)
                 widest = max(widest, priced.total)
                 row = invoice_row(priced)
                 rows.append(prepare(row))
-                number_field = number_text(invoice.invoice_number)
                 line = render.invoice(priced, number_field)
                 invoices.append(line)
                 if len(line) > EXCEL_MAX_TEXT:  # the CSV line holds the row's texts, whole
                     cut += long_texts(row)
-                details.append(render.details(priced, number_field, totals))
+                details.append(lines)
+        totals.add_rates(sums.rates())
         return InvoicePart(rows, "".join(invoices), "".join(details), totals, widest, cut)
 
     def assemble(self, parts: Iterator[InvoicePart], context: BuildContext) -> BuildResult:

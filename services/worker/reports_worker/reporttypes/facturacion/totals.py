@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -55,46 +56,39 @@ class InvoiceTotals:
     first_date: date | None = None
     last_date: date | None = None
 
-    def add(self, priced: PricedInvoice, *, lines_counted: bool = False) -> None:
+    def add(self, priced: PricedInvoice) -> None:
         """Count one priced invoice (in the caller's decimal context: sums need no rounding).
 
-        ``lines_counted``: the caller has added each line to :attr:`by_rate` itself, in a
-        pass over the lines that it makes anyway (:meth:`rate` gives each line's sums).
+        Its lines are added to :attr:`by_rate` apart, a batch at a time (:meth:`add_rates`):
+        they are summed as they are priced.
         """
         invoice = priced.invoice
-        lines = priced.lines
+        lines = priced.line_count
         self.invoices += 1
-        self.lines += len(lines)
+        self.lines += lines
         code = invoice.currency
         currency = self.by_currency.get(code)
         if currency is None:
             currency = self.by_currency[code] = CurrencyTotals()
         currency.invoices += 1
-        currency.lines += len(lines)
+        currency.lines += lines
         currency.subtotal += priced.subtotal
         currency.tax += priced.tax
         currency.total += priced.total
         self._see_date(invoice.issue_date)
-        if lines_counted:
-            return
-        by_rate = self.by_rate
-        for line in lines:
-            # Equal decimals hash equal, so 0.18 and 0.180 count as one rate.
-            key = (code, line.item.tax_rate)
-            rate = by_rate.get(key)
-            if rate is None:
-                rate = by_rate[key] = RateTotals()
-            rate.lines += 1
-            rate.net += line.net
-            rate.tax += line.tax
 
-    def rate(self, code: str, rate: Decimal) -> RateTotals:
-        """The sums of one currency and tax rate, to add a line to."""
-        key = (code, rate)  # equal decimals hash equal: 0.18 and 0.180 are one rate
-        found = self.by_rate.get(key)
-        if found is None:
-            found = self.by_rate[key] = RateTotals()
-        return found
+    def add_rates(self, sums: Iterable[tuple[str, Decimal, int, Decimal, Decimal]]) -> None:
+        """Add sums per currency and tax rate: (currency, rate, lines, net, tax) each.
+
+        Equal decimals hash equal, so 0.18 and 0.180 count as one rate (the first seen
+        names it).
+        """
+        for code, rate, lines, net, tax in sums:
+            found = self.by_rate.get((code, rate))
+            if found is None:
+                self.by_rate[(code, rate)] = RateTotals(lines, net, tax)
+            else:
+                found.absorb(RateTotals(lines, net, tax))
 
     def _see_date(self, issued: date) -> None:
         if self.first_date is None or issued < self.first_date:
