@@ -1,4 +1,5 @@
-/* The payload's structure at C speed: one pass over a chunk of JSON text.
+/* The payload's structure at C speed: one pass over a chunk of JSON text; and a check
+ * that a batch of it is UTF-8 (utf8(data) -> bool, as bytes.decode("utf-8") would say).
  *
  * follow(data, depth, in_string, escaped, level, max_depth) follows the brackets of
  * ``data`` outside strings, as reports_worker.input.nesting.structure does byte by byte in
@@ -16,6 +17,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <string.h>
 
 /* What a byte means outside strings: nothing, a quote, an opening or closing bracket, a comma. */
 enum { OTHER = 0, QUOTE, OPEN, CLOSE, COMMA };
@@ -103,7 +105,85 @@ done:
                          escaped ? Py_True : Py_False, comma, close, too_deep, string_start);
 }
 
+/* Whether ``data`` is valid UTF-8 as Python's decoder has it (Unicode's table 3-7: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), ASCII checked 8 bytes at a time. */
+static int
+valid_utf8(const unsigned char *data, Py_ssize_t size)
+{
+    Py_ssize_t at = 0;
+    while (at < size) {
+        if (at + 8 <= size) {
+            unsigned long long word;
+            memcpy(&word, data + at, 8);
+            if ((word & 0x8080808080808080ULL) == 0) {
+                at += 8;
+                continue;
+            }
+        }
+        unsigned char lead = data[at];
+        if (lead < 0x80) {
+            at++;
+            continue;
+        }
+        int more;
+        unsigned char low = 0x80, high = 0xBF;
+        if (lead >= 0xC2 && lead <= 0xDF) {
+            more = 1;
+        }
+        else if (lead >= 0xE0 && lead <= 0xEF) {
+            more = 2;
+            if (lead == 0xE0) {
+                low = 0xA0;
+            }
+            else if (lead == 0xED) {
+                high = 0x9F;
+            }
+        }
+        else if (lead >= 0xF0 && lead <= 0xF4) {
+            more = 3;
+            if (lead == 0xF0) {
+                low = 0x90;
+            }
+            else if (lead == 0xF4) {
+                high = 0x8F;
+            }
+        }
+        else {
+            return 0;
+        }
+        if (at + more >= size) {  /* cut short */
+            return 0;
+        }
+        if (data[at + 1] < low || data[at + 1] > high) {
+            return 0;
+        }
+        for (int next = 2; next <= more; next++) {
+            if (data[at + next] < 0x80 || data[at + next] > 0xBF) {
+                return 0;
+            }
+        }
+        at += more + 1;
+    }
+    return 1;
+}
+
+static PyObject *
+utf8(PyObject *module, PyObject *args)
+{
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*:utf8", &view)) {
+        return NULL;
+    }
+    int valid;
+    Py_BEGIN_ALLOW_THREADS
+    valid = valid_utf8(view.buf, view.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(valid);
+}
+
 static PyMethodDef methods[] = {
+    {"utf8", utf8, METH_VARARGS, "utf8(data) -> bool: whether data is valid UTF-8."},
     {"follow", follow, METH_VARARGS,
      "follow(data, depth, in_string, escaped, level, max_depth) -> (depth, in_string, "
      "escaped, comma, close, too_deep, string_start): the structure of a chunk of JSON."},

@@ -70,3 +70,37 @@ def test_a_chunk_ending_in_a_backslash_escapes_the_next_chunks_first_byte() -> N
 
 def test_the_scan_stops_at_the_first_bracket_past_the_limit() -> None:
     assert _scan.follow(b'[{"x": [[', 0, False, False, 1, 3)[5] == 8
+
+
+#: Valid sequences of each length, the bounds of table 3-7 included.
+UTF8 = [
+    b"a",
+    b"\xc3\xb1",
+    b"\xe2\x82\xac",
+    b"\xf0\x9f\x8e\x89",
+    b"\xed\x9f\xbf",
+    b"\xf4\x8f\xbf\xbf",
+]
+#: Stray continuations, overlong forms, surrogates, past U+10FFFF, cut short.
+NOT_UTF8 = [
+    b"\x80", b"\xc0\xaf", b"\xc1\xbf", b"\xe0\x80\xaf", b"\xed\xa0\x80", b"\xf0\x80\x80\xaf",
+    b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xff", b"\xc3", b"\xe2\x82", b"\xf0\x9f\x8e",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_utf8_agrees_with_pythons_decoder(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(20_000):
+        parts = [rng.choice(UTF8) for _ in range(rng.randint(0, 12))]
+        if rng.random() < 0.4:
+            parts.insert(rng.randint(0, len(parts)), rng.choice(NOT_UTF8))
+        data = b"".join(parts)
+        if rng.random() < 0.2:
+            data = bytes(rng.randrange(256) for _ in range(rng.randint(0, 12)))
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            assert not _scan.utf8(data), data
+        else:
+            assert _scan.utf8(data), data
