@@ -54,7 +54,6 @@ _TIMED = (
     ("formats.xlsx.spreadsheetml", "SpreadsheetTable", "append_prepared", "xlsx"),
     ("formats.xlsx.spreadsheetml", "SpreadsheetTable", "close", "xlsx"),
     ("formats.xlsx.spreadsheetml", "SpreadsheetWorkbook", "close", "xlsx"),
-    ("reporttypes.facturacion.report", "InvoiceLines", "invoice", "csv"),
     ("reporttypes.facturacion.report", "InvoiceLines", "details", "csv"),
     ("formats.csv", "CsvTable", "write_lines", "csv"),
     ("formats.csv", "CsvTable", "close", "csv"),
@@ -129,6 +128,7 @@ def instrument(timers: Timers) -> None:
             self.price = timers.wrap(lines.price, "price")
             self.add = lines.add
             self.rates = timers.wrap(lines.rates, "totals")
+            self.invoice = timers.wrap(lines.invoice, "csv")
 
     report.Lines = TimedLines  # type: ignore[attr-defined]
     for module_name, class_name, attribute, stage in _TIMED:

@@ -22,7 +22,7 @@ from reports_worker.reporttypes.facturacion.invoices import (
 from reports_worker.reporttypes.facturacion.money import MONEY_CONTEXT
 from reports_worker.reporttypes.facturacion.report import InvoiceLines
 
-TEXTS = [
+TEXTS: list[str | None] = [
     None, "", "A-1", "ñandú", "con, coma", "con; punto y coma", 'con "comillas"', "=1+2",
     "+51", "-3", "@SUM", "\ttab", "línea\r\nnueva", "\x00nul", "emoji 🎉", " espacio ",
 ]  # fmt: skip
@@ -131,3 +131,47 @@ def test_rounding_is_half_up_to_the_cent() -> None:
     assert got is not None
     assert got[0] == "F-1,1,,,1,2.675,0,0.5,2.68,1.34\r\nF-1,2,,,1,0.005,0,1,0.01,0.01\r\n"
     assert got[1:] == (Decimal("2.69"), Decimal("1.35"), Decimal("4.04"))
+
+
+def _reference_invoice_line(
+    fields: CsvFields, number: str, invoice: Invoice, amounts: list[Decimal]
+) -> str:
+    """The line of facturas.csv as the Python renderer wrote it before it moved to C."""
+    text, sep, customer = fields.text, fields.delimiter, invoice.customer
+    return (
+        f"{number}{sep}{invoice.issue_date.isoformat()}{sep}{invoice.currency}{sep}"
+        f"{text(str(customer.tax_id).strip())}{sep}{text(customer.name)}{sep}"
+        f"{text(customer.email)}{sep}{len(invoice.items)}{sep}{fields.numbers(amounts)}\r\n"
+    )
+
+
+@pytest.mark.parametrize("dialect", sorted(CSV_DIALECTS))
+def test_the_invoice_line_matches_the_python_renderer(dialect: str) -> None:
+    rng = random.Random(dialect)
+    fields = CsvFields(CSV_DIALECTS[dialect])
+    native = Lines(fields.delimiter, fields.decimal_comma, Decimal)
+    for _ in range(3_000):
+        names = [text for text in TEXTS if text]
+        tax_ids: list[str | int] = [*names, 20100047218, -5]
+        invoice = Invoice(
+            invoice_number=rng.choice(names),
+            issue_date=date(
+                rng.choice([1, 999, 2026, 9999]), rng.randint(1, 12), rng.randint(1, 28)
+            ),
+            currency=rng.choice(["PEN", "USD"]),
+            customer=Customer(
+                tax_id=rng.choice(tax_ids),
+                name=rng.choice(names),
+                email=rng.choice(TEXTS),
+            ),
+            items=[_item(rng) for _ in range(rng.randint(1, 3))],
+        )
+        amounts = [Decimal(rng.randint(0, 10**20)).scaleb(-2) for _ in range(3)]
+        number = fields.text(invoice.invoice_number)
+        tax_id = str(invoice.customer.tax_id).strip()
+        customer = invoice.customer
+        got = native.invoice(
+            number, invoice.issue_date, invoice.currency, tax_id, customer.name,
+            customer.email, len(invoice.items), *amounts,
+        )  # fmt: skip
+        assert got == _reference_invoice_line(fields, number, invoice, amounts), invoice

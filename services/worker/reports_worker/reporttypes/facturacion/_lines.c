@@ -9,6 +9,7 @@
  * refuses. The caller then prices that invoice in Python (decimal), which says exactly
  * what is wrong, and adds its lines' sums here with add(). Nothing is counted for an
  * invoice price() returns None for. rates() gives the sums, in order of first sight.
+ * invoice() renders an invoice's line of facturas.csv (InvoiceLines.invoice in C).
  *
  * The arithmetic: each amount's text (str of its Decimal, the text the CSV shows) is
  * read as an integer coefficient and a number of decimals; the line's gross amount is
@@ -17,6 +18,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <datetime.h>
 #include <string.h>
 
 typedef unsigned __int128 u128;
@@ -675,7 +677,67 @@ Lines_rates(Lines *self, PyObject *Py_UNUSED(ignored))
     return list;
 }
 
+/* An amount rounded to cents (no exponent, then) with the dialect's decimal mark. */
+static int
+put_amount(Buffer *out, PyObject *amount, int decimal_comma)
+{
+    PyObject *text = PyObject_Str(amount);
+    if (text == NULL) {
+        return 0;
+    }
+    Py_ssize_t size;
+    const char *data = PyUnicode_AsUTF8AndSize(text, &size);
+    int ok = 0;
+    if (data != NULL) {
+        if (memchr(data, 'E', size) != NULL) {
+            PyErr_Format(PyExc_ValueError, "not an amount in cents: %R", amount);
+        }
+        else {
+            ok = put_number(out, data, size, decimal_comma);
+        }
+    }
+    Py_DECREF(text);
+    return ok;
+}
+
+static PyObject *
+Lines_invoice(Lines *self, PyObject *args)
+{
+    PyObject *number_field, *issued, *currency, *tax_id, *name, *email, *amounts[3];
+    Py_ssize_t count;
+    if (!PyArg_ParseTuple(args, "UO!UOOOnOOO:invoice", &number_field, PyDateTimeAPI->DateType,
+                          &issued, &currency, &tax_id, &name, &email, &count, &amounts[0],
+                          &amounts[1], &amounts[2])) {
+        return NULL;
+    }
+    char delimiter = self->delimiter;
+    char date[32];
+    int written = snprintf(date, sizeof(date), "%c%04d-%02d-%02d%c", delimiter,
+                           PyDateTime_GET_YEAR(issued), PyDateTime_GET_MONTH(issued),
+                           PyDateTime_GET_DAY(issued), delimiter);
+    char lines[32];
+    int counted = snprintf(lines, sizeof(lines), "%c%zd", delimiter, count);
+    Buffer out = {0};
+    PyObject *result = NULL;
+    int ok = put_unicode(&out, number_field, 0, 0) && put(&out, date, written)
+             && put_unicode(&out, currency, 0, 0) && put(&out, &delimiter, 1)
+             && put_text(&out, tax_id, delimiter) && put(&out, &delimiter, 1)
+             && put_text(&out, name, delimiter) && put(&out, &delimiter, 1)
+             && put_text(&out, email, delimiter) && put(&out, lines, counted);
+    for (int at = 0; ok && at < 3; at++) {
+        ok = put(&out, &delimiter, 1) && put_amount(&out, amounts[at], self->decimal_comma);
+    }
+    if (ok && put(&out, "\r\n", 2)) {
+        result = PyUnicode_DecodeUTF8(out.data, out.size, "strict");
+    }
+    PyMem_Free(out.data);
+    return result;
+}
+
 static PyMethodDef Lines_methods[] = {
+    {"invoice", (PyCFunction)Lines_invoice, METH_VARARGS,
+     "invoice(number_field, issued, currency, tax_id, name, email, lines, subtotal, tax, "
+     "total) -> the invoice's line of facturas.csv (amounts rounded to cents)"},
     {"price", (PyCFunction)Lines_price, METH_VARARGS,
      "price(items, number_field, currency) -> (csv_lines, subtotal, tax, total) | None"},
     {"add", (PyCFunction)Lines_add, METH_VARARGS,
@@ -707,6 +769,10 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__lines(void)
 {
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) {
+        return NULL;
+    }
     pow10_table[0] = 1;
     for (int at = 1; at <= MAX_DIGITS; at++) {
         pow10_table[at] = pow10_table[at - 1] * 10;

@@ -1,5 +1,6 @@
 """Types of the C extension ``_lines.c`` (its header says what each method does)."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -9,4 +10,18 @@ class Lines:
         self, items: list[Any], number_field: str, currency: str, /
     ) -> tuple[str, Decimal, Decimal, Decimal] | None: ...
     def add(self, currency: str, rate: Decimal, net: Decimal, tax: Decimal, /) -> None: ...
+    def invoice(
+        self,
+        number_field: str,
+        issued: date,
+        currency: str,
+        tax_id: str,
+        name: str,
+        email: str | None,
+        lines: int,
+        subtotal: Decimal,
+        tax: Decimal,
+        total: Decimal,
+        /,
+    ) -> str: ...
     def rates(self) -> list[tuple[str, Decimal, int, Decimal, Decimal]]: ...

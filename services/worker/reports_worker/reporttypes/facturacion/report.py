@@ -70,29 +70,16 @@ def invoice_row(priced: PricedInvoice) -> tuple[object, ...]:
 
 
 class InvoiceLines:
-    """Renders an invoice's lines of ``facturas.csv`` and ``facturas_detalle.csv``.
+    """Renders an invoice's lines of ``facturas_detalle.csv`` priced in decimal.
 
-    Rendered here rather than through ``csv.writer`` because these two files are most of
-    a build's output: one f-string per line is several times faster than a generic row.
-    Most invoices' detail lines are priced and rendered in C (``_lines.c``); those it
-    leaves (numbers with exponents, more digits than 128 bits hold, refused lines) are
-    priced in decimal and rendered by :meth:`details`, to the same text.
+    These two files, ``facturas.csv`` and ``facturas_detalle.csv``, are most of a build's
+    output: their lines are rendered in C (``_lines.c``), not through ``csv.writer``.
+    The detail lines of the invoices it leaves (numbers with exponents, more digits than
+    128 bits hold, refused lines) are priced in decimal and rendered here, to the same text.
     """
 
     def __init__(self, fields: CsvFields) -> None:
         self._fields = fields
-
-    def invoice(self, priced: PricedInvoice, number_field: str) -> str:
-        """The invoice's line in ``facturas.csv``, its number already rendered."""
-        text, sep = self._fields.text, self._fields.delimiter
-        invoice = priced.invoice
-        customer = invoice.customer
-        amounts = self._fields.numbers((priced.subtotal, priced.tax, priced.total))
-        return (
-            f"{number_field}{sep}{invoice.issue_date.isoformat()}{sep}{invoice.currency}{sep}"
-            f"{text(priced.tax_id)}{sep}{text(customer.name)}{sep}{text(customer.email)}{sep}"
-            f"{priced.line_count}{sep}{amounts}\r\n"
-        )
 
     def details(self, priced: PricedInvoice, number_field: str, sums: Lines) -> str:
         """The invoice's lines in ``facturas_detalle.csv``; each line is also added to its
@@ -177,7 +164,19 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
                 widest = max(widest, priced.total)
                 row = invoice_row(priced)
                 rows.append(prepare(row))
-                line = render.invoice(priced, number_field)
+                customer = invoice.customer
+                line = sums.invoice(
+                    number_field,
+                    invoice.issue_date,
+                    invoice.currency,
+                    tax_id,
+                    customer.name,
+                    customer.email,
+                    priced.line_count,
+                    priced.subtotal,
+                    priced.tax,
+                    priced.total,
+                )
                 invoices.append(line)
                 if len(line) > EXCEL_MAX_TEXT:  # the CSV line holds the row's texts, whole
                     cut += long_texts(row)
