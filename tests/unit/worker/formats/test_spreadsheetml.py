@@ -202,6 +202,55 @@ def test_row_template_renders_like_the_generic_path() -> None:
         assert template.render(number, row) == render_row(number, row, kinds, letters)
 
 
+#: Texts the template takes and texts it must leave to the generic path.
+_TEXTS = [
+    "F-1", "ñandú", "a_b", "x" * 40, "a\x7fb", "", " x", "x ", "\x7f", "a\x7f", "\x7fa",
+    "a \x7fb", "_x0041_", "a & b", "<b>", "tab\t", "\n", "\ufffe", "\uffff", "ok_x", "🎉",
+    "x" * 32_767, "x" * 32_768,
+]  # fmt: skip
+_VALUES: dict[CellKind, list[object]] = {
+    "text": [*_TEXTS, 7, None],
+    "date": [
+        date(2024, 1, 2),
+        date(1900, 2, 28),
+        date(1900, 3, 1),
+        date(1, 1, 1),
+        date(9999, 12, 31),
+        datetime(2024, 1, 2, 3, 4),
+        "2024-01-02",
+        None,
+    ],
+    "integer": [0, 3, -4, 10**15 - 1, 10**15, -(10**15), True, Decimal("3"), 2.5, None],
+    "amount": [
+        Decimal("10.00"),
+        Decimal("0.005"),
+        Decimal("1E+1"),
+        Decimal("-0"),
+        3,
+        10**16,
+        True,
+        1.5,
+        "10",
+        Decimal("1E+400"),
+        None,
+    ],
+}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_row_template_renders_random_rows_like_the_generic_path(seed: int) -> None:
+    # given the invoice sheet's kinds and random rows of values each kind may meet
+    rng = random.Random(seed)
+    kinds: list[CellKind] = ["text", "date", "text", "text", "integer", "amount", "amount"]
+    letters = [column_letter(n) for n in range(len(kinds))]
+    template = RowTemplate(kinds, letters)
+
+    for number in range(2, 3_002):
+        row = [rng.choice(_VALUES[kind]) for kind in kinds]
+        # when / then
+        assert template.render(number, row) == render_row(number, row, kinds, letters), row
+
+
 def test_column_letters() -> None:
     assert [column_letter(n) for n in (0, 25, 26, 701, 702, 16383)] == [
         "A",

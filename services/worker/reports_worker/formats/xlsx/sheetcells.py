@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from ..columns import CellKind
+from . import _rows
 from . import spreadsheetparts as parts
 from .spreadsheetparts import column_letter
 from .workbook import EXCEL_MAX_TEXT, FIRST_SERIAL_DATE, Style, date_text, number_text
@@ -21,10 +22,6 @@ _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _EXCEL_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _EDGE_SPACE = (" ", "\t", "\n")
-#: Characters that keep text off the row template's fast path (tab and newline too,
-#: which only matter at the ends of a text, to keep the check to one character class).
-_BLOCKS_TEMPLATE = re.compile(r"[&<>\x00-\x1f\ufffe\uffff]")
-_EDGES = ("", " ", "\x7f")
 _AMOUNT = parts.STYLE_IDS["amount"]
 _EPOCH = datetime(1899, 12, 31)
 _EPOCH_ORDINAL = _EPOCH.toordinal()
@@ -161,8 +158,8 @@ def render_row(
 class _Shape:
     """The template of rows whose empty cells are exactly ``missing``.
 
-    The template is a ``%`` format of the present cells with :data:`ROW_MARK` where the
-    row number goes, put in by one replace.
+    The template is the row's XML cut where the values and the row's number go (slots);
+    ``_rows.fill`` (C) puts them in, or says that the row is not the template's case.
     """
 
     def __init__(self, kinds: Sequence[CellKind], letters: Sequence[str], missing: set[int]):
@@ -176,53 +173,39 @@ class _Shape:
             else:
                 style = parts.STYLE_IDS[kinds[col]]
                 cells.append(f'<c r="{letters[col]}{ROW_MARK}" s="{style}"><v>%s</v></c>')
-        self.template = f'<row r="{ROW_MARK}">' + "".join(cells) + "</row>"
-        self.present = present
-        self._texts = [col for col in present if kinds[col] == "text"]
-        self._dates = [col for col in present if kinds[col] == "date"]
-        self._numbers = [col for col in present if kinds[col] in ("amount", "integer")]
+        template = f'<row r="{ROW_MARK}">' + "".join(cells) + "</row>"
+        pieces = re.split(f"(%s|{ROW_MARK})", template)
+        self._literals = pieces[0::2]
+        columns = iter(present)
+        self._slots = [
+            _ROW_SLOT if marker == ROW_MARK else _slot(next(columns), kinds)
+            for marker in pieces[1::2]
+        ]
 
     def render(self, number: str, values: Sequence[object], serials: dict[date, str]) -> str | None:
         """The row's XML when it fits the template, else None.
 
         ``serials`` remembers the Excel serial of each date seen (invoices share dates).
         """
-        texts = self._texts
-        if texts:
-            try:
-                probe = "\x7f".join([values[i] for i in texts])  # type: ignore[misc]
-            except TypeError:  # something other than text in a text column
-                return None
-            if (
-                len(probe) > EXCEL_MAX_TEXT
-                or probe[:1] in _EDGES
-                or probe[-1:] in _EDGES
-                or "_x" in probe
-                or " \x7f" in probe
-                or "\x7f " in probe
-                or "\x7f\x7f" in probe
-                or _BLOCKS_TEMPLATE.search(probe)
-            ):
-                return None
-        cells = list(values)
-        for i in self._dates:
-            value = cells[i]
-            if type(value) is not date:
-                return None
-            serial = serials.get(value)
-            if serial is None:
-                if value < FIRST_SERIAL_DATE:  # written as text, by render_row
-                    return None
-                serial = serials[value] = str(excel_serial(value))
-            cells[i] = serial
-        for i in self._numbers:
-            value = cells[i]
-            if type(value) is not Decimal and type(value) is not int:
-                return None
-            cells[i] = str(value)
-        if len(self.present) != len(cells):
-            cells = [cells[i] for i in self.present]
-        return (self.template % tuple(cells)).replace(ROW_MARK, number)
+        return _rows.fill(self._literals, self._slots, number, values, serials, _serial, Decimal)
+
+
+#: The slot of the row's number in a template; a value's is 4 * column + its kind's code.
+_ROW_SLOT = -1
+_SLOT_KINDS = {"text": 0, "date": 1, "amount": 2, "integer": 3}
+
+
+def _slot(col: int, kinds: Sequence[CellKind]) -> int:
+    return 4 * col + _SLOT_KINDS[kinds[col]]
+
+
+def _serial(value: date, serials: dict[date, str]) -> str | None:
+    """The Excel serial of ``value`` as text, kept in ``serials``; None before 1900-03-01
+    (such a date is written as text, by :func:`render_row`)."""
+    if value < FIRST_SERIAL_DATE:
+        return None
+    serial = serials[value] = str(excel_serial(value))
+    return serial
 
 
 class RowTemplate:

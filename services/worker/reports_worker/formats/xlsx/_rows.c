@@ -1,0 +1,221 @@
+/* A table's row filled into its template at C speed (sheetcells._Shape's common case).
+ *
+ * fill(literals, slots, number, values, serials, serial_of, decimal) -> str | None
+ *
+ * The row is literals[0], slot 0, literals[1], slot 1, ..., literals[-1]. A slot is -1
+ * for the row's number (``number``, a str) or 4 * column + kind for a value: kind 0 is
+ * text, put in as it is; 1 a date (exactly datetime.date), put in as its Excel serial
+ * from the dict ``serials`` (on a miss, serial_of(date, serials) gives it and keeps it,
+ * or None); 2 an amount (exactly ``decimal``, or an int), 3 an integer (an int), put
+ * in as its str, an int only if a sheet holds it exactly (15 digits). None when the
+ * row is not the template's case: a value of another type, a date before the serials
+ * begin, or texts that the generic renderer would escape or mark (checked on the texts
+ * joined by U+007F, as sheetcells did in Python: over EXCEL_MAX_TEXT in all, an empty
+ * text, a space or U+007F at either end of one, "_x", & < > or a control character, or
+ * U+FFFE / U+FFFF).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <datetime.h>
+
+#define EXCEL_MAX_TEXT 32767
+#define SEPARATOR 0x7f
+
+enum { TEXT = 0, DATE = 1, AMOUNT = 2, INTEGER = 3 };
+/* Integers past 15 digits are text in a sheet (workbook.EXCEL_MAX_EXACT_INT). */
+#define EXCEL_MAX_EXACT_INT 999999999999999LL
+
+/* Whether ``value`` is an int (not a bool) that a sheet holds exactly as a number. */
+static int
+exact_int(PyObject *value)
+{
+    if (!PyLong_CheckExact(value)) {
+        return 0;
+    }
+    int overflow;
+    long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
+    return !overflow && number <= EXCEL_MAX_EXACT_INT && number >= -EXCEL_MAX_EXACT_INT;
+}
+
+/* Whether the texts joined by U+007F stay off the generic renderer's path. */
+static int
+plain_texts(PyObject *probe)
+{
+    Py_ssize_t size = PyUnicode_GET_LENGTH(probe);
+    if (size == 0 || size > EXCEL_MAX_TEXT) {
+        return 0;
+    }
+    int kind = PyUnicode_KIND(probe);
+    const void *data = PyUnicode_DATA(probe);
+    Py_UCS4 first = PyUnicode_READ(kind, data, 0), last = PyUnicode_READ(kind, data, size - 1);
+    if (first == ' ' || first == SEPARATOR || last == ' ' || last == SEPARATOR) {
+        return 0;
+    }
+    Py_UCS4 before = 0;
+    for (Py_ssize_t at = 0; at < size; at++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, at);
+        if (c < 0x20 || c == '&' || c == '<' || c == '>' || c == 0xFFFE || c == 0xFFFF) {
+            return 0;
+        }
+        if ((before == '_' && c == 'x') || (before == ' ' && c == SEPARATOR)
+            || (before == SEPARATOR && (c == ' ' || c == SEPARATOR))) {
+            return 0;
+        }
+        before = c;
+    }
+    return 1;
+}
+
+static PyObject *
+fill(PyObject *module, PyObject *args)
+{
+    PyObject *literals, *slots, *number, *values, *serials, *serial_of, *decimal;
+    if (!PyArg_ParseTuple(args, "O!O!UOO!OO:fill", &PyList_Type, &literals, &PyList_Type,
+                          &slots, &number, &values, &PyDict_Type, &serials, &serial_of,
+                          &decimal)) {
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(slots);
+    if (PyList_GET_SIZE(literals) != count + 1) {
+        PyErr_SetString(PyExc_ValueError, "one literal more than slots");
+        return NULL;
+    }
+    PyObject *row = PySequence_Fast(values, "values must be a sequence");
+    if (row == NULL) {
+        return NULL;
+    }
+    Py_ssize_t width = PySequence_Fast_GET_SIZE(row);
+    PyObject **cells = PySequence_Fast_ITEMS(row);
+    PyObject *pieces = PyList_New(2 * count + 1), *texts = PyList_New(0), *result = NULL;
+    if (pieces == NULL || texts == NULL) {
+        goto done;
+    }
+    /* The texts first, all together, as the Python template did. */
+    for (Py_ssize_t at = 0; at < count; at++) {
+        Py_ssize_t slot = PyLong_AsSsize_t(PyList_GET_ITEM(slots, at));
+        if (slot == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        if (slot >= 0 && slot % 4 == TEXT) {
+            if (slot / 4 >= width) {
+                PyErr_SetString(PyExc_IndexError, "a slot past the row's values");
+                goto done;
+            }
+            PyObject *value = cells[slot / 4];
+            if (!PyUnicode_Check(value)) {
+                result = Py_NewRef(Py_None);
+                goto done;
+            }
+            if (PyList_Append(texts, value) < 0) {
+                goto done;
+            }
+        }
+    }
+    if (PyList_GET_SIZE(texts) > 0) {
+        PyObject *separator = PyUnicode_FromOrdinal(SEPARATOR);
+        PyObject *probe = separator ? PyUnicode_Join(separator, texts) : NULL;
+        Py_XDECREF(separator);
+        if (probe == NULL) {
+            goto done;
+        }
+        int plain = plain_texts(probe);
+        Py_DECREF(probe);
+        if (!plain) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+    }
+    for (Py_ssize_t at = 0; at < count; at++) {
+        PyList_SET_ITEM(pieces, 2 * at, Py_NewRef(PyList_GET_ITEM(literals, at)));
+        Py_ssize_t slot = PyLong_AsSsize_t(PyList_GET_ITEM(slots, at));
+        PyObject *piece = NULL;
+        if (slot < 0) {
+            piece = Py_NewRef(number);
+        }
+        else {
+            if (slot / 4 >= width) {
+                PyErr_SetString(PyExc_IndexError, "a slot past the row's values");
+                goto done;
+            }
+            PyObject *value = cells[slot / 4];
+            switch (slot % 4) {
+            case TEXT:
+                piece = Py_NewRef(value);
+                break;
+            case DATE:
+                if (Py_TYPE(value) != PyDateTimeAPI->DateType) {
+                    result = Py_NewRef(Py_None);
+                    goto done;
+                }
+                piece = PyDict_GetItemWithError(serials, value);
+                if (piece != NULL) {
+                    Py_INCREF(piece);
+                }
+                else if (PyErr_Occurred()
+                         || (piece = PyObject_CallFunctionObjArgs(serial_of, value, serials,
+                                                                  NULL))
+                                == NULL) {
+                    goto done;
+                }
+                else if (piece == Py_None) {
+                    Py_DECREF(piece);
+                    result = Py_NewRef(Py_None);
+                    goto done;
+                }
+                break;
+            case AMOUNT:
+            case INTEGER:
+                if (!exact_int(value)
+                    && (slot % 4 == INTEGER || Py_TYPE(value) != (PyTypeObject *)decimal)) {
+                    result = Py_NewRef(Py_None);
+                    goto done;
+                }
+                piece = PyObject_Str(value);
+                if (piece == NULL) {
+                    goto done;
+                }
+                break;
+            default:
+                PyErr_SetString(PyExc_ValueError, "a slot of no known kind");
+                goto done;
+            }
+        }
+        PyList_SET_ITEM(pieces, 2 * at + 1, piece);
+    }
+    PyList_SET_ITEM(pieces, 2 * count, Py_NewRef(PyList_GET_ITEM(literals, count)));
+    PyObject *empty = PyUnicode_New(0, 0);
+    if (empty != NULL) {
+        result = PyUnicode_Join(empty, pieces);
+        Py_DECREF(empty);
+    }
+done:
+    /* Unset items of ``pieces`` are NULL: list_dealloc skips them. */
+    Py_XDECREF(pieces);
+    Py_XDECREF(texts);
+    Py_DECREF(row);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"fill", fill, METH_VARARGS,
+     "fill(literals, slots, number, values, serials, serial_of, decimal) -> str | None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_rows",
+    .m_doc = "A table's row filled into its template at C speed.",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC
+PyInit__rows(void)
+{
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) {
+        return NULL;
+    }
+    return PyModule_Create(&module);
+}
