@@ -35,7 +35,9 @@ def _modules(package: str) -> dict[str, Path]:
     assert spec is not None and spec.submodule_search_locations, package
     root = Path(next(iter(spec.submodule_search_locations)))
     found = {}
-    for path in root.rglob("*.py"):
+    # A C extension is read as its stub (.pyi), which imports what its types need.
+    stubs = [path for path in root.rglob("*.pyi") if not path.with_suffix(".py").exists()]
+    for path in [*root.rglob("*.py"), *stubs]:
         parts = [package, *path.relative_to(root).with_suffix("").parts]
         if parts[-1] == "__init__":
             parts.pop()
