@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 
 from reports_worker.formats.columns import CellKind, Column
+from reports_worker.formats.xlsx import _rows
 from reports_worker.formats.xlsx.sheetcells import RowTemplate, render_row
 from reports_worker.formats.xlsx.spreadsheetml import SPREADSHEETML, open_workbook
 from reports_worker.formats.xlsx.spreadsheetparts import column_letter
@@ -249,6 +250,12 @@ def test_row_template_renders_random_rows_like_the_generic_path(seed: int) -> No
         row = [rng.choice(_VALUES[kind]) for kind in kinds]
         # when / then
         assert template.render(number, row) == render_row(number, row, kinds, letters), row
+
+
+def test_a_rows_missing_values_name_its_template() -> None:
+    assert _rows.missing((1, None, "", None, 0, False)) == (1, 3)
+    assert _rows.missing([]) == ()
+    assert _rows.missing(["a", Decimal(0)]) == ()
 
 
 def test_column_letters() -> None:

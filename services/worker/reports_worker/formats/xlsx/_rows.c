@@ -1,4 +1,5 @@
-/* A table's row filled into its template at C speed (sheetcells._Shape's common case).
+/* A table's row filled into its template at C speed (sheetcells._Shape's common case),
+ * and missing(values), the positions of its None values (which template it takes).
  *
  * fill(literals, slots, number, values, serials, serial_of, decimal) -> str | None
  *
@@ -196,7 +197,36 @@ done:
     return result;
 }
 
+/* The positions of a row's None values, as a tuple (empty: none). */
+static PyObject *
+missing(PyObject *module, PyObject *values)
+{
+    PyObject *row = PySequence_Fast(values, "values must be a sequence");
+    if (row == NULL) {
+        return NULL;
+    }
+    Py_ssize_t width = PySequence_Fast_GET_SIZE(row), count = 0;
+    PyObject **cells = PySequence_Fast_ITEMS(row);
+    for (Py_ssize_t at = 0; at < width; at++) {
+        count += cells[at] == Py_None;
+    }
+    PyObject *found = PyTuple_New(count);
+    for (Py_ssize_t at = 0, put = 0; found != NULL && put < count; at++) {
+        if (cells[at] == Py_None) {
+            PyObject *position = PyLong_FromSsize_t(at);
+            if (position == NULL) {
+                Py_CLEAR(found);
+                break;
+            }
+            PyTuple_SET_ITEM(found, put++, position);
+        }
+    }
+    Py_DECREF(row);
+    return found;
+}
+
 static PyMethodDef methods[] = {
+    {"missing", missing, METH_O, "missing(values) -> the positions of the None values"},
     {"fill", fill, METH_VARARGS,
      "fill(literals, slots, number, values, serials, serial_of, decimal) -> str | None"},
     {NULL, NULL, 0, NULL},
