@@ -75,6 +75,7 @@ def test_c_lines_match_decimal_and_the_python_renderer(dialect: str, seed: int) 
     fields = CsvFields(CSV_DIALECTS[dialect])
     native = Lines(fields.delimiter, fields.decimal_comma, Decimal)
     reference = Lines(fields.delimiter, fields.decimal_comma, Decimal)
+    left = Lines(fields.delimiter, fields.decimal_comma, Decimal)
     answered = 0
     with localcontext(MONEY_CONTEXT):
         for _ in range(3_000):
@@ -84,8 +85,14 @@ def test_c_lines_match_decimal_and_the_python_renderer(dialect: str, seed: int) 
             # when C prices it
             got = native.price(invoice.items, number, invoice.currency)
 
-            # then decimal prices it too, to the same text and amounts
+            # then decimal prices it too, to the same text and amounts; and an invoice
+            # that C leaves and decimal takes is rendered and summed in Python
             if got is None:
+                try:
+                    priced = price_invoice(invoice)
+                except (RecordRejected, ReportsError):
+                    continue
+                InvoiceLines(fields).details(priced, number, left)
                 continue
             answered += 1
             try:
@@ -175,3 +182,38 @@ def test_the_invoice_line_matches_the_python_renderer(dialect: str) -> None:
             customer.email, len(invoice.items), *amounts,
         )  # fmt: skip
         assert got == _reference_invoice_line(fields, number, invoice, amounts), invoice
+
+
+def test_a_signed_zero_that_decimal_keeps_is_priced_and_summed() -> None:
+    # given a unit price and a rate of -0.0, which the contract takes (neither is below 0)
+    fields = CsvFields(CSV_DIALECTS["rfc4180"])
+    sums = Lines(fields.delimiter, fields.decimal_comma, Decimal)
+    invoice = _invoice(random.Random(0))
+    invoice = Invoice(
+        invoice.invoice_number,
+        invoice.issue_date,
+        "PEN",
+        invoice.customer,
+        [
+            Item(Decimal("2"), Decimal("-0.0"), Decimal("0.18")),
+            Item(Decimal("2"), Decimal("5"), Decimal("-0.00")),
+        ],
+    )
+
+    # when C leaves it and decimal prices it / then its lines keep decimal's text
+    assert sums.price(invoice.items, "F-1", "PEN") is None
+    with localcontext(MONEY_CONTEXT):
+        text = InvoiceLines(fields).details(price_invoice(invoice), "F-1", sums)
+    assert text == "F-1,1,,,2,-0.0,0,0.18,-0.00,-0.00\r\nF-1,2,,,2,5,0,-0.00,10.00,-0.00\r\n"
+    assert [
+        (code, str(rate), n, str(net), str(tax)) for code, rate, n, net, tax in sums.rates()
+    ] == [
+        ("PEN", "0.18", 1, "0.00", "0.00"),
+        ("PEN", "-0.00", 1, "10.00", "0.00"),
+    ]
+
+
+def test_an_uninitialised_lines_object_raises_instead_of_crashing() -> None:
+    lines = Lines.__new__(Lines)
+    with pytest.raises(RuntimeError, match="not initialised"):
+        lines.add("PEN", Decimal("0.18"), Decimal("1.00"), Decimal("0.18"))

@@ -5,7 +5,7 @@
  *
  * The row is literals[0], slot 0, literals[1], slot 1, ..., literals[-1]. A slot is -1
  * for the row's number (``number``, a str) or 4 * column + kind for a value: kind 0 is
- * text, put in as it is; 1 a date (exactly datetime.date), put in as its Excel serial
+ * text (exactly str), put in as it is; 1 a date (exactly datetime.date), put in as its Excel serial
  * from the dict ``serials`` (on a miss, serial_of(date, serials) gives it and keeps it,
  * or None); 2 an amount (exactly ``decimal``, or an int), 3 an integer (an int), put
  * in as its str, an int only if a sheet holds it exactly (15 digits). None when the
@@ -81,11 +81,12 @@ fill(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "one literal more than slots");
         return NULL;
     }
-    PyObject *row = PySequence_Fast(values, "values must be a sequence");
+    /* A tuple: serial_of runs Python code, which could not change it under our feet. */
+    PyObject *row = PySequence_Tuple(values);
     if (row == NULL) {
         return NULL;
     }
-    Py_ssize_t width = PySequence_Fast_GET_SIZE(row);
+    Py_ssize_t width = PyTuple_GET_SIZE(row);
     PyObject **cells = PySequence_Fast_ITEMS(row);
     PyObject *pieces = PyList_New(2 * count + 1), *texts = PyList_New(0), *result = NULL;
     if (pieces == NULL || texts == NULL) {
@@ -103,7 +104,7 @@ fill(PyObject *module, PyObject *args)
                 goto done;
             }
             PyObject *value = cells[slot / 4];
-            if (!PyUnicode_Check(value)) {
+            if (!PyUnicode_CheckExact(value)) {  /* as the generic path's: type(value) is str */
                 result = Py_NewRef(Py_None);
                 goto done;
             }

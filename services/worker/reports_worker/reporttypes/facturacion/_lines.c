@@ -184,7 +184,7 @@ put_text(Buffer *out, PyObject *value, char delimiter)
     if (value == Py_None) {
         return 1;
     }
-    PyObject *text = PyUnicode_Check(value) ? Py_NewRef(value) : PyObject_Str(value);
+    PyObject *text = PyUnicode_CheckExact(value) ? Py_NewRef(value) : PyObject_Str(value);
     if (text == NULL) {
         return 0;
     }
@@ -236,7 +236,7 @@ typedef struct {
 
 /* One line priced, waiting for its invoice to be taken whole. */
 typedef struct {
-    PyObject *rate;       /* borrowed from the item */
+    PyObject *rate;       /* the item's, owned */
     PyObject *rate_text;  /* owned */
     u128 net, tax;
 } Priced;
@@ -524,9 +524,23 @@ done:
     return result;
 }
 
+/* Whether __init__ ran (Lines.__new__ alone leaves the dicts unset). */
+static int
+ready(Lines *self)
+{
+    if (self->by_text == NULL || self->by_value == NULL || self->decimal == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Lines was not initialised");
+        return 0;
+    }
+    return 1;
+}
+
 static PyObject *
 Lines_price(Lines *self, PyObject *args)
 {
+    if (!ready(self)) {
+        return NULL;
+    }
     PyObject *items, *number_field, *currency;
     if (!PyArg_ParseTuple(args, "O!UU:price", &PyList_Type, &items, &number_field,
                           &currency)) {
@@ -583,9 +597,13 @@ Lines_price(Lines *self, PyObject *args)
         tax += line->tax;
     }
     PyObject *text = PyUnicode_DecodeUTF8(out.data, out.size, "strict");
-    PyObject *amounts[3] = {decimal_of_cents(self, subtotal), decimal_of_cents(self, tax),
-                            decimal_of_cents(self, subtotal + tax)};
-    if (text != NULL && amounts[0] != NULL && amounts[1] != NULL && amounts[2] != NULL) {
+    PyObject *amounts[3] = {NULL, NULL, NULL};
+    u128 cents[3] = {subtotal, tax, subtotal + tax};
+    int made = text != NULL;
+    for (int at = 0; made && at < 3; at++) {
+        made = (amounts[at] = decimal_of_cents(self, cents[at])) != NULL;
+    }
+    if (made) {
         result = PyTuple_Pack(4, text, amounts[0], amounts[1], amounts[2]);
     }
     Py_XDECREF(text);
@@ -612,11 +630,15 @@ cents_of(Lines *self, PyObject *amount, u128 *cents)
     Py_ssize_t size;
     const char *data = PyUnicode_AsUTF8AndSize(text, &size);
     Number number;
-    int ok = data != NULL && read_number(data, size, &number) && number.scale == 2;
+    /* A zero may carry a sign: decimal keeps it (a unit price of -0.0 is not below 0, and
+     * the line's net is then -0.00); it adds nothing to a sum either way. */
+    int negative = data != NULL && size > 0 && data[0] == '-';
+    int ok = data != NULL && read_number(data + negative, size - negative, &number)
+             && number.scale == 2 && (!negative || number.coef == 0);
     Py_DECREF(text);
     if (!ok) {
         if (!PyErr_Occurred()) {
-            PyErr_Format(PyExc_ValueError, "not a positive amount in cents: %R", amount);
+            PyErr_Format(PyExc_ValueError, "not an amount in cents of at least 0: %R", amount);
         }
         return 0;
     }
@@ -627,6 +649,9 @@ cents_of(Lines *self, PyObject *amount, u128 *cents)
 static PyObject *
 Lines_add(Lines *self, PyObject *args)
 {
+    if (!ready(self)) {
+        return NULL;
+    }
     PyObject *currency, *rate, *net, *tax;
     if (!PyArg_ParseTuple(args, "UOOO:add", &currency, &rate, &net, &tax)) {
         return NULL;
@@ -654,6 +679,9 @@ Lines_add(Lines *self, PyObject *args)
 static PyObject *
 Lines_rates(Lines *self, PyObject *Py_UNUSED(ignored))
 {
+    if (!ready(self)) {
+        return NULL;
+    }
     PyObject *list = PyList_New(self->count);
     if (list == NULL) {
         return NULL;
@@ -703,6 +731,9 @@ put_amount(Buffer *out, PyObject *amount, int decimal_comma)
 static PyObject *
 Lines_invoice(Lines *self, PyObject *args)
 {
+    if (!ready(self)) {
+        return NULL;
+    }
     PyObject *number_field, *issued, *currency, *tax_id, *name, *email, *amounts[3];
     Py_ssize_t count;
     if (!PyArg_ParseTuple(args, "UO!UOOOnOOO:invoice", &number_field, PyDateTimeAPI->DateType,
