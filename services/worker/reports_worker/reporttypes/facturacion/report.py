@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, localcontext
 from typing import ClassVar
 
@@ -51,7 +52,11 @@ LINE_COLUMNS = (
 )
 
 
-def invoice_row(priced: PricedInvoice) -> tuple[object, ...]:
+#: A row of the Facturas sheet: number, date, currency, tax id, name, email, lines, amounts.
+InvoiceRow = tuple[str, date, str, str, str, str | None, int, Decimal, Decimal, Decimal]
+
+
+def invoice_row(priced: PricedInvoice) -> InvoiceRow:
     """The invoice's row in the Facturas sheet (and, formatted, in ``facturas.csv``)."""
     invoice = priced.invoice
     customer = invoice.customer
@@ -164,19 +169,8 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
                 widest = max(widest, priced.total)
                 row = invoice_row(priced)
                 rows.append(prepare(row))
-                customer = invoice.customer
-                line = sums.invoice(
-                    number_field,
-                    invoice.issue_date,
-                    invoice.currency,
-                    tax_id,
-                    customer.name,
-                    customer.email,
-                    priced.line_count,
-                    priced.subtotal,
-                    priced.tax,
-                    priced.total,
-                )
+                # facturas.csv holds the row's fields, its number rendered as CSV text.
+                line = sums.invoice(number_field, *row[1:])
                 invoices.append(line)
                 if len(line) > EXCEL_MAX_TEXT:  # the CSV line holds the row's texts, whole
                     cut += long_texts(row)
