@@ -6,14 +6,16 @@
  * Python (that function is the reference the tests hold this one to). ``depth``,
  * ``in_string`` and ``escaped`` describe the text just before ``data``. It returns
  *
- *   (depth, in_string, escaped, comma, close, too_deep, string_start)
+ *   (depth, in_string, escaped, comma, close, too_deep, string_start, commas)
  *
  * the state after ``data``; the offset of the last comma at depth ``level`` before the
  * array at that level closes (-1: none); the offset of the bracket that closes it (-1:
  * none); the offset of the first bracket that opens past ``max_depth`` (-1: none; the
  * scan stops there and the state returned is the state at that bracket); and the offset
  * of the quote that opened the string still open at the end, if it opened in ``data``
- * (-1 otherwise). The GIL is released during the scan.
+ * (-1 otherwise); and how many commas at depth ``level`` come before the array closes (so
+ * a batch cut at the last of them holds that many records). The GIL is released during
+ * the scan.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -36,7 +38,7 @@ follow(PyObject *module, PyObject *args)
     }
     const unsigned char *data = view.buf;
     const Py_ssize_t size = view.len;
-    Py_ssize_t at = 0, comma = -1, close = -1, too_deep = -1, string_start = -1;
+    Py_ssize_t at = 0, comma = -1, close = -1, too_deep = -1, string_start = -1, commas = 0;
     int closed = 0;
 
     Py_BEGIN_ALLOW_THREADS
@@ -90,6 +92,7 @@ follow(PyObject *module, PyObject *args)
         case COMMA:
             if (!closed && depth == level) {
                 comma = at;
+                commas++;
             }
             break;
         default:
@@ -101,8 +104,9 @@ done:
     Py_END_ALLOW_THREADS
 
     PyBuffer_Release(&view);
-    return Py_BuildValue("(nOOnnnn)", depth, in_string ? Py_True : Py_False,
-                         escaped ? Py_True : Py_False, comma, close, too_deep, string_start);
+    return Py_BuildValue("(nOOnnnnn)", depth, in_string ? Py_True : Py_False,
+                         escaped ? Py_True : Py_False, comma, close, too_deep, string_start,
+                         commas);
 }
 
 /* Whether ``data`` is valid UTF-8 as Python's decoder has it (Unicode's table 3-7: no
@@ -186,7 +190,7 @@ static PyMethodDef methods[] = {
     {"utf8", utf8, METH_VARARGS, "utf8(data) -> bool: whether data is valid UTF-8."},
     {"follow", follow, METH_VARARGS,
      "follow(data, depth, in_string, escaped, level, max_depth) -> (depth, in_string, "
-     "escaped, comma, close, too_deep, string_start): the structure of a chunk of JSON."},
+     "escaped, comma, close, too_deep, string_start, commas): the structure of a chunk of JSON."},
     {NULL, NULL, 0, NULL},
 };
 

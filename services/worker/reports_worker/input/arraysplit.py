@@ -2,15 +2,16 @@
 
 The payload is read in blocks of about 1 MB. The nesting guard follows every byte in C
 (the depth, whether a string is open) and, in the same pass, finds the block's last comma
-between two records. The bytes before it are decoded by msgspec as one array of raw
-records. A batch that does not decode holds the end of the array (or bad JSON): it is
-scanned in full, once, for where the array ends. So a wrong cut can only come from
-invalid JSON, and is always reported with its byte offset.
+between two records, counts the commas before it (the records of the batch cut there) and
+sees where the array closes. A batch is not parsed here: whoever decodes it into the
+report's schema checks its syntax (:func:`.decoding.decode_batch`, in a helper process as
+often as not) and reports an error at its byte offset in the payload, as this module did
+when it parsed every batch once more in the build's own process. The region that holds the
+end of the array is parsed here, with what follows it.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Iterator
 
@@ -20,7 +21,7 @@ from reports_shared.errors import InvalidPayload
 
 from . import _scan
 from .content import Content
-from .messages import TRUNCATED, invalid_json
+from .messages import TRUNCATED, array_syntax, invalid_json
 from .nesting import NestingGuard, State, structure
 
 BLOCK_BYTES = 1 << 20
@@ -29,18 +30,6 @@ MAX_BATCH_BYTES = 64 << 20
 _WHITESPACE = b" \t\r\n"
 _BRACKET = ord("[")
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
-_MSGSPEC_REASONS = {
-    "truncated": TRUNCATED,
-    "trailing comma": "sobra una coma antes del cierre",
-    "expected ',' or ']'": "tras un elemento se esperaba ',' o ']'",
-    "expected ',' or '}'": "tras un valor se esperaba ',' o '}'",
-    "expected ':'": "falta ':' tras una clave",
-    "expected '\"'": "una clave no es un texto entre comillas",
-    "invalid escaped character": "hay una secuencia de escape no válida en un texto",
-    "invalid number": "hay un número mal formado",
-    "invalid character": "hay un carácter no válido",
-    "trailing characters": "hay contenido después del final de un registro",
-}
 
 
 def scan(data: bytes, state: State, level: int) -> tuple[int, int]:
@@ -51,7 +40,7 @@ def scan(data: bytes, state: State, level: int) -> tuple[int, int]:
     the array closes, and the offset of the bracket that closes it; -1 for none.
     (``data`` has passed the nesting guard: no depth limit here.)
     """
-    _, _, _, comma, close, _, _ = _scan.follow(data, *state, level, sys.maxsize)
+    _, _, _, comma, close, _, _, _ = _scan.follow(data, *state, level, sys.maxsize)
     return comma, close
 
 
@@ -85,27 +74,26 @@ class ArraySplitter:
         self._finish = finish
 
     def records(self) -> Iterator[msgspec.Raw]:
-        """Every element of the array, as raw JSON, in order."""
-        for _, raws in self.batches():
-            yield from raws
+        """Every element of the array, as raw JSON, in order (each batch parsed here)."""
+        for batch, offset, _count in self.batches():
+            yield from _decode_batch(batch, offset, empty_allowed=True)
 
-    def batches(self) -> Iterator[tuple[bytes, list[msgspec.Raw]]]:
-        """The array's elements in batches: the batch's text (no brackets), its records."""
+    def batches(self) -> Iterator[tuple[bytes, int, int]]:
+        """The array's elements in batches: the batch's text (no brackets), its offset in
+        the payload and how many records it holds if it is valid JSON."""
         first = self._content.read(self._start)
         self._guard.check(first, 0)
         block = self._content.read(BLOCK_BYTES)
         block_start = self._start
         pending, offset, batches = b"", self._start, 0
         while block:
-            cut = self._guard.follow(block, block_start, self._level)
+            cut, commas, close = self._guard.follow(block, block_start, self._level)
             if cut >= 0:
                 batch = pending + block[:cut]
-                try:
-                    records = _decode_batch(batch, offset)
-                except InvalidPayload:  # the array ended before the cut, or bad JSON
-                    yield from self._settle(pending + block, offset, batches)
-                    return
-                yield batch, records
+                if not batch.strip(_WHITESPACE):
+                    raise invalid_json(offset, "sobra una coma o falta un registro")
+                # A batch ends at the last of the block's commas: one record per comma.
+                yield batch, offset, commas
                 batches += 1
                 pending, offset = block[cut + 1 :], block_start + cut + 1
             else:
@@ -115,13 +103,14 @@ class ArraySplitter:
                         f"Un registro que empieza cerca del byte {offset} supera el máximo de "
                         f"{MAX_BATCH_BYTES:,} bytes."
                     )
+            if close >= 0:  # the array's last records, then what follows it, read on
+                yield from self._settle(pending, offset, batches)
+                return
             block = self._content.read(BLOCK_BYTES)
             block_start = self._content.offset - len(block)
         yield from self._settle(pending, offset, batches)
 
-    def _settle(
-        self, region: bytes, offset: int, batches: int
-    ) -> Iterator[tuple[bytes, list[msgspec.Raw]]]:
+    def _settle(self, region: bytes, offset: int, batches: int) -> Iterator[tuple[bytes, int, int]]:
         """The records of ``region``, which holds the end of the array, then the rest."""
         # A region starts right after "[" or a cut comma: at the array's level, in no string.
         _, close = scan(region, (self._level, False, False), self._level)
@@ -130,10 +119,10 @@ class ArraySplitter:
                 _raw_list.decode(b"[" + region)
             except msgspec.DecodeError as exc:
                 if "truncated" not in str(exc):
-                    raise _located(str(exc), offset, len(region)) from None
+                    raise array_syntax(str(exc), offset, len(region)) from None
             raise invalid_json(offset + len(region), TRUNCATED)
         last = region[:close]
-        yield last, _decode_batch(last, offset, empty_allowed=batches == 0)
+        yield last, offset, len(_decode_batch(last, offset, empty_allowed=batches == 0))
         self._finish(region[close + 1 :], offset + close + 1, self._rest())
 
     def _rest(self) -> Iterator[bytes]:
@@ -162,15 +151,4 @@ def _decode_batch(batch: bytes, offset: int, *, empty_allowed: bool = False) -> 
     try:
         return _raw_list.decode(b"[" + batch + b"]")
     except msgspec.DecodeError as exc:
-        raise _located(str(exc), offset, len(batch)) from None
-
-
-def _located(message: str, offset: int, size: int) -> InvalidPayload:
-    where = re.search(r"\(byte (\d+)\)", message)
-    # The batch was wrapped in "[...]": byte 1 of the wrapped text is byte `offset`.
-    at = offset + int(where.group(1)) - 1 if where else offset + size
-    reason = next(
-        (spanish for english, spanish in _MSGSPEC_REASONS.items() if english in message),
-        "error de sintaxis",
-    )
-    return invalid_json(at, reason)
+        raise array_syntax(str(exc), offset, len(batch)) from None

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 class ArrayBatch:
     """Consecutive elements of the payload's array: their JSON text without brackets.
 
-    The text is known to be valid JSON (the splitter decoded it once, as raw records):
-    what can still go wrong is a record that does not fit the schema.
+    The splitter cut it between two records and counted them, but did not parse it: its
+    syntax is checked where it is decoded, and an error is reported at ``offset``'s
+    reckoning (the payload's byte where ``data`` starts).
     """
 
     data: bytes
     first: int  # number of the first record (1-based, in payload order)
-    count: int
+    count: int  # records, if the text is valid JSON
+    offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ from reports_shared.errors import InvalidPayload
 
 from ..errors import RecordRejected
 from . import _scan
-from .batches import Batch, LineBatch
-from .messages import invalid_json
+from .batches import ArrayBatch, Batch, LineBatch
+from .messages import array_syntax, invalid_json
 
 _TYPE_NAMES = {
     "str": "un texto",
@@ -179,13 +179,28 @@ def decode_batch(report: Schema, batch: Batch, rejected: Rejector) -> Iterator[t
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         records = None
     if records is not None:
+        if len(records) != batch.count:  # the splitter's count numbers every record after
+            raise RuntimeError(
+                f"batch at byte {batch.offset}: {len(records)} records, not {batch.count}"
+            )
         yield from enumerate(records, start=batch.first)
         return
-    for number, raw in enumerate(_raw_list.decode(wrapped), start=batch.first):
+    for number, raw in enumerate(_raw_records(batch), start=batch.first):
         try:
             yield number, one.from_raw(raw, number)
         except RecordRejected as exc:
             rejected.reject(number, exc.reason, reference_of(raw, field_name))
+
+
+def _raw_records(batch: ArrayBatch) -> list[msgspec.Raw]:
+    """The batch's records as raw JSON; InvalidPayload, at its byte, if it is not JSON."""
+    try:
+        raws = _raw_list.decode(b"[" + batch.data + b"]")
+    except msgspec.DecodeError as exc:
+        raise array_syntax(str(exc), batch.offset, len(batch.data)) from None
+    if len(raws) != batch.count:
+        raise RuntimeError(f"batch at byte {batch.offset}: {len(raws)} records, not {batch.count}")
+    return raws
 
 
 def _require_utf8(batch: Batch) -> None:
@@ -193,6 +208,7 @@ def _require_utf8(batch: Batch) -> None:
 
     msgspec checks only the strings it decodes: not those of a field the schema ignores,
     nor one that fails validation first (an invalid date), so a batch is checked whole.
+    A batch that is not JSON says so first, as when the splitter parsed every batch.
     """
     if isinstance(batch, LineBatch):
         for line, line_number, _offset in batch.lines:
@@ -203,7 +219,7 @@ def _require_utf8(batch: Batch) -> None:
         return
     if _is_utf8(batch.data):
         return
-    for number, raw in enumerate(_raw_list.decode(b"[" + batch.data + b"]"), start=batch.first):
+    for number, raw in enumerate(_raw_records(batch), start=batch.first):
         if not _is_utf8(bytes(raw)):
             raise InvalidPayload(f"El registro {number} contiene bytes que no son UTF-8 válido.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from reports_shared.errors import InvalidPayload
@@ -17,6 +18,32 @@ def invalid_json(at: int, reason: str) -> InvalidPayload:
 
 #: The reason of a payload that stops before its JSON does.
 TRUNCATED = "el contenido termina antes de cerrar el JSON (¿archivo truncado?)"
+_MSGSPEC_REASONS = {
+    "truncated": TRUNCATED,
+    "trailing comma": "sobra una coma antes del cierre",
+    "expected ',' or ']'": "tras un elemento se esperaba ',' o ']'",
+    "expected ',' or '}'": "tras un valor se esperaba ',' o '}'",
+    "expected ':'": "falta ':' tras una clave",
+    "expected '\"'": "una clave no es un texto entre comillas",
+    "invalid escaped character": "hay una secuencia de escape no válida en un texto",
+    "invalid number": "hay un número mal formado",
+    "invalid character": "hay un carácter no válido",
+    "trailing characters": "hay contenido después del final de un registro",
+}
+_BYTE = re.compile(r"\(byte (\d+)\)")
+
+
+def array_syntax(message: str, offset: int, size: int) -> InvalidPayload:
+    """msgspec's ``message`` on a run of array elements, starting at byte ``offset`` of the
+    payload and ``size`` bytes long, decoded wrapped in brackets: where and what, in Spanish."""
+    where = _BYTE.search(message)
+    # Byte 1 of the wrapped text is byte `offset`.
+    at = offset + int(where.group(1)) - 1 if where else offset + size
+    reason = next(
+        (spanish for english, spanish in _MSGSPEC_REASONS.items() if english in message),
+        "error de sintaxis",
+    )
+    return invalid_json(at, reason)
 
 
 def several_arrays(keys: Sequence[str]) -> InvalidPayload:

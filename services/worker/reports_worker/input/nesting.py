@@ -49,10 +49,11 @@ class NestingGuard:
         """Follow ``chunk``, which starts at byte ``offset`` of the payload."""
         self.follow(chunk, offset, NO_LEVEL)
 
-    def follow(self, chunk: bytes, offset: int, level: int) -> int:
-        """:meth:`check` ``chunk``; also the offset in it of the last comma, outside
-        strings, of the array at nesting ``level`` (-1: none, or the array closed first)."""
-        depth, in_string, escaped, comma, _close, too_deep, string_start = _scan.follow(
+    def follow(self, chunk: bytes, offset: int, level: int) -> tuple[int, int, int]:
+        """:meth:`check` ``chunk``; also, for the array at nesting ``level``: the offset in
+        ``chunk`` of its last comma outside strings (-1: none, or the array closed first),
+        how many such commas there are, and where the array closes (-1: not in ``chunk``)."""
+        depth, in_string, escaped, comma, close, too_deep, string_start, commas = _scan.follow(
             chunk, self._depth, self._in_string, self._escape_pending, level, self._max_depth
         )
         if too_deep >= 0:
@@ -69,7 +70,7 @@ class NestingGuard:
                     f"byte {self._string_start}; no se procesa por seguridad."
                 )
         self._depth, self._in_string, self._escape_pending = depth, in_string, escaped
-        return comma
+        return comma, commas, close
 
 
 def structure(data: bytes, state: State) -> Iterator[tuple[int, int, int]]:

@@ -72,10 +72,10 @@ class Payload:
             yield from self._line_batches()
             return
         first = 1
-        for data, raws in self._splitter().batches():
-            if raws:
-                yield ArrayBatch(data, first, len(raws))
-                first += len(raws)
+        for data, offset, count in self._splitter().batches():
+            if count:
+                yield ArrayBatch(data, first, count, offset)
+                first += count
 
     def _splitter(self) -> ArraySplitter:
         top = self.shape == "array"

@@ -115,6 +115,30 @@ def test_a_syntax_error_in_a_later_batch_is_reported_alike(build: Builder) -> No
     assert helped == alone
 
 
+@pytest.mark.parametrize(
+    ("where", "stray", "past", "reason"),
+    [
+        (0.55, b"?", 0, "hay un carácter no válido"),  # a batch in the middle
+        (0.30, b"}", 0, "hay un carácter no válido"),  # an object closed once too often
+        # an empty string, then the date's digits where a comma should be
+        (0.80, b'"', 2, "tras un valor se esperaba ',' o '}'"),
+    ],
+)
+def test_a_syntax_error_in_a_middle_batch_names_its_byte(
+    build: Builder, where: float, stray: bytes, past: int, reason: str
+) -> None:
+    # Given a payload of several batches with a stray byte before an issue date, far in
+    data = _payload()
+    at = data.index(b'"issueDate": ', int(len(data) * where)) + len(b'"issueDate": ')
+    broken = data[:at] + stray + data[at:]
+
+    # When it is built in one process and with a helper
+    alone, helped = _failures(build, broken)
+
+    # Then both say which byte, in the payload's reckoning, and what is wrong there
+    assert alone == helped == f"El JSON no es válido cerca del byte {at + past}: {reason}."
+
+
 def test_an_empty_list_fails_with_helpers_too(build: Builder) -> None:
     with pytest.raises(InvalidPayload, match="vacía"):
         build(b"[]", processes=2)

@@ -56,6 +56,26 @@ def test_a_member_joined_from_a_head_a_spool_and_a_foot_reads_back_whole(tmp_pat
         assert archive.read("after.txt") == b"next member"
 
 
+def test_a_spool_without_digest_writes_the_same_stream_and_keeps_no_hash(
+    tmp_path: Path,
+) -> None:
+    # Given the same chunks spooled with and without the SHA-256 kept
+    chunks = [_text(3000, b"fila"), _text(10, b"x")]
+    spools = {}
+    for digest in (True, False):
+        with DeflatedSpool(tmp_path / f"body-{digest}", digest=digest) as spool:
+            for chunk in chunks:
+                spool.write(chunk)
+        spools[digest] = spool
+
+    # Then both deflate alike, and only the first says its digest
+    kept, skipped = spools[True], spools[False]
+    assert kept.path.read_bytes() == skipped.path.read_bytes()
+    assert (kept.crc, kept.size) == (skipped.crc, skipped.size)
+    assert kept.sha256 == hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert skipped.sha256 == ""
+
+
 def test_a_wrong_crc_is_caught_when_read(tmp_path: Path) -> None:
     # The test above would pass whatever CRC write_deflated stored if zipfile did not check.
     data = _text(100, b"a")

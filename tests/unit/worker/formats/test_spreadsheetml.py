@@ -258,6 +258,54 @@ def test_a_rows_missing_values_name_its_template() -> None:
     assert _rows.missing(["a", Decimal(0)]) == ()
 
 
+@pytest.mark.parametrize("batches", [[9], [1, 1, 1, 1, 1, 1, 1, 1, 1], [2, 5, 2], [3, 0, 6]])
+def test_prepared_rows_in_batches_write_the_same_sheets_as_rows_one_by_one(
+    tmp_path: Path, batches: list[int]
+) -> None:
+    # Given nine rows (one with a text past ASCII), in batches that cross sheets of 4 rows
+    kinds: list[CellKind] = ["text", "integer", "amount", "date"]
+    rows: list[list[object]] = [
+        [f"fila {n} ñandú", n, Decimal(n) / 4, date(2026, 1, 1 + n)] for n in range(9)
+    ]
+    columns = [Column(f"c{n}", f"Columna {n}", kind, 10) for n, kind in enumerate(kinds)]
+    prepare = SPREADSHEETML.row_preparer(columns)
+
+    # When one workbook takes them prepared, batch by batch, and another one by one
+    def write(path: Path, prepared: bool) -> None:
+        book = open_workbook(path, row_limit=4)
+        table = book.table("Datos", columns)
+        if prepared:
+            start = 0
+            for size in batches:
+                table.append_prepared([prepare(row) for row in rows[start : start + size]])
+                start += size
+        else:
+            for row in rows:
+                table.append(row)
+        table.close()
+        book.close()
+
+    write(tmp_path / "prepared.xlsx", prepared=True)
+    write(tmp_path / "one.xlsx", prepared=False)
+
+    # Then both read back the same: rows numbered on, a fresh header on each sheet
+    read = _read(tmp_path / "prepared.xlsx")
+    assert read == _read(tmp_path / "one.xlsx")
+    assert [len(sheet["cells"]) for sheet in read.values()] == [4, 4, 4]
+    assert read["Datos 3"]["cells"][-1][0][0] == "fila 8 ñandú"
+
+
+def test_numbered_rows_put_each_rows_number_in_its_marks() -> None:
+    rows: list[object] = ["<row r=\x00><c r=A\x00>ñ</c></row>", "x", "\x00\x00"]
+    assert _rows.numbered(rows, 0, 3, 9) == "<row r=9><c r=A9>ñ</c></row>x1111".encode()
+    assert _rows.numbered(rows, 2, 3, 0) == b"00"
+    assert _rows.numbered(rows, 1, 1, 5) == b""
+    with pytest.raises(ValueError, match="out of range"):
+        _rows.numbered(rows, 0, 4, 1)
+    with pytest.raises(TypeError, match="must be a str"):
+        _rows.numbered([b"bytes"], 0, 1, 1)
+
+
 def test_column_letters() -> None:
     assert [column_letter(n) for n in (0, 25, 26, 701, 702, 16383)] == [
         "A",

@@ -11,6 +11,7 @@ import pytest
 from reports_shared.errors import InvalidPayload
 from reports_worker.input import arraysplit
 from reports_worker.input.arraysplit import scan
+from reports_worker.input.batches import ArrayBatch
 from reports_worker.input.payload import Payload
 from tests.support.builds import Source
 
@@ -70,6 +71,48 @@ def test_tiny_blocks_give_back_every_wrapped_record(
 
     # when / then
     assert _split(payload) == records
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("block", [3, 7, 64, 1000])
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_each_batch_says_where_it_starts_and_how_many_records_it_holds(
+    monkeypatch: pytest.MonkeyPatch, seed: int, block: int, wrapped: bool
+) -> None:
+    # given tricky records, top-level or wrapped, and blocks that cut them anywhere
+    monkeypatch.setattr(arraysplit, "BLOCK_BYTES", block)
+    records = _records(random.Random(seed), 40)
+    wrapper = {"m": {"k": [1, {"a": "],"}]}, "items": records, "z": 0}
+    document: object = wrapper if wrapped else records
+    payload = json.dumps(document, indent=seed % 3 or None).encode()
+
+    # when the batches are cut, unparsed
+    batches = list(Payload(Source(payload), max_input_bytes=1 << 30).batches())
+
+    # then each is the payload's text at its offset, holding as many records as it says
+    assert sum(batch.count for batch in batches) == len(records)
+    first = 1
+    for batch in batches:
+        assert isinstance(batch, ArrayBatch)
+        assert payload[batch.offset : batch.offset + len(batch.data)] == batch.data
+        assert len(msgspec.json.decode(b"[" + batch.data + b"]")) == batch.count
+        assert batch.first == first
+        first += batch.count
+
+
+def test_an_object_closed_early_is_reported_without_reading_on_for_a_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a stray "}" early in an array whose records after it weigh more than a record may
+    monkeypatch.setattr(arraysplit, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(arraysplit, "MAX_BATCH_BYTES", 512)
+    payload = json.dumps([{"n": n, "v": "x" * 20} for n in range(200)]).encode()
+    at = payload.index(b"}", 100) + 1
+    broken = payload[:at] + b"}" + payload[at:]
+
+    # when / then: the error is what follows the array's end, not a record too large
+    with pytest.raises(InvalidPayload, match=f"cerca del byte {at + 1}: hay contenido después"):
+        _split(broken)
 
 
 def test_scan_ignores_commas_in_strings_and_nested_values() -> None:

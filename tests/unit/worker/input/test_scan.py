@@ -16,6 +16,7 @@ ALPHABET = b'[]{}",\\a :1'
 def _expected(data: bytes, state: State, level: int, max_depth: int) -> tuple[int, ...]:
     """What ``follow`` must return, from ``structure`` and a plain walk of the escapes."""
     comma = close = too_deep = -1
+    commas = 0
     for at, byte, depth in structure(data, state):
         if byte in b"[{" and depth >= max_depth:
             too_deep = at
@@ -24,6 +25,7 @@ def _expected(data: bytes, state: State, level: int, max_depth: int) -> tuple[in
             close = at
         if byte == ord(",") and close < 0 and depth == level:
             comma = at
+            commas += 1
     end = data[: too_deep if too_deep >= 0 else len(data)]
     depth, in_string, escaped = state
     string_start = -1
@@ -41,7 +43,7 @@ def _expected(data: bytes, state: State, level: int, max_depth: int) -> tuple[in
             depth += 1
         elif byte in b"]}":
             depth -= 1
-    return depth, in_string, escaped, comma, close, too_deep, string_start
+    return depth, in_string, escaped, comma, close, too_deep, string_start, commas
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -19,6 +19,7 @@ from zlib_ng import zlib_ng
 from ..columns import CellKind, Column
 from ..zip.deflate import DEFLATE_LEVEL
 from ..zip.spool import DeflatedSpool, deflated, joined_crc, write_deflated
+from . import _rows
 from . import spreadsheetparts as parts
 from .printing import SUMMARY_PRINT, page_header, table_print
 from .sheetcells import CELLS, ROW_MARK, RowTemplate, render_row, string_cell, styled_row
@@ -200,7 +201,7 @@ class SpreadsheetTable:
         title = self._title if self.sheets == 1 else f"{self._title} {self.sheets}"
         self._entry = self._book.add_sheet(title)
         self._entry.print_titles = True
-        self._spool = DeflatedSpool(self._book.spool_path(self._entry), final=False)
+        self._spool = DeflatedSpool(self._book.spool_path(self._entry), final=False, digest=False)
         self._row = 1
         self._batch = [styled_row(1, self._header, "header")]
 
@@ -220,20 +221,24 @@ class SpreadsheetTable:
 
     def append_prepared(self, rows: Sequence[object]) -> None:
         """Add rows rendered without their number (:data:`.sheetcells.ROW_MARK` for it)."""
-        limit = self._book.row_limit
-        for xml in rows:
+        rows = rows if isinstance(rows, list) else list(rows)
+        limit, done = self._book.row_limit, 0
+        while done < len(rows):
             if self._entry is None:
                 self._open_sheet()
             elif self._row >= limit:
                 self._finish_sheet()
                 self._open_sheet()
-            self._row += 1
-            batch = self._batch
-            batch.append(xml.replace(ROW_MARK, str(self._row)))  # type: ignore[attr-defined]
-            if len(batch) >= _BATCH_ROWS:
-                assert self._spool is not None
-                self._spool.write("".join(batch).encode())
-                batch.clear()
+            assert self._spool is not None
+            if self._batch:
+                self._spool.write("".join(self._batch).encode())
+                self._batch.clear()
+            take = min(len(rows) - done, limit - self._row)
+            # Numbered, joined and encoded in C: row by row in Python, it was a sixth of a
+            # split build's serial work.
+            self._spool.write(_rows.numbered(rows, done, done + take, self._row + 1))
+            self._row += take
+            done += take
 
     def widen(self, widths: Mapping[int, float]) -> None:
         """Columns at least this wide on this sheet and the next (a sheet's widths are

@@ -37,10 +37,14 @@ class DeflatedSpool:
     """Bytes written here are deflated into the file at ``path``; their CRC, size and digest kept.
 
     ``final``: the spool ends its deflate stream (a whole member); otherwise it ends with a
-    sync flush, to be followed by more of the member's stream.
+    sync flush, to be followed by more of the member's stream. ``digest``: whether to keep
+    the SHA-256 (a sheet's rows, a piece of an XLSX member, need none: it was a fifth of
+    the spool thread's time).
     """
 
-    def __init__(self, path: Path, *, final: bool = True, name: str = "") -> None:
+    def __init__(
+        self, path: Path, *, final: bool = True, name: str = "", digest: bool = True
+    ) -> None:
         self.path = path
         self.name = name or path.name
         self.size = 0
@@ -48,20 +52,22 @@ class DeflatedSpool:
         self.sha256 = ""
         self.closed = False
         self._final = final
+        self._digest = digest
         self._queue: queue.Queue[bytes | None] = queue.Queue(_QUEUE_CHUNKS)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=f"deflate-{self.name}", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        digest = hashlib.sha256()
+        digest = hashlib.sha256() if self._digest else None
         compressor = _raw_deflater()
         crc32, crc, size = zlib_ng.crc32, 0, 0
         try:
             with self.path.open("wb") as out:
                 while (chunk := self._queue.get()) is not None:
                     out.write(compressor.compress(chunk))
-                    digest.update(chunk)
+                    if digest is not None:
+                        digest.update(chunk)
                     crc = crc32(chunk, crc)
                     size += len(chunk)
                 out.write(compressor.flush(_END if self._final else _MORE))
@@ -69,7 +75,8 @@ class DeflatedSpool:
             self._error = exc
             while self._queue.get() is not None:  # let the writer finish without blocking
                 pass
-        self.crc, self.size, self.sha256 = crc, size, digest.hexdigest()
+        self.crc, self.size = crc, size
+        self.sha256 = digest.hexdigest() if digest is not None else ""
 
     def write(self, data: bytes) -> int:
         """Queue ``data`` for the spool (blocks while the thread is behind)."""
