@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -113,9 +113,12 @@ def measure_e2e(
     repeat: int,
     scratch: Path,
     between: Callable[[int], None] | None = None,
+    *,
+    label: str = "stack",
 ) -> list[dict[str, Any]]:
     """``repeat`` jobs of one dataset, one at a time, each with its own memory sampler;
-    ``between(index)`` runs after each (the baselines, interleaved with the stack's runs)."""
+    ``between(index)`` runs after each (the baselines and the one-process stack's runs,
+    interleaved with the stack's)."""
     groups = {"api": lambda: stack.service_pids("api"),
               "worker": lambda: stack.service_pids("worker")}  # fmt: skip
     runs = []
@@ -126,7 +129,7 @@ def measure_e2e(
                 run = run_job(client, JobRun(path, records, scratch), sampler)
             run |= cpu.figures | quiet
             runs.append(run)
-            log(f"stack {records:,} #{index + 1}: total {run['totalSeconds']} s, processing "
+            log(f"{label} {records:,} #{index + 1}: total {run['totalSeconds']} s, processing "
                 f"{run['processingSeconds']} s, worker tree {run['workerTreePeakRssMB']} MB, "
                 f"api {run['apiUploadPeakRssMB']} MB")  # fmt: skip
             if between is not None:
@@ -261,20 +264,42 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     paths = {records: dataset(args.cache, records) for records in sizes}
     load_path = dataset(args.cache, args.throughput_size)
     results: dict[str, Any] = {"sizes": [], "throughput": None, "polling": None}
-    with warm_stack(args, scratch, "stack") as stack:
+    single_sizes = _one_process_sizes(args, sizes)
+    with ExitStack() as stacks:
+        stack = stacks.enter_context(warm_stack(args, scratch, "stack"))
+        # Builds in one process, on a stack of their own beside the default one, run after
+        # each default run (a drifting machine moved them apart when they ran after).
+        single = (
+            stacks.enter_context(
+                warm_stack(args, scratch, "one-process stack", {"AR_BUILD_PROCESSES": "1"})
+            )
+            if single_sizes
+            else None
+        )
         for records in sizes:
             baselines = Baselines(args, sizes, paths[records], records)
-            between = partial(baselines.run_once, scratch=scratch)
-            runs = measure_e2e(stack, paths[records], records, args.repeat, scratch, between)
+            alone: list[dict[str, Any]] = []
+            path = paths[records]
+
+            between = partial(
+                _between,
+                baselines=baselines,
+                single=single if records in single_sizes else None,
+                job=(path, records, scratch),
+                alone=alone,
+            )
+            runs = measure_e2e(stack, path, records, args.repeat, scratch, between)
             entry: dict[str, Any] = {
                 "records": records,
-                "inputBytes": paths[records].stat().st_size,
+                "inputBytes": path.stat().st_size,
                 "seed": records,
                 "e2e": {"runs": runs, "summary": summarise(runs)},
             }
+            if alone:
+                entry["e2eOneProcess"] = {"runs": alone, "summary": summarise(alone)}
             baselines.summarise_into(entry)
             if not args.no_stages:
-                entry["stages"] = measure_stages(stack, paths[records], scratch)
+                entry["stages"] = measure_stages(stack, path, scratch)
                 log(f"stages {records:,}: {entry['stages']['stages']}")
             results["sizes"].append(entry)
         if not args.no_load:
@@ -291,7 +316,6 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
                 args.poll_connections, args.poll_threads,
             )  # fmt: skip
             log(f"polling: {results['polling']}")
-    _run_one_process(args, sizes, paths, results["sizes"], scratch)
     results["statusVsBare"] = _status_vs_bare(args, scratch)
     return results
 
@@ -316,27 +340,29 @@ def _status_vs_bare(args: argparse.Namespace, scratch: Path) -> dict[str, Any] |
     return result
 
 
-def _run_one_process(
-    args: argparse.Namespace,
-    sizes: list[int],
-    paths: dict[int, Path],
-    entries: list[dict[str, Any]],
-    scratch: Path,
+def _between(
+    index: int,
+    *,
+    baselines: Baselines,
+    single: BenchStack | None,
+    job: tuple[Path, int, Path],
+    alone: list[dict[str, Any]],
 ) -> None:
-    """The same jobs on a stack whose builds never use a helper process (the trade-off:
-    less memory, more time)."""
+    """After the stack's run ``index``: the same job on the one-process stack, then the
+    baselines still due."""
+    path, records, scratch = job
+    if single is not None:
+        alone.extend(measure_e2e(single, path, records, 1, scratch, label="one process"))
+    baselines.run_once(index, scratch=scratch)
+
+
+def _one_process_sizes(args: argparse.Namespace, sizes: list[int]) -> set[int]:
+    """Sizes also measured on a stack whose builds never use a helper process (the
+    trade-off: less memory, more time); by default the smallest and the largest."""
     wanted = args.one_process_sizes
     if wanted is None:
-        wanted = sorted({sizes[0], sizes[-1]})
-    entries = [entry for entry in entries if entry["records"] in wanted]
-    if not entries:
-        return
-    one_process = {"AR_BUILD_PROCESSES": "1"}
-    with warm_stack(args, scratch, "one-process stack", one_process) as stack:
-        for entry in entries:
-            records = entry["records"]
-            runs = measure_e2e(stack, paths[records], records, args.repeat, scratch)
-            entry["e2eOneProcess"] = {"runs": runs, "summary": summarise(runs)}
+        wanted = [sizes[0], sizes[-1]]
+    return set(wanted) & set(sizes)
 
 
 def finish(args: argparse.Namespace, results: dict[str, Any], started: float,
