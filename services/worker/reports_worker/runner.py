@@ -27,7 +27,6 @@ from . import caching
 from .errors import RunStopped
 from .heartbeat import Heartbeat
 from .input.content import Inflated
-from .input.readahead import ReadAhead
 from .limiter import LeaseLimiter
 from .machine import AUTO_MAX_PROCESSES, usable_cores
 from .memory import give_back_memory
@@ -186,12 +185,9 @@ def _build_and_publish(
         tempfile.TemporaryDirectory(dir=settings.work_dir or None) as work,
         Heartbeat(services.jobs, record, limiter, settings.lease_ttl_seconds) as beat,
     ):
-        with (
-            services.objects.open(record.payload_key) as stored,
-            # Inflated here, so the build counts progress in the bytes as uploaded; read
-            # and inflated by a thread, beside the build (closed before the stream).
-            ReadAhead(Inflated(stored) if record.payload_gzip else stored) as source,
-        ):
+        with services.objects.open(record.payload_key) as stored:
+            # Inflated here, so the build counts progress in the bytes as uploaded.
+            source = Inflated(stored) if record.payload_gzip else stored
             outcome = build_report(
                 record.report_type,
                 source,
