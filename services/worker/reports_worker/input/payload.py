@@ -1,7 +1,7 @@
 """Records out of a payload, as a stream: a JSON array, an object holding one, or NDJSON.
 
 The array (at the top or under the object's one array-valued key; an object with more
-than one is refused, naming them) is cut into raw records (:mod:`.arraysplit`), NDJSON
+than one is refused, naming them) is cut into batches of records (:mod:`.arraysplit`), NDJSON
 into lines; both are handed over undecoded, for
 msgspec to decode straight into the report's schema with exact decimals. ijson's C
 backend (yajl2_c) checks what surrounds a wrapped array: the keys before it, found in a
