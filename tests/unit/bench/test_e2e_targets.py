@@ -61,6 +61,22 @@ def test_the_peers_ratios_and_the_lone_build_are_judged_per_size(report: ModuleT
     assert rows["45,000: faster than the old way, end to end (x)"]["met"] is True  # 12 >= 10
 
 
+def test_the_lone_build_is_judged_on_each_pair_of_runs_in_turn(report: ModuleType) -> None:
+    # Given runs in turn (default, one process, ...) on a machine that slowed down midway
+    entry = size(45_000, 2.0, 1.5, 90.0)
+    entry["e2e"]["runs"] = [{"processingSeconds": s} for s in (1.0, 2.0, 3.0)]
+    entry["e2eOneProcess"]["runs"] = [{"processingSeconds": s} for s in (2.7, 1.2, 4.5)]
+    entry["e2e"]["summary"]["processingSeconds"]["median"] = 2.0
+    entry["e2eOneProcess"]["summary"]["processingSeconds"]["median"] = 2.7
+
+    # When the targets are judged
+    rows = by_name(report.targets([entry], [r for r in [report.ratios(entry)] if r]))
+
+    # Then on the pairs' ratios (2.7, 0.6, 1.5): their median, and the least as the worst run
+    lone = rows["45,000: lone build, one process's processing time over the default's (x)"]
+    assert (lone["value"], lone["worstRun"], lone["met"]) == (1.5, 0.6, False)
+
+
 def test_without_a_peer_run_its_targets_are_left_out(report: ModuleType) -> None:
     sizes = [size(45_000, 2.0, 1.5, 90.0)]
     old = [r for s in sizes if (r := report.ratios(s))]
