@@ -61,20 +61,21 @@ class MemorySampler:
         self._count = 0
 
     def switch(self, phase: str) -> None:
-        """End the current phase with one last sample (a phase may be shorter than the
-        sampling period), then start ``phase``."""
-        self._sample()
+        """End the current phase with one last sample, PSS included (a phase may be shorter
+        than the sampling period: a 500-invoice job's wait left no PSS figure), then start
+        ``phase``."""
+        self._sample(pss=True)
         self.phase = phase
 
     def __enter__(self) -> MemorySampler:
-        self._sample()
+        self._sample(pss=True)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self._sample()
+        self._sample(pss=True)
 
     def peak(self, group: str, figure: str, phases: tuple[str, ...] | None = None) -> float:
         """Peak in MB of ``figure`` of ``group`` over ``phases`` (all when None)."""
@@ -98,13 +99,13 @@ class MemorySampler:
                 return None
         return tree
 
-    def _sample(self) -> None:
+    def _sample(self, *, pss: bool = False) -> None:
         with self._lock:
-            self._sample_locked()
+            self._sample_locked(pss)
 
-    def _sample_locked(self) -> None:
+    def _sample_locked(self, pss: bool) -> None:
         self._count += 1
-        with_pss = self._count % PSS_EVERY == 1
+        with_pss = pss or self._count % PSS_EVERY == 1
         phase = self.phase
         for group, roots in self._groups.items():
             tree_max = process_max = pss_max = 0

@@ -37,3 +37,19 @@ def test_a_child_started_after_sampling_began_is_counted_in_its_tree(
     # Then the tree's peak (RSS and PSS) counts it
     assert sampler.peak("me", "tree") >= before + HELD_MB * 0.9
     assert sampler.peak("me", "pss") >= HELD_MB * 0.9
+
+
+def test_a_phase_shorter_than_the_sampling_period_still_has_its_pss(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a sampler of this process, and phases that end before the next sample is due
+    monkeypatch.syspath_prepend(str(BENCH))
+    memory = importlib.import_module("e2e_memory")
+    monkeypatch.setattr(memory, "PERIOD_SECONDS", 60.0)
+    with memory.MemorySampler({"me": lambda: [os.getpid()]}) as sampler:
+        for phase in ("upload", "wait", "download"):
+            sampler.switch(phase)
+
+    # Then each phase has a PSS figure (a job's wait had none: its ratios divided by zero)
+    for phase in ("upload", "wait", "download"):
+        assert sampler.peak("me", "pss", (phase,)) > 0, phase
