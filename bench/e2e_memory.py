@@ -17,7 +17,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import psutil
 
@@ -25,26 +24,17 @@ MB = 1024 * 1024
 #: Sampling period of RSS (and of PSS, every PSS_EVERY samples).
 PERIOD_SECONDS = 0.05
 PSS_EVERY = 4
-#: How often the list of descendants is looked up again: at every sample. A build's helper
-#: process lives as long as the build, under a second at 45,000 invoices; looked up once a
-#: second, the tree missed it in most runs (a 45,000-invoice build's tree peaked at 110 MB
-#: PSS in e2e-20261207T003653Z, 140 MB sampled every 30 ms with the tree looked up each time).
-TREE_REFRESH_SECONDS = 0.0
 
 
-@dataclass
-class _Tree:
-    root: psutil.Process
-    members: list[psutil.Process] = field(default_factory=list)
-    refreshed: float = 0.0
-
-    def processes(self) -> list[psutil.Process]:
-        now = time.monotonic()
-        if now - self.refreshed >= TREE_REFRESH_SECONDS:
-            with contextlib.suppress(psutil.Error):
-                self.members = [self.root, *self.root.children(recursive=True)]
-            self.refreshed = now
-        return self.members
+def _members(root: psutil.Process) -> list[psutil.Process]:
+    """``root`` and its descendants, looked up at every sample: a build's helper process
+    lives as long as its build, under a second at 45,000 invoices, and a tree looked up
+    once a second missed it in most runs (a 45,000-invoice build's tree peaked at 110 MB
+    PSS in e2e-20261207T003653Z, 140 MB sampled every 30 ms with the tree looked up each
+    time)."""
+    with contextlib.suppress(psutil.Error):
+        return [root, *root.children(recursive=True)]
+    return [root]
 
 
 class MemorySampler:
@@ -52,7 +42,7 @@ class MemorySampler:
 
     def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
         self._groups = groups
-        self._trees: dict[int, _Tree] = {}
+        self._roots: dict[int, psutil.Process] = {}
         self.phase = "before"
         self.peaks: dict[tuple[str, str, str], float] = {}
         self._stop = threading.Event()
@@ -90,14 +80,14 @@ class MemorySampler:
         while not self._stop.wait(PERIOD_SECONDS):
             self._sample()
 
-    def _tree(self, pid: int) -> _Tree | None:
-        tree = self._trees.get(pid)
-        if tree is None:
+    def _root(self, pid: int) -> psutil.Process | None:
+        root = self._roots.get(pid)
+        if root is None:
             try:
-                tree = self._trees[pid] = _Tree(psutil.Process(pid))
+                root = self._roots[pid] = psutil.Process(pid)
             except psutil.Error:
                 return None
-        return tree
+        return root
 
     def _sample(self, *, pss: bool = False) -> None:
         with self._lock:
@@ -110,11 +100,11 @@ class MemorySampler:
         for group, roots in self._groups.items():
             tree_max = process_max = pss_max = 0
             for pid in roots():
-                tree = self._tree(pid)
-                if tree is None:
+                root = self._root(pid)
+                if root is None:
                     continue
                 rss_sum = pss_sum = 0
-                for process in tree.processes():
+                for process in _members(root):
                     try:
                         rss = process.memory_info().rss
                         if with_pss:

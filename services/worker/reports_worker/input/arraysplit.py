@@ -73,11 +73,6 @@ class ArraySplitter:
         self._level = level
         self._finish = finish
 
-    def records(self) -> Iterator[msgspec.Raw]:
-        """Every element of the array, as raw JSON, in order (each batch parsed here)."""
-        for batch, offset, _count in self.batches():
-            yield from _decode_batch(batch, offset, empty_allowed=True)
-
     def batches(self) -> Iterator[tuple[bytes, int, int]]:
         """The array's elements in batches: the batch's text (no brackets), its offset in
         the payload and how many records it holds if it is valid JSON."""
@@ -122,7 +117,7 @@ class ArraySplitter:
                     raise array_syntax(str(exc), offset, len(region)) from None
             raise invalid_json(offset + len(region), TRUNCATED)
         last = region[:close]
-        yield last, offset, len(_decode_batch(last, offset, empty_allowed=batches == 0))
+        yield last, offset, len(raw_records(last, offset, empty_allowed=batches == 0))
         self._finish(region[close + 1 :], offset + close + 1, self._rest())
 
     def _rest(self) -> Iterator[bytes]:
@@ -142,8 +137,9 @@ def nothing_after(after: bytes, offset: int, rest: Iterator[bytes]) -> None:
         offset += len(chunk)
 
 
-def _decode_batch(batch: bytes, offset: int, *, empty_allowed: bool = False) -> list[msgspec.Raw]:
-    """The records in ``batch`` (array elements without the brackets) starting at ``offset``."""
+def raw_records(batch: bytes, offset: int, *, empty_allowed: bool = False) -> list[msgspec.Raw]:
+    """The records in ``batch`` (array elements without the brackets, found at ``offset``
+    in the payload) as raw JSON; InvalidPayload at the byte of its first syntax error."""
     if not batch.strip(_WHITESPACE):
         if empty_allowed:
             return []

@@ -6,7 +6,7 @@ import functools
 import re
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
@@ -14,8 +14,9 @@ from reports_shared.errors import InvalidPayload
 
 from ..errors import RecordRejected
 from . import _scan
+from .arraysplit import raw_records
 from .batches import ArrayBatch, Batch, LineBatch
-from .messages import array_syntax, invalid_json
+from .messages import invalid_json
 
 _TYPE_NAMES = {
     "str": "un texto",
@@ -34,7 +35,7 @@ _TOO_LONG = re.compile(r"Expected `str` of length <= (?P<max>\d+)")
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _WHERE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _BYTE = re.compile(r"\(byte (?P<at>\d+)\)")
-_raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+_T = TypeVar("_T")
 #: Syntax only: a number past a double's range is JSON (the schema then rejects the record).
 _any_json = msgspec.json.Decoder(msgspec.Raw)
 
@@ -179,11 +180,7 @@ def decode_batch(report: Schema, batch: Batch, rejected: Rejector) -> Iterator[t
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         records = None
     if records is not None:
-        if len(records) != batch.count:  # the splitter's count numbers every record after
-            raise RuntimeError(
-                f"batch at byte {batch.offset}: {len(records)} records, not {batch.count}"
-            )
-        yield from enumerate(records, start=batch.first)
+        yield from enumerate(_counted(batch, records), start=batch.first)
         return
     for number, raw in enumerate(_raw_records(batch), start=batch.first):
         try:
@@ -194,13 +191,15 @@ def decode_batch(report: Schema, batch: Batch, rejected: Rejector) -> Iterator[t
 
 def _raw_records(batch: ArrayBatch) -> list[msgspec.Raw]:
     """The batch's records as raw JSON; InvalidPayload, at its byte, if it is not JSON."""
-    try:
-        raws = _raw_list.decode(b"[" + batch.data + b"]")
-    except msgspec.DecodeError as exc:
-        raise array_syntax(str(exc), batch.offset, len(batch.data)) from None
-    if len(raws) != batch.count:
-        raise RuntimeError(f"batch at byte {batch.offset}: {len(raws)} records, not {batch.count}")
-    return raws
+    return _counted(batch, raw_records(batch.data, batch.offset, empty_allowed=True))
+
+
+def _counted(batch: ArrayBatch, records: list[_T]) -> list[_T]:
+    """``records``, decoded from ``batch``, as many as the splitter counted (it numbers
+    every record after them)."""
+    if len(records) != batch.count:
+        raise RuntimeError(f"batch at {batch.offset}: {len(records)} records, not {batch.count}")
+    return records
 
 
 def _require_utf8(batch: Batch) -> None:

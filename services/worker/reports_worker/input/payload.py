@@ -15,7 +15,7 @@ import io
 import re
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 import ijson
 import msgspec
@@ -59,12 +59,6 @@ class Payload:
         #: Where the NDJSON line last handed out starts, and its number, for messages.
         self.line_offset = 0
         self.line_number = 0
-
-    def records(self) -> Iterator[Any]:
-        """Each record as raw JSON (bytes-like): an array element or an NDJSON line."""
-        if self.shape == "ndjson":
-            return self._lines()
-        return self._splitter().records()
 
     def batches(self) -> Iterator[Batch]:
         """The records in batches of about :data:`BATCH_BYTES`, for :mod:`.decoding`."""

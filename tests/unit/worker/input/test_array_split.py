@@ -35,8 +35,13 @@ def _records(rng: random.Random, count: int) -> list[object]:
 
 
 def _split(payload: bytes) -> list[object]:
-    records = Payload(Source(payload), max_input_bytes=1 << 30).records()
-    return [msgspec.json.decode(raw) for raw in records]
+    """Every record of ``payload``'s array: its batches cut, then parsed, as a build would."""
+    records: list[object] = []
+    for batch in Payload(Source(payload), max_input_bytes=1 << 30).batches():
+        assert isinstance(batch, ArrayBatch)
+        raws = arraysplit.raw_records(batch.data, batch.offset, empty_allowed=True)
+        records += [msgspec.json.decode(raw) for raw in raws]
+    return records
 
 
 @pytest.mark.parametrize("seed", range(8))
