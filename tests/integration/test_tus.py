@@ -616,3 +616,36 @@ def test_a_patch_while_another_sends_is_a_409_saying_the_upload_is_in_use(
     assert second.json()["title"] == "Carga en uso", second.json()
     assert "Otra solicitud" in second.json()["detail"]
     assert [answer.status_code for answer in answers] == [204]
+
+
+def test_a_head_during_a_patch_answers_the_offset_that_patch_leaves(api: RunningStack) -> None:
+    # Given a PATCH that sends 1 MiB, pauses a second, then sends 1 MiB more and ends
+    data = dataset(40_000)
+    url = create(api, len(data)).headers["location"]
+    paused = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield data[:MIB]
+        paused.set()
+        time.sleep(1)
+        yield data[MIB : 2 * MIB]
+
+    answers: list[httpx.Response] = []
+
+    def patch() -> None:
+        with httpx.Client(base_url=api.url, timeout=60) as client:
+            headers = {**TUS, "X-API-Key": ERP, "Upload-Offset": "0",
+                       "Content-Type": "application/offset+octet-stream"}  # fmt: skip
+            answers.append(client.patch(url, content=body(), headers=headers))
+
+    sending = threading.Thread(target=patch)
+    sending.start()
+    assert paused.wait(60)
+    # When a client asks HEAD for the offset while that PATCH still runs (as one does at
+    # once after its connection broke, while the server stores what arrived)
+    head = api.client.head(url, headers={**TUS, "X-API-Key": ERP})
+    sending.join(60)
+    # Then HEAD answered the offset that PATCH left, not the one before it
+    assert [answer.status_code for answer in answers] == [204]
+    assert head.status_code == 200
+    assert head.headers["upload-offset"] == str(2 * MIB) == answers[0].headers["upload-offset"]

@@ -71,6 +71,11 @@ _FIELDS = frozenset({"reportType", "userName", "isLargeDataset", "callbackUrl"})
 _RENEWALS_PER_LOCK = 4
 #: How long a DELETE waits for a PATCH on the same upload to end (else 409).
 _TERMINATE_WAIT_SECONDS = 5.0
+#: How long a HEAD waits for a PATCH on the same upload to end, so that it answers the
+#: offset that PATCH leaves: a connection cut mid-PATCH is followed at once by the client's
+#: HEAD while the server still stores the bytes that arrived (else the client resumes from
+#: an older offset and its PATCH is refused, 409, while the cut one finishes).
+_HEAD_WAIT_SECONDS = 3.0
 #: Uploads whose payload hash this process carries between PATCHes (see _PayloadHashes).
 _CARRIED_HASHES = 1000
 
@@ -298,7 +303,10 @@ class TusController(Controller):
     ) -> Response[None]:  # fmt: skip
         """How many bytes of an upload arrived (Upload-Offset) of how many (Upload-Length)."""
         _check_version(tus_resumable)
-        upload = await _owned(services.tus_states, upload_id, principal)
+        states = services.tus_states
+        upload = await _owned(states, upload_id, principal)
+        if await states.wait_unlocked(upload_id, _HEAD_WAIT_SECONDS):
+            upload = await _owned(states, upload_id, principal)  # as that PATCH left it
         headers = {**_progress(upload), "Upload-Length": str(upload.length)}
         headers["Cache-Control"] = "no-store"
         return Response(None, status_code=200, headers=headers)

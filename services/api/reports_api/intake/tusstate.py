@@ -148,6 +148,19 @@ class TusStates:
             await asyncio.sleep(0.1)
         return token
 
+    async def wait_unlocked(self, upload_id: str, wait: float) -> bool:
+        """Wait up to ``wait`` seconds while a request holds the upload, without taking it
+        (a PATCH arriving meanwhile is not refused); whether one held it."""
+        deadline = time.monotonic() + wait
+        held = False
+        while True:
+            with unavailable_on_error():
+                locked = await self.client.exists(f"{self.prefix}{upload_id}:lock")
+            if not locked or time.monotonic() >= deadline:
+                return held
+            held = True
+            await asyncio.sleep(0.05)
+
     async def unlock(self, upload_id: str, token: str) -> None:
         """Let the upload go, if this request still holds it (in one step: a lock that
         expired and was taken meanwhile stays its new holder's)."""
