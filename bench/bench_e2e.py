@@ -117,7 +117,7 @@ def measure_e2e(
     label: str = "stack",
 ) -> list[dict[str, Any]]:
     """``repeat`` jobs of one dataset, one at a time, each with its own memory sampler;
-    ``between(index)`` runs after each (the baselines and the one-process stack's runs,
+    ``between(index)`` runs after each (the baselines and the helper stack's runs,
     interleaved with the stack's)."""
     groups = {"api": lambda: stack.service_pids("api"),
               "worker": lambda: stack.service_pids("worker")}  # fmt: skip
@@ -230,9 +230,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--baseline-repeat-up-to", type=int, default=100_000,
         help="repeat the old way only up to this size (above it: one run)")  # fmt: skip
     add("--no-stages", action="store_true", help="skip the per-stage profile of the build")
-    add("--one-process-sizes", type=int, nargs="*", default=None,
-        help="sizes measured again with AR_BUILD_PROCESSES=1 (default: the smallest and "
-             "the largest; none: skip)")  # fmt: skip
+    add("--helper-sizes", type=int, nargs="*", default=None,
+        help="sizes measured again with AR_BUILD_PROCESSES=0, a lone build rendering with "
+             "helper processes (default: the smallest and the largest; none: skip)")  # fmt: skip
     add("--no-load", action="store_true", help="skip jobs/minute and status polling")
     add("--throughput-jobs", type=int, default=8, help="jobs queued at once")
     add("--throughput-size", type=int, default=45_000, help="invoices per queued job")
@@ -264,29 +264,30 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     paths = {records: dataset(args.cache, records) for records in sizes}
     load_path = dataset(args.cache, args.throughput_size)
     results: dict[str, Any] = {"sizes": [], "throughput": None, "polling": None}
-    single_sizes = _one_process_sizes(args, sizes)
+    helped_sizes = _helper_sizes(args, sizes)
     with ExitStack() as stacks:
         stack = stacks.enter_context(warm_stack(args, scratch, "stack"))
-        # Builds in one process, on a stack of their own beside the default one, run after
-        # each default run (a drifting machine moved them apart when they ran after).
-        single = (
+        # Builds with helper processes, on a stack of their own beside the default one (every
+        # build in one process), run after each default run (a drifting machine moved them
+        # apart when they ran after).
+        helped = (
             stacks.enter_context(
-                warm_stack(args, scratch, "one-process stack", {"AR_BUILD_PROCESSES": "1"})
+                warm_stack(args, scratch, "helper stack", {"AR_BUILD_PROCESSES": "0"})
             )
-            if single_sizes
+            if helped_sizes
             else None
         )
         for records in sizes:
             baselines = Baselines(args, sizes, paths[records], records)
-            alone: list[dict[str, Any]] = []
+            with_helpers: list[dict[str, Any]] = []
             path = paths[records]
 
             between = partial(
                 _between,
                 baselines=baselines,
-                single=single if records in single_sizes else None,
+                helped=helped if records in helped_sizes else None,
                 job=(path, records, scratch),
-                alone=alone,
+                with_helpers=with_helpers,
             )
             runs = measure_e2e(stack, path, records, args.repeat, scratch, between)
             entry: dict[str, Any] = {
@@ -295,8 +296,8 @@ def run(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
                 "seed": records,
                 "e2e": {"runs": runs, "summary": summarise(runs)},
             }
-            if alone:
-                entry["e2eOneProcess"] = {"runs": alone, "summary": summarise(alone)}
+            if with_helpers:
+                entry["e2eHelpers"] = {"runs": with_helpers, "summary": summarise(with_helpers)}
             baselines.summarise_into(entry)
             if not args.no_stages:
                 entry["stages"] = measure_stages(stack, path, scratch)
@@ -344,22 +345,22 @@ def _between(
     index: int,
     *,
     baselines: Baselines,
-    single: BenchStack | None,
+    helped: BenchStack | None,
     job: tuple[Path, int, Path],
-    alone: list[dict[str, Any]],
+    with_helpers: list[dict[str, Any]],
 ) -> None:
-    """After the stack's run ``index``: the same job on the one-process stack, then the
+    """After the stack's run ``index``: the same job on the helper stack, then the
     baselines still due."""
     path, records, scratch = job
-    if single is not None:
-        alone.extend(measure_e2e(single, path, records, 1, scratch, label="one process"))
+    if helped is not None:
+        with_helpers.extend(measure_e2e(helped, path, records, 1, scratch, label="helpers"))
     baselines.run_once(index, scratch=scratch)
 
 
-def _one_process_sizes(args: argparse.Namespace, sizes: list[int]) -> set[int]:
-    """Sizes also measured on a stack whose builds never use a helper process (the
-    trade-off: less memory, more time); by default the smallest and the largest."""
-    wanted = args.one_process_sizes
+def _helper_sizes(args: argparse.Namespace, sizes: list[int]) -> set[int]:
+    """Sizes also measured on a stack whose lone builds render with helper processes (the
+    trade-off: more memory, less time); by default the smallest and the largest."""
+    wanted = args.helper_sizes
     if wanted is None:
         wanted = [sizes[0], sizes[-1]]
     return set(wanted) & set(sizes)
@@ -370,7 +371,7 @@ def finish(args: argparse.Namespace, results: dict[str, Any], started: float,
     """Ratios and targets; write JSON, Markdown and the chart; the whole document."""
     ratio_rows = [row for size in results["sizes"] if (row := ratios(size))]
     peer_rows = [row for size in results["sizes"] if (row := ratios(size, against="peer"))]
-    one_ratio_rows = [row for size in results["sizes"] if (row := ratios(size, "e2eOneProcess"))]
+    helper_ratio_rows = [row for size in results["sizes"] if (row := ratios(size, "e2eHelpers"))]
     quoted = quoted_ratios(results["sizes"])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -389,8 +390,8 @@ def finish(args: argparse.Namespace, results: dict[str, Any], started: float,
         "peerRatios": peer_rows,
         "targets": targets(results["sizes"], ratio_rows, peer_rows=peer_rows)
         + status_targets(results.get("statusVsBare")),
-        "ratiosOneProcess": one_ratio_rows,
-        "targetsOneProcess": targets(results["sizes"], one_ratio_rows, "e2eOneProcess"),
+        "ratiosHelpers": helper_ratio_rows,
+        "targetsHelpers": targets(results["sizes"], helper_ratio_rows, "e2eHelpers"),
         "chart": chart_path.name if render.chart(results["sizes"], chart_path) else None,
         "markdown": f"e2e-{stamp}.md",
     }
@@ -417,15 +418,16 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "## Old way ÷ new way (same run)\n\n" + render.ratios_table(doc["ratios"],
                                                                    doc["quotedRatios"]),
         "## Best peer ÷ new way (same run)\n\n" + render.ratios_table(doc["peerRatios"], None),
-        "## Targets\n\nThe stack as it runs by default: a build alone on the machine renders "
-        "its batches in two processes (itself and a helper; `AR_BUILD_PROCESSES=0`, "
-        "automatic).\n\n" + render.targets_table(doc["targets"]),
+        "## Targets\n\nThe stack as it runs by default: every build in one process "
+        "(`AR_BUILD_PROCESSES=1`); the lone build's gain is the helper stack's.\n\n"
+        + render.targets_table(doc["targets"]),
     ]  # fmt: skip
-    if any(row["value"] is not None for row in doc.get("targetsOneProcess", [])):
+    if any(row["value"] is not None for row in doc.get("targetsHelpers", [])):
         parts.append(
-            "## Targets with `AR_BUILD_PROCESSES=1` (every build in one process)\n\n"
-            + render.ratios_table(doc["ratiosOneProcess"], None) + "\n\n"
-            + render.targets_table(doc["targetsOneProcess"])
+            "## Targets with `AR_BUILD_PROCESSES=0` (a build alone on the machine renders "
+            "its batches in two processes, itself and a helper)\n\n"
+            + render.ratios_table(doc["ratiosHelpers"], None) + "\n\n"
+            + render.targets_table(doc["targetsHelpers"])
         )  # fmt: skip
     parts.append("## CPU during the runs (the machine is shared)\n\n"
                  + render.noise_table(doc["sizes"]))  # fmt: skip

@@ -4,11 +4,12 @@
 
 Datasets come from ``devstack.datasets`` and are cached in a temporary directory. Each
 build runs in a child process of its own, so its peak RSS (from ``wait4``) is its own.
-Engines: the product in one process, the product as a lone job builds by default (with
-helper processes on every usable core, at most 4), the best peer (``baseline_peer.py``:
+Engines: the product in one process (as every build runs by default), the product as a
+lone job builds with ``AR_BUILD_PROCESSES=0`` (helper processes on every usable core, at
+most 4), the best peer (``baseline_peer.py``:
 polars + xlsxwriter, when polars is installed) and the old way (``baseline_naive.py``:
 ``json.load`` + pandas + openpyxl, the same files, when pandas is installed, up to
-``--baseline-max`` records). Runs are interleaved (product, default, peer, old way, product,
+``--baseline-max`` records). Runs are interleaved (product, helpers, peer, old way, product,
 ...) so that a machine whose load drifts moves every engine alike; the summary gives each
 engine's median and range. Results go to stdout and to ``bench/results/`` as JSON and
 Markdown.
@@ -33,7 +34,7 @@ from typing import Any
 RESULTS_DIR = Path(__file__).parent / "results"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "async-reports-bench"
 #: Engines beside the report type itself (which runs in one process).
-DEFAULT_BUILD = "product-default"
+HELPER_BUILD = "product-helpers"
 PEER = "peer"
 OLD_WAY = "baseline"
 
@@ -83,7 +84,7 @@ def child_build(
 
 
 def default_processes() -> int:
-    """The processes a lone job's build uses by default (AR_BUILD_PROCESSES=0)."""
+    """The processes a lone job's build uses with AR_BUILD_PROCESSES=0."""
     from reports_worker.machine import AUTO_MAX_PROCESSES, usable_cores
 
     return max(1, min(AUTO_MAX_PROCESSES, usable_cores()))
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-baseline", action="store_true", help="without the old way")
     parser.add_argument("--no-peer", action="store_true", help="without the best peer")
     parser.add_argument(
-        "--no-default", action="store_true", help="without the product's default build"
+        "--no-helpers", action="store_true", help="without the product's build with helpers"
     )
     parser.add_argument(
         "--baseline-max",
@@ -241,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes:
         path = dataset(args.cache, size, gzip=args.gzip, ndjson=args.ndjson)
         engines: list[tuple[str, list[str]]] = [(args.report, ["--processes", "1"])]
-        if not args.no_default and processes > 1:
-            engines.append((DEFAULT_BUILD, ["--processes", str(processes)]))
+        if not args.no_helpers and processes > 1:
+            engines.append((HELPER_BUILD, ["--processes", str(processes)]))
         if peer and invoices:
             engines.append((PEER, []))
         if baseline and invoices and size <= args.baseline_max:
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         # Interleaved, not one engine's runs then the next's: a drifting load moves all alike.
         for _ in range(args.repeat):
             for engine, extra in engines:
-                kind = args.report if engine == DEFAULT_BUILD else engine
+                kind = args.report if engine == HELPER_BUILD else engine
                 child = ["--child", kind, str(path), "--options", json.dumps(options), *extra]
                 try:
                     result = measure(child)

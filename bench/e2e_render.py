@@ -44,7 +44,10 @@ def results_table(sizes: list[dict[str, Any]]) -> str:
     ]
     for size in sizes:
         mb = size["inputBytes"] / 1e6
-        for label, source in (("stack", "e2e"), ("stack, one process per build", "e2eOneProcess")):
+        for label, source in (
+            ("stack", "e2e"),
+            ("stack, helpers (AR_BUILD_PROCESSES=0)", "e2eHelpers"),
+        ):
             s = (size.get(source) or {}).get("summary")
             if not s:
                 continue
@@ -201,8 +204,8 @@ def chart(sizes: list[dict[str, Any]], path: Path) -> bool:
     plot(left, sizes, "e2e", "totalSeconds", label="stack: end to end")
     plot(left, sizes, "e2e", "processingSeconds", label="stack: processing", linestyle="--")
     plot(left, sizes, "e2e", "uploadSeconds", label="stack: upload", linestyle=":")
-    plot(left, sizes, "e2eOneProcess", "processingSeconds",
-         label="stack, one process per build: processing", linestyle="-.")  # fmt: skip
+    plot(left, sizes, "e2eHelpers", "processingSeconds",
+         label="stack with helpers: processing", linestyle="-.")  # fmt: skip
     plot(left, sizes, "baseline", "seconds", label="old way (pandas + openpyxl)", color="red")
     plot(left, sizes, "peer", "seconds", label=BASELINE_LABELS["peer"], color="purple")
     left.scatter([QUOTED_SEED["records"]], [QUOTED_SEED["seconds"]], marker="x", s=80,
@@ -212,8 +215,8 @@ def chart(sizes: list[dict[str, Any]], path: Path) -> bool:
     plot(right, sizes, "e2e", "workerTreePeakRssMB", label="worker, whole tree")
     plot(right, sizes, "e2e", "workerTreePeakPssMB", label="worker, whole tree (PSS)",
          linestyle="-.")  # fmt: skip
-    plot(right, sizes, "e2eOneProcess", "workerTreePeakRssMB",
-         label="worker, whole tree, one process per build", linestyle=(0, (1, 3)))  # fmt: skip
+    plot(right, sizes, "e2eHelpers", "workerTreePeakRssMB",
+         label="worker, whole tree, with helpers", linestyle=(0, (1, 3)))  # fmt: skip
     plot(right, sizes, "e2e", "workerProcessPeakRssMB", label="worker, one process",
          linestyle="--")  # fmt: skip
     plot(right, sizes, "e2e", "apiUploadPeakRssMB", label="api, during upload", linestyle=":")

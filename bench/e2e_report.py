@@ -123,7 +123,7 @@ def targets(
 ) -> list[dict[str, Any]]:
     """The issues' targets, judged on medians (the worst run beside); None where not run.
 
-    ``source``: which stack's runs (``e2e``, the default stack, or ``e2eOneProcess``);
+    ``source``: which stack's runs (``e2e``, the default stack, or ``e2eHelpers``);
     ``ratio_rows`` against the old way, ``peer_rows`` against the best peer.
     """
     small = next((s for s in sizes if s["records"] == TARGET_SMALL), None)
@@ -177,36 +177,35 @@ def targets(
               "45,000: less memory than the best peer, worker PSS (x)", peer_of)  # fmt: skip
         ratio(large, "lessMemoryVsWorkerTreePss", 25,
               f"{big}: less memory than the best peer, worker PSS (x)", peer_of)  # fmt: skip
-    if source == "e2e":  # the default stack's run beside the one-process stack's
+    if source == "e2e":  # the default stack's run beside the helper stack's
         for size, label in ((small, "45,000"), (large, big)):
             gain, worst = _lone_gain(size)
             rows.append(_target(f"{label}: lone build, one process's processing time over "
-                                "the default's (x)", gain, 1.7, worst, at_most=False))  # fmt: skip
+                                "a helper's (x)", gain, 1.7, worst, at_most=False))  # fmt: skip
     return rows
 
 
 def _lone_gain(size: dict[str, Any] | None) -> tuple[float | None, float | None]:
-    """How much faster a lone job is processed by default than with every build in one
-    process (the second stack of the run), and the least of it.
+    """How much faster a lone job is processed with a helper (the second stack of the run)
+    than in one process (the default), and the least of it.
 
-    The two stacks' jobs run in turn, default then one process: each pair's ratio moves
-    little with a drifting machine, where the ratio of the medians takes the drift with it.
+    The two stacks' jobs run in turn, default then helpers: each pair's ratio moves little
+    with a drifting machine, where the ratio of the medians takes the drift with it.
     Without pairs (runs of unequal number), the ratio of the medians.
     """
-    if not size or not size.get("e2eOneProcess"):
+    if not size or not size.get("e2eHelpers"):
         return None, None
+    one_runs, helped_runs = size["e2e"].get("runs", []), size["e2eHelpers"].get("runs", [])
     pairs = [
-        float(one["processingSeconds"]) / float(default["processingSeconds"])
-        for default, one in zip(
-            size["e2e"].get("runs", []), size["e2eOneProcess"].get("runs", []), strict=False
-        )
-        if default.get("processingSeconds") and one.get("processingSeconds")
+        float(one["processingSeconds"]) / float(helped["processingSeconds"])
+        for one, helped in zip(one_runs, helped_runs, strict=False)
+        if one.get("processingSeconds") and helped.get("processingSeconds")
     ]
-    if pairs and len(pairs) == len(size["e2e"]["runs"]) == len(size["e2eOneProcess"]["runs"]):
+    if pairs and len(pairs) == len(one_runs) == len(helped_runs):
         return round(statistics.median(pairs), 2), round(min(pairs), 2)
-    one = size["e2eOneProcess"]["summary"]["processingSeconds"]["median"]
-    default = size["e2e"]["summary"]["processingSeconds"]["median"]
-    return round(float(one) / float(default), 2), None
+    one = size["e2e"]["summary"]["processingSeconds"]["median"]
+    helped = size["e2eHelpers"]["summary"]["processingSeconds"]["median"]
+    return round(float(one) / float(helped), 2), None
 
 
 def status_targets(result: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -79,9 +79,9 @@ def test_harness_writes_every_figure(infra: Infra, tmp_path: Path) -> None:
     assert run["records"] == RECORDS and run["zipBytes"] > 0
     assert run["workerTreePeakRssMB"] > 0 and run["apiUploadPeakRssMB"] > 0
     assert {"min", "median", "max"} == size["e2e"]["summary"]["totalSeconds"].keys()
-    # and the same job on the one-process stack, run in turn with the default one
-    (alone,) = size["e2eOneProcess"]["runs"]
-    assert alone["records"] == RECORDS and alone["workerTreePeakRssMB"] > 0
+    # and the same job on the helper stack, run in turn with the default one
+    (helped,) = size["e2eHelpers"]["runs"]
+    assert helped["records"] == RECORDS and helped["workerTreePeakRssMB"] > 0
     # and the stages of a build, and the old way measured in the same run, with ratios
     assert size["stages"]["records"] == RECORDS and "parse" in size["stages"]["stages"]
     (baseline,) = size["baseline"]["runs"]

@@ -37,10 +37,12 @@ class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
     work_dir: str = ""
     #: Extra report types as ``module:Class``, comma-separated (beside the entry points).
     report_plugins: str = ""
-    #: Processes one build may use (its batches rendered by helpers). 0: the cores this
-    #: worker may use divided by the jobs running on this machine, at most 4, so that a
-    #: lone job takes every core and a full pool one core per job; 1: never any helper.
-    build_processes: int = 0
+    #: Processes one build may use (its batches rendered by helpers). 1 (the default): never
+    #: any helper; 0: the cores this worker may use divided by the jobs running on this
+    #: machine, at most 4, so that a lone job takes every core and a full pool one core per
+    #: job. A helper gains a lone job little through the stack for much more memory
+    #: (docs/operators/capacity.md), so one process is the default.
+    build_processes: int = 1
     #: Port of Dramatiq's Prometheus exposition server; 0: not served.
     worker_metrics_port: int = 0
 
