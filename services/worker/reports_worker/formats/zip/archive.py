@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .deflate import DEFLATE_LEVEL, open_member
+from .deflate import COPY_CHUNK, DEFLATE_LEVEL, open_member
 from .spool import DeflatedSpool, write_deflated
 
 MANIFEST_NAME = "manifest.json"
-_COPY_CHUNK = 1 << 20
 #: Parts from 1 GiB on get ZIP64 headers; zipfile cannot add them once writing started.
 _ZIP64_FROM = zipfile.ZIP64_LIMIT // 2
 
@@ -155,7 +154,7 @@ def _copy_into(zf: zipfile.ZipFile, part: _Part) -> PackedFile:
         part.path.open("rb") as source,
         open_member(zf, target_name, force_zip64=size >= _ZIP64_FROM) as target,
     ):
-        while chunk := source.read(_COPY_CHUNK):
+        while chunk := source.read(COPY_CHUNK):
             digest.update(chunk)
             target.write(chunk)
     return PackedFile(part.name, size, digest.hexdigest())

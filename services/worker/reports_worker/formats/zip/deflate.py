@@ -9,6 +9,8 @@ from zlib_ng import zlib_ng
 
 #: Level 2 of zlib-ng compresses like zlib's level 1-2 in half the time (CSV, sheet XML).
 DEFLATE_LEVEL = 2
+#: Bytes read at a time when a file is copied into an archive.
+COPY_CHUNK = 1 << 20
 
 
 def open_member(

@@ -24,11 +24,10 @@ from typing import Any
 
 from zlib_ng import zlib_ng
 
-from .deflate import DEFLATE_LEVEL
+from .deflate import COPY_CHUNK, DEFLATE_LEVEL
 
 #: Chunks waiting for the thread, at most: the memory a spool holds (chunks are ~256 KB).
 _QUEUE_CHUNKS = 4
-_COPY_CHUNK = 1 << 20
 #: How a deflate stream ends: for good, or byte-aligned with more of the stream to follow.
 _END, _MORE = zlib_ng.Z_FINISH, zlib_ng.Z_SYNC_FLUSH
 
@@ -98,7 +97,7 @@ class DeflatedSpool:
     def chunks(self) -> Iterable[bytes]:
         """The spool's deflated bytes, a megabyte at a time."""
         with self.path.open("rb") as spooled:
-            while chunk := spooled.read(_COPY_CHUNK):
+            while chunk := spooled.read(COPY_CHUNK):
                 yield chunk
 
     def __enter__(self) -> DeflatedSpool:
