@@ -5,8 +5,10 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
+import pytest
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from reports_shared.jobstore import JobStore
@@ -161,6 +163,21 @@ def test_a_worker_runs_with_two_malloc_arenas_unless_told_otherwise(
     assert processes
     for process in processes:  # dramatiq's, and the helpers' server once a build started one
         assert process.environ().get("MALLOC_ARENA_MAX") == "2", process.cmdline()
+
+
+@pytest.mark.parametrize(("settings", "helpers"), [({}, False), ({"build_processes": 2}, True)])
+def test_a_worker_starts_the_helpers_server_only_when_builds_may_use_helpers(
+    make_stack: StackFactory, running_dir: Path, settings: dict[str, Any], helpers: bool
+) -> None:
+    # Given a worker by default (every build in one process), or one whose builds take helpers
+    stack = demora_stack(make_stack, running_dir, workers=1, **settings)
+    job = submit(stack, [{"sleep": 0}])
+    assert stack.wait_finished(job)["status"] == "Completed"
+    # Then only the second runs multiprocessing's fork server and resource tracker beside
+    # dramatiq's processes (22 MB of PSS standing, docs/operators/capacity.md)
+    commands = [" ".join(process.cmdline()) for process in stack.worker_children()]
+    assert any("multiprocessing.forkserver" in c for c in commands) is helpers, commands
+    assert any("multiprocessing.resource_tracker" in c for c in commands) is helpers, commands
 
 
 def test_sigterm_lets_the_running_job_finish(make_stack: StackFactory, running_dir: Path) -> None:
