@@ -83,7 +83,7 @@ def child_build(
     }
 
 
-def default_processes() -> int:
+def helper_processes() -> int:
     """The processes a lone job's build uses with AR_BUILD_PROCESSES=0."""
     from reports_worker.machine import AUTO_MAX_PROCESSES, usable_cores
 
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     peer = importlib.util.find_spec("polars") is not None and not args.no_peer
     if importlib.util.find_spec("polars") is None:
         print("polars is not installed: the best peer is skipped", file=sys.stderr)
-    processes = default_processes()
+    processes = helper_processes()
     # The peer and the old way run only on FacturacionMasiva, the report they rebuild.
     invoices = args.report == "FacturacionMasiva"
 

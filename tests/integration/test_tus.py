@@ -133,6 +133,24 @@ def leftovers(api: RunningStack, upload_id: str) -> tuple[list[Any], list[Any]]:
     [(3 * MIB, 40_000), (7 * MIB, 41_000)],  # other data: the second is not a cache hit
     ids=["chunks-under-a-part", "over-a-part"],
 )
+def patch_in_background(
+    api: RunningStack, url: str, body: Iterator[bytes]
+) -> tuple[threading.Thread, list[httpx.Response]]:
+    """A PATCH of ``body`` from offset 0, sent from a thread of its own (started); its answer
+    is in the list once the thread is joined."""
+    answers: list[httpx.Response] = []
+
+    def patch() -> None:
+        with httpx.Client(base_url=api.url, timeout=60) as client:
+            headers = {**TUS, "X-API-Key": ERP, "Upload-Offset": "0",
+                       "Content-Type": "application/offset+octet-stream"}  # fmt: skip
+            answers.append(client.patch(url, content=body, headers=headers))
+
+    sending = threading.Thread(target=patch)
+    sending.start()
+    return sending, answers
+
+
 def test_tuspy_uploads_a_dataset_in_chunks_and_the_job_totals_are_exact(
     api: RunningStack, chunk: int, count: int
 ) -> None:
@@ -560,16 +578,7 @@ def test_a_delete_during_a_slow_patch_leaves_no_upload_nor_bytes(api: RunningSta
         time.sleep(2)
         yield data[6 * MIB : 6 * MIB + 1000]
 
-    answers: list[httpx.Response] = []
-
-    def patch() -> None:
-        with httpx.Client(base_url=api.url, timeout=60) as client:
-            headers = {**TUS, "X-API-Key": ERP, "Upload-Offset": "0",
-                       "Content-Type": "application/offset+octet-stream"}  # fmt: skip
-            answers.append(client.patch(url, content=body(), headers=headers))
-
-    sending = threading.Thread(target=patch)
-    sending.start()
+    sending, answers = patch_in_background(api, url, body())
     assert paused.wait(60)
     time.sleep(0.5)
     # When the upload is terminated while that PATCH is still running
@@ -596,16 +605,7 @@ def test_a_patch_while_another_sends_is_a_409_saying_the_upload_is_in_use(
         paused.set()
         time.sleep(2)
 
-    answers: list[httpx.Response] = []
-
-    def patch() -> None:
-        with httpx.Client(base_url=api.url, timeout=60) as client:
-            answers.append(
-                client.patch(url, content=body(), headers={**headers, "Upload-Offset": "0"})
-            )
-
-    sending = threading.Thread(target=patch)
-    sending.start()
+    sending, answers = patch_in_background(api, url, body())
     assert paused.wait(60)
     time.sleep(0.5)
     # When a second PATCH comes meanwhile
@@ -630,16 +630,7 @@ def test_a_head_during_a_patch_answers_the_offset_that_patch_leaves(api: Running
         time.sleep(1)
         yield data[MIB : 2 * MIB]
 
-    answers: list[httpx.Response] = []
-
-    def patch() -> None:
-        with httpx.Client(base_url=api.url, timeout=60) as client:
-            headers = {**TUS, "X-API-Key": ERP, "Upload-Offset": "0",
-                       "Content-Type": "application/offset+octet-stream"}  # fmt: skip
-            answers.append(client.patch(url, content=body(), headers=headers))
-
-    sending = threading.Thread(target=patch)
-    sending.start()
+    sending, answers = patch_in_background(api, url, body())
     assert paused.wait(60)
     # When a client asks HEAD for the offset while that PATCH still runs (as one does at
     # once after its connection broke, while the server stores what arrived)
