@@ -128,11 +128,6 @@ def leftovers(api: RunningStack, upload_id: str) -> tuple[list[Any], list[Any]]:
     return objects.pending_uploads(f"payloads/{upload_id}"), list(objects.list(f"tus/{upload_id}/"))
 
 
-@pytest.mark.parametrize(
-    ("chunk", "count"),
-    [(3 * MIB, 40_000), (7 * MIB, 41_000)],  # other data: the second is not a cache hit
-    ids=["chunks-under-a-part", "over-a-part"],
-)
 def patch_in_background(
     api: RunningStack, url: str, body: Iterator[bytes]
 ) -> tuple[threading.Thread, list[httpx.Response]]:
@@ -151,6 +146,11 @@ def patch_in_background(
     return sending, answers
 
 
+@pytest.mark.parametrize(
+    ("chunk", "count"),
+    [(3 * MIB, 40_000), (7 * MIB, 41_000)],  # other data: the second is not a cache hit
+    ids=["chunks-under-a-part", "over-a-part"],
+)
 def test_tuspy_uploads_a_dataset_in_chunks_and_the_job_totals_are_exact(
     api: RunningStack, chunk: int, count: int
 ) -> None:
