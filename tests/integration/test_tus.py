@@ -146,6 +146,13 @@ def patch_in_background(
     return sending, answers
 
 
+def until_a_request_holds(api: RunningStack, url: str) -> None:
+    """Wait until the server has taken the upload for a request (its PATCH lock): a body's
+    first bytes leaving the client do not mean the server has begun the PATCH."""
+    lock = Names(api.namespace).tus_upload(url.rsplit("/", 1)[1]) + ":lock"
+    wait_until(lambda: api.redis().exists(lock), 30, 0.02, "the PATCH to hold the upload")
+
+
 @pytest.mark.parametrize(
     ("chunk", "count"),
     [(3 * MIB, 40_000), (7 * MIB, 41_000)],  # other data: the second is not a cache hit
@@ -580,7 +587,7 @@ def test_a_delete_during_a_slow_patch_leaves_no_upload_nor_bytes(api: RunningSta
 
     sending, answers = patch_in_background(api, url, body())
     assert paused.wait(60)
-    time.sleep(0.5)
+    until_a_request_holds(api, url)
     # When the upload is terminated while that PATCH is still running
     gone = api.client.delete(url, headers={**TUS, "X-API-Key": ERP})
     sending.join(60)
@@ -607,7 +614,7 @@ def test_a_patch_while_another_sends_is_a_409_saying_the_upload_is_in_use(
 
     sending, answers = patch_in_background(api, url, body())
     assert paused.wait(60)
-    time.sleep(0.5)
+    until_a_request_holds(api, url)
     # When a second PATCH comes meanwhile
     second = api.client.patch(url, content=data[:10], headers={**headers, "Upload-Offset": "0"})
     sending.join(60)
@@ -632,6 +639,7 @@ def test_a_head_during_a_patch_answers_the_offset_that_patch_leaves(api: Running
 
     sending, answers = patch_in_background(api, url, body())
     assert paused.wait(60)
+    until_a_request_holds(api, url)
     # When a client asks HEAD for the offset while that PATCH still runs (as one does at
     # once after its connection broke, while the server stores what arrived)
     head = api.client.head(url, headers={**TUS, "X-API-Key": ERP})
