@@ -16,7 +16,7 @@ from reports_shared.objectstore import ObjectStore
 from . import settings as worker_settings
 from .actors import create_broker
 from .building.forkserver import start_helper_server
-from .machine import usable_cores
+from .machine import helpers_allowed
 from .reporttypes import load_report_types, register_plugins, report_options
 from .services import Services
 
@@ -40,7 +40,7 @@ def setup() -> None:
     except ReportsError as exc:  # storage may come later; jobs retry until it does
         structlog.get_logger(__name__).warning("bucket_check_failed", error=str(exc))
     create_broker(services)
-    if settings.build_processes > 1 or (settings.build_processes == 0 and usable_cores() > 1):
+    if helpers_allowed(settings.build_processes):
         start_helper_server()
     types = load_report_types()
     catalog = {name: cls.description for name, cls in types.items()}

@@ -21,6 +21,13 @@ def usable_cores() -> int:
     return min(cores, max(1, int(quota))) if quota is not None else cores
 
 
+def helpers_allowed(build_processes: int) -> bool:
+    """Whether a build may ever use helper processes with ``AR_BUILD_PROCESSES`` set to
+    ``build_processes`` (more than one, or 0 on more than one core): what the worker
+    starts the helpers' server for."""
+    return build_processes > 1 or (build_processes == 0 and usable_cores() > 1)
+
+
 def _cpu_quota() -> float | None:
     """The container's CPU quota in cores, None if it has none (or it cannot be read)."""
     try:

@@ -49,3 +49,23 @@ def test_a_cgroup_v1_quota_bounds_the_cores(
     monkeypatch.setattr(machine, "CFS_QUOTA", tmp_path / "quota")
     monkeypatch.setattr(machine, "CFS_PERIOD", tmp_path / "period")
     assert machine.usable_cores() == (affinity if limit is None else min(affinity, limit))
+
+
+@pytest.mark.parametrize(
+    ("setting", "cpu_max", "allowed"),
+    [
+        (1, "max 100000", False),  # the default: one process, whatever the cores
+        (2, "100000 100000", True),  # asked for: even on one core
+        (0, "100000 100000", False),  # auto on one core: nothing to share
+        (0, "200000 100000", True),  # auto on two (this machine has at least two)
+    ],
+)
+def test_helpers_are_allowed_when_asked_for_or_automatic_on_more_than_one_core(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: int, cpu_max: str, allowed: bool
+) -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two cores in this process's affinity")
+    path = tmp_path / "cpu.max"
+    path.write_text(cpu_max)
+    monkeypatch.setattr(machine, "CPU_MAX", path)
+    assert machine.helpers_allowed(setting) is allowed
