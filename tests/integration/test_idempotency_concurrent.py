@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.support.data import INVOICE
-from tests.support.stacks import RunningStack
+from tests.support.stacks import RunningStack, wait_until
 
 Q = "/api/AsyncReports"
 FIELDS = {"reportType": "FacturacionMasiva", "userName": "ana@empresa.com"}
@@ -135,12 +135,17 @@ def test_a_key_held_past_the_wait_is_a_409_and_then_the_job(api: RunningStack) -
         )  # fmt: skip
 
     def second(client: httpx.Client) -> httpx.Response:
-        time.sleep(1)  # the slow one holds the key by now
         with api.redis() as store:
-            keys = list(store.scan_iter(f"{api.namespace}:idem:*"))
-            claims = [k for k in keys if (store.get(k) or b"").startswith(b"pending:")]
-            assert len(claims) == 1, keys
-            assert 0 < store.ttl(claims[0]) <= 30  # an api killed now holds it no longer
+
+            def claims() -> list[bytes]:
+                keys = store.scan_iter(f"{api.namespace}:idem:*")
+                return [k for k in keys if (store.get(k) or b"").startswith(b"pending:")]
+
+            # Once the slow one holds the key (its first bytes reaching the api take a
+            # moment on a loaded machine)
+            held = wait_until(claims, 30, 0.05, "the slow upload to hold its key")
+            assert isinstance(held, list) and len(held) == 1, held
+            assert 0 < store.ttl(held[0]) <= 30  # an api killed now holds it no longer
         return multipart_send(data, key)(client)
 
     first, refused = at_once(api, [slow_upload, second])
