@@ -303,6 +303,53 @@ def test_active_jobs_filter_by_user(api: RunningStack) -> None:
     assert body == {"count": 0, "jobs": []}
 
 
+#: Headers a HEAD answers as its GET does (the date and the per-request id aside).
+SAME_HEADERS = ("content-type", "content-length", "cache-control", "retry-after", "etag")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{Q}/status/{{job}}",
+        f"{Q}/active-jobs",
+        f"{Q}/report-types",
+        f"{Q}/jobs",
+        "/",
+        "/schema/openapi.json",
+    ],
+    ids=["status", "active-jobs", "report-types", "history", "web-page", "openapi"],
+)
+def test_every_get_resource_answers_head_with_its_headers_and_no_body(
+    api: RunningStack, path: str
+) -> None:
+    # Given a resource that answers GET (the job's status: of a finished job)
+    url = path.format(job=completed_job(api)["jobId"]) if "{job}" in path else path
+    got = api.client.get(url)
+    assert got.status_code == 200, got.text
+    # When a client asks HEAD of it (a monitor, a link checker, curl -I)
+    head = api.client.head(url)
+    # Then it is the GET's answer without its body: not 405
+    assert head.status_code == 200, (url, head.status_code, head.headers)
+    assert head.content == b""
+    for name in SAME_HEADERS:
+        assert head.headers.get(name) == got.headers.get(name), (url, name)
+    assert int(head.headers["content-length"]) == len(got.content)
+
+
+def test_head_answers_an_unknown_job_and_a_post_only_route_as_get_would(api: RunningStack) -> None:
+    unknown = f"{Q}/status/00000000-0000-0000-0000-000000000000"
+    # An unknown job: 404, as its GET
+    head = api.client.head(unknown)
+    assert (head.status_code, head.content) == (404, b"")
+    assert head.headers["content-length"] == api.client.get(unknown).headers["content-length"]
+    # A route with no GET: still 405, naming what it allows
+    refused = api.client.head(f"{Q}/queue-json")
+    assert refused.status_code == 405
+    assert "POST" in refused.headers["allow"]
+    # A path that is nothing: 404
+    assert api.client.head(f"{Q}/nothing-here").status_code == 404
+
+
 # --- the synchronous path -----------------------------------------------------------------
 
 

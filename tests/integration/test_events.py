@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from httpx_sse import connect_sse
 
 from tests.support.infra import Infra
 from tests.support.jobs import PLUGIN, submit
-from tests.support.stacks import RunningStack, StackFactory, StackPool
+from tests.support.stacks import RunningStack, StackFactory, StackPool, wait_until
 
 ORDER = {"Queued": 0, "Processing": 1, "Completed": 2}
 
@@ -105,6 +106,40 @@ def test_an_unknown_job_has_no_stream(replicas: RunningStack) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "no-such-job" in response.json()["detail"]
+
+
+def test_head_of_a_running_jobs_stream_answers_at_once_and_frees_the_connection(
+    replicas: RunningStack,
+) -> None:
+    # Given a job that runs for seconds (its stream stays open while it runs)
+    job = submit(replicas, records(1, 5))
+    wait_until(lambda: replicas.status(job)["status"] == "Processing", 30, what="the job to run")
+    with httpx.Client(base_url=replicas.url, timeout=10) as client:
+        # When a client asks HEAD of its stream
+        started = time.monotonic()
+        head = client.head(f"/api/AsyncReports/events/{job}")
+        # Then it gets the stream's headers at once, not a stream held open until the job ends
+        assert time.monotonic() - started < 2
+        assert head.status_code == 200
+        assert head.headers["content-type"].startswith("text/event-stream")
+        assert head.content == b""
+        # And the same connection answers the next request
+        assert client.get(f"/api/AsyncReports/status/{job}").json()["status"] != "Completed"
+    # And the api stopped following the job for it (no stream left running until the end)
+    wait_until(lambda: streams_open(replicas) == 0, 2, 0.1, "the HEAD's stream to stop")
+    assert replicas.status(job)["status"] != "Completed"
+    assert replicas.wait_finished(job)["status"] == "Completed"
+
+
+def streams_open(stack: RunningStack) -> float:
+    """Event streams the api is serving now (its in-progress gauge of the route)."""
+    route = 'path="/api/AsyncReports/events/{job_id}"'
+    lines = stack.client.get("/metrics").text.splitlines()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in lines
+        if line.startswith("litestar_requests_in_progress{") and route in line
+    )
 
 
 def test_the_stream_is_in_the_api_schema(replicas: RunningStack) -> None:

@@ -8,6 +8,7 @@ from reports_shared.logs import configure_logging
 
 from . import settings as api_settings
 from .app import create_app
+from .headrequests import HeadAsGet
 
 
 def __getattr__(name: str) -> Any:
@@ -15,5 +16,5 @@ def __getattr__(name: str) -> Any:
     if name == "app":
         settings = api_settings.load()
         configure_logging(settings.log_level, settings.log_format)
-        return create_app(settings)
+        return HeadAsGet(create_app(settings))
     raise AttributeError(name)
