@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 import redis
+from redis.exceptions import WatchError
 
 from .constants import Names
 from .errors import ObjectNotFound, StaleCacheEntry
@@ -214,21 +215,32 @@ class ReportCache:
         return sum(self.remove(key, "evictions") for key in missing)
 
     def remove(self, key: str, counter: str) -> bool:
-        """Delete one entry and its ZIP, counting it under ``counter``."""
-        raw = self.client.get(self.names.cache_entry(key))
+        """Delete one entry and its ZIP, counting it under ``counter``.
+
+        The entry, its indexes and the bytes counted change in one transaction, so a
+        janitor that dies, or storage that fails, after it leaves the count right (the
+        count is what eviction keeps under the cap). The ZIP goes after it: one left behind
+        is owned by no entry, and the janitor's sweep of orphans deletes it.
+        """
+        name = self.names.cache_entry(key)
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.zrem(self.names.cache_lru, key)
-            pipe.zrem(self.names.cache_created, key)
-            pipe.delete(self.names.cache_entry(key))
-            removed = pipe.execute()[0]
-        if raw is None or not removed:
-            return False  # another janitor or worker removed it first
-        entry = _entry_decoder.decode(raw)
+            try:
+                pipe.watch(name)  # type: ignore[no-untyped-call]  # redis-py's own
+                raw = pipe.get(name)
+                pipe.multi()
+                pipe.zrem(self.names.cache_lru, key)
+                pipe.zrem(self.names.cache_created, key)
+                if raw is None:  # another janitor or worker removed it first
+                    pipe.execute()
+                    return False
+                entry = _entry_decoder.decode(raw)
+                pipe.delete(name)
+                pipe.hincrby(self.names.cache_stats, "bytes", -entry.size_bytes)
+                pipe.hincrby(self.names.cache_stats, counter, 1)
+                pipe.execute()
+            except WatchError:  # removed or stored again meanwhile: not this one's to count
+                return False
         self.objects.delete(entry.object_key)
-        with self.client.pipeline(transaction=False) as pipe:
-            pipe.hincrby(self.names.cache_stats, "bytes", -entry.size_bytes)
-            pipe.hincrby(self.names.cache_stats, counter, 1)
-            pipe.execute()
         return True
 
     def owns(self, object_key: str) -> bool:
