@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from httpx_sse import connect_sse
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.infra import Infra
 from tests.support.jobs import PLUGIN, submit
@@ -134,12 +135,13 @@ def test_head_of_a_running_jobs_stream_answers_at_once_and_frees_the_connection(
 
 def streams_open(stack: RunningStack) -> float:
     """Event streams the api is serving now (its in-progress gauge of the route)."""
-    route = 'path="/api/AsyncReports/events/{job_id}"'
-    lines = stack.client.get("/metrics").text.splitlines()
+    families = text_string_to_metric_families(stack.client.get("/metrics").text)
     return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in lines
-        if line.startswith("litestar_requests_in_progress{") and route in line
+        sample.value
+        for family in families
+        if family.name == "litestar_requests_in_progress"
+        for sample in family.samples
+        if sample.labels.get("path") == "/api/AsyncReports/events/{job_id}"
     )
 
 
