@@ -8,9 +8,9 @@ pass over the whole dataset, best and worst of ``--repeat`` rounds, the two side
 pair run in turn:
 
 * reading and cutting the payload into batches (``Payload.batches``: the C scanner);
-* the invoices' lines priced and rendered (``_lines.Lines.price``) against decimal and the
-  Python renderer (``price_invoice`` + ``InvoiceLines.details``), which price the
-  invoices C leaves;
+* the invoices' lines read from their JSON, priced and rendered (``_lines.Lines.price``)
+  against msgspec, decimal and the Python renderer (``with_items`` + ``price_invoice`` +
+  ``InvoiceLines.details``), which take the invoices C leaves;
 * the invoice sheet's rows (``RowTemplate.render``: ``_rows.fill``) against the generic
   renderer (``render_row``), which renders the rows the template leaves.
 """
@@ -30,7 +30,7 @@ from reports_worker.formats.xlsx.sheetcells import ROW_MARK, RowTemplate, render
 from reports_worker.formats.xlsx.spreadsheetparts import column_letter
 from reports_worker.input.payload import Payload
 from reports_worker.reporttypes.facturacion._lines import Lines
-from reports_worker.reporttypes.facturacion.invoices import Invoice, price_invoice
+from reports_worker.reporttypes.facturacion.invoices import LeanInvoice, price_invoice, with_items
 from reports_worker.reporttypes.facturacion.money import MONEY_CONTEXT
 from reports_worker.reporttypes.facturacion.report import (
     INVOICE_COLUMNS,
@@ -57,7 +57,7 @@ def main() -> None:
             for _ in Payload(source, max_input_bytes=1 << 31).batches():
                 pass
 
-    invoices = msgspec.json.Decoder(list[Invoice], float_hook=Decimal).decode(
+    invoices = msgspec.json.Decoder(list[LeanInvoice], float_hook=Decimal).decode(
         args.file.read_bytes()
     )
     fields = CsvFields(CSV_DIALECTS["rfc4180"])
@@ -70,13 +70,14 @@ def main() -> None:
     def lines_in_python() -> None:
         lines, render = Lines(fields.delimiter, fields.decimal_comma, Decimal), InvoiceLines(fields)
         for invoice in invoices:
-            render.details(price_invoice(invoice), "F", lines)
+            render.details(price_invoice(with_items(invoice)), "F", lines)
 
     kinds = [column.kind for column in INVOICE_COLUMNS]
     letters = [column_letter(col) for col in range(len(kinds))]
     template = RowTemplate(kinds, letters)
     with localcontext(MONEY_CONTEXT):
-        rows = [invoice_row(price_invoice(invoice)) for invoice in invoices]
+        priced = [price_invoice(with_items(invoice)) for invoice in invoices]
+        rows = [invoice_row(invoice) for invoice in priced]
 
     def rows_in_c() -> None:
         for row in rows:
@@ -91,7 +92,7 @@ def main() -> None:
         ("invoice lines: C | decimal + Python", lines_in_c, lines_in_python),
         ("sheet rows: C template | generic", rows_in_c, rows_generic),
     ]
-    lines_count = sum(len(invoice.items) for invoice in invoices)
+    lines_count = sum(invoice.line_count for invoice in priced)
     print(f"{args.file.name}: {len(invoices):,} invoices, {lines_count:,} lines")
     with localcontext(MONEY_CONTEXT):
         for label, first, second in pairs:

@@ -48,6 +48,10 @@ class Schema(Protocol):
         """Type each record is decoded into (usually a msgspec Struct)."""
 
     @property
+    def strict_schema(self) -> Any:
+        """Type whose first misfit is a rejected record's reason (None: record_schema)."""
+
+    @property
     def reference_field(self) -> str | None:
         """Field of a raw record that identifies it in errores.csv, if any."""
 
@@ -60,17 +64,29 @@ class Rejector(Protocol):
 
 
 class RecordDecoder:
-    """Turns raw JSON of one record into an instance of ``schema``."""
+    """Turns raw JSON of one record into an instance of ``schema``; a record that misfits is
+    rejected for ``strict``'s first misfit, if given (``schema`` leaves parts of it raw)."""
 
-    def __init__(self, schema: Any) -> None:
+    def __init__(self, schema: Any, strict: Any = None) -> None:
         self._json = msgspec.json.Decoder(schema, float_hook=Decimal)
+        self._strict = None if strict is None else msgspec.json.Decoder(strict, float_hook=Decimal)
+
+    def _reason(self, misfit: msgspec.ValidationError, data: Any) -> str:
+        if self._strict is not None:
+            try:
+                self._strict.decode(data)
+            except msgspec.ValidationError as exc:  # it misfits there too: the first misfit
+                misfit = exc
+            except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+                pass
+        return spanish_reason(str(misfit))
 
     def from_raw(self, raw: Any, number: int) -> Any:
         """Raw JSON already checked for syntax as the schema; RecordRejected if it misfits."""
         try:
             return self._json.decode(raw)
         except msgspec.ValidationError as exc:
-            raise RecordRejected(spanish_reason(str(exc))) from None
+            raise RecordRejected(self._reason(exc, raw)) from None
         except RecursionError:
             raise RecordRejected("El registro está anidado demasiado profundo.") from None
         except UnicodeDecodeError:
@@ -90,7 +106,7 @@ class RecordDecoder:
             # msgspec stops at the first field that misfits: the rest of the line may not
             # even be JSON (a truncated upload), and that must fail the job, not reject.
             _check_line_syntax(line, number, offset)
-            raise RecordRejected(spanish_reason(str(exc))) from None
+            raise RecordRejected(self._reason(exc, line)) from None
         except RecursionError:
             raise RecordRejected("El registro está anidado demasiado profundo.") from None
         except msgspec.DecodeError as exc:
@@ -156,15 +172,15 @@ def reference_of(value: Any, field_name: str | None) -> object:
 
 
 @functools.cache
-def _decoders(schema: Any) -> tuple[msgspec.json.Decoder[Any], RecordDecoder]:
+def _decoders(schema: Any, strict: Any) -> tuple[msgspec.json.Decoder[Any], RecordDecoder]:
     whole = msgspec.json.Decoder(list[schema], float_hook=Decimal)
-    return whole, RecordDecoder(schema)
+    return whole, RecordDecoder(schema, strict)
 
 
 def decode_batch(report: Schema, batch: Batch, rejected: Rejector) -> Iterator[tuple[int, Any]]:
     """The batch's records that fit the report's schema, numbered; misfits go to
     ``rejected``, with the reference (``report.reference_field``) read from their JSON."""
-    whole, one = _decoders(report.record_schema)
+    whole, one = _decoders(report.record_schema, report.strict_schema)
     field_name = report.reference_field
     _require_utf8(batch)
     if isinstance(batch, LineBatch):

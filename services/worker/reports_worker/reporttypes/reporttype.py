@@ -35,6 +35,10 @@ class ReportType(ABC):
     display_name: ClassVar[str | None] = None
     #: Type each record is decoded into (usually a msgspec Struct).
     record_schema: ClassVar[Any]
+    #: A stricter type whose first misfit is a rejected record's reason, when
+    #: ``record_schema`` leaves a part as raw JSON for the report type to read itself
+    #: (None: ``record_schema``'s own misfit).
+    strict_schema: ClassVar[Any] = None
     #: Start of the ZIP's file name, e.g. ``reporte_facturacion``.
     file_stem: ClassVar[str]
     #: Field of a raw record that identifies it in errores.csv (e.g. ``invoiceNumber``).

@@ -27,7 +27,7 @@ from reports_shared.errors import InvalidPayload
 from reports_worker.input.arraysplit import BLOCK_BYTES
 from reports_worker.reporttypes import Rejector
 from reports_worker.reporttypes.facturacion import FacturacionMasiva
-from reports_worker.reporttypes.facturacion.invoices import Invoice
+from reports_worker.reporttypes.facturacion.invoices import LeanInvoice
 from reports_worker.reporttypes.facturacion.report import InvoicePart
 from tests.support.builds import Builder, Built
 
@@ -205,7 +205,7 @@ def test_the_first_error_in_payload_order_wins_whoever_renders(build: Builder) -
 class DyingHelpers(FacturacionMasiva):
     """Its helper processes die as soon as they get a batch, as under the OOM killer."""
 
-    def render(self, records: Iterator[tuple[int, Invoice]], rejected: Rejector) -> InvoicePart:
+    def render(self, records: Iterator[tuple[int, LeanInvoice]], rejected: Rejector) -> InvoicePart:
         if multiprocessing.parent_process() is not None:
             os._exit(1)
         return super().render(records, rejected)

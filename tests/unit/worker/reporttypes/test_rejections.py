@@ -71,6 +71,21 @@ def test_no_errors_file_when_every_record_is_good(build: Builder) -> None:
             {"items": [item(quantity=True)]},
             "«items[0].quantity» debe ser un número, pero es un valor true/false.",
         ),
+        ({"items": [item(), {"quantity": 1}]}, "Falta el campo obligatorio «items[1].unitPrice»."),
+        # two rules broken: the reason is the one found first, the items' JSON being read
+        # before the invoice's own checks and before what follows it in the record
+        (
+            {"currency": "XYZ", "items": [item(quantity=True)]},
+            "«items[0].quantity» debe ser un número, pero es un valor true/false.",
+        ),
+        (
+            {"items": [item(unitPrice="diez")], "notes": 5},
+            "«items[0].unitPrice» no es un número válido.",
+        ),
+        (
+            {"currency": "XYZ", "items": [item(quantity=0)]},
+            "currency 'XYZ' no es un código ISO 4217 vigente.",
+        ),
     ],
 )
 def test_rule_breaks_are_explained_in_spanish(

@@ -2,19 +2,22 @@
  * _price_lines and report.py's InvoiceLines.details, exact to the cent.
  *
  * Lines(delimiter, decimal_comma, Decimal) keeps one batch's sums per currency and tax
- * rate. Its price(items, number_field, currency) takes an invoice's items (msgspec
- * Structs) and returns (lines of facturas_detalle.csv, subtotal, tax, total), the amounts
- * as Decimals, or None when the invoice is not the common case: a number with an
- * exponent, a sign or too many digits for 128-bit integers, or a line the contract
- * refuses. The caller then prices that invoice in Python (decimal), which says exactly
- * what is wrong, and adds its lines' sums here with add(). Nothing is counted for an
- * invoice price() returns None for. rates() gives the sums, in order of first sight.
- * invoice() renders an invoice's line of facturas.csv (InvoiceLines.invoice in C).
+ * rate. Its price(items_json, number_field, currency) takes an invoice's items as their
+ * raw JSON (the invoice decoded with them left raw, invoices.py's LeanInvoice: msgspec
+ * building an Item and four Decimals per line was most of the decoding) and returns
+ * (lines of facturas_detalle.csv, subtotal, tax, total, line count), the amounts as
+ * Decimals, or None when the invoice is not the common case: JSON the reader below
+ * leaves to msgspec, a number with an exponent, a sign or too many digits for 128-bit
+ * integers, or a line the contract refuses. The caller then decodes the items with
+ * msgspec and prices the invoice in Python (decimal), which say exactly what is wrong,
+ * and adds its lines' sums here with add(). Nothing is counted for an invoice price()
+ * returns None for. rates() gives the sums, in order of first sight. invoice() renders
+ * an invoice's line of facturas.csv (InvoiceLines.invoice in C).
  *
- * The arithmetic: each amount's text (str of its Decimal, the text the CSV shows) is
- * read as an integer coefficient and a number of decimals; the line's gross amount is
- * exact in 128 bits (the coefficients' digits are bounded first), the net and the tax
- * are rounded half up to cents, as decimal's ROUND_HALF_UP does.
+ * The arithmetic: each amount's text (as str of its Decimal writes it, the text the CSV
+ * shows) is read as an integer coefficient and a number of decimals; the line's gross
+ * amount is exact in 128 bits (the coefficients' digits are bounded first), the net and
+ * the tax are rounded half up to cents, as decimal's ROUND_HALF_UP does.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -177,7 +180,42 @@ put_cents(Buffer *out, u128 cents, int decimal_comma)
     return put(out, text + at, sizeof(text) - at);
 }
 
-/* csv.py's CsvFields.text: None empty, a formula trigger neutralised, quoted if needed. */
+/* csv.py's CsvFields.text of UTF-8 text: a formula trigger neutralised, quoted if needed. */
+static int
+put_text_utf8(Buffer *out, const char *data, Py_ssize_t size, char delimiter)
+{
+    int quote = 0;
+    for (Py_ssize_t at = 0; at < size; at++) {
+        char c = data[at];
+        if (c == delimiter || c == '"' || c == '\r' || c == '\n') {
+            quote = 1;
+            break;
+        }
+    }
+    if (!grow(out, 2 * size + 3)) {
+        return 0;
+    }
+    char *end = out->data + out->size;
+    if (quote) {
+        *end++ = '"';
+    }
+    if (size > 0 && data[0] != '\0' && strchr("=+-@\t\r\n", data[0]) != NULL) {
+        *end++ = '\'';
+    }
+    for (Py_ssize_t at = 0; at < size; at++) {
+        if (quote && data[at] == '"') {
+            *end++ = '"';
+        }
+        *end++ = data[at];
+    }
+    if (quote) {
+        *end++ = '"';
+    }
+    out->size = end - out->data;
+    return 1;
+}
+
+/* csv.py's CsvFields.text: None empty, anything else as its str. */
 static int
 put_text(Buffer *out, PyObject *value, char delimiter)
 {
@@ -190,38 +228,7 @@ put_text(Buffer *out, PyObject *value, char delimiter)
     }
     Py_ssize_t size;
     const char *data = PyUnicode_AsUTF8AndSize(text, &size);
-    if (data == NULL) {
-        Py_DECREF(text);
-        return 0;
-    }
-    int quote = 0;
-    for (Py_ssize_t at = 0; at < size; at++) {
-        char c = data[at];
-        if (c == delimiter || c == '"' || c == '\r' || c == '\n') {
-            quote = 1;
-            break;
-        }
-    }
-    int ok = grow(out, 2 * size + 3);
-    if (ok) {
-        char *end = out->data + out->size;
-        if (quote) {
-            *end++ = '"';
-        }
-        if (size > 0 && data[0] != '\0' && strchr("=+-@\t\r\n", data[0]) != NULL) {
-            *end++ = '\'';
-        }
-        for (Py_ssize_t at = 0; at < size; at++) {
-            if (quote && data[at] == '"') {
-                *end++ = '"';
-            }
-            *end++ = data[at];
-        }
-        if (quote) {
-            *end++ = '"';
-        }
-        out->size = end - out->data;
-    }
+    int ok = data != NULL && put_text_utf8(out, data, size, delimiter);
     Py_DECREF(text);
     return ok;
 }
@@ -236,8 +243,8 @@ typedef struct {
 
 /* One line priced, waiting for its invoice to be taken whole. */
 typedef struct {
-    PyObject *rate;       /* the item's, owned */
-    PyObject *rate_text;  /* owned */
+    const char *rate;  /* its tax rate's text, in the items' JSON or the scratch copy */
+    Py_ssize_t rate_size;
     u128 net, tax;
 } Priced;
 
@@ -253,9 +260,6 @@ typedef struct {
     Priced *priced;
     Py_ssize_t priced_room;
 } Lines;
-
-static PyObject *name_quantity, *name_unit_price, *name_tax_rate, *name_discount, *name_sku,
-    *name_description;
 
 static int
 Lines_init(Lines *self, PyObject *args, PyObject *kwargs)
@@ -299,7 +303,8 @@ Lines_dealloc(Lines *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Index of the sums of ``currency`` and ``rate`` (its text: the fast key), or -1. */
+/* Index of the sums of ``currency`` and a rate given by its text (the fast key) and, if
+ * known, as a Decimal (NULL: made from the text when the text is new), or -1. */
 static Py_ssize_t
 sums_of(Lines *self, PyObject *currency, PyObject *rate, PyObject *rate_text)
 {
@@ -314,7 +319,11 @@ sums_of(Lines *self, PyObject *currency, PyObject *rate, PyObject *rate_text)
     }
     Py_ssize_t index = -1;
     PyObject *value_key = NULL, *number = NULL;
-    if (PyErr_Occurred() || (value_key = PyTuple_Pack(2, currency, rate)) == NULL) {
+    if (PyErr_Occurred()) {
+        goto done;
+    }
+    rate = rate != NULL ? Py_NewRef(rate) : PyObject_CallOneArg(self->decimal, rate_text);
+    if (rate == NULL || (value_key = PyTuple_Pack(2, currency, rate)) == NULL) {
         goto done;
     }
     found = PyDict_GetItemWithError(self->by_value, value_key);
@@ -350,40 +359,10 @@ sums_of(Lines *self, PyObject *currency, PyObject *rate, PyObject *rate_text)
     }
 done:
     Py_DECREF(text_key);
+    Py_XDECREF(rate);
     Py_XDECREF(value_key);
     Py_XDECREF(number);
     return index;
-}
-
-/* The text of a Decimal attribute of ``item`` read as a Number (0: not the common case,
- * -1: an error). ``*text`` is a new reference when the result is 1. */
-static int
-number_of(Lines *self, PyObject *item, PyObject *name, PyObject **text, Number *out)
-{
-    PyObject *value = PyObject_GetAttr(item, name);
-    if (value == NULL) {
-        return -1;
-    }
-    if (Py_TYPE(value) != (PyTypeObject *)self->decimal) {
-        Py_DECREF(value);
-        return 0;
-    }
-    *text = PyObject_Str(value);
-    Py_DECREF(value);
-    if (*text == NULL) {
-        return -1;
-    }
-    Py_ssize_t size;
-    const char *data = PyUnicode_AsUTF8AndSize(*text, &size);
-    if (data == NULL) {
-        Py_CLEAR(*text);
-        return -1;
-    }
-    if (!read_number(data, size, out)) {
-        Py_CLEAR(*text);
-        return 0;
-    }
-    return 1;
 }
 
 static int
@@ -413,55 +392,411 @@ decimal_of_cents(Lines *self, u128 cents)
     return result;
 }
 
-/* Prices one item into ``line`` and renders it into ``out``: 1, 0 (not the common case)
- * or -1 (an error). */
-static int
-price_line(Lines *self, PyObject *item, Py_ssize_t position, PyObject *number_field,
-           Priced *line, Buffer *out)
+/* ---- An invoice's items read from their JSON ----
+ *
+ * The items as msgspec would decode them into invoices.py's Item, in the common case only:
+ * an array of objects whose amounts are plain numbers (digits, at most one point: no sign,
+ * no exponent) given as JSON numbers or strings, sku a string, an integer or null,
+ * description a string or null, other keys skipped. Anything else (a duplicate key, an
+ * amount decimal would write otherwise, a wrong type) is left to msgspec and decimal,
+ * which say what is wrong. Every reader answers 1 (read) or 0 (not the common case).
+ * msgspec has checked the JSON's syntax already (the items are its Raw). */
+
+enum { QUANTITY, UNIT_PRICE, DISCOUNT, TAX_RATE, SKU, DESCRIPTION, FIELDS };
+
+/* The keys, as invoices.py's Item is renamed (camelCase), in the order of the enum. */
+static const char *const field_names[FIELDS] = {
+    "quantity", "unitPrice", "discount", "taxRate", "sku", "description",
+};
+
+/* Deeper than this, an unknown key's value is left to msgspec. */
+#define MAX_SKIP_DEPTH 32
+
+typedef struct {
+    const char *at, *end;
+    char *scratch;  /* strings with escapes, unescaped: never longer than they were */
+    Py_ssize_t used;
+} Reader;
+
+typedef struct {
+    const char *text;  /* NULL: null or absent */
+    Py_ssize_t size;
+} Text;
+
+typedef struct {
+    Number numbers[4];  /* QUANTITY to TAX_RATE */
+    Text amounts[4];    /* their texts, as str() of their Decimals writes them */
+    Text sku, description;
+} Item;
+
+static void
+skip_space(Reader *in)
 {
-    PyObject *texts[4] = {NULL, NULL, NULL, NULL};
-    PyObject *names[4] = {name_quantity, name_unit_price, name_discount, name_tax_rate};
-    Number numbers[4];
-    int result = 0;
-    for (int at = 0; at < 4; at++) {
-        if (at == 2) {
-            PyObject *discount = PyObject_GetAttr(item, name_discount);
-            if (discount == NULL) {
-                result = -1;
-                goto done;
-            }
-            int none = discount == Py_None;
-            Py_DECREF(discount);
-            if (none) {
-                texts[2] = PyUnicode_FromString("0");
-                if (texts[2] == NULL) {
-                    result = -1;
-                    goto done;
-                }
-                numbers[2] = (Number){0, 0, 1};
-                continue;
-            }
+    while (in->at < in->end
+           && (*in->at == ' ' || *in->at == '\n' || *in->at == '\r' || *in->at == '\t')) {
+        in->at++;
+    }
+}
+
+static int
+take(Reader *in, char c)
+{
+    skip_space(in);
+    if (in->at < in->end && *in->at == c) {
+        in->at++;
+        return 1;
+    }
+    return 0;
+}
+
+static int
+hex4(const char *at, unsigned *value)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = at[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') {
+            v |= (unsigned)(c - '0');
         }
-        int read = number_of(self, item, names[at], &texts[at], &numbers[at]);
-        if (read <= 0) {
-            result = read;
-            goto done;
+        else if (c >= 'a' && c <= 'f') {
+            v |= (unsigned)(c - 'a' + 10);
         }
-        if (adjusted(&numbers[at]) < MIN_ADJUSTED) {
-            goto done;
+        else if (c >= 'A' && c <= 'F') {
+            v |= (unsigned)(c - 'A' + 10);
+        }
+        else {
+            return 0;
         }
     }
-    Number *quantity = &numbers[0], *price = &numbers[1], *discount = &numbers[2],
-           *rate = &numbers[3];
+    *value = v;
+    return 1;
+}
+
+static char *
+put_utf8(char *to, unsigned code)
+{
+    if (code < 0x80) {
+        *to++ = (char)code;
+    }
+    else if (code < 0x800) {
+        *to++ = (char)(0xC0 | (code >> 6));
+        *to++ = (char)(0x80 | (code & 0x3F));
+    }
+    else if (code < 0x10000) {
+        *to++ = (char)(0xE0 | (code >> 12));
+        *to++ = (char)(0x80 | ((code >> 6) & 0x3F));
+        *to++ = (char)(0x80 | (code & 0x3F));
+    }
+    else {
+        *to++ = (char)(0xF0 | (code >> 18));
+        *to++ = (char)(0x80 | ((code >> 12) & 0x3F));
+        *to++ = (char)(0x80 | ((code >> 6) & 0x3F));
+        *to++ = (char)(0x80 | (code & 0x3F));
+    }
+    return to;
+}
+
+/* A string (the reader past its opening quote) as UTF-8: in place, or unescaped into the
+ * scratch copy. ``escaped`` tells which. A lone surrogate is left to msgspec. */
+static int
+read_string(Reader *in, Text *out, int *escaped)
+{
+    const char *start = in->at, *at = start;
+    while (at < in->end && *at != '"' && *at != '\\' && (unsigned char)*at >= 0x20) {
+        at++;
+    }
+    if (at < in->end && *at == '"') {
+        out->text = start;
+        out->size = at - start;
+        in->at = at + 1;
+        *escaped = 0;
+        return 1;
+    }
+    char *copy = in->scratch + in->used, *to = copy;
+    memcpy(to, start, at - start);
+    to += at - start;
+    while (at < in->end) {
+        char c = *at;
+        if (c == '"') {
+            out->text = copy;
+            out->size = to - copy;
+            in->used += to - copy;
+            in->at = at + 1;
+            *escaped = 1;
+            return 1;
+        }
+        if ((unsigned char)c < 0x20) {
+            return 0;
+        }
+        if (c != '\\') {
+            *to++ = c;
+            at++;
+            continue;
+        }
+        if (in->end - at < 2) {
+            return 0;
+        }
+        char kind = at[1];
+        at += 2;
+        switch (kind) {
+        case '"': *to++ = '"'; break;
+        case '\\': *to++ = '\\'; break;
+        case '/': *to++ = '/'; break;
+        case 'b': *to++ = '\b'; break;
+        case 'f': *to++ = '\f'; break;
+        case 'n': *to++ = '\n'; break;
+        case 'r': *to++ = '\r'; break;
+        case 't': *to++ = '\t'; break;
+        case 'u': {
+            unsigned code, low;
+            if (in->end - at < 4 || !hex4(at, &code)) {
+                return 0;
+            }
+            at += 4;
+            if (code >= 0xDC00 && code <= 0xDFFF) {
+                return 0;
+            }
+            if (code >= 0xD800 && code <= 0xDBFF) {
+                if (in->end - at < 6 || at[0] != '\\' || at[1] != 'u' || !hex4(at + 2, &low)
+                    || low < 0xDC00 || low > 0xDFFF) {
+                    return 0;
+                }
+                at += 6;
+                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+            }
+            to = put_utf8(to, code);
+            break;
+        }
+        default:
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* A JSON number's digits: an integer part without leading zeros, then maybe a point and
+ * decimals; ``*point`` tells whether it had one. Signs and exponents are not read. */
+static int
+read_digits(const char *at, const char *end, const char **stop, int *point)
+{
+    const char *start = at;
+    while (at < end && *at >= '0' && *at <= '9') {
+        at++;
+    }
+    if (at == start || (*start == '0' && at - start > 1)) {
+        return 0;
+    }
+    *point = 0;
+    if (at < end && *at == '.') {
+        const char *decimals = ++at;
+        while (at < end && *at >= '0' && *at <= '9') {
+            at++;
+        }
+        if (at == decimals) {
+            return 0;
+        }
+        *point = 1;
+    }
+    *stop = at;
+    return 1;
+}
+
+/* An amount: a number, or a string holding one, whose Decimal's str() is the same text
+ * (no exponent: decimal writes one below 1E-6, as in 0.0000001 or 0.00000000). */
+static int
+read_amount(Reader *in, Number *number, Text *text)
+{
+    skip_space(in);
+    if (in->at >= in->end) {
+        return 0;
+    }
+    const char *stop;
+    int point, escaped;
+    if (*in->at == '"') {
+        in->at++;
+        if (!read_string(in, text, &escaped) || escaped
+            || !read_digits(text->text, text->text + text->size, &stop, &point)
+            || stop != text->text + text->size) {
+            return 0;
+        }
+    }
+    else {
+        if (!read_digits(in->at, in->end, &stop, &point)
+            || (stop < in->end && (*stop == 'e' || *stop == 'E'))) {
+            return 0;
+        }
+        text->text = in->at;
+        text->size = stop - in->at;
+        in->at = stop;
+    }
+    return read_number(text->text, text->size, number) && adjusted(number) >= -6;
+}
+
+/* An item's sku or description: a string, null, or (``integer``) an integer that str()
+ * writes as JSON does (not -0, and short enough to be an ordinary int). */
+static int
+read_text(Reader *in, Text *text, int integer)
+{
+    skip_space(in);
+    if (in->at >= in->end) {
+        return 0;
+    }
+    int escaped, point;
+    if (*in->at == '"') {
+        in->at++;
+        return read_string(in, text, &escaped);
+    }
+    if (in->end - in->at >= 4 && memcmp(in->at, "null", 4) == 0) {
+        in->at += 4;
+        text->text = NULL;
+        return 1;
+    }
+    if (!integer) {
+        return 0;
+    }
+    const char *start = in->at, *digits = start + (*start == '-'), *stop;
+    if (!read_digits(digits, in->end, &stop, &point) || point || stop - digits > 18
+        || (stop < in->end && (*stop == 'e' || *stop == 'E'))
+        || (digits != start && stop - digits == 1 && *digits == '0')) {
+        return 0;
+    }
+    text->text = start;
+    text->size = stop - start;
+    in->at = stop;
+    return 1;
+}
+
+/* Past any value (an unknown key's): strings, numbers, literals, arrays, objects. */
+static int
+skip_value(Reader *in, int depth)
+{
+    skip_space(in);
+    if (in->at >= in->end || depth > MAX_SKIP_DEPTH) {
+        return 0;
+    }
+    char c = *in->at;
+    if (c == '"') {
+        in->at++;
+        Text ignored;
+        int escaped;
+        return read_string(in, &ignored, &escaped);
+    }
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        in->at++;
+        if (take(in, close)) {
+            return 1;
+        }
+        do {
+            Text key;
+            int escaped;
+            if (c == '{'
+                && !(take(in, '"') && read_string(in, &key, &escaped) && take(in, ':'))) {
+                return 0;
+            }
+            if (!skip_value(in, depth + 1)) {
+                return 0;
+            }
+        } while (take(in, ','));
+        return take(in, close);
+    }
+    const char *start = in->at;
+    while (in->at < in->end && strchr(",]} \t\r\n", *in->at) == NULL) {
+        in->at++;
+    }
+    return in->at > start;
+}
+
+/* One item: its amounts, sku and description (the reader at its opening brace). */
+static int
+read_item(Reader *in, Item *item)
+{
+    if (!take(in, '{')) {
+        return 0;
+    }
+    int seen = 0, no_discount = 0;
+    item->sku.text = item->description.text = NULL;
+    if (!take(in, '}')) {
+        do {
+            Text key;
+            int escaped, field = FIELDS;
+            if (!take(in, '"') || !read_string(in, &key, &escaped) || escaped
+                || !take(in, ':')) {
+                return 0;
+            }
+            for (int at = 0; at < FIELDS; at++) {
+                if ((Py_ssize_t)strlen(field_names[at]) == key.size
+                    && memcmp(field_names[at], key.text, key.size) == 0) {
+                    field = at;
+                    break;
+                }
+            }
+            if (field == FIELDS) {
+                if (!skip_value(in, 0)) {
+                    return 0;
+                }
+                continue;
+            }
+            if (seen & (1 << field)) {
+                return 0; /* msgspec keeps the last: it decides */
+            }
+            seen |= 1 << field;
+            int read;
+            if (field == SKU || field == DESCRIPTION) {
+                read = read_text(in, field == SKU ? &item->sku : &item->description,
+                                 field == SKU);
+            }
+            else {
+                skip_space(in);
+                if (field == DISCOUNT && in->end - in->at >= 4 && memcmp(in->at, "null", 4) == 0) {
+                    in->at += 4;
+                    no_discount = read = 1;
+                }
+                else {
+                    read = read_amount(in, &item->numbers[field], &item->amounts[field]);
+                }
+            }
+            if (!read) {
+                return 0;
+            }
+        } while (take(in, ','));
+        if (!take(in, '}')) {
+            return 0;
+        }
+    }
+    int required = (1 << QUANTITY) | (1 << UNIT_PRICE) | (1 << TAX_RATE);
+    if ((seen & required) != required) {
+        return 0;
+    }
+    if (no_discount || !(seen & (1 << DISCOUNT))) {
+        item->numbers[DISCOUNT] = (Number){0, 0, 1};
+        item->amounts[DISCOUNT] = (Text){"0", 1};
+    }
+    return 1;
+}
+
+/* A line's net amount and tax in cents, exact, or 0 when decimal must price it (a bound
+ * broken, a discount larger than the line, more digits than 128 bits hold). */
+static int
+price_amounts(const Number *numbers, u128 *net_cents, u128 *tax_cents)
+{
+    const Number *quantity = &numbers[QUANTITY], *price = &numbers[UNIT_PRICE],
+                 *discount = &numbers[DISCOUNT], *rate = &numbers[TAX_RATE];
+    for (int at = 0; at < 4; at++) {
+        if (adjusted(&numbers[at]) < MIN_ADJUSTED) {
+            return 0;
+        }
+    }
     /* 0 < quantity < 10**15, 0 <= price and discount < 10**15, 0 <= rate <= 1 */
     if (quantity->coef == 0 || adjusted(quantity) >= MAX_AMOUNT_ADJUSTED
         || (price->coef != 0 && adjusted(price) >= MAX_AMOUNT_ADJUSTED)
         || (discount->coef != 0 && adjusted(discount) >= MAX_AMOUNT_ADJUSTED)
         || rate->scale > MAX_DIGITS || rate->coef > pow10_table[rate->scale]) {
-        goto done;
+        return 0;
     }
     if (quantity->digits + price->digits > MAX_DIGITS) {
-        goto done;
+        return 0;
     }
     u128 gross = quantity->coef * price->coef;
     int scale = quantity->scale + price->scale;
@@ -469,59 +804,57 @@ price_line(Lines *self, PyObject *item, Py_ssize_t position, PyObject *number_fi
         int common = scale > discount->scale ? scale : discount->scale;
         if (count_digits(gross) + common - scale > MAX_DIGITS
             || discount->digits + common - discount->scale > MAX_DIGITS) {
-            goto done;
+            return 0;
         }
         u128 whole = gross * pow10_table[common - scale];
         u128 off = discount->coef * pow10_table[common - discount->scale];
         if (off > whole) {
-            goto done; /* the discount is larger than the line */
+            return 0; /* the discount is larger than the line */
         }
         gross = whole - off;
         scale = common;
     }
     if (scale > MAX_DIGITS || (scale < 2 && count_digits(gross) + 2 - scale > MAX_DIGITS)) {
-        goto done;
+        return 0;
     }
     u128 net = to_cents(gross, scale);
     if (net >= pow10_table[MAX_AMOUNT_ADJUSTED + 2]) {
-        goto done; /* the line's amount is too large */
+        return 0; /* the line's amount is too large */
     }
     if (count_digits(net) + rate->digits > MAX_DIGITS) {
-        goto done;
+        return 0;
     }
-    u128 tax = to_cents(net * rate->coef, 2 + rate->scale);
+    *net_cents = net;
+    *tax_cents = to_cents(net * rate->coef, 2 + rate->scale);
+    return 1;
+}
 
+static int
+put_field(Buffer *out, const Text *text, char delimiter)
+{
+    return text->text == NULL || put_text_utf8(out, text->text, text->size, delimiter);
+}
+
+/* The item's line of facturas_detalle.csv. */
+static int
+put_line(Lines *self, Buffer *out, const Text *number_field, Py_ssize_t position,
+         const Item *item, u128 net, u128 tax)
+{
     char delimiter = self->delimiter;
     char number[32];
     int written = snprintf(number, sizeof(number), "%c%zd%c", delimiter, position, delimiter);
-    PyObject *sku = NULL, *description = NULL;
-    int ok = put_unicode(out, number_field, 0, 0) && put(out, number, written)
-             && (sku = PyObject_GetAttr(item, name_sku)) != NULL
-             && put_text(out, sku, delimiter) && put(out, &delimiter, 1)
-             && (description = PyObject_GetAttr(item, name_description)) != NULL
-             && put_text(out, description, delimiter);
-    Py_XDECREF(sku);
-    Py_XDECREF(description);
+    int ok = put(out, number_field->text, number_field->size) && put(out, number, written)
+             && put_field(out, &item->sku, delimiter) && put(out, &delimiter, 1)
+             && put_field(out, &item->description, delimiter);
+    static const int order[4] = {QUANTITY, UNIT_PRICE, DISCOUNT, TAX_RATE};
     for (int at = 0; ok && at < 4; at++) {
-        ok = put(out, &delimiter, 1) && put_unicode(out, texts[at], 1, self->decimal_comma);
+        const Text *amount = &item->amounts[order[at]];
+        ok = put(out, &delimiter, 1)
+             && put_number(out, amount->text, amount->size, self->decimal_comma);
     }
-    ok = ok && put(out, &delimiter, 1) && put_cents(out, net, self->decimal_comma)
-         && put(out, &delimiter, 1) && put_cents(out, tax, self->decimal_comma)
-         && put(out, "\r\n", 2);
-    if (!ok) {
-        result = -1;
-        goto done;
-    }
-    line->rate = NULL;
-    line->rate_text = Py_NewRef(texts[3]);
-    line->net = net;
-    line->tax = tax;
-    result = 1;
-done:
-    for (int at = 0; at < 4; at++) {
-        Py_XDECREF(texts[at]);
-    }
-    return result;
+    return ok && put(out, &delimiter, 1) && put_cents(out, net, self->decimal_comma)
+           && put(out, &delimiter, 1) && put_cents(out, tax, self->decimal_comma)
+           && put(out, "\r\n", 2);
 }
 
 /* Whether __init__ ran (Lines.__new__ alone leaves the dicts unset). */
@@ -535,57 +868,80 @@ ready(Lines *self)
     return 1;
 }
 
+/* Every item read, priced and rendered into ``out`` (their lines in ``self->priced``):
+ * the count, 0 when decimal must take the invoice, or -1 on an error. */
+static Py_ssize_t
+price_items(Lines *self, Reader *in, const Text *number_field, Buffer *out)
+{
+    Py_ssize_t count = 0;
+    if (!take(in, '[') || take(in, ']')) {
+        return 0; /* not a list, or an empty one: msgspec says so */
+    }
+    do {
+        if (count == self->priced_room) {
+            Py_ssize_t room = self->priced_room ? self->priced_room * 2 : 16;
+            Priced *priced = PyMem_Realloc(self->priced, room * sizeof(Priced));
+            if (priced == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            self->priced = priced;
+            self->priced_room = room;
+        }
+        Item item;
+        Priced *line = &self->priced[count];
+        if (!read_item(in, &item) || !price_amounts(item.numbers, &line->net, &line->tax)) {
+            return 0;
+        }
+        if (!put_line(self, out, number_field, ++count, &item, line->net, line->tax)) {
+            return -1;
+        }
+        line->rate = item.amounts[TAX_RATE].text;
+        line->rate_size = item.amounts[TAX_RATE].size;
+    } while (take(in, ','));
+    if (!take(in, ']')) {
+        return 0;
+    }
+    skip_space(in);
+    return in->at == in->end ? count : 0;
+}
+
 static PyObject *
 Lines_price(Lines *self, PyObject *args)
 {
     if (!ready(self)) {
         return NULL;
     }
-    PyObject *items, *number_field, *currency;
-    if (!PyArg_ParseTuple(args, "O!UU:price", &PyList_Type, &items, &number_field,
-                          &currency)) {
+    Py_buffer items;
+    PyObject *number_field, *currency;
+    if (!PyArg_ParseTuple(args, "y*UU:price", &items, &number_field, &currency)) {
         return NULL;
-    }
-    Py_ssize_t count = PyList_GET_SIZE(items);
-    if (count == 0) {
-        Py_RETURN_NONE;
-    }
-    if (count > self->priced_room) {
-        Priced *priced = PyMem_Realloc(self->priced, count * sizeof(Priced));
-        if (priced == NULL) {
-            return PyErr_NoMemory();
-        }
-        self->priced = priced;
-        self->priced_room = count;
     }
     Buffer out = {0};
     PyObject *result = NULL;
-    Py_ssize_t done = 0;
-    int common = 1;
-    for (; done < count; done++) {
-        PyObject *item = PyList_GET_ITEM(items, done);
-        int priced = price_line(self, item, done + 1, number_field, &self->priced[done], &out);
-        if (priced < 0) {
-            goto finish;
+    Text number = {NULL, 0};
+    number.text = PyUnicode_AsUTF8AndSize(number_field, &number.size);
+    Reader in = {items.buf, (const char *)items.buf + items.len, PyMem_Malloc(items.len + 1), 0};
+    if (number.text == NULL || in.scratch == NULL) {
+        if (in.scratch == NULL) {
+            PyErr_NoMemory();
         }
-        if (priced == 0) {
-            common = 0;
-            break;
-        }
-        self->priced[done].rate = PyObject_GetAttr(item, name_tax_rate);
-        if (self->priced[done].rate == NULL) {
-            Py_DECREF(self->priced[done].rate_text);
-            goto finish;
-        }
+        goto finish;
     }
-    if (!common) {
-        result = Py_NewRef(Py_None);
+    Py_ssize_t count = price_items(self, &in, &number, &out);
+    if (count <= 0) {
+        result = count == 0 ? Py_NewRef(Py_None) : NULL;
         goto finish;
     }
     u128 subtotal = 0, tax = 0;
     for (Py_ssize_t at = 0; at < count; at++) {
         Priced *line = &self->priced[at];
-        Py_ssize_t index = sums_of(self, currency, line->rate, line->rate_text);
+        PyObject *rate_text = PyUnicode_FromStringAndSize(line->rate, line->rate_size);
+        if (rate_text == NULL) {
+            goto finish;
+        }
+        Py_ssize_t index = sums_of(self, currency, NULL, rate_text);
+        Py_DECREF(rate_text);
         if (index < 0) {
             goto finish;
         }
@@ -604,20 +960,19 @@ Lines_price(Lines *self, PyObject *args)
         made = (amounts[at] = decimal_of_cents(self, cents[at])) != NULL;
     }
     if (made) {
-        result = PyTuple_Pack(4, text, amounts[0], amounts[1], amounts[2]);
+        result = Py_BuildValue("(OOOOn)", text, amounts[0], amounts[1], amounts[2], count);
     }
     Py_XDECREF(text);
     for (int at = 0; at < 3; at++) {
         Py_XDECREF(amounts[at]);
     }
 finish:
-    for (Py_ssize_t at = 0; at < done; at++) {
-        Py_CLEAR(self->priced[at].rate);
-        Py_CLEAR(self->priced[at].rate_text);
-    }
+    PyMem_Free(in.scratch);
     PyMem_Free(out.data);
+    PyBuffer_Release(&items);
     return result;
 }
+
 
 /* The cents of a Decimal already rounded to cents (``str`` has two decimals). */
 static int
@@ -770,7 +1125,8 @@ static PyMethodDef Lines_methods[] = {
      "invoice(number_field, issued, currency, tax_id, name, email, lines, subtotal, tax, "
      "total) -> the invoice's line of facturas.csv (amounts rounded to cents)"},
     {"price", (PyCFunction)Lines_price, METH_VARARGS,
-     "price(items, number_field, currency) -> (csv_lines, subtotal, tax, total) | None"},
+     "price(items_json, number_field, currency) -> (csv_lines, subtotal, tax, total, lines) "
+     "| None"},
     {"add", (PyCFunction)Lines_add, METH_VARARGS,
      "add(currency, rate, net, tax): a line priced elsewhere, added to its rate's sums"},
     {"rates", (PyCFunction)Lines_rates, METH_NOARGS,
@@ -808,13 +1164,7 @@ PyInit__lines(void)
     for (int at = 1; at <= MAX_DIGITS; at++) {
         pow10_table[at] = pow10_table[at - 1] * 10;
     }
-    if ((name_quantity = PyUnicode_InternFromString("quantity")) == NULL
-        || (name_unit_price = PyUnicode_InternFromString("unit_price")) == NULL
-        || (name_tax_rate = PyUnicode_InternFromString("tax_rate")) == NULL
-        || (name_discount = PyUnicode_InternFromString("discount")) == NULL
-        || (name_sku = PyUnicode_InternFromString("sku")) == NULL
-        || (name_description = PyUnicode_InternFromString("description")) == NULL
-        || PyType_Ready(&LinesType) < 0) {
+    if (PyType_Ready(&LinesType) < 0) {
         return NULL;
     }
     PyObject *created = PyModule_Create(&module);

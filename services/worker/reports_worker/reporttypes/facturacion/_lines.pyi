@@ -2,13 +2,14 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+
+from msgspec import Raw
 
 class Lines:
     def __init__(self, delimiter: str, decimal_comma: bool, decimal: type[Decimal]) -> None: ...
     def price(
-        self, items: list[Any], number_field: str, currency: str, /
-    ) -> tuple[str, Decimal, Decimal, Decimal] | None: ...
+        self, items_json: bytes | Raw, number_field: str, currency: str, /
+    ) -> tuple[str, Decimal, Decimal, Decimal, int] | None: ...
     def add(self, currency: str, rate: Decimal, net: Decimal, tax: Decimal, /) -> None: ...
     def invoice(
         self,

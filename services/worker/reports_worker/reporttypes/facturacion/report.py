@@ -19,7 +19,14 @@ from ...formats.xlsx.workbook import EXCEL_MAX_TEXT, SheetWriter, long_texts, lo
 from ...input.decoding import Rejector
 from ..reporttype import BatchedReport, SpreadsheetReport
 from ._lines import Lines
-from .invoices import Invoice, PricedInvoice, check_header, price_invoice
+from .invoices import (
+    Invoice,
+    LeanInvoice,
+    PricedInvoice,
+    checked_header,
+    price_invoice,
+    with_items,
+)
 from .money import MONEY_CONTEXT, ZERO
 from .totals import InvoiceTotals
 
@@ -133,11 +140,12 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
         "Facturación masiva: libro Excel con resumen y facturas, CSV de facturas y de "
         "líneas, y la lista de registros rechazados con su motivo."
     )
-    record_schema: ClassVar[type[Invoice]] = Invoice
+    record_schema: ClassVar[type[LeanInvoice]] = LeanInvoice
+    strict_schema: ClassVar[type[Invoice]] = Invoice
     file_stem: ClassVar[str] = "reporte_facturacion"
     reference_field: ClassVar[str | None] = "invoiceNumber"
 
-    def render(self, records: Iterator[tuple[int, Invoice]], rejected: Rejector) -> InvoicePart:
+    def render(self, records: Iterator[tuple[int, LeanInvoice]], rejected: Rejector) -> InvoicePart:
         """Price every invoice of a batch and render its sheet row and CSV lines."""
         fields = CsvFields(CSV_DIALECTS[self.options["csvDialect"]])
         render, number_text = InvoiceLines(fields), fields.text
@@ -153,15 +161,15 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
         with localcontext(MONEY_CONTEXT):
             for position, invoice in records:
                 try:
-                    tax_id = check_header(invoice)
+                    tax_id = checked_header(invoice)
                     number_field = number_text(invoice.invoice_number)
                     priced_here = sums.price(invoice.items, number_field, invoice.currency)
                     if priced_here is None:  # decimal prices it, or says what is wrong
-                        priced = price_invoice(invoice)
+                        priced = price_invoice(with_items(invoice))
                         lines = render.details(priced, number_field, sums)
                     else:
-                        lines, subtotal, tax, total = priced_here
-                        priced = PricedInvoice(invoice, tax_id, [], subtotal, tax, total)
+                        lines, subtotal, tax, total, count = priced_here
+                        priced = PricedInvoice(invoice, tax_id, [], subtotal, tax, total, count)
                 except RecordRejected as exc:
                     rejected.reject(position, exc.reason, invoice.invoice_number)
                     continue
