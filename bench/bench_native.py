@@ -8,6 +8,9 @@ pass over the whole dataset, best and worst of ``--repeat`` rounds, the two side
 pair run in turn:
 
 * reading and cutting the payload into batches (``Payload.batches``: the C scanner);
+* decoding the whole payload with msgspec as a build does, each invoice's items left as
+  their JSON (``LeanInvoice``), against items decoded into Structs and Decimals
+  (``Invoice``), the freeing of the objects included;
 * the invoices' lines read from their JSON, priced and rendered (``_lines.Lines.price``)
   against msgspec, decimal and the Python renderer (``with_items`` + ``price_invoice`` +
   ``InvoiceLines.details``), which take the invoices C leaves;
@@ -30,7 +33,12 @@ from reports_worker.formats.xlsx.sheetcells import ROW_MARK, RowTemplate, render
 from reports_worker.formats.xlsx.spreadsheetparts import column_letter
 from reports_worker.input.payload import Payload
 from reports_worker.reporttypes.facturacion._lines import Lines
-from reports_worker.reporttypes.facturacion.invoices import LeanInvoice, price_invoice, with_items
+from reports_worker.reporttypes.facturacion.invoices import (
+    Invoice,
+    LeanInvoice,
+    price_invoice,
+    with_items,
+)
 from reports_worker.reporttypes.facturacion.money import MONEY_CONTEXT
 from reports_worker.reporttypes.facturacion.report import (
     INVOICE_COLUMNS,
@@ -57,9 +65,10 @@ def main() -> None:
             for _ in Payload(source, max_input_bytes=1 << 31).batches():
                 pass
 
-    invoices = msgspec.json.Decoder(list[LeanInvoice], float_hook=Decimal).decode(
-        args.file.read_bytes()
-    )
+    data = args.file.read_bytes()
+    lean = msgspec.json.Decoder(list[LeanInvoice], float_hook=Decimal)
+    whole = msgspec.json.Decoder(list[Invoice], float_hook=Decimal)
+    invoices = lean.decode(data)
     fields = CsvFields(CSV_DIALECTS["rfc4180"])
 
     def lines_in_c() -> None:
@@ -89,7 +98,12 @@ def main() -> None:
 
     pairs = [
         ("reading and cutting the payload", cut, None),
-        ("invoice lines: C | decimal + Python", lines_in_c, lines_in_python),
+        (
+            "decoding: items raw | items as Structs",
+            lambda: lean.decode(data),
+            lambda: whole.decode(data),
+        ),
+        ("invoice lines: C from JSON | msgspec + decimal + Python", lines_in_c, lines_in_python),
         ("sheet rows: C template | generic", rows_in_c, rows_generic),
     ]
     lines_count = sum(invoice.line_count for invoice in priced)
