@@ -110,6 +110,12 @@ to_cents(u128 coef, int scale)
     return rest * 2 >= unit ? cents + 1 : cents;
 }
 
+/* A piece of UTF-8 text (in the items' JSON, say); NULL: none (null or absent). */
+typedef struct {
+    const char *text;
+    Py_ssize_t size;
+} Text;
+
 /* A growable UTF-8 buffer. */
 typedef struct {
     char *data;
@@ -248,6 +254,16 @@ typedef struct {
     u128 net, tax;
 } Priced;
 
+/* Keys of ``by_text`` kept in C too, the first few: a batch's lines share a handful, and
+ * finding theirs here spares a string, a tuple and a dict lookup for every line. */
+#define KNOWN_KEYS 32
+#define KNOWN_TEXT 24
+
+typedef struct {
+    char currency[KNOWN_TEXT], rate[KNOWN_TEXT];
+    Py_ssize_t currency_size, rate_size, index;
+} Known;
+
 typedef struct {
     PyObject_HEAD
     char delimiter;
@@ -259,6 +275,8 @@ typedef struct {
     Py_ssize_t count, room;
     Priced *priced;
     Py_ssize_t priced_room;
+    Known known[KNOWN_KEYS];
+    int known_count;
 } Lines;
 
 static int
@@ -282,6 +300,7 @@ Lines_init(Lines *self, PyObject *args, PyObject *kwargs)
     Py_XSETREF(self->decimal, Py_NewRef(decimal));
     Py_XSETREF(self->by_text, PyDict_New());
     Py_XSETREF(self->by_value, PyDict_New());
+    self->known_count = 0;
     if (self->by_text == NULL || self->by_value == NULL) {
         return -1;
     }
@@ -365,6 +384,36 @@ done:
     return index;
 }
 
+/* Index of the sums of a currency and a rate's text found among the keys kept in C, or -1. */
+static Py_ssize_t
+known_sums(Lines *self, const Text *currency, const Text *rate)
+{
+    for (int at = 0; at < self->known_count; at++) {
+        Known *known = &self->known[at];
+        if (known->rate_size == rate->size && known->currency_size == currency->size
+            && memcmp(known->rate, rate->text, rate->size) == 0
+            && memcmp(known->currency, currency->text, currency->size) == 0) {
+            return known->index;
+        }
+    }
+    return -1;
+}
+
+static void
+remember_sums(Lines *self, const Text *currency, const Text *rate, Py_ssize_t index)
+{
+    if (self->known_count == KNOWN_KEYS || currency->size > KNOWN_TEXT
+        || rate->size > KNOWN_TEXT) {
+        return;
+    }
+    Known *known = &self->known[self->known_count++];
+    memcpy(known->currency, currency->text, currency->size);
+    memcpy(known->rate, rate->text, rate->size);
+    known->currency_size = currency->size;
+    known->rate_size = rate->size;
+    known->index = index;
+}
+
 static int
 put_unicode(Buffer *out, PyObject *text, int number, int decimal_comma)
 {
@@ -417,11 +466,6 @@ typedef struct {
     char *scratch;  /* strings with escapes, unescaped: never longer than they were */
     Py_ssize_t used;
 } Reader;
-
-typedef struct {
-    const char *text;  /* NULL: null or absent */
-    Py_ssize_t size;
-} Text;
 
 typedef struct {
     Number numbers[4];  /* QUANTITY to TAX_RATE */
@@ -919,10 +963,11 @@ Lines_price(Lines *self, PyObject *args)
     }
     Buffer out = {0};
     PyObject *result = NULL;
-    Text number = {NULL, 0};
+    Text number = {NULL, 0}, code = {NULL, 0};
     number.text = PyUnicode_AsUTF8AndSize(number_field, &number.size);
+    code.text = PyUnicode_AsUTF8AndSize(currency, &code.size);
     Reader in = {items.buf, (const char *)items.buf + items.len, PyMem_Malloc(items.len + 1), 0};
-    if (number.text == NULL || in.scratch == NULL) {
+    if (number.text == NULL || code.text == NULL || in.scratch == NULL) {
         if (in.scratch == NULL) {
             PyErr_NoMemory();
         }
@@ -936,14 +981,19 @@ Lines_price(Lines *self, PyObject *args)
     u128 subtotal = 0, tax = 0;
     for (Py_ssize_t at = 0; at < count; at++) {
         Priced *line = &self->priced[at];
-        PyObject *rate_text = PyUnicode_FromStringAndSize(line->rate, line->rate_size);
-        if (rate_text == NULL) {
-            goto finish;
-        }
-        Py_ssize_t index = sums_of(self, currency, NULL, rate_text);
-        Py_DECREF(rate_text);
+        Text rate = {line->rate, line->rate_size};
+        Py_ssize_t index = known_sums(self, &code, &rate);
         if (index < 0) {
-            goto finish;
+            PyObject *rate_text = PyUnicode_FromStringAndSize(rate.text, rate.size);
+            if (rate_text == NULL) {
+                goto finish;
+            }
+            index = sums_of(self, currency, NULL, rate_text);
+            Py_DECREF(rate_text);
+            if (index < 0) {
+                goto finish;
+            }
+            remember_sums(self, &code, &rate, index);
         }
         Sums *sums = &self->sums[index];
         sums->lines++;
