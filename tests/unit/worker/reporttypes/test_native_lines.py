@@ -211,6 +211,9 @@ def test_escaped_texts_and_numbers_as_strings_render_as_msgspec_reads_them() -> 
         b'[{"quantity": 1, "unitPrice": 1, "taxRate": 0}, 5]',
         b"[]",
         b"{}",
+        # not JSON, which msgspec would have refused before C saw it: refused here too
+        b'[{"quantity": 1, "unitPrice": 1, "taxRate": 0, "x": nope}]',
+        b'[{"quantity": 1, "unitPrice": 1, "taxRate": 0, "x": 1.2.3e}]',
     ],
 )
 def test_what_the_reader_leaves_to_msgspec_is_left_uncounted(raw: bytes) -> None:
@@ -221,6 +224,30 @@ def test_what_the_reader_leaves_to_msgspec_is_left_uncounted(raw: bytes) -> None
     # when / then C leaves it, and counts nothing
     assert native.price(raw, "F-1", "PEN") is None
     assert native.rates() == []
+
+
+def test_an_invoice_c_fails_on_adds_nothing_to_the_sums() -> None:
+    # given items whose text is not UTF-8 (a build checks a batch's UTF-8 before: not there)
+    native = Lines(",", False, Decimal)
+    raw = b'[{"quantity": 1, "unitPrice": 1, "taxRate": 0.18, "sku": "\xff"}]'
+
+    # when / then the call fails, and no rate is counted, not even with no lines
+    with pytest.raises(UnicodeDecodeError):
+        native.price(raw, "F-1", "PEN")
+    assert native.rates() == []
+
+
+def test_initialising_again_starts_from_no_sums() -> None:
+    native = Lines(",", False, Decimal)
+    assert native.price(_items({"quantity": 1, "unitPrice": 1, "taxRate": 0.18}), "F", "PEN")
+    native.__init__(";", True, Decimal)  # type: ignore[misc]
+    assert native.rates() == []
+    got = native.price(_items({"quantity": 1, "unitPrice": 1, "taxRate": 0.18}), "F", "PEN")
+    assert got is not None
+    assert got[0] == "F;1;;;1;1;0;0,18;1,00;0,18\r\n"
+    assert [(code, str(rate), lines) for code, rate, lines, *_ in native.rates()] == [
+        ("PEN", "0.18", 1)
+    ]
 
 
 def test_an_invoice_c_leaves_adds_nothing_to_the_sums() -> None:

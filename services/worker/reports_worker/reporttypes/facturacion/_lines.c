@@ -11,7 +11,7 @@
  * integers, or a line the contract refuses. The caller then decodes the items with
  * msgspec and prices the invoice in Python (decimal), which say exactly what is wrong,
  * and adds its lines' sums here with add(). Nothing is counted for an invoice price()
- * returns None for. rates() gives the sums, in order of first sight. invoice() renders
+ * returns None for or fails on. rates() gives the sums, in order of first sight. invoice() renders
  * an invoice's line of facturas.csv (InvoiceLines.invoice in C).
  *
  * The arithmetic: each amount's text (as str of its Decimal writes it, the text the CSV
@@ -251,6 +251,7 @@ typedef struct {
 typedef struct {
     const char *rate;  /* its tax rate's text, in the items' JSON or the scratch copy */
     Py_ssize_t rate_size;
+    Py_ssize_t sums;   /* index of its currency's and rate's sums */
     u128 net, tax;
 } Priced;
 
@@ -297,6 +298,11 @@ Lines_init(Lines *self, PyObject *args, PyObject *kwargs)
     }
     self->delimiter = delimiter[0];
     self->decimal_comma = decimal_comma;
+    for (Py_ssize_t at = 0; at < self->count; at++) {  /* __init__ again: a fresh start */
+        Py_CLEAR(self->sums[at].currency);
+        Py_CLEAR(self->sums[at].rate);
+    }
+    self->count = 0;
     Py_XSETREF(self->decimal, Py_NewRef(decimal));
     Py_XSETREF(self->by_text, PyDict_New());
     Py_XSETREF(self->by_value, PyDict_New());
@@ -449,7 +455,9 @@ decimal_of_cents(Lines *self, u128 cents)
  * description a string or null, other keys skipped. Anything else (a duplicate key, an
  * amount decimal would write otherwise, a wrong type) is left to msgspec and decimal,
  * which say what is wrong. Every reader answers 1 (read) or 0 (not the common case).
- * msgspec has checked the JSON's syntax already (the items are its Raw). */
+ * In a build the items are msgspec's Raw, their syntax and the batch's UTF-8 checked
+ * already; given other bytes, the reader still refuses what is not JSON where it reads a
+ * value, and text that is not UTF-8 fails the call (UnicodeDecodeError). */
 
 enum { QUANTITY, UNIT_PRICE, DISCOUNT, TAX_RATE, SKU, DESCRIPTION, FIELDS };
 
@@ -745,11 +753,32 @@ skip_value(Reader *in, int depth)
         } while (take(in, ','));
         return take(in, close);
     }
-    const char *start = in->at;
-    while (in->at < in->end && strchr(",]} \t\r\n", *in->at) == NULL) {
-        in->at++;
+    static const char *const literals[] = {"true", "false", "null"};
+    for (int at = 0; at < 3; at++) {
+        size_t size = strlen(literals[at]);
+        if ((size_t)(in->end - in->at) >= size && memcmp(in->at, literals[at], size) == 0) {
+            in->at += size;
+            return 1;
+        }
     }
-    return in->at > start;
+    /* A number: -?digits[.digits][(e|E)[+-]digits] */
+    const char *stop;
+    int point;
+    in->at += *in->at == '-';
+    if (!read_digits(in->at, in->end, &stop, &point)) {
+        return 0;
+    }
+    in->at = stop;
+    if (in->at < in->end && (*in->at == 'e' || *in->at == 'E')) {
+        in->at++;
+        in->at += in->at < in->end && (*in->at == '+' || *in->at == '-');
+        const char *digits = in->at;
+        while (in->at < in->end && *in->at >= '0' && *in->at <= '9') {
+            in->at++;
+        }
+        return in->at > digits;
+    }
+    return 1;
 }
 
 /* One item: its amounts, sku and description (the reader at its opening brace). */
@@ -978,29 +1007,12 @@ Lines_price(Lines *self, PyObject *args)
         result = count == 0 ? Py_NewRef(Py_None) : NULL;
         goto finish;
     }
+    /* The result made, every line's sums found, and only then the lines counted: nothing
+     * is counted for an invoice this call fails for. */
     u128 subtotal = 0, tax = 0;
     for (Py_ssize_t at = 0; at < count; at++) {
-        Priced *line = &self->priced[at];
-        Text rate = {line->rate, line->rate_size};
-        Py_ssize_t index = known_sums(self, &code, &rate);
-        if (index < 0) {
-            PyObject *rate_text = PyUnicode_FromStringAndSize(rate.text, rate.size);
-            if (rate_text == NULL) {
-                goto finish;
-            }
-            index = sums_of(self, currency, NULL, rate_text);
-            Py_DECREF(rate_text);
-            if (index < 0) {
-                goto finish;
-            }
-            remember_sums(self, &code, &rate, index);
-        }
-        Sums *sums = &self->sums[index];
-        sums->lines++;
-        sums->net += line->net;
-        sums->tax += line->tax;
-        subtotal += line->net;
-        tax += line->tax;
+        subtotal += self->priced[at].net;
+        tax += self->priced[at].tax;
     }
     PyObject *text = PyUnicode_DecodeUTF8(out.data, out.size, "strict");
     PyObject *amounts[3] = {NULL, NULL, NULL};
@@ -1015,6 +1027,30 @@ Lines_price(Lines *self, PyObject *args)
     Py_XDECREF(text);
     for (int at = 0; at < 3; at++) {
         Py_XDECREF(amounts[at]);
+    }
+    for (Py_ssize_t at = 0; result != NULL && at < count; at++) {
+        Priced *line = &self->priced[at];
+        Text rate = {line->rate, line->rate_size};
+        line->sums = known_sums(self, &code, &rate);
+        if (line->sums >= 0) {
+            continue;
+        }
+        PyObject *rate_text = PyUnicode_FromStringAndSize(rate.text, rate.size);
+        line->sums = rate_text == NULL ? -1 : sums_of(self, currency, NULL, rate_text);
+        Py_XDECREF(rate_text);
+        if (line->sums < 0) {
+            Py_CLEAR(result);
+        }
+        else {
+            remember_sums(self, &code, &rate, line->sums);
+        }
+    }
+    for (Py_ssize_t at = 0; result != NULL && at < count; at++) {
+        Priced *line = &self->priced[at];
+        Sums *sums = &self->sums[line->sums];
+        sums->lines++;
+        sums->net += line->net;
+        sums->tax += line->tax;
     }
 finish:
     PyMem_Free(in.scratch);
