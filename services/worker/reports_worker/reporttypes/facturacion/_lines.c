@@ -11,8 +11,8 @@
  * integers, or a line the contract refuses. The caller then decodes the items with
  * msgspec and prices the invoice in Python (decimal), which say exactly what is wrong,
  * and adds its lines' sums here with add(). Nothing is counted for an invoice price()
- * returns None for or fails on. rates() gives the sums, in order of first sight. invoice() renders
- * an invoice's line of facturas.csv (InvoiceLines.invoice in C).
+ * returns None for or fails on. rates() gives the sums, in order of first sight.
+ * invoice() renders an invoice's line of facturas.csv (InvoiceLines.invoice in C).
  *
  * The arithmetic: each amount's text (as str of its Decimal writes it, the text the CSV
  * shows) is read as an integer coefficient and a number of decimals; the line's gross
@@ -249,9 +249,8 @@ typedef struct {
 
 /* One line priced, waiting for its invoice to be taken whole. */
 typedef struct {
-    const char *rate;  /* its tax rate's text, in the items' JSON or the scratch copy */
-    Py_ssize_t rate_size;
-    Py_ssize_t sums;   /* index of its currency's and rate's sums */
+    Text rate;        /* its tax rate's text, in the items' JSON or the scratch copy */
+    Py_ssize_t sums;  /* index of its currency's and rate's sums */
     u128 net, tax;
 } Priced;
 
@@ -420,6 +419,27 @@ remember_sums(Lines *self, const Text *currency, const Text *rate, Py_ssize_t in
     known->index = index;
 }
 
+/* Index of the sums of ``currency`` (``code``, its text) and a rate's text: among the keys
+ * kept in C, else by sums_of (which makes them when new), then kept; or -1. */
+static Py_ssize_t
+text_sums(Lines *self, PyObject *currency, const Text *code, const Text *rate)
+{
+    Py_ssize_t index = known_sums(self, code, rate);
+    if (index >= 0) {
+        return index;
+    }
+    PyObject *rate_text = PyUnicode_FromStringAndSize(rate->text, rate->size);
+    if (rate_text == NULL) {
+        return -1;
+    }
+    index = sums_of(self, currency, NULL, rate_text);
+    Py_DECREF(rate_text);
+    if (index >= 0) {
+        remember_sums(self, code, rate, index);
+    }
+    return index;
+}
+
 static int
 put_unicode(Buffer *out, PyObject *text, int number, int decimal_comma)
 {
@@ -496,6 +516,19 @@ take(Reader *in, char c)
     skip_space(in);
     if (in->at < in->end && *in->at == c) {
         in->at++;
+        return 1;
+    }
+    return 0;
+}
+
+/* The literal ``word`` (true, false or null), after any space. */
+static int
+take_word(Reader *in, const char *word)
+{
+    skip_space(in);
+    size_t size = strlen(word);
+    if ((size_t)(in->end - in->at) >= size && memcmp(in->at, word, size) == 0) {
+        in->at += size;
         return 1;
     }
     return 0;
@@ -699,8 +732,7 @@ read_text(Reader *in, Text *text, int integer)
         in->at++;
         return read_string(in, text, &escaped);
     }
-    if (in->end - in->at >= 4 && memcmp(in->at, "null", 4) == 0) {
-        in->at += 4;
+    if (take_word(in, "null")) {
         text->text = NULL;
         return 1;
     }
@@ -753,13 +785,8 @@ skip_value(Reader *in, int depth)
         } while (take(in, ','));
         return take(in, close);
     }
-    static const char *const literals[] = {"true", "false", "null"};
-    for (int at = 0; at < 3; at++) {
-        size_t size = strlen(literals[at]);
-        if ((size_t)(in->end - in->at) >= size && memcmp(in->at, literals[at], size) == 0) {
-            in->at += size;
-            return 1;
-        }
+    if (take_word(in, "true") || take_word(in, "false") || take_word(in, "null")) {
+        return 1;
     }
     /* A number: -?digits[.digits][(e|E)[+-]digits] */
     const char *stop;
@@ -820,15 +847,11 @@ read_item(Reader *in, Item *item)
                 read = read_text(in, field == SKU ? &item->sku : &item->description,
                                  field == SKU);
             }
+            else if (field == DISCOUNT && take_word(in, "null")) {
+                no_discount = read = 1;
+            }
             else {
-                skip_space(in);
-                if (field == DISCOUNT && in->end - in->at >= 4 && memcmp(in->at, "null", 4) == 0) {
-                    in->at += 4;
-                    no_discount = read = 1;
-                }
-                else {
-                    read = read_amount(in, &item->numbers[field], &item->amounts[field]);
-                }
+                read = read_amount(in, &item->numbers[field], &item->amounts[field]);
             }
             if (!read) {
                 return 0;
@@ -969,8 +992,7 @@ price_items(Lines *self, Reader *in, const Text *number_field, Buffer *out)
         if (!put_line(self, out, number_field, ++count, &item, line->net, line->tax)) {
             return -1;
         }
-        line->rate = item.amounts[TAX_RATE].text;
-        line->rate_size = item.amounts[TAX_RATE].size;
+        line->rate = item.amounts[TAX_RATE];
     } while (take(in, ','));
     if (!take(in, ']')) {
         return 0;
@@ -1030,19 +1052,9 @@ Lines_price(Lines *self, PyObject *args)
     }
     for (Py_ssize_t at = 0; result != NULL && at < count; at++) {
         Priced *line = &self->priced[at];
-        Text rate = {line->rate, line->rate_size};
-        line->sums = known_sums(self, &code, &rate);
-        if (line->sums >= 0) {
-            continue;
-        }
-        PyObject *rate_text = PyUnicode_FromStringAndSize(rate.text, rate.size);
-        line->sums = rate_text == NULL ? -1 : sums_of(self, currency, NULL, rate_text);
-        Py_XDECREF(rate_text);
+        line->sums = text_sums(self, currency, &code, &line->rate);
         if (line->sums < 0) {
             Py_CLEAR(result);
-        }
-        else {
-            remember_sums(self, &code, &rate, line->sums);
         }
     }
     for (Py_ssize_t at = 0; result != NULL && at < count; at++) {
@@ -1058,7 +1070,6 @@ finish:
     PyBuffer_Release(&items);
     return result;
 }
-
 
 /* The cents of a Decimal already rounded to cents (``str`` has two decimals). */
 static int

@@ -47,18 +47,23 @@ class Item(msgspec.Struct, rename="camel", frozen=True, gc=False):
 Items = Annotated[list[Item], msgspec.Meta(min_length=1)]
 
 
-class Invoice(msgspec.Struct, rename="camel", frozen=True, gc=False):
-    """One FacturacionMasiva record (CONTRACT.md); unknown fields are ignored."""
+class _InvoiceHead(msgspec.Struct, rename="camel", frozen=True, gc=False):
+    """The fields an invoice has before its items, in both of its schemas below."""
 
     invoice_number: InvoiceNumber
     issue_date: date
     currency: str
     customer: Customer
+
+
+class Invoice(_InvoiceHead, rename="camel", frozen=True, gc=False):
+    """One FacturacionMasiva record (CONTRACT.md); unknown fields are ignored."""
+
     items: Items
     notes: str | None = None
 
 
-class LeanInvoice(msgspec.Struct, rename="camel", frozen=True, gc=False):
+class LeanInvoice(_InvoiceHead, rename="camel", frozen=True, gc=False):
     """An invoice as a build decodes it: every field checked as :class:`Invoice` checks it
     but the items, left as their JSON for ``_lines.c`` to read, price and render at once.
 
@@ -67,10 +72,6 @@ class LeanInvoice(msgspec.Struct, rename="camel", frozen=True, gc=False):
     for an invoice C leaves (a rare amount, or one to reject).
     """
 
-    invoice_number: InvoiceNumber
-    issue_date: date
-    currency: str
-    customer: Customer
     items: msgspec.Raw
     notes: str | None = None
 
@@ -109,14 +110,7 @@ def with_items(invoice: LeanInvoice) -> Invoice:
         raise RecordRejected(spanish_reason(_within_items(str(exc)))) from None
     except RecursionError:
         raise RecordRejected("El registro está anidado demasiado profundo.") from None
-    return Invoice(
-        invoice.invoice_number,
-        invoice.issue_date,
-        invoice.currency,
-        invoice.customer,
-        items,
-        invoice.notes,
-    )
+    return Invoice(**{**msgspec.structs.asdict(invoice), "items": items})
 
 
 def _within_items(message: str) -> str:
