@@ -2,16 +2,19 @@
  * _price_lines and report.py's InvoiceLines.details, exact to the cent.
  *
  * Lines(delimiter, decimal_comma, Decimal) keeps one batch's sums per currency and tax
- * rate. Its price(items_json, number_field, currency) takes an invoice's items as their
- * raw JSON (the invoice decoded with them left raw, invoices.py's LeanInvoice: msgspec
- * building an Item and four Decimals per line was most of the decoding) and returns
+ * rate. Its price_all(items_jsons, number_fields) takes a batch's invoices' items as their
+ * raw JSON (each invoice decoded with them left raw, invoices.py's LeanInvoice: msgspec
+ * building an Item and four Decimals per line was most of the decoding) and prices them
+ * all with the GIL released: the deflate threads of the build's files, which need it for a
+ * moment per chunk, go on meanwhile. take(index, currency) then gives one invoice's
  * (lines of facturas_detalle.csv, subtotal, tax, total, line count), the amounts as
- * Decimals, or None when the invoice is not the common case: JSON the reader below
- * leaves to msgspec, a number with an exponent, a sign or too many digits for 128-bit
- * integers, or a line the contract refuses. The caller then decodes the items with
- * msgspec and prices the invoice in Python (decimal), which say exactly what is wrong,
- * and adds its lines' sums here with add(). Nothing is counted for an invoice price()
- * returns None for or fails on. rates() gives the sums, in order of first sight.
+ * Decimals, and adds its lines to their sums; or None when the invoice is not the common
+ * case: JSON the reader below leaves to msgspec, a number with an exponent, a sign or too
+ * many digits for 128-bit integers, or a line the contract refuses. The caller then
+ * decodes the items with msgspec and prices the invoice in Python (decimal), which say
+ * exactly what is wrong, and adds its lines' sums here with add(). Nothing is counted for
+ * an invoice not taken, or that take() returns None for or fails on. rates() gives the
+ * sums, in order of first sight.
  * invoice() renders an invoice's line of facturas.csv (InvoiceLines.invoice in C).
  *
  * The arithmetic: each amount's text (as str of its Decimal writes it, the text the CSV
@@ -116,10 +119,12 @@ typedef struct {
     Py_ssize_t size;
 } Text;
 
-/* A growable UTF-8 buffer. */
+/* A growable UTF-8 buffer. Its memory comes from the raw allocator, which needs no GIL; a
+ * ``quiet`` buffer (written without the GIL) only notes that it could not grow. */
 typedef struct {
     char *data;
     Py_ssize_t size, room;
+    int quiet;
 } Buffer;
 
 static int
@@ -132,9 +137,11 @@ grow(Buffer *out, Py_ssize_t more)
     while (room < out->size + more) {
         room *= 2;
     }
-    char *data = PyMem_Realloc(out->data, room);
+    char *data = PyMem_RawRealloc(out->data, room);
     if (data == NULL) {
-        PyErr_NoMemory();
+        if (!out->quiet) {
+            PyErr_NoMemory();
+        }
         return 0;
     }
     out->data = data;
@@ -254,6 +261,29 @@ typedef struct {
     u128 net, tax;
 } Priced;
 
+/* A batch's lines priced, in order. */
+typedef struct {
+    Priced *data;
+    Py_ssize_t size, room;
+} PricedList;
+
+/* An invoice of a batch priced by price_all, waiting for take(). */
+typedef struct {
+    Py_ssize_t start, end;    /* its lines' text, in the batch's text */
+    Py_ssize_t first, count;  /* its lines, in the batch's list; no line: left to decimal */
+    int taken;
+} Pending;
+
+/* A batch priced by price_all: what take() needs of it, kept until the next price_all. */
+typedef struct {
+    Py_buffer *views;  /* every invoice's items, held: the lines' rates point into them */
+    Pending *pending;
+    Py_ssize_t size;   /* invoices, and views held */
+    char *scratch;     /* strings with escapes, unescaped, for every invoice */
+    PricedList priced;
+    Buffer text;
+} Batch;
+
 /* Keys of ``by_text`` kept in C too, the first few: a batch's lines share a handful, and
  * finding theirs here spares a string, a tuple and a dict lookup for every line. */
 #define KNOWN_KEYS 32
@@ -273,11 +303,37 @@ typedef struct {
     PyObject *by_value;   /* (currency, rate) -> index in sums; 0.18 and 0.180 are one */
     Sums *sums;
     Py_ssize_t count, room;
-    Priced *priced;
-    Py_ssize_t priced_room;
+    Batch batch;
+    int busy;           /* price_all is pricing without the GIL */
     Known known[KNOWN_KEYS];
     int known_count;
 } Lines;
+
+/* Let go of the batch price_all kept (with the GIL). */
+static void
+batch_clear(Batch *batch)
+{
+    for (Py_ssize_t at = 0; at < batch->size; at++) {
+        PyBuffer_Release(&batch->views[at]);
+    }
+    PyMem_RawFree(batch->views);
+    PyMem_RawFree(batch->pending);
+    PyMem_RawFree(batch->scratch);
+    PyMem_RawFree(batch->priced.data);
+    PyMem_RawFree(batch->text.data);
+    memset(batch, 0, sizeof(Batch));
+}
+
+/* Whether the batch may be used: not while price_all prices it in another thread. */
+static int
+idle(Lines *self)
+{
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Lines is pricing a batch in another thread");
+        return 0;
+    }
+    return 1;
+}
 
 static int
 Lines_init(Lines *self, PyObject *args, PyObject *kwargs)
@@ -295,8 +351,12 @@ Lines_init(Lines *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_ValueError, "the delimiter is one ASCII character");
         return -1;
     }
+    if (!idle(self)) {
+        return -1;
+    }
     self->delimiter = delimiter[0];
     self->decimal_comma = decimal_comma;
+    batch_clear(&self->batch);
     for (Py_ssize_t at = 0; at < self->count; at++) {  /* __init__ again: a fresh start */
         Py_CLEAR(self->sums[at].currency);
         Py_CLEAR(self->sums[at].rate);
@@ -320,7 +380,7 @@ Lines_dealloc(Lines *self)
         Py_DECREF(self->sums[at].rate);
     }
     PyMem_Free(self->sums);
-    PyMem_Free(self->priced);
+    batch_clear(&self->batch);
     Py_XDECREF(self->decimal);
     Py_XDECREF(self->by_text);
     Py_XDECREF(self->by_value);
@@ -463,7 +523,7 @@ decimal_of_cents(Lines *self, u128 cents)
             Py_DECREF(string);
         }
     }
-    PyMem_Free(text.data);
+    PyMem_RawFree(text.data);
     return result;
 }
 
@@ -964,28 +1024,31 @@ ready(Lines *self)
     return 1;
 }
 
-/* Every item read, priced and rendered into ``out`` (their lines in ``self->priced``):
- * the count, 0 when decimal must take the invoice, or -1 on an error. */
+/* Every item read, priced and rendered into ``out``, their lines after the ``lines`` there
+ * are (which it does not count): the count, 0 when decimal must take the invoice, or -1
+ * when out of memory (raised unless ``out`` is quiet). Needs no GIL. */
 static Py_ssize_t
-price_items(Lines *self, Reader *in, const Text *number_field, Buffer *out)
+price_items(Lines *self, Reader *in, const Text *number_field, Buffer *out, PricedList *lines)
 {
     Py_ssize_t count = 0;
     if (!take(in, '[') || take(in, ']')) {
         return 0; /* not a list, or an empty one: msgspec says so */
     }
     do {
-        if (count == self->priced_room) {
-            Py_ssize_t room = self->priced_room ? self->priced_room * 2 : 16;
-            Priced *priced = PyMem_Realloc(self->priced, room * sizeof(Priced));
+        if (lines->size + count == lines->room) {
+            Py_ssize_t room = lines->room ? lines->room * 2 : 16;
+            Priced *priced = PyMem_RawRealloc(lines->data, room * sizeof(Priced));
             if (priced == NULL) {
-                PyErr_NoMemory();
+                if (!out->quiet) {
+                    PyErr_NoMemory();
+                }
                 return -1;
             }
-            self->priced = priced;
-            self->priced_room = room;
+            lines->data = priced;
+            lines->room = room;
         }
         Item item;
-        Priced *line = &self->priced[count];
+        Priced *line = &lines->data[lines->size + count];
         if (!read_item(in, &item) || !price_amounts(item.numbers, &line->net, &line->tax)) {
             return 0;
         }
@@ -1001,74 +1064,179 @@ price_items(Lines *self, Reader *in, const Text *number_field, Buffer *out)
     return in->at == in->end ? count : 0;
 }
 
+/* An invoice's result, its ``count`` lines priced and their ``text`` rendered: (text,
+ * subtotal, tax, total, count), its lines added to their sums; NULL on an error. */
 static PyObject *
-Lines_price(Lines *self, PyObject *args)
+priced_invoice(Lines *self, PyObject *currency, const char *text, Py_ssize_t size,
+               Priced *lines, Py_ssize_t count)
 {
-    if (!ready(self)) {
-        return NULL;
-    }
-    Py_buffer items;
-    PyObject *number_field, *currency;
-    if (!PyArg_ParseTuple(args, "y*UU:price", &items, &number_field, &currency)) {
-        return NULL;
-    }
-    Buffer out = {0};
-    PyObject *result = NULL;
-    Text number = {NULL, 0}, code = {NULL, 0};
-    number.text = PyUnicode_AsUTF8AndSize(number_field, &number.size);
+    Text code = {NULL, 0};
     code.text = PyUnicode_AsUTF8AndSize(currency, &code.size);
-    Reader in = {items.buf, (const char *)items.buf + items.len, PyMem_Malloc(items.len + 1), 0};
-    if (number.text == NULL || code.text == NULL || in.scratch == NULL) {
-        if (in.scratch == NULL) {
-            PyErr_NoMemory();
-        }
-        goto finish;
-    }
-    Py_ssize_t count = price_items(self, &in, &number, &out);
-    if (count <= 0) {
-        result = count == 0 ? Py_NewRef(Py_None) : NULL;
-        goto finish;
+    if (code.text == NULL) {
+        return NULL;
     }
     /* The result made, every line's sums found, and only then the lines counted: nothing
      * is counted for an invoice this call fails for. */
     u128 subtotal = 0, tax = 0;
     for (Py_ssize_t at = 0; at < count; at++) {
-        subtotal += self->priced[at].net;
-        tax += self->priced[at].tax;
+        subtotal += lines[at].net;
+        tax += lines[at].tax;
     }
-    PyObject *text = PyUnicode_DecodeUTF8(out.data, out.size, "strict");
+    PyObject *result = NULL;
+    PyObject *rendered = PyUnicode_DecodeUTF8(text, size, "strict");
     PyObject *amounts[3] = {NULL, NULL, NULL};
     u128 cents[3] = {subtotal, tax, subtotal + tax};
-    int made = text != NULL;
+    int made = rendered != NULL;
     for (int at = 0; made && at < 3; at++) {
         made = (amounts[at] = decimal_of_cents(self, cents[at])) != NULL;
     }
     if (made) {
-        result = Py_BuildValue("(OOOOn)", text, amounts[0], amounts[1], amounts[2], count);
+        result = Py_BuildValue("(OOOOn)", rendered, amounts[0], amounts[1], amounts[2], count);
     }
-    Py_XDECREF(text);
+    Py_XDECREF(rendered);
     for (int at = 0; at < 3; at++) {
         Py_XDECREF(amounts[at]);
     }
     for (Py_ssize_t at = 0; result != NULL && at < count; at++) {
-        Priced *line = &self->priced[at];
-        line->sums = text_sums(self, currency, &code, &line->rate);
-        if (line->sums < 0) {
+        lines[at].sums = text_sums(self, currency, &code, &lines[at].rate);
+        if (lines[at].sums < 0) {
             Py_CLEAR(result);
         }
     }
     for (Py_ssize_t at = 0; result != NULL && at < count; at++) {
-        Priced *line = &self->priced[at];
-        Sums *sums = &self->sums[line->sums];
+        Sums *sums = &self->sums[lines[at].sums];
         sums->lines++;
-        sums->net += line->net;
-        sums->tax += line->tax;
+        sums->net += lines[at].net;
+        sums->tax += lines[at].tax;
     }
-finish:
-    PyMem_Free(in.scratch);
-    PyMem_Free(out.data);
-    PyBuffer_Release(&items);
     return result;
+}
+
+/* price_all's pricing, without the GIL: every invoice of the batch, its lines' text after
+ * the last one's; 0, or -1 when out of memory. */
+static int
+price_batch(Lines *self, const Text *numbers)
+{
+    Batch *batch = &self->batch;
+    batch->text.quiet = 1;
+    char *scratch = batch->scratch;
+    for (Py_ssize_t at = 0; at < batch->size; at++) {
+        Py_buffer *view = &batch->views[at];
+        Pending *pending = &batch->pending[at];
+        Reader in = {view->buf, (const char *)view->buf + view->len, scratch, 0};
+        scratch += view->len + 1;
+        pending->start = batch->text.size;
+        pending->first = batch->priced.size;
+        Py_ssize_t count = price_items(self, &in, &numbers[at], &batch->text, &batch->priced);
+        if (count < 0) {
+            return -1;
+        }
+        if (count == 0) {
+            batch->text.size = pending->start; /* what it rendered before it stopped */
+        }
+        pending->end = batch->text.size;
+        pending->count = count;
+        batch->priced.size += count;
+    }
+    return 0;
+}
+
+static PyObject *
+Lines_price_all(Lines *self, PyObject *args)
+{
+    PyObject *items, *numbers;
+    if (!ready(self) || !idle(self)) {
+        return NULL;
+    }
+    Batch *batch = &self->batch;
+    batch_clear(batch); /* the batch before is gone, whatever this call's outcome */
+    if (!PyArg_ParseTuple(args, "O!O!:price_all", &PyList_Type, &items, &PyList_Type,
+                          &numbers)) {
+        return NULL;
+    }
+    Py_ssize_t size = PyList_GET_SIZE(items);
+    if (PyList_GET_SIZE(numbers) != size) {
+        PyErr_SetString(PyExc_ValueError, "price_all takes as many number fields as items");
+        return NULL;
+    }
+    Py_ssize_t room = size ? size : 1, scratch = 1;
+    /* The number fields' strings, held while their UTF-8 is read without the GIL. */
+    PyObject *held = PyList_GetSlice(numbers, 0, size);
+    Text *texts = PyMem_RawCalloc(room, sizeof(Text));
+    batch->views = PyMem_RawCalloc(room, sizeof(Py_buffer));
+    batch->pending = PyMem_RawCalloc(room, sizeof(Pending));
+    if (held == NULL || texts == NULL || batch->views == NULL || batch->pending == NULL) {
+        if (held != NULL) {
+            PyErr_NoMemory();
+        }
+        goto failed;
+    }
+    for (Py_ssize_t at = 0; at < size; at++) {
+        PyObject *number = PyList_GET_ITEM(held, at);
+        if (!PyUnicode_Check(number)) {
+            PyErr_Format(PyExc_TypeError, "a number field is a str, not %.80s",
+                         Py_TYPE(number)->tp_name);
+            goto failed;
+        }
+        texts[at].text = PyUnicode_AsUTF8AndSize(number, &texts[at].size);
+        if (texts[at].text == NULL
+            || PyObject_GetBuffer(PyList_GET_ITEM(items, at), &batch->views[at], PyBUF_SIMPLE)
+                   < 0) {
+            goto failed;
+        }
+        batch->size++;
+        scratch += batch->views[at].len + 1;
+    }
+    batch->scratch = PyMem_RawMalloc(scratch);
+    if (batch->scratch == NULL) {
+        PyErr_NoMemory();
+        goto failed;
+    }
+    int priced;
+    self->busy = 1;
+    Py_BEGIN_ALLOW_THREADS
+    priced = price_batch(self, texts);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    if (priced < 0) {
+        PyErr_NoMemory();
+        goto failed;
+    }
+    PyMem_RawFree(texts);
+    Py_DECREF(held);
+    Py_RETURN_NONE;
+failed:
+    batch_clear(batch);
+    PyMem_RawFree(texts);
+    Py_XDECREF(held);
+    return NULL;
+}
+
+static PyObject *
+Lines_take(Lines *self, PyObject *args)
+{
+    Py_ssize_t index;
+    PyObject *currency;
+    if (!ready(self) || !idle(self) || !PyArg_ParseTuple(args, "nU:take", &index, &currency)) {
+        return NULL;
+    }
+    Batch *batch = &self->batch;
+    if (index < 0 || index >= batch->size) {
+        PyErr_Format(PyExc_IndexError, "no invoice %zd in the batch priced", index);
+        return NULL;
+    }
+    Pending *pending = &batch->pending[index];
+    if (pending->taken) {
+        PyErr_Format(PyExc_RuntimeError, "invoice %zd of the batch was taken already", index);
+        return NULL;
+    }
+    pending->taken = 1;
+    if (pending->count == 0) {
+        Py_RETURN_NONE;
+    }
+    return priced_invoice(self, currency, batch->text.data + pending->start,
+                          pending->end - pending->start, batch->priced.data + pending->first,
+                          pending->count);
 }
 
 /* The cents of a Decimal already rounded to cents (``str`` has two decimals). */
@@ -1213,7 +1381,7 @@ Lines_invoice(Lines *self, PyObject *args)
     if (ok && put(&out, "\r\n", 2)) {
         result = PyUnicode_DecodeUTF8(out.data, out.size, "strict");
     }
-    PyMem_Free(out.data);
+    PyMem_RawFree(out.data);
     return result;
 }
 
@@ -1221,9 +1389,12 @@ static PyMethodDef Lines_methods[] = {
     {"invoice", (PyCFunction)Lines_invoice, METH_VARARGS,
      "invoice(number_field, issued, currency, tax_id, name, email, lines, subtotal, tax, "
      "total) -> the invoice's line of facturas.csv (amounts rounded to cents)"},
-    {"price", (PyCFunction)Lines_price, METH_VARARGS,
-     "price(items_json, number_field, currency) -> (csv_lines, subtotal, tax, total, lines) "
-     "| None"},
+    {"price_all", (PyCFunction)Lines_price_all, METH_VARARGS,
+     "price_all(items_jsons, number_fields): price a batch's invoices at once, without the "
+     "GIL; take() gives each one's result"},
+    {"take", (PyCFunction)Lines_take, METH_VARARGS,
+     "take(index, currency) -> what price() gives for the batch's invoice ``index``, its "
+     "lines added to their sums (once)"},
     {"add", (PyCFunction)Lines_add, METH_VARARGS,
      "add(currency, rate, net, tax): a line priced elsewhere, added to its rate's sums"},
     {"rates", (PyCFunction)Lines_rates, METH_NOARGS,
