@@ -203,6 +203,12 @@ class CsvTable:
     # csv.writer writes its rendered rows here.
     write = write_lines
 
+    def write_encoded(self, lines: bytes) -> int:
+        """Append lines already rendered and encoded as UTF-8 (CRLF ends), as they are."""
+        if self._pending:  # what came before goes first
+            self._flush()
+        return self._sink.write(lines)
+
     def write_row(self, values: Sequence[object]) -> None:
         """Append one row."""
         self._writer.writerow(format_row(values, self._kinds, self._decimal_comma))

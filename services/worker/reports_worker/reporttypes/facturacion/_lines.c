@@ -7,15 +7,17 @@
  * building an Item and four Decimals per line was most of the decoding) and prices them
  * all with the GIL released: the deflate threads of the build's files, which need it for a
  * moment per chunk, go on meanwhile. take(index, currency) then gives one invoice's
- * (lines of facturas_detalle.csv, subtotal, tax, total, line count), the amounts as
- * Decimals, and adds its lines to their sums; or None when the invoice is not the common
+ * (lines of facturas_detalle.csv, subtotal, tax, total, line count), the lines as UTF-8
+ * bytes (a build checks each batch is UTF-8 before; they go to the file as they are), the
+ * amounts as Decimals, and adds its lines to their sums; or None when the invoice is not the common
  * case: JSON the reader below leaves to msgspec, a number with an exponent, a sign or too
  * many digits for 128-bit integers, or a line the contract refuses. The caller then
  * decodes the items with msgspec and prices the invoice in Python (decimal), which say
  * exactly what is wrong, and adds its lines' sums here with add(). Nothing is counted for
  * an invoice not taken, or that take() returns None for or fails on. rates() gives the
  * sums, in order of first sight.
- * invoice() renders an invoice's line of facturas.csv (InvoiceLines.invoice in C).
+ * invoice() renders an invoice's line of facturas.csv (InvoiceLines.invoice in C), as UTF-8
+ * bytes too.
  *
  * The arithmetic: each amount's text (as str of its Decimal writes it, the text the CSV
  * shows) is read as an integer coefficient and a number of decimals; the line's gross
@@ -1083,7 +1085,7 @@ priced_invoice(Lines *self, PyObject *currency, const char *text, Py_ssize_t siz
         tax += lines[at].tax;
     }
     PyObject *result = NULL;
-    PyObject *rendered = PyUnicode_DecodeUTF8(text, size, "strict");
+    PyObject *rendered = PyBytes_FromStringAndSize(text, size);
     PyObject *amounts[3] = {NULL, NULL, NULL};
     u128 cents[3] = {subtotal, tax, subtotal + tax};
     int made = rendered != NULL;
@@ -1379,7 +1381,7 @@ Lines_invoice(Lines *self, PyObject *args)
         ok = put(&out, &delimiter, 1) && put_amount(&out, amounts[at], self->decimal_comma);
     }
     if (ok && put(&out, "\r\n", 2)) {
-        result = PyUnicode_DecodeUTF8(out.data, out.size, "strict");
+        result = PyBytes_FromStringAndSize(out.data, out.size);
     }
     PyMem_RawFree(out.data);
     return result;
@@ -1388,13 +1390,13 @@ Lines_invoice(Lines *self, PyObject *args)
 static PyMethodDef Lines_methods[] = {
     {"invoice", (PyCFunction)Lines_invoice, METH_VARARGS,
      "invoice(number_field, issued, currency, tax_id, name, email, lines, subtotal, tax, "
-     "total) -> the invoice's line of facturas.csv (amounts rounded to cents)"},
+     "total) -> the invoice's line of facturas.csv, UTF-8 (amounts rounded to cents)"},
     {"price_all", (PyCFunction)Lines_price_all, METH_VARARGS,
      "price_all(items_jsons, number_fields): price a batch's invoices at once, without the "
      "GIL; take() gives each one's result"},
     {"take", (PyCFunction)Lines_take, METH_VARARGS,
-     "take(index, currency) -> what price() gives for the batch's invoice ``index``, its "
-     "lines added to their sums (once)"},
+     "take(index, currency) -> (csv_lines as UTF-8, subtotal, tax, total, lines) | None for "
+     "the batch's invoice ``index``, its lines added to their sums (once)"},
     {"add", (PyCFunction)Lines_add, METH_VARARGS,
      "add(currency, rate, net, tax): a line priced elsewhere, added to its rate's sums"},
     {"rates", (PyCFunction)Lines_rates, METH_NOARGS,

@@ -122,8 +122,9 @@ class InvoicePart:
     """A batch of invoices rendered: sheet rows, CSV text and their totals."""
 
     rows: list[object]
-    invoices: str
-    details: str
+    #: Lines of ``facturas.csv`` and ``facturas_detalle.csv``, encoded (UTF-8) as written.
+    invoices: bytes
+    details: bytes
     totals: InvoiceTotals
     #: The batch's largest invoice total: no amount of its rows is wider.
     widest: Decimal
@@ -153,8 +154,8 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
         prepare = self.workbook_engine.row_preparer(INVOICE_COLUMNS)
         totals = InvoiceTotals()
         rows: list[object] = []
-        invoices: list[str] = []
-        details: list[str] = []
+        invoices: list[bytes] = []
+        details: list[bytes] = []
         widest = ZERO
         cut = 0
         # The batch's invoices priced at once, by C without the GIL (the threads deflating
@@ -171,7 +172,7 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
                     priced_here = sums.take(index, invoice.currency)
                     if priced_here is None:  # decimal prices it, or says what is wrong
                         priced = price_invoice(with_items(invoice))
-                        lines = render.details(priced, number_field, sums)
+                        lines = render.details(priced, number_field, sums).encode()
                     else:
                         lines, subtotal, tax, total, count = priced_here
                         priced = PricedInvoice(invoice, tax_id, [], subtotal, tax, total, count)
@@ -185,11 +186,13 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
                 # facturas.csv holds the row's fields, its number rendered as CSV text.
                 line = sums.invoice(number_field, *row[1:])
                 invoices.append(line)
-                if len(line) > EXCEL_MAX_TEXT:  # the CSV line holds the row's texts, whole
+                # The CSV line holds the row's texts whole (and has no fewer bytes than they
+                # have characters): only a long line can hold a text longer than a cell.
+                if len(line) > EXCEL_MAX_TEXT:
                     cut += long_texts(row)
                 details.append(lines)
         totals.add_rates(sums.rates())
-        return InvoicePart(rows, "".join(invoices), "".join(details), totals, widest, cut)
+        return InvoicePart(rows, b"".join(invoices), b"".join(details), totals, widest, cut)
 
     def assemble(self, parts: Iterator[InvoicePart], context: BuildContext) -> BuildResult:
         """Write the batches' rows and lines, then the summary sheet."""
@@ -224,8 +227,8 @@ class FacturacionMasiva(SpreadsheetReport, BatchedReport):
                     width = display_width(widest, "amount")
                     sheet.widen(dict.fromkeys(_AMOUNT_COLUMNS, width))
                 sheet.append_prepared(part.rows)
-                invoices.write_lines(part.invoices)
-                lines.write_lines(part.details)
+                invoices.write_encoded(part.invoices)
+                lines.write_encoded(part.details)
             sheet.close()
             notice = long_texts_notice(cut, "facturas.xlsx", "facturas.csv")
             write_summary(summary, totals, context, sheets=sheet.sheets, notice=notice)
