@@ -200,14 +200,14 @@ def test_row_template_renders_like_the_generic_path() -> None:
 
     # when / then
     for number, row in enumerate(rows, start=2):
-        assert template.render(number, row) == render_row(number, row, kinds, letters)
+        assert template.render(number, row) == render_row(number, row, kinds, letters).encode()
 
 
 #: Texts the template takes and texts it must leave to the generic path.
 _TEXTS = [
     "F-1", "ñandú", "a_b", "x" * 40, "a\x7fb", "", " x", "x ", "\x7f", "a\x7f", "\x7fa",
     "a \x7fb", "_x0041_", "a & b", "<b>", "tab\t", "\n", "\ufffe", "\uffff", "ok_x", "🎉",
-    "x" * 32_767, "x" * 32_768,
+    "x" * 32_767, "x" * 32_768, "€ 5", "日本 ñ 🎉", "\x80\xff", "\u07ff\u0800\uffef",
 ]  # fmt: skip
 _VALUES: dict[CellKind, list[object]] = {
     "text": [*_TEXTS, 7, None],
@@ -249,7 +249,8 @@ def test_row_template_renders_random_rows_like_the_generic_path(seed: int) -> No
     for number in range(2, 3_002):
         row = [rng.choice(_VALUES[kind]) for kind in kinds]
         # when / then
-        assert template.render(number, row) == render_row(number, row, kinds, letters), row
+        expected = render_row(number, row, kinds, letters).encode()
+        assert template.render(number, row) == expected, row
 
 
 def test_a_rows_missing_values_name_its_template() -> None:
@@ -296,14 +297,26 @@ def test_prepared_rows_in_batches_write_the_same_sheets_as_rows_one_by_one(
 
 
 def test_numbered_rows_put_each_rows_number_in_its_marks() -> None:
-    rows: list[object] = ["<row r=\x00><c r=A\x00>ñ</c></row>", "x", "\x00\x00"]
+    rows: list[object] = ["<row r=\x00><c r=A\x00>ñ</c></row>".encode(), b"x", b"\x00\x00"]
     assert _rows.numbered(rows, 0, 3, 9) == "<row r=9><c r=A9>ñ</c></row>x1111".encode()
     assert _rows.numbered(rows, 2, 3, 0) == b"00"
     assert _rows.numbered(rows, 1, 1, 5) == b""
     with pytest.raises(ValueError, match="out of range"):
         _rows.numbered(rows, 0, 4, 1)
-    with pytest.raises(TypeError, match="must be a str"):
-        _rows.numbered([b"bytes"], 0, 1, 1)
+    with pytest.raises(TypeError, match="must be bytes"):
+        _rows.numbered(["str"], 0, 1, 1)
+
+
+def test_a_text_no_json_decoder_gives_fails_as_on_the_generic_path() -> None:
+    # given a lone surrogate, which msgspec never decodes but Python code could make
+    kinds: list[CellKind] = ["text", "integer"]
+    template = RowTemplate(kinds, ["A", "B"])
+
+    # when / then the row is the generic renderer's, and cannot be written as UTF-8
+    with pytest.raises(UnicodeEncodeError):
+        render_row(2, ["a\ud800", 1], kinds, ["A", "B"]).encode()
+    with pytest.raises(UnicodeEncodeError):
+        template.render(2, ["a\ud800", 1])
 
 
 def test_column_letters() -> None:

@@ -1,25 +1,26 @@
 /* A table's row filled into its template at C speed (sheetcells._Shape's common case),
  * and missing(values), the positions of its None values (which template it takes).
  *
- * fill(literals, slots, number, values, serials, serial_of, decimal) -> str | None
+ * fill(literals, slots, number, values, serials, serial_of, decimal) -> bytes | None
  *
- * The row is literals[0], slot 0, literals[1], slot 1, ..., literals[-1]. A slot is -1
- * for the row's number (``number``, a str) or 4 * column + kind for a value: kind 0 is
- * text (exactly str), put in as it is; 1 a date (exactly datetime.date), put in as its Excel serial
- * from the dict ``serials`` (on a miss, serial_of(date, serials) gives it and keeps it,
- * or None); 2 an amount (exactly ``decimal``, or an int), 3 an integer (an int), put
- * in as its str, an int only if a sheet holds it exactly (15 digits). None when the
- * row is not the template's case: a value of another type, a date before the serials
- * begin, or texts that the generic renderer would escape or mark (checked on the texts
- * joined by U+007F, as sheetcells did in Python: over EXCEL_MAX_TEXT in all, an empty
- * text, a space or U+007F at either end of one, "_x", & < > or a control character, or
- * U+FFFE / U+FFFF).
+ * The row, as UTF-8, is literals[0], slot 0, literals[1], slot 1, ..., literals[-1]. A
+ * slot is -1 for the row's number (``number``, a str) or 4 * column + kind for a value:
+ * kind 0 is text (exactly str), put in as it is; 1 a date (exactly datetime.date), put in
+ * as its Excel serial from the dict ``serials`` (on a miss, serial_of(date, serials) gives
+ * it and keeps it, or None); 2 an amount (exactly ``decimal``, or an int), 3 an integer
+ * (an int), put in as its str, an int only if a sheet holds it exactly (15 digits). None
+ * when the row is not the template's case: a value of another type, a date before the
+ * serials begin, or texts that the generic renderer would escape or mark (checked on the
+ * texts as if joined by U+007F, as sheetcells did in Python: over EXCEL_MAX_TEXT in all,
+ * an empty text, a space or U+007F at either end of one, "_x", & < > or a control
+ * character, or U+FFFE / U+FFFF). The texts are encoded as they are checked, straight
+ * into the row's bytes: no str is made of the row, nor encoded again when it is written.
  *
  * numbered(rows, start, stop, first) -> bytes
  *
- * rows[start:stop] (str, rendered with U+0000 where their number goes) joined as UTF-8,
- * each U+0000 of the i-th row replaced by first + i: what the build's process did in Python
- * row by row (a replace, a join, an encode), its share of a split build's serial work.
+ * rows[start:stop] (bytes, rendered with NUL where their number goes) joined, each NUL of
+ * the i-th row replaced by first + i: what the build's process did in Python row by row
+ * (a replace, a join, an encode), its share of a split build's serial work.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -44,33 +45,195 @@ exact_int(PyObject *value)
     return !overflow && number <= EXCEL_MAX_EXACT_INT && number >= -EXCEL_MAX_EXACT_INT;
 }
 
-/* Whether the texts joined by U+007F stay off the generic renderer's path. */
-static int
-plain_texts(PyObject *probe)
+/* The generic renderer's checks on a row's texts, as if joined by U+007F, read as they are
+ * written: a text cell needs escaping or marking, or the row is another template's. */
+typedef struct {
+    Py_ssize_t size, texts;
+    Py_UCS4 first, before;
+    int plain;
+} Probe;
+
+static inline void
+probe_put(Probe *probe, Py_UCS4 c)
 {
-    Py_ssize_t size = PyUnicode_GET_LENGTH(probe);
-    if (size == 0 || size > EXCEL_MAX_TEXT) {
+    Py_UCS4 before = probe->before;
+    if (c < 0x20 || c == '&' || c == '<' || c == '>' || c == 0xFFFE || c == 0xFFFF
+        || (before == '_' && c == 'x') || (before == ' ' && c == SEPARATOR)
+        || (before == SEPARATOR && (c == ' ' || c == SEPARATOR))) {
+        probe->plain = 0;
+    }
+    if (probe->size++ == 0) {
+        probe->first = c;
+    }
+    probe->before = c;
+}
+
+/* Whether the texts, all read, stay off the generic renderer's path (none: they do). */
+static int
+probe_plain(const Probe *probe)
+{
+    if (probe->texts == 0) {
+        return 1;
+    }
+    return probe->plain && probe->size > 0 && probe->size <= EXCEL_MAX_TEXT
+           && probe->first != ' ' && probe->first != SEPARATOR && probe->before != ' '
+           && probe->before != SEPARATOR;
+}
+
+/* A row's UTF-8, on the stack while it is short. */
+typedef struct {
+    char *data;
+    Py_ssize_t size, room;
+    int heap;
+} Out;
+
+static int
+out_grow(Out *out, Py_ssize_t more)
+{
+    if (out->size + more <= out->room) {
+        return 1;
+    }
+    if (more > PY_SSIZE_T_MAX / 2 - out->size) {
+        PyErr_NoMemory();
         return 0;
     }
-    int kind = PyUnicode_KIND(probe);
-    const void *data = PyUnicode_DATA(probe);
-    Py_UCS4 first = PyUnicode_READ(kind, data, 0), last = PyUnicode_READ(kind, data, size - 1);
-    if (first == ' ' || first == SEPARATOR || last == ' ' || last == SEPARATOR) {
+    Py_ssize_t room = out->room * 2;
+    while (room < out->size + more) {
+        room *= 2;
+    }
+    char *data = out->heap ? PyMem_Realloc(out->data, room) : PyMem_Malloc(room);
+    if (data == NULL) {
+        PyErr_NoMemory();
         return 0;
     }
-    Py_UCS4 before = 0;
-    for (Py_ssize_t at = 0; at < size; at++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, at);
-        if (c < 0x20 || c == '&' || c == '<' || c == '>' || c == 0xFFFE || c == 0xFFFF) {
-            return 0;
-        }
-        if ((before == '_' && c == 'x') || (before == ' ' && c == SEPARATOR)
-            || (before == SEPARATOR && (c == ' ' || c == SEPARATOR))) {
-            return 0;
-        }
-        before = c;
+    if (!out->heap) {
+        memcpy(data, out->data, out->size);
     }
+    out->data = data;
+    out->room = room;
+    out->heap = 1;
     return 1;
+}
+
+/* A str's UTF-8 appended as it is (a literal of the template, a number, a serial). */
+static int
+out_str(Out *out, PyObject *text)
+{
+    Py_ssize_t size;
+    const char *data = PyUnicode_AsUTF8AndSize(text, &size);
+    if (data == NULL || !out_grow(out, size)) {
+        return 0;
+    }
+    memcpy(out->data + out->size, data, size);
+    out->size += size;
+    return 1;
+}
+
+/* A text cell's value appended as UTF-8, its characters read by the probe. A surrogate,
+ * which no JSON decoder gives, leaves the row to the generic renderer. */
+static int
+out_text(Out *out, Probe *probe, PyObject *text)
+{
+    if (probe->texts++ > 0) {
+        probe_put(probe, SEPARATOR);
+    }
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    if (size > EXCEL_MAX_TEXT) { /* past a cell: the generic renderer cuts it */
+        probe->plain = 0;
+        return 1;
+    }
+    if (!out_grow(out, 4 * size)) {
+        return 0;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    char *to = out->data + out->size;
+    if (PyUnicode_IS_ASCII(text)) {
+        const char *ascii = data;
+        for (Py_ssize_t at = 0; at < size; at++) {
+            probe_put(probe, (unsigned char)ascii[at]);
+        }
+        memcpy(to, ascii, size);
+        to += size;
+    }
+    else {
+        for (Py_ssize_t at = 0; at < size; at++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, at);
+            probe_put(probe, c);
+            if (c < 0x80) {
+                *to++ = (char)c;
+            }
+            else if (c < 0x800) {
+                *to++ = (char)(0xC0 | (c >> 6));
+                *to++ = (char)(0x80 | (c & 0x3F));
+            }
+            else if (c < 0x10000) {
+                if (c >= 0xD800 && c <= 0xDFFF) {
+                    probe->plain = 0;
+                    return 1;
+                }
+                *to++ = (char)(0xE0 | (c >> 12));
+                *to++ = (char)(0x80 | ((c >> 6) & 0x3F));
+                *to++ = (char)(0x80 | (c & 0x3F));
+            }
+            else {
+                *to++ = (char)(0xF0 | (c >> 18));
+                *to++ = (char)(0x80 | ((c >> 12) & 0x3F));
+                *to++ = (char)(0x80 | ((c >> 6) & 0x3F));
+                *to++ = (char)(0x80 | (c & 0x3F));
+            }
+        }
+    }
+    out->size = to - out->data;
+    return 1;
+}
+
+/* A value's cell content (not a text's): 1 written, 0 not the template's case, -1 error. */
+static int
+out_value(Out *out, PyObject *value, int kind, PyObject *serials, PyObject *serial_of,
+          PyObject *decimal)
+{
+    PyObject *piece;
+    switch (kind) {
+    case DATE:
+        if (Py_TYPE(value) != PyDateTimeAPI->DateType) {
+            return 0;
+        }
+        piece = PyDict_GetItemWithError(serials, value);
+        if (piece != NULL) {
+            Py_INCREF(piece);
+        }
+        else if (PyErr_Occurred()
+                 || (piece = PyObject_CallFunctionObjArgs(serial_of, value, serials, NULL))
+                        == NULL) {
+            return -1;
+        }
+        else if (piece == Py_None) {
+            Py_DECREF(piece);
+            return 0;
+        }
+        break;
+    case AMOUNT:
+    case INTEGER:
+        if (!exact_int(value) && (kind == INTEGER || Py_TYPE(value) != (PyTypeObject *)decimal)) {
+            return 0;
+        }
+        piece = PyObject_Str(value);
+        if (piece == NULL) {
+            return -1;
+        }
+        break;
+    default:
+        PyErr_SetString(PyExc_ValueError, "a slot of no known kind");
+        return -1;
+    }
+    int ok = PyUnicode_Check(piece) ? out_str(out, piece) : -2;
+    if (ok == -2) {
+        PyErr_SetString(PyExc_TypeError, "a serial is a str");
+        ok = 0;
+    }
+    Py_DECREF(piece);
+    return ok ? 1 : -1;
 }
 
 static PyObject *
@@ -94,112 +257,54 @@ fill(PyObject *module, PyObject *args)
     }
     Py_ssize_t width = PyTuple_GET_SIZE(row);
     PyObject **cells = PySequence_Fast_ITEMS(row);
-    PyObject *pieces = PyList_New(2 * count + 1), *texts = PyList_New(0), *result = NULL;
-    if (pieces == NULL || texts == NULL) {
-        goto done;
-    }
-    /* The texts first, all together, as the Python template did. */
+    char stack[2048];
+    Out out = {stack, 0, sizeof(stack), 0};
+    Probe probe = {0, 0, 0, 0, 1};
+    PyObject *result = NULL;
     for (Py_ssize_t at = 0; at < count; at++) {
+        if (!out_str(&out, PyList_GET_ITEM(literals, at))) {
+            goto done;
+        }
         Py_ssize_t slot = PyLong_AsSsize_t(PyList_GET_ITEM(slots, at));
         if (slot == -1 && PyErr_Occurred()) {
             goto done;
         }
-        if (slot >= 0 && slot % 4 == TEXT) {
-            if (slot / 4 >= width) {
-                PyErr_SetString(PyExc_IndexError, "a slot past the row's values");
+        if (slot < 0) {
+            if (!out_str(&out, number)) {
                 goto done;
             }
-            PyObject *value = cells[slot / 4];
-            if (!PyUnicode_CheckExact(value)) {  /* as the generic path's: type(value) is str */
+            continue;
+        }
+        if (slot / 4 >= width) {
+            PyErr_SetString(PyExc_IndexError, "a slot past the row's values");
+            goto done;
+        }
+        PyObject *value = cells[slot / 4];
+        int written;
+        if (slot % 4 == TEXT) {
+            if (!PyUnicode_CheckExact(value)) { /* as the generic path's: type(value) is str */
                 result = Py_NewRef(Py_None);
                 goto done;
             }
-            if (PyList_Append(texts, value) < 0) {
-                goto done;
-            }
-        }
-    }
-    if (PyList_GET_SIZE(texts) > 0) {
-        PyObject *separator = PyUnicode_FromOrdinal(SEPARATOR);
-        PyObject *probe = separator ? PyUnicode_Join(separator, texts) : NULL;
-        Py_XDECREF(separator);
-        if (probe == NULL) {
-            goto done;
-        }
-        int plain = plain_texts(probe);
-        Py_DECREF(probe);
-        if (!plain) {
-            result = Py_NewRef(Py_None);
-            goto done;
-        }
-    }
-    for (Py_ssize_t at = 0; at < count; at++) {
-        PyList_SET_ITEM(pieces, 2 * at, Py_NewRef(PyList_GET_ITEM(literals, at)));
-        Py_ssize_t slot = PyLong_AsSsize_t(PyList_GET_ITEM(slots, at));
-        PyObject *piece = NULL;
-        if (slot < 0) {
-            piece = Py_NewRef(number);
+            written = out_text(&out, &probe, value) ? 1 : -1;
         }
         else {
-            if (slot / 4 >= width) {
-                PyErr_SetString(PyExc_IndexError, "a slot past the row's values");
-                goto done;
-            }
-            PyObject *value = cells[slot / 4];
-            switch (slot % 4) {
-            case TEXT:
-                piece = Py_NewRef(value);
-                break;
-            case DATE:
-                if (Py_TYPE(value) != PyDateTimeAPI->DateType) {
-                    result = Py_NewRef(Py_None);
-                    goto done;
-                }
-                piece = PyDict_GetItemWithError(serials, value);
-                if (piece != NULL) {
-                    Py_INCREF(piece);
-                }
-                else if (PyErr_Occurred()
-                         || (piece = PyObject_CallFunctionObjArgs(serial_of, value, serials,
-                                                                  NULL))
-                                == NULL) {
-                    goto done;
-                }
-                else if (piece == Py_None) {
-                    Py_DECREF(piece);
-                    result = Py_NewRef(Py_None);
-                    goto done;
-                }
-                break;
-            case AMOUNT:
-            case INTEGER:
-                if (!exact_int(value)
-                    && (slot % 4 == INTEGER || Py_TYPE(value) != (PyTypeObject *)decimal)) {
-                    result = Py_NewRef(Py_None);
-                    goto done;
-                }
-                piece = PyObject_Str(value);
-                if (piece == NULL) {
-                    goto done;
-                }
-                break;
-            default:
-                PyErr_SetString(PyExc_ValueError, "a slot of no known kind");
-                goto done;
-            }
+            written = out_value(&out, value, slot % 4, serials, serial_of, decimal);
         }
-        PyList_SET_ITEM(pieces, 2 * at + 1, piece);
+        if (written <= 0) {
+            result = written == 0 ? Py_NewRef(Py_None) : NULL;
+            goto done;
+        }
     }
-    PyList_SET_ITEM(pieces, 2 * count, Py_NewRef(PyList_GET_ITEM(literals, count)));
-    PyObject *empty = PyUnicode_New(0, 0);
-    if (empty != NULL) {
-        result = PyUnicode_Join(empty, pieces);
-        Py_DECREF(empty);
+    if (!out_str(&out, PyList_GET_ITEM(literals, count))) {
+        goto done;
     }
+    result = probe_plain(&probe) ? PyBytes_FromStringAndSize(out.data, out.size)
+                                 : Py_NewRef(Py_None);
 done:
-    /* Unset items of ``pieces`` are NULL: list_dealloc skips them. */
-    Py_XDECREF(pieces);
-    Py_XDECREF(texts);
+    if (out.heap) {
+        PyMem_Free(out.data);
+    }
     Py_DECREF(row);
     return result;
 }
@@ -261,7 +366,7 @@ numbered(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "numbered: rows out of range or a negative number");
         return NULL;
     }
-    /* The rows stay referenced while they are read: a str's UTF-8 is kept by the str. */
+    /* The rows stay referenced while they are read. */
     PyObject *held = PyList_GetSlice(rows, start, stop);
     if (held == NULL) {
         return NULL;
@@ -271,17 +376,13 @@ numbered(PyObject *module, PyObject *args)
     Py_ssize_t widest = put_number(number, (unsigned long long)first + (unsigned long long)count);
     for (Py_ssize_t at = 0; at < count; at++) {
         PyObject *row = PyList_GET_ITEM(held, at);
-        Py_ssize_t size;
-        if (!PyUnicode_Check(row)) {
-            PyErr_SetString(PyExc_TypeError, "numbered: every row must be a str");
+        if (!PyBytes_Check(row)) {
+            PyErr_SetString(PyExc_TypeError, "numbered: every row must be bytes");
             Py_DECREF(held);
             return NULL;
         }
-        const char *text = PyUnicode_AsUTF8AndSize(row, &size);
-        if (text == NULL) {
-            Py_DECREF(held);
-            return NULL;
-        }
+        Py_ssize_t size = PyBytes_GET_SIZE(row);
+        const char *text = PyBytes_AS_STRING(row);
         Py_ssize_t marks = 0;
         for (const char *mark = memchr(text, 0, size); mark != NULL;
              mark = memchr(mark + 1, 0, size - (mark + 1 - text))) {
@@ -300,8 +401,9 @@ numbered(PyObject *module, PyObject *args)
     }
     char *out = PyBytes_AS_STRING(joined);
     for (Py_ssize_t at = 0; at < count; at++) {
-        Py_ssize_t size;
-        const char *text = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(held, at), &size);
+        PyObject *row = PyList_GET_ITEM(held, at);
+        Py_ssize_t size = PyBytes_GET_SIZE(row);
+        const char *text = PyBytes_AS_STRING(row);
         Py_ssize_t digits = put_number(number, (unsigned long long)first + (unsigned long long)at);
         const char *end = text + size;
         while (text < end) {
@@ -327,9 +429,9 @@ numbered(PyObject *module, PyObject *args)
 static PyMethodDef methods[] = {
     {"missing", missing, METH_O, "missing(values) -> the positions of the None values"},
     {"fill", fill, METH_VARARGS,
-     "fill(literals, slots, number, values, serials, serial_of, decimal) -> str | None"},
+     "fill(literals, slots, number, values, serials, serial_of, decimal) -> bytes | None"},
     {"numbered", numbered, METH_VARARGS,
-     "numbered(rows, start, stop, first) -> rows[start:stop] as UTF-8, each U+0000 its number"},
+     "numbered(rows, start, stop, first) -> rows[start:stop] joined, each NUL its number"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -182,8 +182,10 @@ class _Shape:
             for marker in pieces[1::2]
         ]
 
-    def render(self, number: str, values: Sequence[object], serials: dict[date, str]) -> str | None:
-        """The row's XML when it fits the template, else None.
+    def render(
+        self, number: str, values: Sequence[object], serials: dict[date, str]
+    ) -> bytes | None:
+        """The row's XML, UTF-8, when it fits the template, else None.
 
         ``serials`` remembers the Excel serial of each date seen (invoices share dates).
         """
@@ -234,8 +236,8 @@ class RowTemplate:
             shape = self._shapes[missing] = _Shape(self._kinds, self._letters, set(missing))
         return shape
 
-    def render(self, row: int | str, values: Sequence[object]) -> str:
-        """The row's XML (``row`` may be :data:`ROW_MARK`, for the table to fill in)."""
+    def render(self, row: int | str, values: Sequence[object]) -> bytes:
+        """The row's XML, UTF-8 (``row`` may be :data:`ROW_MARK`, for the table to fill in)."""
         if self._full is not None:
             if len(self._serials) > 100_000:  # a bound, whatever the dates
                 self._serials.clear()
@@ -248,7 +250,7 @@ class RowTemplate:
                 rendered = shape.render(number, values, self._serials)
                 if rendered is not None:
                     return rendered
-        return render_row(row, values, self._kinds, self._letters)
+        return render_row(row, values, self._kinds, self._letters).encode()
 
 
 def styled_row(row: int, values: Sequence[str], style: Style) -> str:

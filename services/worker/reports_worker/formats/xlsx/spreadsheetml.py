@@ -194,7 +194,7 @@ class SpreadsheetTable:
         self._entry: parts.SheetEntry | None = None
         self._spool: DeflatedSpool | None = None
         self._row = 0
-        self._batch: list[str] = []
+        self._batch: list[bytes] = []
 
     def _open_sheet(self) -> None:
         self.sheets += 1
@@ -203,7 +203,7 @@ class SpreadsheetTable:
         self._entry.print_titles = True
         self._spool = DeflatedSpool(self._book.spool_path(self._entry), final=False, digest=False)
         self._row = 1
-        self._batch = [styled_row(1, self._header, "header")]
+        self._batch = [styled_row(1, self._header, "header").encode()]
 
     def append(self, values: Sequence[object]) -> None:
         """Add one row."""
@@ -216,7 +216,7 @@ class SpreadsheetTable:
         self._batch.append(self._template.render(self._row, values))
         if len(self._batch) >= _BATCH_ROWS:
             assert self._spool is not None
-            self._spool.write("".join(self._batch).encode())
+            self._spool.write(b"".join(self._batch))
             self._batch.clear()
 
     def append_prepared(self, rows: Sequence[object]) -> None:
@@ -231,7 +231,7 @@ class SpreadsheetTable:
                 self._open_sheet()
             assert self._spool is not None
             if self._batch:
-                self._spool.write("".join(self._batch).encode())
+                self._spool.write(b"".join(self._batch))
                 self._batch.clear()
             take = min(len(rows) - done, limit - self._row)
             # Numbered, joined and encoded in C: row by row in Python, it was a sixth of a
@@ -249,7 +249,7 @@ class SpreadsheetTable:
     def _finish_sheet(self) -> None:
         assert self._entry is not None and self._spool is not None
         spool, self._spool = self._spool, None
-        spool.write("".join(self._batch).encode())
+        spool.write(b"".join(self._batch))
         self._batch.clear()
         spool.close()
         if self._letters:
