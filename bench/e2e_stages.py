@@ -56,6 +56,7 @@ _TIMED = (
     ("formats.xlsx.spreadsheetml", "SpreadsheetWorkbook", "close", "xlsx"),
     ("reporttypes.facturacion.report", "InvoiceLines", "details", "csv"),
     ("formats.csv", "CsvTable", "write_lines", "csv"),
+    ("formats.csv", "CsvTable", "write_encoded", "csv"),
     ("formats.csv", "CsvTable", "close", "csv"),
     ("formats.zip.archive", "ReportFiles", "pack", "zip"),
     ("building.pipeline", None, "_digest", "zip"),
@@ -125,7 +126,8 @@ def instrument(timers: Timers) -> None:
 
         def __init__(self, *args: Any) -> None:
             lines = native(*args)
-            self.price = timers.wrap(lines.price, "price")
+            self.price_all = timers.wrap(lines.price_all, "price")
+            self.take = timers.wrap(lines.take, "price")
             self.add = lines.add
             self.rates = timers.wrap(lines.rates, "totals")
             self.invoice = timers.wrap(lines.invoice, "csv")
