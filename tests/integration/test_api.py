@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import time
 import uuid
 import zipfile
@@ -348,6 +349,33 @@ def test_head_answers_an_unknown_job_and_a_post_only_route_as_get_would(api: Run
     assert "POST" in refused.headers["allow"]
     # A path that is nothing: 404
     assert api.client.head(f"{Q}/nothing-here").status_code == 404
+
+
+def _requests_counted(api: RunningStack, method: str, path: str) -> float:
+    """litestar_requests_total of one method and route template, answered 200."""
+    pattern = re.compile(
+        r"^litestar_requests_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$", re.MULTILINE
+    )
+    wanted = {f'method="{method}"', f'path="{path}"', 'status_code="200"'}
+    return sum(
+        float(found["value"])
+        for found in pattern.finditer(api.client.get("/metrics").text)
+        if wanted <= set(found["labels"].split(","))
+    )
+
+
+def test_a_head_served_as_its_get_is_counted_as_a_head(api: RunningStack) -> None:
+    # Given the counts of GET and HEAD of the report types so far
+    path = f"{Q}/report-types"
+    gets, heads = _requests_counted(api, "GET", path), _requests_counted(api, "HEAD", path)
+
+    # When a monitor asks HEAD of it three times
+    for _ in range(3):
+        assert api.client.head(path).status_code == 200
+
+    # Then the metrics count three HEADs, and no GET
+    assert _requests_counted(api, "HEAD", path) == heads + 3
+    assert _requests_counted(api, "GET", path) == gets
 
 
 # --- the synchronous path -----------------------------------------------------------------

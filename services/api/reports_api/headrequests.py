@@ -15,6 +15,9 @@ from litestar.types import HTTPScope, Message, Receive, Scope, Send
 from litestar.utils import normalize_path
 
 _ROUTING_ERRORS = (MethodNotAllowedException, NotFoundException)
+#: Scope key set on a HEAD served as its GET, so that what counts requests (the metrics)
+#: still counts it as the HEAD it was.
+HEAD_AS_GET = "reports_api.head_as_get"
 
 
 class HeadAsGet:
@@ -46,6 +49,7 @@ class HeadAsGet:
         # Once the answer is complete the server tells the app the client is gone, so a
         # stream (the job's events) stops there rather than run on for nobody.
         as_get: HTTPScope = {**scope, "method": "GET"}
+        as_get[HEAD_AS_GET] = True  # type: ignore[literal-required]
         await self.app(as_get, receive, headers_only)
 
     def _get_only(self, scope: Scope) -> bool:

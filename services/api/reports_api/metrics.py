@@ -16,6 +16,8 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge, Histogram
 
+from .headrequests import HEAD_AS_GET
+
 PREFIX = "litestar"
 LABELS = ("method", "path", "status_code", "app_name")
 #: Made once per process: a second app in the same process (tests) reuses them.
@@ -58,7 +60,9 @@ class RequestMetrics:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        method, path = scope["method"], scope["path_template"]
+        # A HEAD that headrequests.HeadAsGet serves as its GET is counted as a HEAD.
+        method = "HEAD" if scope.get(HEAD_AS_GET) else scope["method"]
+        path = scope["path_template"]
         running = self._running.get((method, path))
         if running is None:
             running = self.in_progress.labels(method, path, 200, self.app_name)
