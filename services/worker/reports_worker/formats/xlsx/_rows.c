@@ -26,6 +26,8 @@
 #include <Python.h>
 #include <datetime.h>
 
+#include "../../native/utf8.h"
+
 #define EXCEL_MAX_TEXT 32767
 #define SEPARATOR 0x7f
 
@@ -159,29 +161,12 @@ out_text(Out *out, Probe *probe, PyObject *text)
     else {
         for (Py_ssize_t at = 0; at < size; at++) {
             Py_UCS4 c = PyUnicode_READ(kind, data, at);
+            if (c >= 0xD800 && c <= 0xDFFF) {
+                probe->plain = 0;
+                return 1;
+            }
             probe_put(probe, c);
-            if (c < 0x80) {
-                *to++ = (char)c;
-            }
-            else if (c < 0x800) {
-                *to++ = (char)(0xC0 | (c >> 6));
-                *to++ = (char)(0x80 | (c & 0x3F));
-            }
-            else if (c < 0x10000) {
-                if (c >= 0xD800 && c <= 0xDFFF) {
-                    probe->plain = 0;
-                    return 1;
-                }
-                *to++ = (char)(0xE0 | (c >> 12));
-                *to++ = (char)(0x80 | ((c >> 6) & 0x3F));
-                *to++ = (char)(0x80 | (c & 0x3F));
-            }
-            else {
-                *to++ = (char)(0xF0 | (c >> 18));
-                *to++ = (char)(0x80 | ((c >> 12) & 0x3F));
-                *to++ = (char)(0x80 | ((c >> 6) & 0x3F));
-                *to++ = (char)(0x80 | (c & 0x3F));
-            }
+            to = put_utf8(to, c);
         }
     }
     out->size = to - out->data;
@@ -227,11 +212,11 @@ out_value(Out *out, PyObject *value, int kind, PyObject *serials, PyObject *seri
         PyErr_SetString(PyExc_ValueError, "a slot of no known kind");
         return -1;
     }
-    int ok = PyUnicode_Check(piece) ? out_str(out, piece) : -2;
-    if (ok == -2) {
+    int ok = PyUnicode_Check(piece);
+    if (!ok) {
         PyErr_SetString(PyExc_TypeError, "a serial is a str");
-        ok = 0;
     }
+    ok = ok && out_str(out, piece);
     Py_DECREF(piece);
     return ok ? 1 : -1;
 }

@@ -29,6 +29,8 @@
 #include <datetime.h>
 #include <string.h>
 
+#include "../../native/utf8.h"
+
 typedef unsigned __int128 u128;
 
 /* The bounds of invoices.py: amounts below 10**15, no finer than 20 decimals. */
@@ -178,21 +180,31 @@ put_number(Buffer *out, const char *text, Py_ssize_t size, int decimal_comma)
     return 1;
 }
 
+#define CENTS_TEXT 48
+
+/* ``cents`` as an amount with two decimals, written at the end of ``text``; its start. */
+static const char *
+cents_text(char text[CENTS_TEXT], u128 cents, int decimal_comma)
+{
+    char *at = text + CENTS_TEXT;
+    u128 units = cents / 100;
+    unsigned rest = (unsigned)(cents % 100);
+    *--at = (char)('0' + rest % 10);
+    *--at = (char)('0' + rest / 10);
+    *--at = decimal_comma ? ',' : '.';
+    do {
+        *--at = (char)('0' + (int)(units % 10));
+        units /= 10;
+    } while (units > 0);
+    return at;
+}
+
 static int
 put_cents(Buffer *out, u128 cents, int decimal_comma)
 {
-    char text[48];
-    int at = sizeof(text);
-    u128 units = cents / 100;
-    unsigned rest = (unsigned)(cents % 100);
-    text[--at] = (char)('0' + rest % 10);
-    text[--at] = (char)('0' + rest / 10);
-    text[--at] = decimal_comma ? ',' : '.';
-    do {
-        text[--at] = (char)('0' + (int)(units % 10));
-        units /= 10;
-    } while (units > 0);
-    return put(out, text + at, sizeof(text) - at);
+    char text[CENTS_TEXT];
+    const char *start = cents_text(text, cents, decimal_comma);
+    return put(out, start, text + CENTS_TEXT - start);
 }
 
 /* csv.py's CsvFields.text of UTF-8 text: a formula trigger neutralised, quoted if needed. */
@@ -516,16 +528,14 @@ put_unicode(Buffer *out, PyObject *text, int number, int decimal_comma)
 static PyObject *
 decimal_of_cents(Lines *self, u128 cents)
 {
-    Buffer text = {0};
-    PyObject *result = NULL;
-    if (put_cents(&text, cents, 0)) {
-        PyObject *string = PyUnicode_FromStringAndSize(text.data, text.size);
-        if (string != NULL) {
-            result = PyObject_CallOneArg(self->decimal, string);
-            Py_DECREF(string);
-        }
+    char text[CENTS_TEXT];
+    const char *start = cents_text(text, cents, 0);
+    PyObject *string = PyUnicode_FromStringAndSize(start, text + CENTS_TEXT - start);
+    if (string == NULL) {
+        return NULL;
     }
-    PyMem_RawFree(text.data);
+    PyObject *result = PyObject_CallOneArg(self->decimal, string);
+    Py_DECREF(string);
     return result;
 }
 
@@ -539,7 +549,7 @@ decimal_of_cents(Lines *self, u128 cents)
  * which say what is wrong. Every reader answers 1 (read) or 0 (not the common case).
  * In a build the items are msgspec's Raw, their syntax and the batch's UTF-8 checked
  * already; given other bytes, the reader still refuses what is not JSON where it reads a
- * value, and text that is not UTF-8 fails the call (UnicodeDecodeError). */
+ * value, and text that is not UTF-8 goes into the lines as it is. */
 
 enum { QUANTITY, UNIT_PRICE, DISCOUNT, TAX_RATE, SKU, DESCRIPTION, FIELDS };
 
@@ -618,30 +628,6 @@ hex4(const char *at, unsigned *value)
     }
     *value = v;
     return 1;
-}
-
-static char *
-put_utf8(char *to, unsigned code)
-{
-    if (code < 0x80) {
-        *to++ = (char)code;
-    }
-    else if (code < 0x800) {
-        *to++ = (char)(0xC0 | (code >> 6));
-        *to++ = (char)(0x80 | (code & 0x3F));
-    }
-    else if (code < 0x10000) {
-        *to++ = (char)(0xE0 | (code >> 12));
-        *to++ = (char)(0x80 | ((code >> 6) & 0x3F));
-        *to++ = (char)(0x80 | (code & 0x3F));
-    }
-    else {
-        *to++ = (char)(0xF0 | (code >> 18));
-        *to++ = (char)(0x80 | ((code >> 12) & 0x3F));
-        *to++ = (char)(0x80 | ((code >> 6) & 0x3F));
-        *to++ = (char)(0x80 | (code & 0x3F));
-    }
-    return to;
 }
 
 /* A string (the reader past its opening quote) as UTF-8: in place, or unescaped into the
@@ -1026,9 +1012,9 @@ ready(Lines *self)
     return 1;
 }
 
-/* Every item read, priced and rendered into ``out``, their lines after the ``lines`` there
- * are (which it does not count): the count, 0 when decimal must take the invoice, or -1
- * when out of memory (raised unless ``out`` is quiet). Needs no GIL. */
+/* Every item read, priced and rendered into ``out`` (a quiet buffer), their lines after
+ * the ``lines`` there are (which it does not count): the count, 0 when decimal must take
+ * the invoice, or -1 when out of memory (nothing raised: it runs without the GIL). */
 static Py_ssize_t
 price_items(Lines *self, Reader *in, const Text *number_field, Buffer *out, PricedList *lines)
 {
@@ -1041,9 +1027,6 @@ price_items(Lines *self, Reader *in, const Text *number_field, Buffer *out, Pric
             Py_ssize_t room = lines->room ? lines->room * 2 : 16;
             Priced *priced = PyMem_RawRealloc(lines->data, room * sizeof(Priced));
             if (priced == NULL) {
-                if (!out->quiet) {
-                    PyErr_NoMemory();
-                }
                 return -1;
             }
             lines->data = priced;
