@@ -40,6 +40,10 @@ _T = TypeVar("_T")
 _any_json = msgspec.json.Decoder(msgspec.Raw)
 
 
+#: Why a record nested past what the decoder follows is rejected.
+TOO_DEEP = "El registro está anidado demasiado profundo."
+
+
 class Schema(Protocol):
     """What decoding needs of a report type: its records' schema and reference field."""
 
@@ -88,7 +92,7 @@ class RecordDecoder:
         except msgspec.ValidationError as exc:
             raise RecordRejected(self._reason(exc, raw)) from None
         except RecursionError:
-            raise RecordRejected("El registro está anidado demasiado profundo.") from None
+            raise RecordRejected(TOO_DEEP) from None
         except UnicodeDecodeError:
             raise InvalidPayload(
                 f"El registro {number} contiene bytes que no son UTF-8 válido."
@@ -108,7 +112,7 @@ class RecordDecoder:
             _check_line_syntax(line, number, offset)
             raise RecordRejected(self._reason(exc, line)) from None
         except RecursionError:
-            raise RecordRejected("El registro está anidado demasiado profundo.") from None
+            raise RecordRejected(TOO_DEEP) from None
         except msgspec.DecodeError as exc:
             raise _line_error(exc, line, number, offset) from None
 

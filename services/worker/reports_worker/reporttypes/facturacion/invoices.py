@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 
 from ...errors import RecordRejected
-from ...input.decoding import spanish_reason
+from ...input.decoding import TOO_DEEP, spanish_reason
 from .currencies import ISO_4217_CODES
 from .money import CENT, EXACT_CONTEXT, MAX_AMOUNT, MAX_DECIMAL_PLACES, MONEY_CONTEXT, ONE, ZERO
 
@@ -109,7 +109,7 @@ def with_items(invoice: LeanInvoice) -> Invoice:
     except msgspec.ValidationError as exc:
         raise RecordRejected(spanish_reason(_within_items(str(exc)))) from None
     except RecursionError:
-        raise RecordRejected("El registro está anidado demasiado profundo.") from None
+        raise RecordRejected(TOO_DEEP) from None
     return Invoice(**{**msgspec.structs.asdict(invoice), "items": items})
 
 
