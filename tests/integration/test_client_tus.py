@@ -34,9 +34,10 @@ INVOICE_TOTAL_CENTS = 4425
 def service(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """One stack shared by this module's tests. A PATCH holds its upload for 10 s past its
     last renewal (60 s by default): the upload of an api killed mid-PATCH waits that long,
-    and so does its test."""
+    and so does its test. Payloads stay: a test reads one after its upload, when the job
+    may already be built."""
     pool = StackPool(infra, tmp_path_factory.mktemp("client-tus"))
-    yield pool.start(workers=1, tus_lock_seconds=10)
+    yield pool.start(workers=1, tus_lock_seconds=10, delete_payloads="false")
     pool.stop_all()
 
 

@@ -39,9 +39,10 @@ METADATA = {"reportType": "FacturacionMasiva", "userName": "ana@empresa.com"}
 
 @pytest.fixture(scope="module")
 def api(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """One stack with two client keys, shared by this module's tests."""
+    """One stack with two client keys, shared by this module's tests. Payloads stay: a test
+    reads one after its upload, when the job may already be built."""
     pool = StackPool(infra, tmp_path_factory.mktemp("tus"))
-    yield pool.start(workers=1, api_keys=KEYS)
+    yield pool.start(workers=1, api_keys=KEYS, delete_payloads="false")
     pool.stop_all()
 
 
