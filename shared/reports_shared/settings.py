@@ -81,6 +81,10 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     tombstone_ttl_seconds: int = 7 * 86_400
     #: How long a running job's lease lasts without renewal (worker death detection).
     lease_ttl_seconds: int = 30
+    #: Delete a job's payload as soon as the job is finished: by its worker, or by the api
+    #: for a job served from the cache at submission or cancelled while queued. False: a
+    #: payload stays until the janitor expires its job.
+    delete_payloads: bool = True
     #: Reuse the ZIP of an identical earlier submission (same type, options and dataset).
     cache_enabled: bool = True
     #: Whether a client may be served a report built from another client's identical

@@ -51,6 +51,17 @@ def test_the_same_dataset_again_completes_at_once_from_the_cache(make_stack: Sta
     assert figures["totalBytes"] == original["fileSizeBytes"]
 
 
+def test_a_hit_keeps_its_dataset_when_payloads_are_kept(make_stack: StackFactory) -> None:
+    # Given payloads kept (AR_DELETE_PAYLOADS=false) and a report already built
+    stack = make_stack(workers=1, delete_payloads="false")
+    stack.wait_finished(submit(stack, [INVOICE])["jobId"])
+    # When the same dataset comes again and is served from the cache at submission
+    second = submit(stack, [INVOICE])
+    assert second["status"] == "Completed"
+    # Then its dataset is kept like a built job's, not deleted by the api
+    assert stack.objects().stat(f"payloads/{second['jobId']}").size > 0
+
+
 def test_a_dataset_being_built_is_not_built_twice(make_stack: StackFactory, tmp_path: Path) -> None:
     # Given a slow report being built
     running = tmp_path / "running"

@@ -104,6 +104,24 @@ def test_a_running_job_stops_within_two_seconds_frees_its_slot_and_publishes_not
     )
 
 
+def test_a_queued_job_cancelled_keeps_its_dataset_when_payloads_are_kept(
+    make_stack: StackFactory, running_dir: Path
+) -> None:
+    # Given payloads kept (AR_DELETE_PAYLOADS=false) and a job queued behind a held one
+    stack = demora_stack(make_stack, running_dir, max_concurrent_jobs=1, delete_payloads="false")
+    release = running_dir / "release"
+    first = submit(stack, [{"hold": str(release)}])
+    wait_until((running_dir / first).exists, 30, what="the first job to start")
+    queued = submit(stack, [{"sleep": 0}])
+    # When the queued one is cancelled
+    assert cancel(stack, queued)["outcome"] == "Cancelled"
+    # Then its dataset stays (until the janitor expires the job), as a built job's would
+    assert list(stack.objects().list(f"payloads/{queued}"))
+    release.touch()
+    assert stack.wait_finished(first)["status"] == "Completed"
+    assert list(stack.objects().list(f"payloads/{first}"))
+
+
 def test_a_build_with_helper_processes_stops_them_all(
     make_stack: StackFactory, running_dir: Path
 ) -> None:

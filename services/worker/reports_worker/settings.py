@@ -31,8 +31,6 @@ class WorkerSettings(CommonSettings, frozen=True, kw_only=True):
     job_time_limit_seconds: int = 7_200
     #: Cap on the JSON bytes read from one payload: plain, or gzip once decompressed (bombs).
     max_decompressed_bytes: int = 2 * 1024 * 1024 * 1024
-    #: Delete a job's payload as soon as the job is finished.
-    delete_payloads: bool = True
     #: Where ZIPs are built before upload (default: the system's temp dir).
     work_dir: str = ""
     #: Extra report types as ``module:Class``, comma-separated (beside the entry points).

@@ -73,7 +73,7 @@ async def cancel_job(services: Services, job_id: str, principal: Principal) -> J
             pass  # it ended meanwhile: answer what it is now
         else:
             log.info("job_cancelled", job_id=record.job_id, was=str(record.status))
-            if record.status == JobStatus.QUEUED:
+            if record.status == JobStatus.QUEUED and services.settings.delete_payloads:
                 await _drop_payload(services, record)
         record = await find_job(services, job_id, principal)
     if record.status != JobStatus.CANCELLED:
