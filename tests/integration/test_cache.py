@@ -9,6 +9,8 @@ from typing import Any
 
 from tests.plugins.demora import RUNNING_DIR_ENV
 from tests.support.data import INVOICE
+from tests.support.gate import StorageGate
+from tests.support.infra import Infra
 from tests.support.stacks import RunningStack, StackFactory, wait_until, zip_bytes
 
 Q = "/api/AsyncReports"
@@ -60,6 +62,30 @@ def test_a_hit_keeps_its_dataset_when_payloads_are_kept(make_stack: StackFactory
     assert second["status"] == "Completed"
     # Then its dataset is kept like a built job's, not deleted by the api
     assert stack.objects().stat(f"payloads/{second['jobId']}").size > 0
+
+
+def test_a_hit_is_served_though_storage_fails_to_delete_its_dataset(
+    make_stack: StackFactory, infra: Infra
+) -> None:
+    # Given a report already built, its worker done with its dataset
+    with StorageGate(infra.s3_endpoint) as gate:
+        stack = make_stack(workers=1, extra_env={
+            "AR_S3_ENDPOINT": gate.endpoint, "AR_S3_READ_TIMEOUT_SECONDS": "2",
+        })  # fmt: skip
+        first = submit(stack, [INVOICE])["jobId"]
+        stack.wait_finished(first)
+        wait_until(lambda: not list(stack.objects().list(f"payloads/{first}")), 30,
+                   what="the worker to delete its payload")  # fmt: skip
+        # When the same dataset comes again and storage does not answer the delete of its
+        # dataset (the report already copied for it)
+        gate.hold(f"DELETE /{stack.env['AR_S3_BUCKET']}/payloads/".encode())
+        second = submit(stack, [INVOICE])
+        assert gate.arrived.is_set()
+        gate.release()
+        # Then the job is served all the same (the janitor's expiry removes the dataset)
+        assert second["status"] == "Completed", second
+        assert stack.status(second["jobId"])["fromCache"] is True
+        assert "payload_delete_failed" in stack.events(second["jobId"])
 
 
 def test_a_dataset_being_built_is_not_built_twice(make_stack: StackFactory, tmp_path: Path) -> None:
