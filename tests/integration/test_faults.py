@@ -21,10 +21,9 @@ import httpx
 import pytest
 
 from reports_shared.jobstore.aio import CATALOG_TTL_SECONDS
-from tests.plugins.demora import RUNNING_DIR_ENV
 from tests.support.data import INCOMPRESSIBLE_RECORDS
 from tests.support.faults import OwnRabbitMQ, OwnRedis, OwnS3
-from tests.support.jobs import PLUGIN, RunningJobs, submit
+from tests.support.jobs import PLUGIN, RunningJobs, demora_stack, submit
 from tests.support.stacks import RunningStack, StackFactory, wait_until, zip_bytes
 
 Q = "/api/AsyncReports"
@@ -63,21 +62,6 @@ def own_rabbitmq(tmp_path: Path) -> Iterator[OwnRabbitMQ]:
     node.start()
     yield node
     node.stop()
-
-
-@pytest.fixture
-def running_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "running"
-    folder.mkdir()
-    return folder
-
-
-def demora_stack(
-    make_stack: StackFactory, running_dir: Path, env: dict[str, str], **settings: Any
-) -> RunningStack:
-    """A stack building the Demora test report, wired to the dependencies in ``env``."""
-    extra = {RUNNING_DIR_ENV: str(running_dir), **env}
-    return make_stack(report_plugins=PLUGIN, extra_env=extra, **settings)
 
 
 def wait_running(running_dir: Path, job: str) -> None:
