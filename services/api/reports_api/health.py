@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import Controller, Response, get, head
+from litestar.di import NamedDependency
 
 from reports_shared.errors import ReportsError
 
@@ -30,13 +31,13 @@ class HealthController(Controller):
         return Response(None, status_code=200)
 
     @get("/ready")
-    async def ready(self, services: Services) -> Response[dict[str, Any]]:
+    async def ready(self, services: NamedDependency[Services]) -> Response[dict[str, Any]]:
         """200 when Redis, RabbitMQ and storage answer; 503 naming those that do not."""
         body, status_code, headers = await _readiness(services)
         return Response(body, status_code=status_code, headers=headers)
 
     @head("/ready", include_in_schema=False)
-    async def ready_head(self, services: Services) -> Response[None]:
+    async def ready_head(self, services: NamedDependency[Services]) -> Response[None]:
         """The readiness probe's status and headers, without a body."""
         _, status_code, headers = await _readiness(services)
         return Response(None, status_code=status_code, headers=headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Stream
 
@@ -37,7 +38,10 @@ class SyncReportsController(Controller):
         },
     )
     async def generate(
-        self, request: Request[Any, Any, Any], services: Services, principal: Principal
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> Any:
         """Build a small report and answer it as application/zip (413 above the record limit).
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 
 from reports_shared.constants import API_PREFIX
 from reports_shared.jobs import JobRecord
@@ -44,7 +45,10 @@ class IntakeController(Controller):
         responses=problems(*SUBMISSION_PROBLEMS, 409, 422),
     )
     async def queue_multipart(
-        self, request: Request[Any, Any, Any], services: Services, principal: Principal
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> Response[Accepted]:
         """Queue a dataset sent as multipart/form-data (the seed's four fields)."""
         limit = services.settings.max_upload_bytes
@@ -68,7 +72,10 @@ class IntakeController(Controller):
         responses=problems(*SUBMISSION_PROBLEMS, 409, 422),
     )
     async def queue_json(
-        self, request: Request[Any, Any, Any], services: Services, principal: Principal
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> Response[Accepted]:
         """Queue a dataset sent in a JSON body: {reportType, userName, jsonData, isLargeDataset}."""
         held = await idempotency.claim(request, services, principal)

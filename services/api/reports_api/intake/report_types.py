@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, get
+from litestar.di import NamedDependency
 
 from reports_shared.constants import API_PREFIX
 
@@ -31,7 +32,9 @@ class ReportTypesController(Controller):
     tags = ["AsyncReports"]  # noqa: RUF012 - Litestar reads this class attribute
 
     @get("/report-types", responses=problems(401, 503))
-    async def report_types(self, services: Services, principal: Principal) -> list[ReportTypeView]:
+    async def report_types(
+        self, services: NamedDependency[Services], principal: NamedDependency[Principal]
+    ) -> list[ReportTypeView]:
         """The report types the running workers build, with the options each takes."""
         catalog = await services.jobs.report_types()
         shown = await services.jobs.report_display_names()

@@ -26,6 +26,7 @@ from typing import Annotated, Any
 import structlog
 from litestar import Controller, Request, Response, delete, head, patch, post, route
 from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
 from litestar.openapi.spec import (
     OpenAPIMediaType,
@@ -36,7 +37,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 from litestar.openapi.spec import Parameter as OpenAPIParameter
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter
 from litestar.types import ExceptionHandlersMap
 
 from reports_shared.constants import API_PREFIX, status_url
@@ -144,7 +145,7 @@ _TUS_HANDLERS: ExceptionHandlersMap = {
 
 
 def _tus_header(name: str, description: str) -> Any:
-    return Parameter(header=name, required=False, description=description)
+    return HeaderParameter(name=name, required=False, description=description)
 
 
 TusResumable = Annotated[
@@ -204,7 +205,7 @@ class TusController(Controller):
     # Named to sort first: Litestar registers a controller's handlers by name, and the first
     # handler of a path gets an automatic OPTIONS handler unless it has one already.
     @route("/", http_method=[HttpMethod.OPTIONS], status_code=204, operation_class=TusOperation)
-    async def announce(self, services: Services) -> Response[None]:
+    async def announce(self, services: NamedDependency[Services]) -> Response[None]:
         """What this tus server speaks: version, extensions and largest upload."""
         return _announcement(services, "OPTIONS, POST")
 
@@ -214,7 +215,9 @@ class TusController(Controller):
         status_code=204,
         operation_class=TusOperation,
     )
-    async def announce_upload(self, services: Services, upload_id: str) -> Response[None]:
+    async def announce_upload(
+        self, services: NamedDependency[Services], upload_id: FromPath[str]
+    ) -> Response[None]:
         """The same, on an upload's URL."""
         return _announcement(services, "DELETE, HEAD, OPTIONS, PATCH")
 
@@ -228,8 +231,8 @@ class TusController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
-        principal: Principal,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
         tus_resumable: TusResumable = None,
         upload_length: Annotated[
             str | None,
@@ -298,9 +301,12 @@ class TusController(Controller):
 
     @head("/{upload_id:str}", operation_class=TusOperation, responses=problems(401, 404, 410, 412))
     async def progress(
-        self, services: Services, principal: Principal, upload_id: str,
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        upload_id: FromPath[str],
         tus_resumable: TusResumable = None,
-    ) -> Response[None]:  # fmt: skip
+    ) -> Response[None]:
         """How many bytes of an upload arrived (Upload-Offset) of how many (Upload-Length)."""
         _check_version(tus_resumable)
         states = services.tus_states
@@ -319,10 +325,15 @@ class TusController(Controller):
         responses=problems(400, 401, 404, 409, 410, 412, 413, 415, 422, 460, 503),
     )
     async def append(
-        self, request: Request[Any, Any, Any], services: Services, principal: Principal,
-        upload_id: str, tus_resumable: TusResumable = None, upload_offset: UploadOffset = None,
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        upload_id: FromPath[str],
+        tus_resumable: TusResumable = None,
+        upload_offset: UploadOffset = None,
         upload_checksum: UploadChecksum = None,
-    ) -> Response[None]:  # fmt: skip
+    ) -> Response[None]:
         """Add bytes at Upload-Offset; the last ones turn the upload into a job, whose status
         URL the Upload-Job-Url header gives (a 204 has no body)."""
         _check_version(tus_resumable)
@@ -349,9 +360,12 @@ class TusController(Controller):
         responses=problems(401, 404, 409, 410, 412),
     )
     async def terminate(
-        self, services: Services, principal: Principal, upload_id: str,
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        upload_id: FromPath[str],
         tus_resumable: TusResumable = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Abandon an upload (tus termination): storage keeps none of its bytes."""
         _check_version(tus_resumable)
         states = services.tus_states

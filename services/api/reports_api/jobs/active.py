@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from reports_shared.constants import ACTIVE_STATUSES, API_PREFIX, JobStatus, Lane
 from reports_shared.jobs import JobRecord
@@ -23,9 +26,9 @@ class ActiveJobsController(Controller):
     @get("/active-jobs", responses=problems(401, 503))
     async def active_jobs(
         self,
-        services: Services,
-        principal: Principal,
-        user_name: str | None = Parameter(query="userName", default=None),
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        user_name: Annotated[str | None, QueryParameter(name="userName")] = None,
     ) -> ActiveJobs:
         """Jobs queued or processing, oldest first (a client sees its own only)."""
         records = await services.jobs.get_many(await services.jobs.active_ids())

@@ -15,6 +15,8 @@ from datetime import timedelta
 
 import structlog
 from litestar import Controller, delete, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from reports_shared.constants import ACTIVE_STATUSES, API_PREFIX, JobStatus
 from reports_shared.errors import StorageUnavailable, TransitionRefused
@@ -40,7 +42,12 @@ class JobCancelController(Controller):
     tags = ["AsyncReports"]  # noqa: RUF012 - Litestar reads this class attribute
 
     @delete("/jobs/{job_id:str}", status_code=200, responses=_RESPONSES)
-    async def cancel(self, job_id: str, services: Services, principal: Principal) -> JobStatusView:
+    async def cancel(
+        self,
+        job_id: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+    ) -> JobStatusView:
         """Cancel a queued or running job: the job as it ends (status Failed, outcome
         Cancelled, as GET /status shows it). Cancelling again answers the same; a
         finished job is 409."""
@@ -48,7 +55,10 @@ class JobCancelController(Controller):
 
     @post("/cancel/{job_id:str}", status_code=200, responses=_RESPONSES)
     async def cancel_by_post(
-        self, job_id: str, services: Services, principal: Principal
+        self,
+        job_id: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> JobStatusView:
         """The same as DELETE /jobs/{jobId}, for clients and forms that only POST."""
         return job_view(await cancel_job(services, job_id, principal))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, head
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter
 from litestar.response import Stream
 
 from reports_shared.constants import API_PREFIX, JobStatus
@@ -23,8 +24,8 @@ from .lookup import check_live, find_visible
 #: another client's or not finished; the same status and body, so it tells nothing.
 _GONE_LINK = "El enlace de descarga no existe o ya expiró."
 
-_RANGE = Parameter(header="Range", default=None)
-_IF_RANGE = Parameter(header="If-Range", default=None)
+_RANGE = HeaderParameter(name="Range")
+_IF_RANGE = HeaderParameter(name="If-Range")
 
 
 class DownloadController(Controller):
@@ -44,11 +45,11 @@ class DownloadController(Controller):
     )  # fmt: skip
     async def download(
         self,
-        token: str,
-        services: Services,
-        principal: Principal,
-        range_header: str | None = _RANGE,
-        if_range: str | None = _IF_RANGE,
+        token: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        range_header: Annotated[str | None, _RANGE] = None,
+        if_range: Annotated[str | None, _IF_RANGE] = None,
     ) -> Any:
         """The report's ZIP, as an attachment; supports Range to resume a broken download."""
         record, answer = await _answer(services, principal, token, range_header, if_range)
@@ -72,11 +73,11 @@ class DownloadController(Controller):
     )  # fmt: skip
     async def download_head(
         self,
-        token: str,
-        services: Services,
-        principal: Principal,
-        range_header: str | None = _RANGE,
-        if_range: str | None = _IF_RANGE,
+        token: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        range_header: Annotated[str | None, _RANGE] = None,
+        if_range: Annotated[str | None, _IF_RANGE] = None,
     ) -> Response[None]:
         """The download's headers (size, name, ETag) without its body."""
         _, answer = await _answer(services, principal, token, range_header, if_range)

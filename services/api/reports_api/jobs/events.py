@@ -16,6 +16,8 @@ import anyio
 import msgspec
 import structlog
 from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
@@ -56,7 +58,10 @@ class JobEventsController(Controller):
         responses=problems(401, 404, 410, 503),
     )
     async def events(
-        self, job_id: str, services: Services, principal: Principal
+        self,
+        job_id: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> ServerSentEvent:
         """Events named ``status`` with the GET /status JSON, ending after a final status."""
         record = await find_job(services, job_id, principal)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from reports_shared.constants import API_PREFIX, JobStatus
 
@@ -19,23 +21,17 @@ from .views import JobHistory
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-_USER = Parameter(
-    query="userName", default=None, max_length=256, description="Solo de este usuario."
-)
-_TYPE = Parameter(
-    query="reportType", default=None, max_length=256, description="Solo de este tipo."
-)
-_STATUS = Parameter(
-    default=None,
+_USER = QueryParameter(name="userName", max_length=256, description="Solo de este usuario.")
+_TYPE = QueryParameter(name="reportType", max_length=256, description="Solo de este tipo.")
+_STATUS = QueryParameter(
     description=(
         "Solo los que GET /status muestra con este estado (Failed: también los cancelados y "
         "expirados); Cancelled y Expired valen lo que outcome."
     ),
 )
-_OUTCOME = Parameter(default=None, description="Solo los terminados así.")
-_LIMIT = Parameter(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Trabajos por página.")
-_CURSOR = Parameter(
-    default=None,
+_OUTCOME = QueryParameter(description="Solo los terminados así.")
+_LIMIT = QueryParameter(ge=1, le=MAX_LIMIT, description="Trabajos por página.")
+_CURSOR = QueryParameter(
     max_length=MAX_CURSOR_LENGTH,
     pattern=CURSOR_PATTERN,
     description="El nextCursor de la página anterior (opaco y firmado por el api).",
@@ -51,14 +47,14 @@ class JobHistoryController(Controller):
     @get("/jobs", responses=problems(400, 401, 503))
     async def jobs(
         self,
-        services: Services,
-        principal: Principal,
-        user_name: str | None = _USER,
-        report_type: str | None = _TYPE,
-        status: JobStatus | None = _STATUS,
-        outcome: Outcome | None = _OUTCOME,
-        limit: int = _LIMIT,
-        cursor: str | None = _CURSOR,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        user_name: Annotated[str | None, _USER] = None,
+        report_type: Annotated[str | None, _TYPE] = None,
+        status: Annotated[JobStatus | None, _STATUS] = None,
+        outcome: Annotated[Outcome | None, _OUTCOME] = None,
+        limit: Annotated[int, _LIMIT] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, _CURSOR] = None,
     ) -> JobHistory:
         """Jobs newest first; a page may hold fewer than ``limit`` (even none) while
         ``nextCursor`` is set: each request examines a bounded share of the history."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath
 
 from reports_shared.constants import ACTIVE_STATUSES, API_PREFIX, JobStatus
 
@@ -42,7 +43,7 @@ class JobStatusController(Controller):
 
     @get("/status/{job_id:str}", responses={**problems(401, 503), **_ENDED_ELSEWISE})
     async def status(
-        self, job_id: str, request: Request[Any, Any, Any]
+        self, job_id: FromPath[str], request: Request[Any, Any, Any]
     ) -> Response[JobStatusView | MissingJobView]:
         """The job as in the seed, with progress, queue position, estimates, error, expiry and
         outcome; Retry-After follows the estimate."""

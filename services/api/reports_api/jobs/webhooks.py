@@ -12,6 +12,8 @@ from datetime import datetime
 
 import msgspec
 from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from reports_shared.constants import API_PREFIX, JobStatus
 from reports_shared.jobs import WebhookAttempt
@@ -57,7 +59,10 @@ class WebhookController(Controller):
 
     @get("/jobs/{job_id:str}/webhook", responses=problems(401, 404, 503))
     async def job_webhook(
-        self, job_id: str, services: Services, principal: Principal
+        self,
+        job_id: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> WebhookView:
         """A job's completion webhook: its state and every delivery attempt."""
         record = await find_visible(services, job_id, principal)
@@ -75,7 +80,9 @@ class WebhookController(Controller):
         )
 
     @get("/webhook-secret", responses=problems(401, 503))
-    async def webhook_secret(self, services: Services, principal: Principal) -> WebhookSecret:
+    async def webhook_secret(
+        self, services: NamedDependency[Services], principal: NamedDependency[Principal]
+    ) -> WebhookSecret:
         """The secret that signs the webhooks of the caller's jobs (each API key its own)."""
         # The name the caller's jobs are recorded under is what their secret derives from.
         return WebhookSecret(secret=signing_secret(services.settings.token_secret, principal.name))
