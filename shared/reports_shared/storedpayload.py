@@ -9,9 +9,14 @@ gives bytes a bounded piece at a time, so it never holds a dataset whole.
 
 from __future__ import annotations
 
+import structlog
 from zlib_ng import zlib_ng
 
-from .objectstore import Readable
+from .jobs import JobRecord
+from .objectstore import ObjectStore, Readable
+from .settings import CommonSettings
+
+log = structlog.get_logger(__name__)
 
 #: zlib-ng's fastest level: most of the size gone for the least CPU.
 LEVEL = 1
@@ -46,3 +51,15 @@ class Deflating:
             data = bytes(self._out[:size])
             del self._out[:size]
         return data
+
+
+def drop_payload(objects: ObjectStore, record: JobRecord, settings: CommonSettings) -> None:
+    """Delete a finished job's payload, unless payloads are kept (AR_DELETE_PAYLOADS=false):
+    the worker's after a run, the api's for a job served from the cache or cancelled while
+    queued. Best effort: a failure is logged, and the janitor's expiry removes what is left."""
+    if not settings.delete_payloads or not record.payload_key:
+        return
+    try:
+        objects.delete(record.payload_key)
+    except Exception as exc:
+        log.warning("payload_delete_failed", job_id=record.job_id, error=type(exc).__name__)

@@ -12,12 +12,13 @@ import structlog
 
 from reports_shared.cache import CacheEntry, ReportCache
 from reports_shared.constants import JobStatus, Lane
-from reports_shared.errors import StaleCacheEntry, StorageUnavailable, UnknownReportType
+from reports_shared.errors import StaleCacheEntry, UnknownReportType
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore import AsyncJobStore, JobStore
 from reports_shared.messages import message_for
 from reports_shared.objectstore import ObjectStore
 from reports_shared.results import serve_from_cache
+from reports_shared.storedpayload import drop_payload
 
 from ..errors import Busy, InvalidRequest
 from ..settings import ApiSettings
@@ -208,18 +209,12 @@ class Submitter:
         return record
 
     async def _serve_cached(self, record: JobRecord, entry: CacheEntry) -> JobRecord:
-        """Complete the job at once from the cache; the payload is not needed (deleted unless
-        payloads are kept, and then only as a finished build's would be: best effort, the
-        janitor's expiry is the backstop)."""
+        """Complete the job at once from the cache; the payload is not needed."""
         await asyncio.to_thread(
             serve_from_cache, self.sync_jobs, self.cache, record, entry,
             self.settings.job_ttl_seconds,
         )  # fmt: skip
-        if self.settings.delete_payloads:
-            try:
-                await asyncio.to_thread(self.objects.delete, record.payload_key)
-            except StorageUnavailable:
-                log.warning("payload_delete_failed", job_id=record.job_id)
+        await asyncio.to_thread(drop_payload, self.objects, record, self.settings)
         log.info("job_served_from_cache", job_id=record.job_id)
         served = await self.jobs.get(record.job_id)
         return served or record

@@ -19,9 +19,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from reports_shared.constants import ACTIVE_STATUSES, API_PREFIX, JobStatus
-from reports_shared.errors import StorageUnavailable, TransitionRefused
+from reports_shared.errors import TransitionRefused
 from reports_shared.jobs import JobRecord, utcnow
 from reports_shared.jobstore.records import epoch
+from reports_shared.storedpayload import drop_payload
 
 from ..access.keys import Principal
 from ..errors import JobFinished
@@ -83,8 +84,9 @@ async def cancel_job(services: Services, job_id: str, principal: Principal) -> J
             pass  # it ended meanwhile: answer what it is now
         else:
             log.info("job_cancelled", job_id=record.job_id, was=str(record.status))
-            if record.status == JobStatus.QUEUED and services.settings.delete_payloads:
-                await _drop_payload(services, record)
+            if record.status == JobStatus.QUEUED:
+                # No run reads it (a running build's is dropped by its worker when it stops).
+                await asyncio.to_thread(drop_payload, services.objects, record, services.settings)
         record = await find_job(services, job_id, principal)
     if record.status != JobStatus.CANCELLED:
         raise JobFinished(
@@ -92,12 +94,3 @@ async def cancel_job(services: Services, job_id: str, principal: Principal) -> J
             "no hay nada que cancelar."
         )
     return record
-
-
-async def _drop_payload(services: Services, record: JobRecord) -> None:
-    """Free a queued job's dataset now: no run reads it (a running build's payload is
-    dropped by its worker when it stops; either way the janitor's expiry is the backstop)."""
-    try:
-        await asyncio.to_thread(services.objects.delete, record.payload_key)
-    except StorageUnavailable as exc:
-        log.warning("cancelled_payload_kept", job_id=record.job_id, error=str(exc))
