@@ -253,6 +253,17 @@ def test_row_template_renders_random_rows_like_the_generic_path(seed: int) -> No
         assert template.render(number, row) == expected, row
 
 
+@pytest.mark.parametrize("text", ["x" * 5_000, "ñ" * 3_000, "🎉" * 8_000])
+def test_a_row_longer_than_its_first_buffer_renders_like_the_generic_path(text: str) -> None:
+    # given a row whose text alone is past the 2 kB C starts a row in (on its stack)
+    kinds: list[CellKind] = ["text", "integer"]
+    letters = [column_letter(n) for n in range(len(kinds))]
+    row = [text, 7]
+    # when / then: what was written before it moved to the heap is kept
+    expected = render_row(5, row, kinds, letters).encode()
+    assert RowTemplate(kinds, letters).render(5, row) == expected
+
+
 def test_a_rows_missing_values_name_its_template() -> None:
     assert _rows.missing((1, None, "", None, 0, False)) == (1, 3)
     assert _rows.missing([]) == ()

@@ -82,59 +82,19 @@ probe_plain(const Probe *probe)
            && probe->before != SEPARATOR;
 }
 
-/* A row's UTF-8, on the stack while it is short. */
-typedef struct {
-    char *data;
-    Py_ssize_t size, room;
-    int heap;
-} Out;
-
-static int
-out_grow(Out *out, Py_ssize_t more)
-{
-    if (out->size + more <= out->room) {
-        return 1;
-    }
-    if (more > PY_SSIZE_T_MAX / 2 - out->size) {
-        PyErr_NoMemory();
-        return 0;
-    }
-    Py_ssize_t room = out->room * 2;
-    while (room < out->size + more) {
-        room *= 2;
-    }
-    char *data = out->heap ? PyMem_Realloc(out->data, room) : PyMem_Malloc(room);
-    if (data == NULL) {
-        PyErr_NoMemory();
-        return 0;
-    }
-    if (!out->heap) {
-        memcpy(data, out->data, out->size);
-    }
-    out->data = data;
-    out->room = room;
-    out->heap = 1;
-    return 1;
-}
-
 /* A str's UTF-8 appended as it is (a literal of the template, a number, a serial). */
 static int
-out_str(Out *out, PyObject *text)
+out_str(Buffer *out, PyObject *text)
 {
     Py_ssize_t size;
     const char *data = PyUnicode_AsUTF8AndSize(text, &size);
-    if (data == NULL || !out_grow(out, size)) {
-        return 0;
-    }
-    memcpy(out->data + out->size, data, size);
-    out->size += size;
-    return 1;
+    return data != NULL && put(out, data, size);
 }
 
 /* A text cell's value appended as UTF-8, its characters read by the probe. A surrogate,
  * which no JSON decoder gives, leaves the row to the generic renderer. */
 static int
-out_text(Out *out, Probe *probe, PyObject *text)
+out_text(Buffer *out, Probe *probe, PyObject *text)
 {
     if (probe->texts++ > 0) {
         probe_put(probe, SEPARATOR);
@@ -144,7 +104,7 @@ out_text(Out *out, Probe *probe, PyObject *text)
         probe->plain = 0;
         return 1;
     }
-    if (!out_grow(out, 4 * size)) {
+    if (!grow(out, 4 * size)) {
         return 0;
     }
     int kind = PyUnicode_KIND(text);
@@ -175,7 +135,7 @@ out_text(Out *out, Probe *probe, PyObject *text)
 
 /* A value's cell content (not a text's): 1 written, 0 not the template's case, -1 error. */
 static int
-out_value(Out *out, PyObject *value, int kind, PyObject *serials, PyObject *serial_of,
+out_value(Buffer *out, PyObject *value, int kind, PyObject *serials, PyObject *serial_of,
           PyObject *decimal)
 {
     PyObject *piece;
@@ -243,7 +203,7 @@ fill(PyObject *module, PyObject *args)
     Py_ssize_t width = PyTuple_GET_SIZE(row);
     PyObject **cells = PySequence_Fast_ITEMS(row);
     char stack[2048];
-    Out out = {stack, 0, sizeof(stack), 0};
+    Buffer out = {stack, 0, sizeof(stack), 0, 1}; /* on the stack while the row is short */
     Probe probe = {0, 0, 0, 0, 1};
     PyObject *result = NULL;
     for (Py_ssize_t at = 0; at < count; at++) {
@@ -287,8 +247,8 @@ fill(PyObject *module, PyObject *args)
     result = probe_plain(&probe) ? PyBytes_FromStringAndSize(out.data, out.size)
                                  : Py_NewRef(Py_None);
 done:
-    if (out.heap) {
-        PyMem_Free(out.data);
+    if (!out.borrowed) {
+        PyMem_RawFree(out.data);
     }
     Py_DECREF(row);
     return result;

@@ -123,47 +123,6 @@ typedef struct {
     Py_ssize_t size;
 } Text;
 
-/* A growable UTF-8 buffer. Its memory comes from the raw allocator, which needs no GIL; a
- * ``quiet`` buffer (written without the GIL) only notes that it could not grow. */
-typedef struct {
-    char *data;
-    Py_ssize_t size, room;
-    int quiet;
-} Buffer;
-
-static int
-grow(Buffer *out, Py_ssize_t more)
-{
-    if (out->size + more <= out->room) {
-        return 1;
-    }
-    Py_ssize_t room = out->room ? out->room : 1024;
-    while (room < out->size + more) {
-        room *= 2;
-    }
-    char *data = PyMem_RawRealloc(out->data, room);
-    if (data == NULL) {
-        if (!out->quiet) {
-            PyErr_NoMemory();
-        }
-        return 0;
-    }
-    out->data = data;
-    out->room = room;
-    return 1;
-}
-
-static int
-put(Buffer *out, const char *text, Py_ssize_t size)
-{
-    if (!grow(out, size)) {
-        return 0;
-    }
-    memcpy(out->data + out->size, text, size);
-    out->size += size;
-    return 1;
-}
-
 /* A number's text with the dialect's decimal mark. */
 static int
 put_number(Buffer *out, const char *text, Py_ssize_t size, int decimal_comma)
