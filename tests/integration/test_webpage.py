@@ -473,8 +473,11 @@ def test_at_390_px_the_form_and_a_finished_report_fit_without_sideways_scrolling
 def test_the_form_can_be_filled_and_sent_with_the_keyboard_alone(
     page: Page, tmp_path: Path
 ) -> None:
-    # Given focus on the report type, moved by Tab from field to field
-    page.get_by_label("Tipo de reporte").focus()
+    # Given the report types listed (the select says "Cargando tipos…" until then, and a key
+    # pressed on it before does nothing), focus on the report type, moved by Tab
+    tipo = page.get_by_label("Tipo de reporte")
+    tipo.get_by_role("option", name="Elija un tipo de reporte").wait_for(state="attached")
+    tipo.focus()
     page.keyboard.press("ArrowDown")  # the first real type
     page.keyboard.press("Tab")
     page.keyboard.type("ana@empresa.com")
