@@ -45,6 +45,7 @@ class Demora(ReportType):
     def build(self, records: Iterator[Record], context: BuildContext) -> BuildResult:
         """Sleep per record; write the count to ``demora.json``."""
         marker = _mark_running(context.job_id)
+        started = time.monotonic()
         count = 0
         try:
             for _, record in records:
@@ -57,6 +58,7 @@ class Demora(ReportType):
         finally:
             if marker is not None:
                 marker.unlink(missing_ok=True)
+                _journal(marker, started)
         context.files.path("demora.json").write_text(json.dumps({"records": count}))
         return BuildResult(records_processed=count)
 
@@ -76,6 +78,15 @@ def _mark_running(job_id: str) -> Any:
     marker = Path(folder) / job_id
     marker.write_text(str(os.getpid()))  # a killed worker leaves it: tests check the pid
     return marker
+
+
+def _journal(marker: Any, started: float) -> None:
+    """Add the build's span to the running folder's journal (``<folder>.log``, beside it):
+    ``job pid start end``, on the host's CLOCK_MONOTONIC, which every process shares. One
+    short appended write: lines of processes ending at once never mix."""
+    line = f"{marker.name} {os.getpid()} {started:.6f} {time.monotonic():.6f}\n"
+    with open(f"{marker.parent}.log", "a", encoding="utf-8") as journal:
+        journal.write(line)
 
 
 class DemoraLotes(BatchedReport):

@@ -29,12 +29,12 @@ def submit(stack: RunningStack, records: list[dict[str, Any]], large: bool = Fal
 
 
 class RunningJobs:
-    """Samples, from the outside, which Demora jobs run at once (markers of live pids)."""
+    """Samples, from the outside, which Demora jobs run at once (markers of live pids), and
+    reads the exact spans of the builds that ended (the plugin's journal)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.peak = 0
-        self.seen: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -48,10 +48,24 @@ class RunningJobs:
                 continue
         return running
 
+    def spans(self) -> list[tuple[str, float, float]]:
+        """Each ended build as (job id, start, end), in the order they ended; a build whose
+        worker was killed has none."""
+        journal = self.folder.with_name(f"{self.folder.name}.log")
+        if not journal.exists():
+            return []
+        lines = [line.split() for line in journal.read_text().splitlines()]
+        return [(job, float(start), float(end)) for job, _pid, start, end in lines]
+
+    def most_at_once(self) -> int:
+        """The most builds that ran at one instant, from their spans: exact, where the
+        sampler can miss a short overlap."""
+        spans = [(start, end) for _, start, end in self.spans()]
+        return max((sum(s <= at < e for s, e in spans) for at, _ in spans), default=0)
+
     def _run(self) -> None:
         while not self._stop.wait(0.05):
             running = self.now()
-            self.seen |= running
             self.peak = max(self.peak, len(running))
 
     def __enter__(self) -> RunningJobs:
