@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -89,16 +90,19 @@ def test_a_hit_is_served_though_storage_fails_to_delete_its_dataset(
 
 
 def test_a_dataset_being_built_is_not_built_twice(make_stack: StackFactory, tmp_path: Path) -> None:
-    # Given a slow report being built
+    # Given a report being built, held until the test lets it end
     running = tmp_path / "running"
     running.mkdir()
     stack = make_stack(workers=2, report_plugins="tests.plugins.demora:Demora",
                        extra_env={RUNNING_DIR_ENV: str(running)})  # fmt: skip
-    first = submit(stack, [{"sleep": 2}], report="Demora")
+    records = [{"hold": str(tmp_path / "release")}]
+    first = submit(stack, records, report="Demora")
     wait_until(lambda: any(running.iterdir()), 20, what="the first build to start")
     # When the same dataset is submitted while it runs
-    second = submit(stack, [{"sleep": 2}], report="Demora")
+    second = submit(stack, records, report="Demora")
     assert second["status"] == "Queued"
+    time.sleep(1)  # the free worker takes it at once, finds it being built and puts it back
+    (tmp_path / "release").touch()
     # Then the second follows the first and comes from the cache
     assert stack.wait_finished(first["jobId"])["status"] == "Completed"
     follower = stack.wait_finished(second["jobId"])
