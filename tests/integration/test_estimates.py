@@ -112,7 +112,9 @@ def test_retry_after_is_half_the_estimated_time_left(
     # Then a poller is told to come back when about half of what is left has passed
     left = body["estimatedSecondsLeft"]
     assert left > 6, body  # past the 2 s that Retry-After said of every job before estimates
-    assert retry_after is not None and abs(int(retry_after) - left / 2) <= 1, (retry_after, left)
+    # (at most 30 s: a machine slow enough to estimate more than a minute left gets that)
+    half = min(left / 2, 30)
+    assert retry_after is not None and abs(int(retry_after) - half) <= 1, (retry_after, left)
     stack.wait_finished(job)
 
 
