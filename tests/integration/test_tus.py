@@ -602,22 +602,23 @@ def test_a_delete_during_a_slow_patch_leaves_no_upload_nor_bytes(api: RunningSta
 def test_a_patch_while_another_sends_is_a_409_saying_the_upload_is_in_use(
     api: RunningStack,
 ) -> None:
-    # Given a PATCH that sends 1 MiB and then pauses
+    # Given a PATCH that sends 1 MiB and then pauses until the test lets it end
     data = dataset(40_000)
     url = create(api, len(data)).headers["location"]
-    paused = threading.Event()
+    paused, go_on = threading.Event(), threading.Event()
     headers = {**TUS, "X-API-Key": ERP, "Content-Type": "application/offset+octet-stream"}
 
     def body() -> Iterator[bytes]:
         yield data[:MIB]
         paused.set()
-        time.sleep(2)
+        go_on.wait(60)
 
     sending, answers = patch_in_background(api, url, body())
     assert paused.wait(60)
     until_a_request_holds(api, url)
     # When a second PATCH comes meanwhile
     second = api.client.patch(url, content=data[:10], headers={**headers, "Upload-Offset": "0"})
+    go_on.set()
     sending.join(60)
     # Then it is a 409 saying the upload is in use, not a wrong offset (its offset was right)
     assert second.status_code == 409, second.text
