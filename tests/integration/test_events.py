@@ -120,14 +120,15 @@ def test_head_of_a_running_jobs_stream_answers_at_once_and_frees_the_connection(
         started = time.monotonic()
         head = client.head(f"/api/AsyncReports/events/{job}")
         # Then it gets the stream's headers at once, not a stream held open until the job ends
-        assert time.monotonic() - started < 2
+        # (seconds, not the job's ten: three test processes share two cores here)
+        assert time.monotonic() - started < 4
         assert head.status_code == 200
         assert head.headers["content-type"].startswith("text/event-stream")
         assert head.content == b""
         # And the same connection answers the next request
         assert client.get(f"/api/AsyncReports/status/{job}").json()["status"] != "Completed"
     # And the api stopped following the job for it (no stream left running until the end)
-    wait_until(lambda: streams_open(replicas) == 0, 2, 0.1, "the HEAD's stream to stop")
+    wait_until(lambda: streams_open(replicas) == 0, 4, 0.1, "the HEAD's stream to stop")
     assert replicas.status(job)["status"] == "Processing"
     cancelled = replicas.client.delete(f"/api/AsyncReports/jobs/{job}")
     assert cancelled.json()["outcome"] == "Cancelled", cancelled.text
