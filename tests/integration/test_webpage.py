@@ -39,6 +39,9 @@ LAUNCH_ARGS = [
 ]
 #: Longest wait for anything on the page (a small report takes a second or two).
 WAIT_MS = 20_000
+#: Longest wait for a job the page follows by polling: the api may say to come back in up
+#: to 30 s (reports_api.jobs.views.POLL_BOUNDS), and the job takes its own time too.
+POLLED_WAIT_MS = 45_000
 MIB = 1024 * 1024
 #: The vendored tus-js-client 4.3.1's dist/tus.min.js (web/static/vendor/tus-js-client/SOURCE.md).
 TUS_JS_SHA256 = "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8"
@@ -973,7 +976,7 @@ def test_with_api_keys_the_page_asks_for_one_and_works_with_it(
         send(page, dataset(tmp_path))
 
         # Then the job is followed to the end (by polling: EventSource sends no key)
-        page.get_by_role("status").filter(has_text="Reporte listo").wait_for()
+        page.get_by_role("status").filter(has_text="Reporte listo").wait_for(timeout=POLLED_WAIT_MS)
         # And the report downloads with the key
         saved = download_report(page, tmp_path)
         with zipfile.ZipFile(saved) as archive:
@@ -984,7 +987,9 @@ def test_with_api_keys_the_page_asks_for_one_and_works_with_it(
         send(page, large_dataset(tmp_path))
         # Polled as the api's Retry-After says: after a job of a few records, a fresh
         # stack's estimate for 6 MB is of seconds (it said 440 s, and 30 s between polls).
-        page.get_by_role("status").filter(has_text="Reporte listo con 3 registros").wait_for()
+        page.get_by_role("status").filter(has_text="Reporte listo con 3 registros").wait_for(
+            timeout=POLLED_WAIT_MS
+        )
         assert [call[:2] for call in traffic.calls] == [("POST", 201), ("PATCH", 204),
                                                         ("PATCH", 204)], traffic.calls  # fmt: skip
     finally:
