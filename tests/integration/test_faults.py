@@ -181,10 +181,10 @@ class ResultWatch:
 def test_storage_outage_refuses_submissions_and_the_running_job_completes_after(
     own_s3: OwnS3, make_stack: StackFactory, running_dir: Path
 ) -> None:
-    # Given a stack on storage of its own, and a job of 6 s under way (it outlasts the ~2.5 s
-    # the S3 server takes to stop)
+    # Given a stack on storage of its own, and a job under way (held until storage is down)
     stack = demora_stack(make_stack, running_dir, own_s3.env(), workers=1)
-    job = submit(stack, [{"sleep": 6}])
+    release = running_dir.parent / "release"
+    job = submit(stack, [{"hold": str(release)}])
     with ResultWatch(stack, job) as watch:
         wait_running(running_dir, job)
         records, active = job_records(stack), active_count(stack)
@@ -197,6 +197,7 @@ def test_storage_outage_refuses_submissions_and_the_running_job_completes_after(
             assert job_records(stack) == records
             assert active_count(stack) == active
             # And the job, unable to upload, waits to try again: never Completed meanwhile
+            release.touch()
             wait_until(lambda: not (running_dir / job).exists(), 30, what="the build to end")
             wait_until(lambda: stack.status(job)["status"] == "Queued", 30,
                        what="the job to be back in the queue for a retry")  # fmt: skip
@@ -369,11 +370,12 @@ def test_after_redis_loses_its_data_submissions_are_accepted_again(
 def test_rabbitmq_outage_refuses_submissions_and_queued_and_running_jobs_complete_after(
     own_rabbitmq: OwnRabbitMQ, make_stack: StackFactory, running_dir: Path
 ) -> None:
-    # Given a stack on a RabbitMQ node of its own, one job of 10 s running (it outlasts the
-    # ~3.5 s the node takes to stop, and the checks made while it is down) and one queued
+    # Given a stack on a RabbitMQ node of its own, one job running (held until the node is
+    # back: it outlasts the outage on any machine) and one queued
     env = {"AR_AMQP_URL": own_rabbitmq.url}
     stack = demora_stack(make_stack, running_dir, env, workers=2, max_concurrent_jobs=1)
-    running = submit(stack, [{"sleep": 10}])
+    release = running_dir.parent / "release"
+    running = submit(stack, [{"hold": str(release)}])
     wait_running(running_dir, running)
     queued = submit(stack, [{"sleep": 0, "n": 1}])
     payloads = {o.key for o in stack.objects().list("payloads/")}
@@ -394,6 +396,7 @@ def test_rabbitmq_outage_refuses_submissions_and_queued_and_running_jobs_complet
     # Then, started again, the api and the workers reconnect by themselves
     wait_ready(stack)
     # And the running and the queued jobs complete
+    release.touch()
     for job in (running, queued):
         assert stack.wait_finished(job, timeout=60)["status"] == "Completed"
     # And a new job is accepted and completes
