@@ -262,11 +262,12 @@ def timed(request: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]
 def test_redis_restart_the_api_and_workers_reconnect_and_a_queued_job_completes(
     own_redis: OwnRedis, make_stack: StackFactory, running_dir: Path
 ) -> None:
-    # Given a stack on a Redis of its own (append-only file on), running one job of 3 s
-    # with a second one queued behind it (one job at a time)
+    # Given a stack on a Redis of its own (append-only file on), running one job (held until
+    # Redis is back) with a second one queued behind it (one job at a time)
     env = {"AR_REDIS_URL": own_redis.url}
     stack = demora_stack(make_stack, running_dir, env, workers=1, max_concurrent_jobs=1)
-    running = submit(stack, [{"sleep": 3}])
+    release = running_dir.parent / "release"
+    running = submit(stack, [{"hold": str(release)}])
     wait_running(running_dir, running)
     queued = submit(stack, [{"sleep": 0, "n": 1}])
     assert stack.status(queued)["status"] == "Queued"
@@ -284,6 +285,7 @@ def test_redis_restart_the_api_and_workers_reconnect_and_a_queued_job_completes(
     # Then the api and the workers reconnect by themselves
     wait_ready(stack)
     # And the job that ran and the one that was queued before the restart both complete
+    release.touch()
     for job in (running, queued):
         assert stack.wait_finished(job, timeout=60)["status"] == "Completed"
     # And a new job completes
